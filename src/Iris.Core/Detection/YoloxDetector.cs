@@ -1,0 +1,80 @@
+using System.Buffers;
+using System.Diagnostics;
+using Iris.Core.Imaging;
+using Iris.Core.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Iris.Core.Detection;
+
+/// <summary>A YOLOX-family object detector, configured entirely by its manifest's <see cref="DetectorSpec"/>.</summary>
+public sealed class YoloxDetector : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly DetectorSpec _spec;
+    private readonly string _inputName;
+    private readonly string[] _outputNames;
+    private readonly SemaphoreSlim? _runGate;
+
+    public YoloxDetector(ModelManifest manifest, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
+    {
+        _spec = manifest.Detector ?? throw new InvalidModelManifestException(manifest.Name, "it has no 'detector' section");
+        if (_spec.Architecture != "yolox")
+            throw new InvalidModelManifestException(manifest.Name, $"detector architecture '{_spec.Architecture}' is not supported (supported: yolox)");
+        Manifest = manifest;
+        Labels = labels;
+        _session = session;
+        _inputName = _spec.InputName ?? session.InputNames[0];
+        if (!session.InputMetadata.ContainsKey(_inputName))
+            throw new InvalidModelManifestException(manifest.Name, $"the ONNX file has no input named '{_inputName}' (it has {string.Join(", ", session.InputNames)})");
+        _outputNames = [session.OutputNames[0]];
+        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+    }
+
+    public ModelManifest Manifest { get; }
+    public IReadOnlyList<string> Labels { get; }
+
+    public async Task<DetectionResult> DetectAsync(DecodedImage image, DetectionParameters parameters, CancellationToken cancellationToken = default)
+    {
+        int width = _spec.InputWidth, height = _spec.InputHeight, plane = width * height;
+        var stopwatch = Stopwatch.StartNew();
+        var input = ArrayPool<float>.Shared.Rent(3 * plane);
+        try
+        {
+            var tensor = input.AsMemory(0, 3 * plane);
+            var ratio = Letterbox.Fill(image, tensor.Span, width, height, _spec.PadValue, bgr: _spec.ChannelOrder == "bgr");
+            Letterbox.Normalize(tensor.Span, plane, _spec.Scale, _spec.Mean, _spec.Std);
+            var preprocess = stopwatch.Elapsed.TotalMilliseconds;
+
+            if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
+            stopwatch.Restart();
+            List<YoloxOutputDecoder.Candidate> candidates;
+            double inference;
+            try
+            {
+                using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [1, 3, height, width]);
+                using var runOptions = new RunOptions();
+                using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
+                inference = stopwatch.Elapsed.TotalMilliseconds;
+                stopwatch.Restart();
+                candidates = YoloxOutputDecoder.Decode(
+                    outputs[0].GetTensorDataAsSpan<float>(), Labels.Count, width, height, _spec.Strides,
+                    ratio, image.Width, image.Height, parameters.MinConfidence);
+            }
+            finally
+            {
+                _runGate?.Release();
+            }
+
+            var kept = NonMaxSuppression.ClassAware(candidates, _spec.NmsIou, parameters.MaxDetections);
+            var objects = kept.Select(c => new DetectedObject(Labels[c.ClassIndex], c.ClassIndex, c.Score, c.Box)).ToList();
+            var postprocess = stopwatch.Elapsed.TotalMilliseconds;
+            return new DetectionResult(Manifest.Name, image.Width, image.Height, objects, new DetectionTimings(preprocess, inference, postprocess));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(input);
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,23 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Iris.Core.Inference;
+
+/// <summary>Creates ONNX Runtime sessions with the configured threading and graph optimisation.</summary>
+public sealed class OnnxSessionFactory(InferenceSettings settings)
+{
+    public InferenceSettings Settings => settings;
+
+    public InferenceSession Create(string modelPath)
+    {
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = settings.GraphOptimization,
+            ExecutionMode = settings.ExecutionMode,
+            // Warnings such as "initializer appears in graph inputs" (old exporters) are noise, not news.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        if (settings.IntraOpThreads > 0) options.IntraOpNumThreads = settings.IntraOpThreads;
+        if (settings.InterOpThreads > 0) options.InterOpNumThreads = settings.InterOpThreads;
+        return new InferenceSession(modelPath, options);
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Iris.Configuration;
+using Iris.Contracts;
+using Iris.Core.Detection;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Iris.Http;
+using Spectre.Console;
+
+namespace Iris.Cli;
+
+public static class DetectCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<FileInfo[]>("files") { Description = "Image files to detect objects in.", Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string?>("--model") { Description = "Detection model name (Detection:Model). Default: yolox-nano." };
+        var minConfidence = new Option<float?>("--min-confidence") { Description = "Drop objects below this confidence, 0–1 (Detection:MinConfidence). Default: 0.4." };
+        var maxDetections = new Option<int?>("--max-detections") { Description = "Keep at most this many objects per image, 1–1000. Default: 100." };
+        var json = new Option<bool>("--json") { Description = "Print the same JSON document as POST /v1/detect (one per file, as a JSON array)." };
+
+        var command = new Command("detect", "Detect objects in image files, in-process (no server needed). Models are pulled from the mirror when missing.");
+        command.Arguments.Add(files);
+        command.Options.Add(model);
+        command.Options.Add(minConfidence);
+        command.Options.Add(maxDetections);
+        command.Options.Add(json);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var (options, _) = CommonOptions.Load(parse);
+            await using var services = CliServices.Create(options);
+            var decoder = services.GetRequiredService<ImageDecoder>();
+            var runtime = services.GetRequiredService<ModelRuntime>();
+            var parameters = new DetectionParameters(
+                RequestParameters.Float(parse.GetValue(minConfidence)?.ToString(System.Globalization.CultureInfo.InvariantCulture), "--min-confidence", options.Detection.MinConfidence, 0, 1),
+                RequestParameters.Int(parse.GetValue(maxDetections)?.ToString(System.Globalization.CultureInfo.InvariantCulture), "--max-detections", options.Detection.MaxDetections, 1, 1000));
+            var detector = await runtime.GetDetectorAsync(parse.GetValue(model) ?? options.Detection.Model, cancellationToken);
+
+            var exitCode = 0;
+            var documents = new List<object>();
+            foreach (var file in parse.GetValue(files)!)
+            {
+                try
+                {
+                    var total = Stopwatch.StartNew();
+                    var bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
+                    var decodeClock = Stopwatch.StartNew();
+                    var image = decoder.Decode(bytes, cancellationToken);
+                    var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
+                    var result = await detector.DetectAsync(image, parameters, cancellationToken);
+                    var response = DetectionResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+                    if (parse.GetValue(json))
+                        documents.Add(new { file = file.FullName, result = response });
+                    else
+                        PrintTable(file, response);
+                }
+                catch (Exception e) when (e is ImageRejectedException or IOException or UnauthorizedAccessException)
+                {
+                    exitCode = 1;
+                    if (parse.GetValue(json))
+                        documents.Add(new { file = file.FullName, error = e.Message });
+                    else
+                        Console.Error.WriteLine($"{file.Name}: {e.Message}");
+                }
+            }
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(documents, DetectionResponse.Json));
+            return exitCode;
+        });
+        return command;
+    }
+
+    private static void PrintTable(FileInfo file, DetectionResponse response)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"[bold]{Markup.Escape(file.Name)}[/] {response.Width}×{response.Height} · {response.Model} · {response.TimingsMs.Total:F1} ms")
+            .AddColumn("label").AddColumn(new TableColumn("confidence").RightAligned())
+            .AddColumn(new TableColumn("x_min").RightAligned()).AddColumn(new TableColumn("y_min").RightAligned())
+            .AddColumn(new TableColumn("x_max").RightAligned()).AddColumn(new TableColumn("y_max").RightAligned());
+        foreach (var o in response.Objects)
+            table.AddRow(Markup.Escape(o.Label), o.Confidence.ToString("F3"), o.Box.XMin.ToString("F1"), o.Box.YMin.ToString("F1"), o.Box.XMax.ToString("F1"), o.Box.YMax.ToString("F1"));
+        if (response.Objects.Count == 0)
+            table.AddRow("[grey](no objects)[/]", "", "", "", "", "");
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,123 @@
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Iris.Configuration;
+
+/// <summary>A configuration value that cannot work; the message names the key so the user can fix it.</summary>
+public sealed class InvalidConfigurationException(IReadOnlyList<string> errors)
+    : Exception("Invalid configuration:\n  " + string.Join("\n  ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+public static class IrisConfiguration
+{
+    public const string EnvironmentPrefix = "IRIS__";
+
+    /// <summary>appsettings.json beside the executable, an optional extra file, IRIS__ environment variables, then flags.</summary>
+    public static IConfigurationRoot Build(string? configFile = null, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile))
+                throw new InvalidConfigurationException([$"--config: the file '{configFile}' does not exist."]);
+            builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+        }
+        builder.AddEnvironmentVariables(EnvironmentPrefix);
+        if (overrides is not null)
+            builder.AddInMemoryCollection(overrides);
+        return builder.Build();
+    }
+
+    /// <summary>Binds and validates the options tree; throws <see cref="InvalidConfigurationException"/> naming every bad key.</summary>
+    public static IrisOptions Load(IConfiguration configuration)
+    {
+        IrisOptions options;
+        try
+        {
+            options = configuration.Get<IrisOptions>() ?? new IrisOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            // The binder's message already names the key: "Failed to convert configuration value '…' at 'Images:MaxBytes' to type …".
+            throw new InvalidConfigurationException([Describe(e)]);
+        }
+        var errors = Validate(options);
+        if (errors.Count > 0)
+            throw new InvalidConfigurationException(errors);
+        return options;
+    }
+
+    public static List<string> Validate(IrisOptions o)
+    {
+        var errors = new List<string>();
+        void Range(string key, double value, double min, double max)
+        {
+            if (double.IsNaN(value) || value < min || value > max)
+                errors.Add($"{key} must be between {min} and {max}; got {value} (set it in appsettings.json or as {EnvironmentPrefix}{key.Replace(":", "__")}).");
+        }
+        void OneOf(string key, string value, params string[] allowed)
+        {
+            if (!allowed.Contains(value, StringComparer.OrdinalIgnoreCase))
+                errors.Add($"{key} must be one of {string.Join(", ", allowed)}; got '{value}' (set it in appsettings.json or as {EnvironmentPrefix}{key.Replace(":", "__")}).");
+        }
+
+        foreach (var url in o.Server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (!Uri.TryCreate(url.Replace("*", "localhost").Replace("+", "localhost"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                errors.Add($"Server:Urls contains '{url}', which is not an http(s) URL such as http://127.0.0.1:8080.");
+        Range("Server:ShutdownTimeoutSeconds", o.Server.ShutdownTimeoutSeconds, 0, 3600);
+
+        if (string.IsNullOrWhiteSpace(o.Models.CacheDirectory))
+            errors.Add("Models:CacheDirectory must not be empty.");
+        if (!string.IsNullOrWhiteSpace(o.Models.Mirror) && !Directory.Exists(o.Models.Mirror))
+            errors.Add($"Models:Mirror is '{o.Models.Mirror}', which is not an existing directory.");
+        Range("Models:DownloadAttempts", o.Models.DownloadAttempts, 1, 100);
+        Range("Models:DownloadTimeoutSeconds", o.Models.DownloadTimeoutSeconds, 1, 86_400);
+
+        Range("Inference:IntraOpThreads", o.Inference.IntraOpThreads, 0, 1024);
+        Range("Inference:InterOpThreads", o.Inference.InterOpThreads, 0, 1024);
+        Range("Inference:MaxConcurrentRuns", o.Inference.MaxConcurrentRuns, 0, 1024);
+        OneOf("Inference:GraphOptimization", o.Inference.GraphOptimization, "disabled", "basic", "extended", "all");
+        OneOf("Inference:ExecutionMode", o.Inference.ExecutionMode, "sequential", "parallel");
+
+        Range("Images:MaxBytes", o.Images.MaxBytes, 1, 2_000_000_000);
+        Range("Images:MaxPixels", o.Images.MaxPixels, 1, 1_000_000_000);
+        Range("Images:DecodeTimeoutMs", o.Images.DecodeTimeoutMs, 1, 600_000);
+
+        if (string.IsNullOrWhiteSpace(o.Detection.Model))
+            errors.Add("Detection:Model must name a detection model, e.g. yolox-nano.");
+        Range("Detection:MinConfidence", o.Detection.MinConfidence, 0, 1);
+        Range("Detection:MaxDetections", o.Detection.MaxDetections, 1, 10_000);
+
+        OneOf("Log:Format", o.Log.Format, "json", "text");
+        OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");
+        return errors;
+    }
+
+    public static ImageLimits ImageLimits(this IrisOptions o) =>
+        new(o.Images.MaxBytes, o.Images.MaxPixels, TimeSpan.FromMilliseconds(o.Images.DecodeTimeoutMs));
+
+    public static InferenceSettings InferenceSettings(this IrisOptions o) => new(
+        o.Inference.IntraOpThreads,
+        o.Inference.InterOpThreads,
+        o.Inference.GraphOptimization.ToLowerInvariant() switch
+        {
+            "disabled" => GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+        },
+        o.Inference.ExecutionMode.Equals("parallel", StringComparison.OrdinalIgnoreCase) ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
+        o.Inference.MaxConcurrentRuns);
+
+    private static string Describe(InvalidOperationException e)
+    {
+        var message = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+            if (inner.Message.Contains(" at '", StringComparison.Ordinal)) message = inner.Message;
+        return message;
+    }
+}

@@ -1,0 +1,26 @@
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Iris.Core.Models;
+
+namespace Iris.Configuration;
+
+/// <summary>Registers the domain services shared by the server and the CLI commands.</summary>
+public static class IrisServices
+{
+    public static IServiceCollection AddIrisCore(this IServiceCollection services, IrisOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(new ImageDecoder(options.ImageLimits()));
+        services.AddSingleton(sp => new ModelCatalog(BuiltInManifests.Load(), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
+        services.AddSingleton(sp => new ModelDownloader(
+            new HttpClient { Timeout = TimeSpan.FromSeconds(options.Models.DownloadTimeoutSeconds) },
+            options.Models.DownloadAttempts, sp.GetService<ILogger<ModelDownloader>>()));
+        services.AddSingleton(sp => new ModelStore(
+            options.Models.CacheDirectory, options.Models.Mirror, sp.GetRequiredService<ModelDownloader>(), sp.GetService<ILogger<ModelStore>>()));
+        services.AddSingleton(new OnnxSessionFactory(options.InferenceSettings()));
+        services.AddSingleton(sp => new ModelRuntime(
+            sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<OnnxSessionFactory>(),
+            options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
+        return services;
+    }
+}

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using Iris.Configuration;
+using Iris.Contracts;
+using Iris.Core.Detection;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Iris.Http;
+
+public static class DetectApi
+{
+    public static IEndpointRouteBuilder MapDetectApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/detect", DetectAsync)
+            .WithName("Detect")
+            .WithTags("Understand")
+            .WithSummary("Detect objects in an image")
+            .WithDescription(
+                "Send the image as multipart/form-data (field `image` or `file`), as a raw body with an image/* or " +
+                "application/octet-stream type, or as JSON `{\"image\": \"<base64>\"}`. Parameters (query string or form fields): " +
+                "`model` (default Detection:Model), `min_confidence` 0–1 (default 0.4), `max_detections` 1–1000 (default 100). " +
+                "Boxes are in pixels of the image as displayed (after EXIF orientation).")
+            .Accepts<IFormFile>("multipart/form-data", "image/jpeg", "image/png", "image/webp", "application/octet-stream", "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .DisableAntiforgery();
+        return app;
+    }
+
+    private static async Task<Ok<DetectionResponse>> DetectAsync(
+        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
+        var parameters = new DetectionParameters(
+            RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", options.Detection.MinConfidence, 0f, 1f),
+            RequestParameters.Int(upload.Parameter(request, "max_detections"), "max_detections", options.Detection.MaxDetections, 1, 1000));
+        var modelName = upload.Parameter(request, "model") ?? options.Detection.Model;
+
+        // Resolve the model first: a request for a model that is not ready should not pay for a decode.
+        var detector = await models.GetDetectorAsync(modelName, cancellationToken);
+        var decodeClock = Stopwatch.StartNew();
+        var image = decoder.Decode(upload.Bytes, cancellationToken);
+        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
+        var result = await detector.DetectAsync(image, parameters, cancellationToken);
+        return TypedResults.Ok(DetectionResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds));
+    }
+}

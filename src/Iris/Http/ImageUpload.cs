@@ -1,0 +1,129 @@
+using System.Buffers;
+using System.Text.Json;
+using Iris.Core.Imaging;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace Iris.Http;
+
+/// <summary>
+/// The bytes of one uploaded image, and the form fields sent beside it. Accepts multipart/form-data
+/// (field <c>image</c> or <c>file</c>), a raw body (any image/* or application/octet-stream type), or JSON
+/// <c>{"image": "&lt;base64 or data: URI&gt;"}</c>. The content type only picks the envelope: what the
+/// bytes are is decided later from their content.
+/// </summary>
+public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection? Form)
+{
+    private static readonly string[] FileFields = ["image", "file"];
+
+    /// <summary>The body limit Kestrel enforces: the image limit plus room for base64 (4/3) and multipart framing.</summary>
+    public static long RequestBodyLimit(ImageLimits limits) => limits.MaxBytes / 3 * 4 + 1_048_576;
+
+    public static async Task<ImageUpload> ReadAsync(HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength is { } declared && declared > RequestBodyLimit(limits))
+            throw new ImageTooLargeException(declared, limits.MaxBytes);
+
+        var contentType = request.ContentType ?? "";
+        if (request.HasFormContentType)
+            return await ReadFormAsync(request, limits, cancellationToken);
+        if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            return await ReadJsonAsync(request, limits, cancellationToken);
+        if (request.ContentLength == 0 && contentType.Length == 0)
+            throw new EmptyImageException();
+        if (contentType.Length > 0 && !contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase)
+            && !contentType.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase))
+            throw new UnsupportedImageFormatException(
+                $"Content-Type '{contentType}' cannot carry an image. Send multipart/form-data with an 'image' field, " +
+                "a raw body with an image/* or application/octet-stream type, or application/json with a base64 'image'.");
+        return new ImageUpload(await ReadBodyAsync(request.Body, limits.MaxBytes, cancellationToken), null, null);
+    }
+
+    private static async Task<ImageUpload> ReadFormAsync(HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidRequestException($"The multipart body could not be read: {e.Message}");
+        }
+        var file = FileFields.Select(f => form.Files.GetFile(f)).FirstOrDefault(f => f is not null);
+        if (file is null)
+        {
+            var sent = form.Files.Count == 0 ? "no files" : "files named " + string.Join(", ", form.Files.Select(f => $"'{f.Name}'"));
+            throw new InvalidRequestException($"The multipart form has no 'image' or 'file' field (it has {sent}).", "image");
+        }
+        if (file.Length > limits.MaxBytes)
+            throw new ImageTooLargeException(file.Length, limits.MaxBytes);
+        await using var stream = file.OpenReadStream();
+        return new ImageUpload(await ReadBodyAsync(stream, limits.MaxBytes, cancellationToken), file.FileName, form);
+    }
+
+    private static async Task<ImageUpload> ReadJsonAsync(HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidRequestException($"The JSON body is not valid JSON: {e.Message}");
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("image", out var image) || image.ValueKind != JsonValueKind.String)
+                throw new InvalidRequestException("The JSON body must be an object with an 'image' string holding base64 data or a data: URI.", "image");
+            var text = image.GetString()!;
+            if (text.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+            {
+                var comma = text.IndexOf(',');
+                if (comma < 0 || !text[..comma].EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidRequestException("A data: URI in 'image' must be base64-encoded (data:image/png;base64,...).", "image");
+                text = text[(comma + 1)..];
+            }
+            if (text.Length / 4L * 3 > limits.MaxBytes + 3)
+                throw new ImageTooLargeException(text.Length / 4L * 3, limits.MaxBytes);
+            var buffer = new byte[text.Length / 4 * 3 + 3];
+            if (!Convert.TryFromBase64String(text, buffer, out var written))
+                throw new InvalidRequestException("The 'image' field is not valid base64.", "image");
+            return new ImageUpload(buffer[..written], null, null);
+        }
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
+    {
+        var writer = new ArrayBufferWriter<byte>(64 * 1024);
+        while (true)
+        {
+            var memory = writer.GetMemory(64 * 1024);
+            var read = await body.ReadAsync(memory, cancellationToken);
+            if (read == 0) break;
+            writer.Advance(read);
+            if (writer.WrittenCount > maxBytes)
+                throw new ImageTooLargeException(writer.WrittenCount, maxBytes);
+        }
+        return writer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>A parameter from the query string, else from a form field of the same name.</summary>
+    public string? Parameter(HttpRequest request, string name)
+    {
+        var value = request.Query[name].ToString();
+        if (value.Length == 0 && Form is not null) value = Form[name].ToString();
+        return value.Length == 0 ? null : value;
+    }
+
+    public static void ConfigureLimits(IServiceCollection services, ImageLimits limits)
+    {
+        services.Configure<FormOptions>(o =>
+        {
+            o.MultipartBodyLengthLimit = RequestBodyLimit(limits);
+            o.ValueLengthLimit = 1 << 20;
+        });
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Iris.Configuration;
+using Iris.Hosting;
+using Scalar.AspNetCore;
+using Serilog;
+
+namespace Iris.Http;
+
+/// <summary>Builds the HTTP server: middleware order, JSON conventions, limits and every API area.</summary>
+public static class IrisServer
+{
+    public static WebApplication Build(IrisOptions options, IConfiguration configuration)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.WebHost.UseUrls(options.Server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = ImageUpload.RequestBodyLimit(options.ImageLimits());
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Server.ShutdownTimeoutSeconds));
+        builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
+
+        builder.Services.AddIrisCore(options);
+        builder.Services.AddHostedService<ModelWarmupService>();
+        ImageUpload.ConfigureLimits(builder.Services, options.ImageLimits());
+
+        builder.Services.ConfigureHttpJsonOptions(j =>
+        {
+            j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            j.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        });
+        builder.Services.AddProblemDetails(p => p.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
+            c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
+            c.ProblemDetails.Extensions.Remove("traceId");
+        });
+        builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Iris";
+            document.Info.Description = "Self-hosted image intelligence: understand, transform and search images.";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseSerilogRequestLogging(r =>
+        {
+            r.MessageTemplate = "{RequestMethod:l} {RequestPath:l} ({Route:l}) responded {StatusCode} in {Elapsed:0.0} ms";
+            r.GetLevel = (http, _, error) =>
+                error is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error : Serilog.Events.LogEventLevel.Information;
+        });
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        // Recorded here, after routing, because the exception handler clears the endpoint before the log line is written.
+        app.Use((http, next) =>
+        {
+            http.RequestServices.GetRequiredService<IDiagnosticContext>()
+                .Set("Route", (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)");
+            return next(http);
+        });
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs", s => s.WithTitle("Iris API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        app.MapGet("/", () => TypedResults.Redirect("/docs")).ExcludeFromDescription();
+        app.MapHealthApi();
+        app.MapModelsApi();
+        app.MapDetectApi();
+        return app;
+    }
+}

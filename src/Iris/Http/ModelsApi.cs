@@ -1,0 +1,30 @@
+using Iris.Core.Inference;
+using Iris.Core.Models;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Iris.Http;
+
+public static class ModelsApi
+{
+    public sealed record ModelDto(string Name, string Task, string Version, string? Description, string? License, bool Installed, string State, string? Error, long Bytes);
+
+    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/models").WithTags("Models");
+        group.MapGet("", List).WithName("ListModels").WithSummary("Every model in the catalog, with install and load state");
+        group.MapGet("/{name}", Get).WithName("GetModel").WithSummary("One model's manifest summary and state")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    private static Ok<IReadOnlyList<ModelDto>> List(ModelRuntime models) =>
+        TypedResults.Ok<IReadOnlyList<ModelDto>>(models.Catalog.All.OrderBy(m => m.Name).Select(m => Describe(m, models.Status(m.Name))).ToList());
+
+    private static Results<Ok<ModelDto>, ProblemHttpResult> Get(string name, ModelRuntime models) =>
+        models.Catalog.Contains(name)
+            ? TypedResults.Ok(Describe(models.Catalog.Get(name), models.Status(name)))
+            : TypedResults.Problem($"There is no model named '{name}'.", statusCode: 404, title: "Unknown model");
+
+    private static ModelDto Describe(ModelManifest m, ModelStatus s) =>
+        new(m.Name, m.Task, m.Version, m.Description, m.License, s.Installed, s.State.ToString().ToLowerInvariant(), s.Error, m.Files.Sum(f => f.Bytes ?? 0));
+}

@@ -1,0 +1,49 @@
+using Iris.Core.Imaging;
+using Iris.Core.Models;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Iris.Http;
+
+/// <summary>The one place where domain exceptions become RFC 7807 problem+json responses.</summary>
+public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogger<ProblemDetailsMapping> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title) = Classify(exception);
+        if (status >= 500)
+            logger.LogError(exception, "Unhandled error on {Path}", context.Request.Path);
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Title = title,
+            Detail = status >= 500 && status != 503 ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
+            Type = $"https://iris.dev/problems/{Slug(title)}",
+        };
+        if (exception is InvalidRequestException { Parameter: { } parameter })
+            problem.Extensions["parameter"] = parameter;
+        if (status == 503)
+            context.Response.Headers.RetryAfter = "5";
+        context.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    public static (int Status, string Title) Classify(Exception exception) => exception switch
+    {
+        InvalidRequestException => (400, "Invalid request"),
+        EmptyImageException => (400, "No image"),
+        ModelNotFoundException => (400, "Unknown model"),
+        ModelTaskMismatchException => (400, "Wrong kind of model"),
+        ImageTooLargeException or ImageDimensionsTooLargeException => (413, "Image too large"),
+        UnsupportedImageFormatException => (415, "Unsupported image format"),
+        CorruptImageException => (422, "Corrupt image"),
+        ImageDecodeTimeoutException => (422, "Image decode timed out"),
+        ModelNotReadyException => (503, "Model not ready"),
+        BadHttpRequestException bad when bad.StatusCode == 413 => (413, "Request body too large"),
+        BadHttpRequestException bad => (bad.StatusCode, "Bad request"),
+        OperationCanceledException => (499, "Client closed request"),
+        _ => (500, "Internal server error"),
+    };
+
+    private static string Slug(string title) => title.ToLowerInvariant().Replace(' ', '-');
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Iris.Cli;
+using Iris.Configuration;
+using Iris.Core.Models;
+
+var root = new RootCommand("Iris — a self-hosted image intelligence server: detect objects, manage models, serve a REST API.");
+CommonOptions.AddTo(root);
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(DetectCommand.Create());
+root.Subcommands.Add(ModelsCommand.Create());
+
+try
+{
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (InvalidConfigurationException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+catch (Exception e) when (e is ModelNotReadyException or ModelNotFoundException or ModelTaskMismatchException or Iris.Http.InvalidRequestException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
+/// <summary>Entry point marker for tests and benchmarks that start the real host.</summary>
+public partial class Program;
