@@ -12,7 +12,7 @@ public static class ImageFormatSniffer
     {
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
             return ImageFormat.Jpeg;
-        if (data.StartsWith("\x89PNG\r\n\x1a\n"u8))
+        if (data.StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
             return ImageFormat.Png;
         if (data.StartsWith("GIF87a"u8) || data.StartsWith("GIF89a"u8))
             return ImageFormat.Gif;

@@ -26,5 +26,5 @@ public static class ModelsApi
             : TypedResults.Problem($"There is no model named '{name}'.", statusCode: 404, title: "Unknown model");
 
     private static ModelDto Describe(ModelManifest m, ModelStatus s) =>
-        new(m.Name, m.Task, m.Version, m.Description, m.License, s.Installed, s.State.ToString().ToLowerInvariant(), s.Error, m.Files.Sum(f => f.Bytes ?? 0));
+        new(m.Name, m.Task, m.Version, m.Description, m.License, s.Installed, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(s.State.ToString()), s.Error, m.Files.Sum(f => f.Bytes ?? 0));
 }

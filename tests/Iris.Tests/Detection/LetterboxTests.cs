@@ -1,0 +1,60 @@
+using Iris.Core.Detection;
+using Iris.Core.Imaging;
+
+namespace Iris.Tests.Detection;
+
+public class LetterboxTests
+{
+    private static DecodedImage Solid(int width, int height, byte r, byte g, byte b)
+    {
+        var rgb = new byte[width * height * 3];
+        for (var i = 0; i < rgb.Length; i += 3) (rgb[i], rgb[i + 1], rgb[i + 2]) = (r, g, b);
+        return new DecodedImage(width, height, rgb, ImageFormat.Png, 1, rgb.Length);
+    }
+
+    [Fact]
+    public void Letterbox_pads_with_114_and_keeps_aspect_ratio_at_the_top_left()
+    {
+        var image = Solid(200, 100, 10, 20, 30);
+        var tensor = new float[3 * 416 * 416];
+        var ratio = Letterbox.Fill(image, tensor, 416, 416, 114f, bgr: true);
+
+        Assert.Equal(2.08f, ratio, 3);
+        // The image covers 416×208 at the top; everything below is padding.
+        Assert.Equal(30f, tensor[0 * 416 * 416 + 100 * 416 + 200], 3); // B plane first in BGR
+        Assert.Equal(20f, tensor[1 * 416 * 416 + 207 * 416 + 415], 3);
+        Assert.Equal(10f, tensor[2 * 416 * 416 + 0], 3);
+        Assert.Equal(114f, tensor[0 * 416 * 416 + 208 * 416 + 0]);
+        Assert.Equal(114f, tensor[2 * 416 * 416 + 415 * 416 + 415]);
+    }
+
+    [Fact]
+    public void Rgb_order_puts_red_in_the_first_plane()
+    {
+        var image = Solid(4, 4, 200, 100, 50);
+        var tensor = new float[3 * 8 * 8];
+        Letterbox.Fill(image, tensor, 8, 8, 0f, bgr: false);
+        Assert.Equal(200f, tensor[0]);
+        Assert.Equal(100f, tensor[64]);
+        Assert.Equal(50f, tensor[128]);
+    }
+
+    [Fact]
+    public void Bilinear_resize_uses_pixel_centres_like_opencv()
+    {
+        // A 2×1 image (0 and 100) upscaled to 4×2: OpenCV's INTER_LINEAR gives 0, 25, 75, 100.
+        var rgb = new byte[] { 0, 0, 0, 100, 100, 100 };
+        var image = new DecodedImage(2, 1, rgb, ImageFormat.Png, 1, 6);
+        var tensor = new float[3 * 2 * 4];
+        Letterbox.Fill(image, tensor, 4, 2, 114f, bgr: false);
+        Assert.Equal(new[] { 0f, 25f, 75f, 100f }, tensor[..4]);
+    }
+
+    [Fact]
+    public void Normalize_applies_scale_mean_and_std_per_channel()
+    {
+        var tensor = new float[] { 255, 255, 0, 0, 51, 51 };
+        Letterbox.Normalize(tensor, 2, 1f / 255, [0.5f, 0.5f, 0.2f], [0.5f, 0.25f, 0.1f]);
+        Assert.Equal(new[] { 1f, 1f, -2f, -2f, 0f, 0f }, tensor.Select(v => MathF.Round(v, 4)).ToArray());
+    }
+}
