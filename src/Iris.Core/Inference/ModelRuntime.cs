@@ -81,7 +81,7 @@ public sealed class ModelRuntime(
         {
             await EnsureInstalledAsync(manifest);
             _states[manifest.Name] = (ModelState.Loading, null, DateTimeOffset.UtcNow, null);
-            var detector = await Task.Run(() =>
+            var detector = await Task.Run(async () =>
             {
                 var spec = manifest.Detector!;
                 var labels = File.ReadAllLines(store.FilePath(manifest, spec.Labels))
@@ -89,7 +89,11 @@ public sealed class ModelRuntime(
                 var session = sessions.Create(store.FilePath(manifest, spec.Model));
                 try
                 {
-                    return new YoloxDetector(manifest, session, labels, sessions.Settings.MaxConcurrentRuns);
+                    var loaded = new YoloxDetector(manifest, session, labels, sessions.Settings.MaxConcurrentRuns);
+                    // ONNX Runtime allocates its arenas and picks kernels on the first run; pay that here, not in a user's request.
+                    var blank = new Imaging.DecodedImage(32, 32, new byte[32 * 32 * 3], Imaging.ImageFormat.Png, 1, 0);
+                    await loaded.DetectAsync(blank, new DetectionParameters(1f, 1));
+                    return loaded;
                 }
                 catch
                 {
