@@ -1,13 +1,14 @@
 using System.Buffers;
 using System.Diagnostics;
 using Iris.Core.Imaging;
+using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Iris.Core.Detection;
 
 /// <summary>A YOLOX-family object detector, configured entirely by its manifest's <see cref="DetectorSpec"/>.</summary>
-public sealed class YoloxDetector : IDisposable
+public sealed class YoloxDetector : ILoadedModel
 {
     private readonly InferenceSession _session;
     private readonly DetectorSpec _spec;
@@ -15,9 +16,9 @@ public sealed class YoloxDetector : IDisposable
     private readonly string[] _outputNames;
     private readonly SemaphoreSlim? _runGate;
 
-    public YoloxDetector(ModelManifest manifest, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
+    public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
     {
-        _spec = manifest.Detector ?? throw new InvalidModelManifestException(manifest.Name, "it has no 'detector' section");
+        _spec = spec;
         if (_spec.Architecture != "yolox")
             throw new InvalidModelManifestException(manifest.Name, $"detector architecture '{_spec.Architecture}' is not supported (supported: yolox)");
         Manifest = manifest;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Iris.Core.Detection;
 using Iris.Core.Models;
 using Microsoft.Extensions.Logging;
 
@@ -13,48 +12,66 @@ public sealed record ModelStatus(
     string? Error = null, DateTimeOffset? ReadySince = null, double? LoadMs = null);
 
 /// <summary>
-/// Loads models once and keeps their ONNX Runtime sessions for the life of the process. Tracks each
+/// Loads models once and keeps them (and their ONNX Runtime sessions) for the life of the process. Tracks each
 /// model's state so readiness can report a model that failed to load instead of the process crashing.
 /// </summary>
-public sealed class ModelRuntime(
-    ModelCatalog catalog, ModelStore store, OnnxSessionFactory sessions, bool autoPull, bool verifyOnLoad,
-    ILogger<ModelRuntime>? logger = null) : IDisposable
+public sealed class ModelRuntime : IDisposable
 {
     private static readonly TimeSpan RetryFailedAfter = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<string, Lazy<Task<YoloxDetector>>> _detectors = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ModelCatalog _catalog;
+    private readonly ModelStore _store;
+    private readonly Dictionary<string, IModelLoader> _loaders;
+    private readonly bool _autoPull;
+    private readonly bool _verifyOnLoad;
+    private readonly ILogger<ModelRuntime>? _logger;
+    private readonly ConcurrentDictionary<string, Lazy<Task<ILoadedModel>>> _loaded = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, (ModelState State, string? Error, DateTimeOffset At, double? LoadMs)> _states = new(StringComparer.OrdinalIgnoreCase);
 
-    public ModelCatalog Catalog => catalog;
+    public ModelRuntime(ModelCatalog catalog, ModelStore store, IEnumerable<IModelLoader> loaders, bool autoPull, bool verifyOnLoad, ILogger<ModelRuntime>? logger = null)
+    {
+        _catalog = catalog;
+        _store = store;
+        _loaders = loaders.ToDictionary(l => l.Task, StringComparer.OrdinalIgnoreCase);
+        _autoPull = autoPull;
+        _verifyOnLoad = verifyOnLoad;
+        _logger = logger;
+    }
+
+    public ModelCatalog Catalog => _catalog;
+
+    /// <summary>Tasks this build can serve.</summary>
+    public IReadOnlyCollection<string> Tasks => _loaders.Keys;
 
     public ModelStatus Status(string name)
     {
-        var manifest = catalog.Get(name);
-        var installed = store.IsInstalled(manifest);
+        var manifest = _catalog.Get(name);
+        var installed = _store.IsInstalled(manifest);
         return _states.TryGetValue(manifest.Name, out var s)
             ? new ModelStatus(manifest.Name, manifest.Task, manifest.Version, installed, s.State, s.Error, s.State == ModelState.Ready ? s.At : null, s.LoadMs)
             : new ModelStatus(manifest.Name, manifest.Task, manifest.Version, installed, ModelState.NotLoaded);
     }
 
-    public Task<YoloxDetector> GetDetectorAsync(string name, CancellationToken cancellationToken = default)
+    /// <summary>The loaded model <paramref name="name"/>, which must be a <paramref name="task"/> model; loads (and pulls) it on first use.</summary>
+    public async Task<T> GetAsync<T>(string name, string task, CancellationToken cancellationToken = default) where T : class, ILoadedModel
     {
-        var manifest = catalog.Get(name);
-        if (manifest.Task != "detect")
-            throw new ModelTaskMismatchException(manifest.Name, manifest.Task, "detect");
+        var manifest = _catalog.Get(name);
+        if (!string.Equals(manifest.Task, task, StringComparison.OrdinalIgnoreCase))
+            throw new ModelTaskMismatchException(manifest.Name, manifest.Task, task);
 
         if (_states.TryGetValue(manifest.Name, out var state) && state.State == ModelState.Failed
             && DateTimeOffset.UtcNow - state.At < RetryFailedAfter)
             throw new ModelNotReadyException(manifest.Name, state.Error ?? "it failed to load");
 
-        var lazy = _detectors.GetOrAdd(manifest.Name, _ => new Lazy<Task<YoloxDetector>>(() => LoadDetectorAsync(manifest)));
+        var lazy = _loaded.GetOrAdd(manifest.Name, _ => new Lazy<Task<ILoadedModel>>(() => LoadAsync(manifest)));
         if (lazy.Value.IsFaulted)
         {
             // The retry window has passed (checked above): try again, e.g. now that the file was pulled.
-            var retry = new Lazy<Task<YoloxDetector>>(() => LoadDetectorAsync(manifest));
-            lazy = _detectors.TryUpdate(manifest.Name, retry, lazy) ? retry : _detectors[manifest.Name];
+            var retry = new Lazy<Task<ILoadedModel>>(() => LoadAsync(manifest));
+            lazy = _loaded.TryUpdate(manifest.Name, retry, lazy) ? retry : _loaded[manifest.Name];
         }
-        var task = lazy.Value;
-        return task.WaitAsync(cancellationToken);
+        var model = await lazy.Value.WaitAsync(cancellationToken);
+        return model as T ?? throw new InvalidOperationException($"Model '{name}' loaded as {model.GetType().Name}, not {typeof(T).Name}.");
     }
 
     /// <summary>Loads a model ahead of its first request. Failures are recorded in its status, never thrown.</summary>
@@ -62,77 +79,59 @@ public sealed class ModelRuntime(
     {
         try
         {
-            var manifest = catalog.Get(name);
-            if (manifest.Task == "detect")
-                await GetDetectorAsync(name, cancellationToken);
-            else
-                _states[manifest.Name] = (ModelState.Failed, $"task '{manifest.Task}' is not served by this version of Iris", DateTimeOffset.UtcNow, null);
+            var manifest = _catalog.Get(name);
+            await GetAsync<ILoadedModel>(manifest.Name, manifest.Task, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger?.LogError("Model {Model} is not ready: {Error}", name, e.Message);
+            _logger?.LogError("Model {Model} is not ready: {Error}", name, e.Message);
         }
     }
 
-    private async Task<YoloxDetector> LoadDetectorAsync(ModelManifest manifest)
+    private async Task<ILoadedModel> LoadAsync(ModelManifest manifest)
     {
         var stopwatch = Stopwatch.StartNew();
         try
         {
+            if (!_loaders.TryGetValue(manifest.Task, out var loader))
+                throw new ModelNotReadyException(manifest.Name,
+                    $"this version of Iris cannot serve '{manifest.Task}' models (it serves: {string.Join(", ", _loaders.Keys.Order())})");
             await EnsureInstalledAsync(manifest);
             _states[manifest.Name] = (ModelState.Loading, null, DateTimeOffset.UtcNow, null);
-            var detector = await Task.Run(async () =>
-            {
-                var spec = manifest.Detector!;
-                var labels = File.ReadAllLines(store.FilePath(manifest, spec.Labels))
-                    .Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-                var session = sessions.Create(store.FilePath(manifest, spec.Model));
-                try
-                {
-                    var loaded = new YoloxDetector(manifest, session, labels, sessions.Settings.MaxConcurrentRuns);
-                    // ONNX Runtime allocates its arenas and picks kernels on the first run; pay that here, not in a user's request.
-                    var blank = new Imaging.DecodedImage(32, 32, new byte[32 * 32 * 3], Imaging.ImageFormat.Png, 1, 0);
-                    await loaded.DetectAsync(blank, new DetectionParameters(1f, 1));
-                    return loaded;
-                }
-                catch
-                {
-                    session.Dispose();
-                    throw;
-                }
-            });
+            var files = new ModelFiles(_store.ModelDirectory(manifest));
+            var model = await Task.Run(() => loader.LoadAsync(manifest, files, CancellationToken.None));
             _states[manifest.Name] = (ModelState.Ready, null, DateTimeOffset.UtcNow, stopwatch.Elapsed.TotalMilliseconds);
-            logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms", manifest.Name, stopwatch.Elapsed.TotalMilliseconds);
-            return detector;
+            _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms", manifest.Name, stopwatch.Elapsed.TotalMilliseconds);
+            return model;
         }
         catch (Exception e)
         {
-            var reason = e is ModelNotReadyException notReady ? notReady.Message : $"loading failed: {e.Message}";
-            _states[manifest.Name] = (ModelState.Failed, reason, DateTimeOffset.UtcNow, null);
-            throw e as ModelNotReadyException ?? new ModelNotReadyException(manifest.Name, $"loading failed: {e.Message}");
+            var notReady = e as ModelNotReadyException ?? new ModelNotReadyException(manifest.Name, $"loading failed: {e.Message}");
+            _states[manifest.Name] = (ModelState.Failed, notReady.Message, DateTimeOffset.UtcNow, null);
+            throw notReady;
         }
     }
 
     private async Task EnsureInstalledAsync(ModelManifest manifest)
     {
-        if (!store.IsInstalled(manifest))
+        if (!_store.IsInstalled(manifest))
         {
-            if (!autoPull)
+            if (!_autoPull)
                 throw new ModelNotReadyException(manifest.Name,
-                    $"it is not installed in {store.ModelDirectory(manifest)}. Run `iris models pull {manifest.Name}` or enable Models:AutoPull with Models:Mirror set.");
+                    $"it is not installed in {_store.ModelDirectory(manifest)}. Run `iris models pull {manifest.Name}` or enable Models:AutoPull with Models:Mirror set.");
             _states[manifest.Name] = (ModelState.Pulling, null, DateTimeOffset.UtcNow, null);
             try
             {
-                await store.PullAsync(manifest);
+                await _store.PullAsync(manifest);
             }
             catch (ModelPullException e)
             {
                 throw new ModelNotReadyException(manifest.Name, $"it is not installed and could not be pulled: {e.Message}");
             }
         }
-        else if (verifyOnLoad)
+        else if (_verifyOnLoad)
         {
-            var bad = store.Verify(manifest).Where(c => c.State != ModelFileState.Ok).ToList();
+            var bad = _store.Verify(manifest).Where(c => c.State != ModelFileState.Ok).ToList();
             if (bad.Count > 0)
                 throw new ModelNotReadyException(manifest.Name,
                     $"its files failed verification ({string.Join("; ", bad.Select(b => $"{b.Path}: {b.Detail}"))}). Run `iris models pull {manifest.Name} --force`.");
@@ -141,7 +140,7 @@ public sealed class ModelRuntime(
 
     public void Dispose()
     {
-        foreach (var lazy in _detectors.Values)
+        foreach (var lazy in _loaded.Values)
             if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
                 lazy.Value.Result.Dispose();
     }

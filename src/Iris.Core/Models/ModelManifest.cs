@@ -21,8 +21,26 @@ public sealed record ModelManifest
     public string? Source { get; init; }
     public required IReadOnlyList<ModelFile> Files { get; init; }
 
-    /// <summary>Pre- and post-processing of an object detector; present when <see cref="Task"/> is <c>detect</c>.</summary>
-    public DetectorSpec? Detector { get; init; }
+    /// <summary>
+    /// Task-specific sections (<c>detector</c>, <c>classifier</c>, …), each read by the loader of that task, so a
+    /// new task adds a section type next to its own code instead of growing this record.
+    /// </summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Sections { get; init; }
+
+    public T Section<T>(string key)
+    {
+        if (Sections is null || !Sections.TryGetValue(key, out var element))
+            throw new InvalidModelManifestException(Name, $"a '{Task}' model needs a '{key}' section");
+        try
+        {
+            return element.Deserialize<T>(JsonOptions) ?? throw new InvalidModelManifestException(Name, $"its '{key}' section is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidModelManifestException(Name, $"its '{key}' section is invalid: {e.Message}");
+        }
+    }
 
     public ModelFile File(string path) =>
         Files.FirstOrDefault(f => f.Path == path)
@@ -67,13 +85,6 @@ public sealed record ModelManifest
                 throw new InvalidModelManifestException(Name, $"file path '{file.Path}' must be relative and stay inside the model's folder");
             if (file.Sha256 is { } sha && (sha.Length != 64 || !sha.All(Uri.IsHexDigit)))
                 throw new InvalidModelManifestException(Name, $"file '{file.Path}' has a sha256 that is not 64 hex digits");
-        }
-        if (Task == "detect")
-        {
-            if (Detector is null)
-                throw new InvalidModelManifestException(Name, "a 'detect' model needs a 'detector' section");
-            File(Detector.Model);
-            File(Detector.Labels);
         }
     }
 }

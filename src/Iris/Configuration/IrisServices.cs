@@ -1,3 +1,4 @@
+using Iris.Core.Detection;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
@@ -18,8 +19,12 @@ public static class IrisServices
         services.AddSingleton(sp => new ModelStore(
             options.Models.CacheDirectory, options.Models.Mirror, sp.GetRequiredService<ModelDownloader>(), sp.GetService<ILogger<ModelStore>>()));
         services.AddSingleton(new OnnxSessionFactory(options.InferenceSettings()));
+
+        // One loader per task the runtime can serve; the manifest's task picks it.
+        services.AddSingleton<IModelLoader, YoloxDetectorLoader>();
+
         services.AddSingleton(sp => new ModelRuntime(
-            sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<OnnxSessionFactory>(),
+            sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
             options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
         return services;
     }

@@ -1,3 +1,4 @@
+using Iris.Core.Detection;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Iris.Tests.Support;
@@ -10,7 +11,7 @@ public class ModelRuntimeTests
     {
         var catalog = new ModelCatalog(BuiltInManifests.Load(), cache);
         var store = new ModelStore(cache, mirror, new ModelDownloader(new HttpClient(), 1));
-        return new ModelRuntime(catalog, store, new OnnxSessionFactory(new InferenceSettings()), autoPull, verifyOnLoad: true);
+        return new ModelRuntime(catalog, store, [new YoloxDetectorLoader(new OnnxSessionFactory(new InferenceSettings()))], autoPull, verifyOnLoad: true);
     }
 
     [Fact]
