@@ -5,6 +5,7 @@ using Iris.Core.Detection;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.OpenApi;
 
 namespace Iris.Http;
 
@@ -23,6 +24,10 @@ public static class DetectApi
                 "Boxes are in pixels of the image as displayed (after EXIF orientation).")
             // Not .Accepts(): its content-type metadata makes routing answer 415 with no detail before our own checks run.
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .AddOpenApiOperationTransformer(QueryParameters.Describe(
+                new("model", JsonSchemaType.String, "Detection model (default Detection:Model, yolox-nano)."),
+                new("min_confidence", JsonSchemaType.Number, "Drop objects below this confidence, 0–1 (default 0.4)."),
+                new("max_detections", JsonSchemaType.Integer, "Keep at most this many objects, 1–1000 (default 100).")))
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)

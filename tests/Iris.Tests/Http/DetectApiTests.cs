@@ -237,7 +237,10 @@ public class DetectApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
     public async Task OpenApi_document_describes_detect_and_the_docs_page_is_served()
     {
         var document = await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
-        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/detect", out _));
+        var detect = document.GetProperty("paths").GetProperty("/v1/detect").GetProperty("post");
+        var parameters = detect.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["model", "min_confidence", "max_detections"], parameters);
+        Assert.True(detect.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
         using var docs = await Client.GetAsync("/docs/");
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
         Assert.Contains("text/html", docs.Content.Headers.ContentType?.ToString());
