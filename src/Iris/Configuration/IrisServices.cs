@@ -1,4 +1,6 @@
+using Iris.Core.Classification;
 using Iris.Core.Detection;
+using Iris.Core.Faces;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
@@ -22,6 +24,8 @@ public static class IrisServices
 
         // One loader per task the runtime can serve; the manifest's task picks it.
         services.AddSingleton<IModelLoader, YoloxDetectorLoader>();
+        services.AddSingleton<IModelLoader, ImageClassifierLoader>();
+        services.AddSingleton<IModelLoader, UltraFaceDetectorLoader>();
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
