@@ -1,8 +1,11 @@
+using Iris.Analysis;
+using Iris.Core.Analysis;
 using Iris.Core.Classification;
 using Iris.Core.Detection;
 using Iris.Core.Faces;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Inspection;
 using Iris.Core.Models;
 
 namespace Iris.Configuration;
@@ -27,9 +30,19 @@ public static class IrisServices
         services.AddSingleton<IModelLoader, ImageClassifierLoader>();
         services.AddSingleton<IModelLoader, UltraFaceDetectorLoader>();
 
+        services.AddSingleton(new ImageInspector(options.ImageLimits(), new InspectionSettings(options.Info.PaletteSize, options.Info.BlurThreshold)));
+
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
             options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
+
+        // One registration per analysis task; /v1/analyze and `iris analyze` find them by name.
+        services.AddSingleton<IAnalysisTask, DetectAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, FacesAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, ClassifyAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, InfoAnalysisTask>();
+        services.AddSingleton(sp => new ImageAnalyzer(
+            sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks));
         return services;
     }
 }

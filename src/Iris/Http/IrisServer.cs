@@ -70,6 +70,10 @@ public static class IrisServer
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();
+        app.MapClassifyApi();
+        app.MapFacesApi();
+        app.MapInfoApi();
+        app.MapAnalyzeApi();
         return app;
     }
 }
