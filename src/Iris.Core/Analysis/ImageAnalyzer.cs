@@ -9,19 +9,19 @@ public sealed record AnalysisResult(
 
 /// <summary>
 /// Runs several <see cref="IAnalysisTask"/>s on one image: prepares them all (models load in parallel), decodes the image
-/// once, then runs the tasks, model tasks at most <c>maxParallelModelTasks</c> at a time and the others beside them.
+/// once, then runs the tasks: within one request, model tasks at most <c>maxParallelModelTasks</c> at a time, the others beside them.
 /// </summary>
 public sealed class ImageAnalyzer
 {
     private readonly Dictionary<string, IAnalysisTask> _tasks;
     private readonly ImageDecoder _decoder;
-    private readonly SemaphoreSlim _modelGate;
+    private readonly int _maxParallelModelTasks;
 
     public ImageAnalyzer(IEnumerable<IAnalysisTask> tasks, ImageDecoder decoder, int maxParallelModelTasks)
     {
         _tasks = tasks.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
         _decoder = decoder;
-        _modelGate = new SemaphoreSlim(Math.Max(1, maxParallelModelTasks));
+        _maxParallelModelTasks = Math.Max(1, maxParallelModelTasks);
     }
 
     public IReadOnlyList<string> TaskNames => _tasks.Keys.Order(StringComparer.Ordinal).ToList();
@@ -48,7 +48,9 @@ public sealed class ImageAnalyzer
         var decodeMs = clock.Elapsed.TotalMilliseconds;
         var input = new AnalysisInput(source, image);
 
-        var runs = tasks.Select((task, i) => RunAsync(task, prepared[i], input, cancellationToken)).ToList();
+        // Per request: concurrent requests are already bounded per model by Inference:MaxConcurrentRuns.
+        using var modelGate = new SemaphoreSlim(_maxParallelModelTasks);
+        var runs = tasks.Select((task, i) => RunAsync(task, prepared[i], input, modelGate, cancellationToken)).ToList();
         var results = await Task.WhenAll(runs);
         return new AnalysisResult(
             image.Width, image.Height, image.Format.Name(), tasks.Select(t => t.Name).ToList(),
@@ -57,9 +59,10 @@ public sealed class ImageAnalyzer
             tasks.Select((t, i) => (t.Name, results[i].Ms)).ToDictionary(p => p.Name, p => p.Ms));
     }
 
-    private async Task<(object Section, double Ms)> RunAsync(IAnalysisTask task, PreparedAnalysis run, AnalysisInput input, CancellationToken cancellationToken)
+    private static async Task<(object Section, double Ms)> RunAsync(
+        IAnalysisTask task, PreparedAnalysis run, AnalysisInput input, SemaphoreSlim modelGate, CancellationToken cancellationToken)
     {
-        if (task.UsesModel) await _modelGate.WaitAsync(cancellationToken);
+        if (task.UsesModel) await modelGate.WaitAsync(cancellationToken);
         try
         {
             var clock = Stopwatch.StartNew();
@@ -69,7 +72,7 @@ public sealed class ImageAnalyzer
         }
         finally
         {
-            if (task.UsesModel) _modelGate.Release();
+            if (task.UsesModel) modelGate.Release();
         }
     }
 }

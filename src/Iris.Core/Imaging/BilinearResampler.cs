@@ -45,12 +45,17 @@ public readonly record struct ResizePlan(int ResizedWidth, int ResizedHeight, in
 /// around the source centre <c>(i + 0.5) · scale</c>, and the weights are renormalised at the borders.
 /// With <c>antialias</c> the filter widens by the downscale factor (Pillow's and torchvision's <c>BILINEAR</c>, which
 /// classifiers trained with PIL saw); without it the filter always spans two source pixels, which is OpenCV's
-/// <c>INTER_LINEAR</c>. Both passes round to 8 bits, as both libraries produce an 8-bit image.
+/// <c>INTER_LINEAR</c>. Like Pillow, weights are 22-bit fixed point and both passes round to 8 bits, so the result
+/// matches Pillow's 8-bit image.
 /// </summary>
 public static class BilinearResampler
 {
-    /// <summary>Per output coordinate: the first source index, the number of taps, and the weights (stride <see cref="MaxTaps"/>).</summary>
-    internal sealed record Coefficients(int[] Start, int[] Count, float[] Weights, int MaxTaps);
+    /// <summary>Pillow's PRECISION_BITS for 8-bit images: 32 − 8 − 2.</summary>
+    private const int PrecisionBits = 22;
+    private const int Half = 1 << (PrecisionBits - 1);
+
+    /// <summary>Per output coordinate: the first source index, the number of taps, and the fixed-point weights (stride <see cref="MaxTaps"/>).</summary>
+    internal sealed record Coefficients(int[] Start, int[] Count, int[] Weights, int MaxTaps);
 
     internal static Coefficients Compute(int sourceSize, int resizedSize, int offset, int count, bool antialias)
     {
@@ -60,7 +65,7 @@ public static class BilinearResampler
         var maxTaps = (int)Math.Ceiling(support) * 2 + 1;
         var start = new int[count];
         var taps = new int[count];
-        var weights = new float[count * maxTaps];
+        var weights = new int[count * maxTaps];
         Span<double> w = stackalloc double[maxTaps];
         for (var i = 0; i < count; i++)
         {
@@ -77,7 +82,7 @@ public static class BilinearResampler
                 total += w[k];
             }
             for (var k = 0; k < n; k++)
-                weights[i * maxTaps + k] = total > 0 ? (float)(w[k] / total) : 1f / n;
+                weights[i * maxTaps + k] = (int)((total > 0 ? w[k] / total : 1.0 / n) * (1 << PrecisionBits) + 0.5);
             start[i] = min;
             taps[i] = n;
         }
@@ -91,6 +96,8 @@ public static class BilinearResampler
         var outHeight = plan.Height;
         if (destination.Length < outWidth * outHeight * 3)
             throw new ArgumentException($"Destination needs {outWidth * outHeight * 3} bytes, got {destination.Length}.", nameof(destination));
+        if (rgb.Length < width * height * 3)
+            throw new ArgumentException($"Source needs {width * height * 3} bytes, got {rgb.Length}.", nameof(rgb));
         if (plan.CropX < 0 || plan.CropY < 0 || plan.CropX + outWidth > plan.ResizedWidth || plan.CropY + outHeight > plan.ResizedHeight)
             throw new ArgumentException($"The crop window {outWidth}×{outHeight} at ({plan.CropX}, {plan.CropY}) exceeds {plan.ResizedWidth}×{plan.ResizedHeight}.", nameof(plan));
 
@@ -98,8 +105,7 @@ public static class BilinearResampler
         var vertical = Compute(height, plan.ResizedHeight, plan.CropY, outHeight, antialias);
 
         // Only the source rows some output row reads need the horizontal pass.
-        var firstRow = vertical.Start[0];
-        var lastRow = vertical.Start[outHeight - 1] + vertical.Count[outHeight - 1];
+        int firstRow = int.MaxValue, lastRow = 0;
         for (var i = 0; i < outHeight; i++)
         {
             firstRow = Math.Min(firstRow, vertical.Start[i]);
@@ -107,48 +113,65 @@ public static class BilinearResampler
         }
         var rowBytes = outWidth * 3;
         var intermediate = ArrayPool<byte>.Shared.Rent((lastRow - firstRow) * rowBytes);
+        var accumulator = ArrayPool<int>.Shared.Rent(rowBytes);
         try
         {
-            var stride = width * 3;
-            for (var y = firstRow; y < lastRow; y++)
-            {
-                var source = rgb.Slice(y * stride, stride);
-                var target = intermediate.AsSpan((y - firstRow) * rowBytes, rowBytes);
-                for (var x = 0; x < outWidth; x++)
-                {
-                    float r = 0, g = 0, b = 0;
-                    var at = horizontal.Start[x] * 3;
-                    var weights = horizontal.Weights.AsSpan(x * horizontal.MaxTaps, horizontal.Count[x]);
-                    for (var k = 0; k < weights.Length; k++, at += 3)
-                    {
-                        var weight = weights[k];
-                        r += source[at] * weight;
-                        g += source[at + 1] * weight;
-                        b += source[at + 2] * weight;
-                    }
-                    target[x * 3] = ToByte(r);
-                    target[x * 3 + 1] = ToByte(g);
-                    target[x * 3 + 2] = ToByte(b);
-                }
-            }
-
-            for (var y = 0; y < outHeight; y++)
-            {
-                var weights = vertical.Weights.AsSpan(y * vertical.MaxTaps, vertical.Count[y]);
-                var rowStart = vertical.Start[y] - firstRow;
-                var target = destination.Slice(y * rowBytes, rowBytes);
-                for (var i = 0; i < rowBytes; i++)
-                {
-                    float sum = 0;
-                    for (var k = 0; k < weights.Length; k++)
-                        sum += intermediate[(rowStart + k) * rowBytes + i] * weights[k];
-                    target[i] = ToByte(sum);
-                }
-            }
+            HorizontalPass(rgb, width, firstRow, lastRow, horizontal, intermediate.AsSpan(0, (lastRow - firstRow) * rowBytes), outWidth);
+            VerticalPass(intermediate, rowBytes, firstRow, vertical, destination, outHeight, accumulator.AsSpan(0, rowBytes));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(intermediate);
+            ArrayPool<int>.Shared.Return(accumulator);
+        }
+    }
+
+    private static void HorizontalPass(ReadOnlySpan<byte> rgb, int width, int firstRow, int lastRow, Coefficients horizontal, Span<byte> intermediate, int outWidth)
+    {
+        var stride = width * 3;
+        var rowBytes = outWidth * 3;
+        var weights = horizontal.Weights;
+        for (var y = firstRow; y < lastRow; y++)
+        {
+            var source = rgb.Slice(y * stride, stride);
+            var target = intermediate.Slice((y - firstRow) * rowBytes, rowBytes);
+            for (var x = 0; x < outWidth; x++)
+            {
+                int r = Half, g = Half, b = Half;
+                var taps = weights.AsSpan(x * horizontal.MaxTaps, horizontal.Count[x]);
+                var pixels = source.Slice(horizontal.Start[x] * 3, taps.Length * 3);
+                for (int k = 0, at = 0; k < taps.Length; k++, at += 3)
+                {
+                    var weight = taps[k];
+                    r += pixels[at] * weight;
+                    g += pixels[at + 1] * weight;
+                    b += pixels[at + 2] * weight;
+                }
+                target[x * 3] = Clip8(r);
+                target[x * 3 + 1] = Clip8(g);
+                target[x * 3 + 2] = Clip8(b);
+            }
+        }
+    }
+
+    /// <summary>Row by row: each output row is a weighted sum of whole intermediate rows, read sequentially.</summary>
+    private static void VerticalPass(byte[] intermediate, int rowBytes, int firstRow, Coefficients vertical, Span<byte> destination, int outHeight, Span<int> accumulator)
+    {
+        for (var y = 0; y < outHeight; y++)
+        {
+            accumulator.Fill(Half);
+            var taps = vertical.Weights.AsSpan(y * vertical.MaxTaps, vertical.Count[y]);
+            var rowStart = vertical.Start[y] - firstRow;
+            for (var k = 0; k < taps.Length; k++)
+            {
+                var weight = taps[k];
+                var row = intermediate.AsSpan((rowStart + k) * rowBytes, rowBytes);
+                for (var i = 0; i < row.Length; i++)
+                    accumulator[i] += row[i] * weight;
+            }
+            var target = destination.Slice(y * rowBytes, rowBytes);
+            for (var i = 0; i < target.Length; i++)
+                target[i] = Clip8(accumulator[i]);
         }
     }
 
@@ -159,5 +182,9 @@ public static class BilinearResampler
         return result;
     }
 
-    private static byte ToByte(float value) => value <= 0 ? (byte)0 : value >= 255 ? (byte)255 : (byte)(value + 0.5f);
+    private static byte Clip8(int value)
+    {
+        var shifted = value >> PrecisionBits;
+        return shifted < 0 ? (byte)0 : shifted > 255 ? (byte)255 : (byte)shifted;
+    }
 }

@@ -155,6 +155,19 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
         Assert.False(classified.TryGetProperty("detect", out _));
     }
 
+    [Fact]
+    public async Task OpenApi_document_describes_the_new_routes_with_their_responses()
+    {
+        var document = await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        foreach (var (path, schemaProperty) in new[] { ("/v1/classify", "predictions"), ("/v1/faces", "faces"), ("/v1/info", "dominant_colors"), ("/v1/analyze", "tasks") })
+        {
+            var post = document.GetProperty("paths").GetProperty(path).GetProperty("post");
+            Assert.False(string.IsNullOrEmpty(post.GetProperty("summary").GetString()));
+            Assert.True(post.GetProperty("responses").TryGetProperty("400", out _), path);
+            Assert.Contains(schemaProperty, document.GetProperty("components").ToString());
+        }
+    }
+
     // ---- The skeleton's bad-input matrix, on every new route. ----
 
     public static TheoryData<string> Routes() => new() { "/v1/classify", "/v1/faces", "/v1/info", "/v1/analyze?tasks=detect,faces,classify,info" };
