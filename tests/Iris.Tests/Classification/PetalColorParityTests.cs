@@ -45,3 +45,40 @@ public sealed class PetalColorParityTests : IDisposable
 
     public void Dispose() => _models.Dispose();
 }
+
+/// <summary>The torchvision geometry (shorter side, then centre crop) through a real ONNX model, from a user's manifest.</summary>
+public sealed class CenterCropClassifierTests : IDisposable
+{
+    private readonly MirrorModels _models = new();
+
+    [Fact]
+    public async Task A_torchvision_preset_manifest_with_overrides_crops_the_centre_and_still_reads_the_flowers()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_models.CacheDirectory, "petals-cropped")).FullName;
+        File.Copy(Path.Combine(TestPaths.ModelMirror, "petal-color", "petal-color.onnx"), Path.Combine(folder, "model.onnx"));
+        File.Copy(Path.Combine(TestPaths.ModelMirror, "petal-color", "labels.txt"), Path.Combine(folder, "labels.txt"));
+        await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), """
+            { "name": "petals-cropped", "task": "classify", "files": [ { "path": "model.onnx" }, { "path": "labels.txt" } ],
+              "classifier": { "preset": "torchvision", "model": "model.onnx", "labels": "labels.txt", "layout": "nhwc",
+                              "input_width": 64, "input_height": 64, "resize_size": 72, "mean": [0, 0, 0], "std": [1, 1, 1] } }
+            """);
+        var classifier = await _models.Runtime.GetClassifierAsync("petals-cropped");
+        Assert.Equal(ClassifierResize.CenterCrop, classifier.Settings.Resize);
+        Assert.Equal(new ResizePlan(72, 72, 4, 4, 64, 64), classifier.PlanFor(128, 128));
+
+        var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.Flowers, "petal-color-reference.json"))).RootElement;
+        var decoder = _models.Get<ImageDecoder>();
+        var agree = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            var logits = reference.GetProperty("logits")[i].EnumerateArray().Select(e => e.GetSingle()).ToList();
+            var image = decoder.Decode(File.ReadAllBytes(Path.Combine(TestPaths.Flowers, $"flower-{i:00}.png")));
+            var top = (await classifier.ClassifyAsync(image, new ClassificationParameters(1, 0f))).Predictions[0];
+            if (top.ClassIndex == logits.IndexOf(logits.Max())) agree++;
+        }
+        // The crop drops the outer 6% of each side, which the petals do not reach: the colour read stays the same.
+        Assert.Equal(20, agree);
+    }
+
+    public void Dispose() => _models.Dispose();
+}

@@ -23,6 +23,9 @@ public sealed class MirrorModels : IDisposable
         _services = services.BuildServiceProvider();
     }
 
+    /// <summary>The private model cache; a user model folder written here before the first use of <see cref="Runtime"/> joins the catalog.</summary>
+    public string CacheDirectory => _cache.Path;
+
     public ModelRuntime Runtime => _services.GetRequiredService<ModelRuntime>();
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 
