@@ -41,8 +41,19 @@ public static class IrisServices
         services.AddSingleton<IAnalysisTask, FacesAnalysisTask>();
         services.AddSingleton<IAnalysisTask, ClassifyAnalysisTask>();
         services.AddSingleton<IAnalysisTask, InfoAnalysisTask>();
-        services.AddSingleton(sp => new ImageAnalyzer(
-            sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks));
+        services.AddSingleton(sp =>
+        {
+            var analyzer = new ImageAnalyzer(sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);
+            try
+            {
+                analyzer.Resolve(options.Analyze.DefaultTasks);
+            }
+            catch (UnknownAnalysisTaskException e)
+            {
+                throw new InvalidConfigurationException([$"Analyze:DefaultTasks is '{options.Analyze.DefaultTasks}': {e.Message}"]);
+            }
+            return analyzer;
+        });
         return services;
     }
 }

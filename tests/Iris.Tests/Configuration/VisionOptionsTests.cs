@@ -32,3 +32,17 @@ public class VisionOptionsTests
         Assert.Contains(key, error.Message);
     }
 }
+
+public class AnalyzeDefaultTasksTests
+{
+    [Fact]
+    public async Task An_unknown_default_task_stops_the_server_with_exit_code_2_naming_the_key()
+    {
+        using var cache = new Iris.Tests.Support.TempDirectory();
+        var outcome = await Iris.Tests.Support.IrisProcess.RunAsync(
+            ["serve", "--urls", "http://127.0.0.1:0", "--model-cache", cache.Path, "--set", "Analyze:DefaultTasks=detect,colours"]);
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("Analyze:DefaultTasks", outcome.StandardError);
+        Assert.Contains("Valid tasks: classify, detect, faces, info", outcome.StandardError);
+    }
+}
