@@ -7,6 +7,10 @@ var root = new RootCommand("Iris — a self-hosted image intelligence server: de
 CommonOptions.AddTo(root);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DetectCommand.Create());
+root.Subcommands.Add(ClassifyCommand.Create());
+root.Subcommands.Add(FacesCommand.Create());
+root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 
 try
@@ -18,7 +22,8 @@ catch (InvalidConfigurationException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
-catch (Exception e) when (e is ModelNotReadyException or ModelNotFoundException or ModelTaskMismatchException or Iris.Http.InvalidRequestException)
+catch (Exception e) when (e is ModelNotReadyException or ModelNotFoundException or ModelTaskMismatchException or Iris.Http.InvalidRequestException
+    or Iris.Core.Analysis.InvalidAnalysisParameterException or InvalidModelManifestException)
 {
     Console.Error.WriteLine(e.Message);
     return 1;

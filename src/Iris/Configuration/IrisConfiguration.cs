@@ -92,6 +92,18 @@ public static class IrisConfiguration
         Range("Detection:MinConfidence", o.Detection.MinConfidence, 0, 1);
         Range("Detection:MaxDetections", o.Detection.MaxDetections, 1, 10_000);
 
+        if (string.IsNullOrWhiteSpace(o.Classification.Model))
+            errors.Add("Classification:Model must name a classification model, e.g. petal-color.");
+        Range("Classification:TopK", o.Classification.TopK, 1, 1000);
+        Range("Classification:MinConfidence", o.Classification.MinConfidence, 0, 1);
+        if (string.IsNullOrWhiteSpace(o.Faces.Model))
+            errors.Add("Faces:Model must name a face detection model, e.g. ultraface-rfb-320.");
+        Range("Faces:MinConfidence", o.Faces.MinConfidence, 0, 1);
+        Range("Faces:MaxFaces", o.Faces.MaxFaces, 1, 10_000);
+        Range("Info:BlurThreshold", o.Info.BlurThreshold, 0, 1_000_000);
+        Range("Info:PaletteSize", o.Info.PaletteSize, 1, 16);
+        Range("Analyze:MaxParallelModelTasks", o.Analyze.MaxParallelModelTasks, 1, 64);
+
         OneOf("Log:Format", o.Log.Format, "json", "text");
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");
         return errors;

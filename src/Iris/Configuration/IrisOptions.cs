@@ -11,6 +11,10 @@ public sealed class IrisOptions
     public InferenceOptions Inference { get; init; } = new();
     public ImagesOptions Images { get; init; } = new();
     public DetectionOptions Detection { get; init; } = new();
+    public ClassificationOptions Classification { get; init; } = new();
+    public FacesOptions Faces { get; init; } = new();
+    public InfoOptions Info { get; init; } = new();
+    public AnalyzeOptions Analyze { get; init; } = new();
     public LogOptions Log { get; init; } = new();
 }
 
@@ -81,6 +85,42 @@ public sealed class DetectionOptions
     public string Model { get; init; } = "yolox-nano";
     public float MinConfidence { get; init; } = 0.4f;
     public int MaxDetections { get; init; } = 100;
+}
+
+public sealed class ClassificationOptions
+{
+    /// <summary>The classifier used when a request names none.</summary>
+    public string Model { get; init; } = "petal-color";
+    public int TopK { get; init; } = 5;
+    public float MinConfidence { get; init; } = 0f;
+}
+
+public sealed class FacesOptions
+{
+    /// <summary>The face detector used when a request names none.</summary>
+    public string Model { get; init; } = "ultraface-rfb-320";
+
+    /// <summary>UltraFace's authors keep faces scoring above 0.7.</summary>
+    public float MinConfidence { get; init; } = 0.7f;
+    public int MaxFaces { get; init; } = 100;
+}
+
+public sealed class InfoOptions
+{
+    /// <summary>Below this variance of the Laplacian an image is reported as blurry.</summary>
+    public double BlurThreshold { get; init; } = 100;
+
+    /// <summary>How many dominant colours to report.</summary>
+    public int PaletteSize { get; init; } = 5;
+}
+
+public sealed class AnalyzeOptions
+{
+    /// <summary>The tasks run when a request names none, comma-separated.</summary>
+    public string DefaultTasks { get; init; } = "detect,faces,info";
+
+    /// <summary>Model tasks allowed to run at once within one request. Each ONNX run already uses every core, so 1 avoids oversubscription.</summary>
+    public int MaxParallelModelTasks { get; init; } = 1;
 }
 
 public sealed class LogOptions

@@ -1,6 +1,11 @@
+using Iris.Analysis;
+using Iris.Core.Analysis;
+using Iris.Core.Classification;
 using Iris.Core.Detection;
+using Iris.Core.Faces;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Inspection;
 using Iris.Core.Models;
 
 namespace Iris.Configuration;
@@ -22,10 +27,33 @@ public static class IrisServices
 
         // One loader per task the runtime can serve; the manifest's task picks it.
         services.AddSingleton<IModelLoader, YoloxDetectorLoader>();
+        services.AddSingleton<IModelLoader, ImageClassifierLoader>();
+        services.AddSingleton<IModelLoader, UltraFaceDetectorLoader>();
+
+        services.AddSingleton(new ImageInspector(options.ImageLimits(), new InspectionSettings(options.Info.PaletteSize, options.Info.BlurThreshold)));
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
             options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
+
+        // One registration per analysis task; /v1/analyze and `iris analyze` find them by name.
+        services.AddSingleton<IAnalysisTask, DetectAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, FacesAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, ClassifyAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, InfoAnalysisTask>();
+        services.AddSingleton(sp =>
+        {
+            var analyzer = new ImageAnalyzer(sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);
+            try
+            {
+                analyzer.Resolve(options.Analyze.DefaultTasks);
+            }
+            catch (UnknownAnalysisTaskException e)
+            {
+                throw new InvalidConfigurationException([$"Analyze:DefaultTasks is '{options.Analyze.DefaultTasks}': {e.Message}"]);
+            }
+            return analyzer;
+        });
         return services;
     }
 }

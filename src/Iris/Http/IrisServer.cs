@@ -46,6 +46,8 @@ public static class IrisServer
         }));
 
         var app = builder.Build();
+        // Fails start-up (exit 2) on an Analyze:DefaultTasks naming a task that does not exist, instead of the first request.
+        app.Services.GetRequiredService<Iris.Core.Analysis.ImageAnalyzer>();
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseSerilogRequestLogging(r =>
         {
@@ -70,6 +72,10 @@ public static class IrisServer
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();
+        app.MapClassifyApi();
+        app.MapFacesApi();
+        app.MapInfoApi();
+        app.MapAnalyzeApi();
         return app;
     }
 }

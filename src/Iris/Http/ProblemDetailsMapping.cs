@@ -1,3 +1,4 @@
+using Iris.Core.Analysis;
 using Iris.Core.Imaging;
 using Iris.Core.Models;
 using Microsoft.AspNetCore.Diagnostics;
@@ -22,6 +23,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         };
         if (exception is InvalidRequestException { Parameter: { } parameter })
             problem.Extensions["parameter"] = parameter;
+        if (exception is InvalidAnalysisParameterException analysisParameter)
+            problem.Extensions["parameter"] = analysisParameter.Parameter;
         if (status == 503)
             context.Response.Headers.RetryAfter = "5";
         context.Response.StatusCode = status;
@@ -31,6 +34,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
     public static (int Status, string Title) Classify(Exception exception) => exception switch
     {
         InvalidRequestException => (400, "Invalid request"),
+        UnknownAnalysisTaskException => (400, "Unknown task"),
+        InvalidAnalysisParameterException => (400, "Invalid request"),
         EmptyImageException => (400, "No image"),
         ModelNotFoundException => (400, "Unknown model"),
         ModelTaskMismatchException => (400, "Wrong kind of model"),

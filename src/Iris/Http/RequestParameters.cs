@@ -24,4 +24,12 @@ public static class RequestParameters
             throw new InvalidRequestException($"{name} must be between {min} and {max}; got {raw}.", name);
         return value;
     }
+
+    public static bool Bool(string? raw, string name, bool fallback) => raw?.Trim().ToLowerInvariant() switch
+    {
+        null => fallback,
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        _ => throw new InvalidRequestException($"{name} must be true or false; got '{raw}'.", name),
+    };
 }

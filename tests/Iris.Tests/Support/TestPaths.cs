@@ -13,6 +13,7 @@ public static class TestPaths
     public static string ModelMirror => Path.Combine(Shared, "models");
     public static string RealImages => Path.Combine(Shared, "testdata", "real");
     public static string RealImage(string name) => Path.Combine(RealImages, name);
+    public static string Flowers => Path.Combine(Shared, "testdata", "flowers");
 
     private static string FindRepositoryRoot()
     {

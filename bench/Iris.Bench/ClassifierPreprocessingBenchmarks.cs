@@ -1,0 +1,51 @@
+using BenchmarkDotNet.Attributes;
+using Iris.Core.Classification;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+
+namespace Iris.Bench;
+
+/// <summary>
+/// Classifier preprocessing on a real photo (768×576): resample straight into the crop window, then normalise into the
+/// tensor. Compares the conventions a manifest can pick: petal-color (stretch to 64×64, NHWC), torchvision (shorter side
+/// 256 + centre crop 224, NCHW, ImageNet mean/std) with and without antialiasing.
+/// </summary>
+[MemoryDiagnoser]
+public class ClassifierPreprocessingBenchmarks
+{
+    private DecodedImage _image = null!;
+    private ClassifierSettings _petal = null!;
+    private ClassifierSettings _torchvision = null!;
+    private ClassifierSettings _torchvisionNoAntialias = null!;
+    private readonly float[] _tensor = new float[3 * 224 * 224];
+    private readonly byte[] _pixels = new byte[3 * 224 * 224];
+    private readonly byte[] _facePixels = new byte[3 * 320 * 240];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var shared = Environment.GetEnvironmentVariable("IRIS_TEST_SHARED") ?? Path.GetFullPath("../shared");
+        _image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(Path.Combine(shared, "testdata", "real", "dog.jpg")));
+        _petal = new ClassifierSpec { Preset = "raw", Model = "m", Layout = "nhwc", InputWidth = 64, InputHeight = 64 }.Resolve("petal");
+        _torchvision = new ClassifierSpec { Preset = "torchvision", Model = "m" }.Resolve("torchvision");
+        _torchvisionNoAntialias = new ClassifierSpec { Preset = "torchvision", Model = "m", Antialias = false }.Resolve("torchvision");
+    }
+
+    private void Run(ClassifierSettings settings, ResizePlan plan)
+    {
+        BilinearResampler.Resize(_image.Rgb, _image.Width, _image.Height, plan, settings.Antialias, _pixels);
+        ImageTensor.Write(_pixels, plan.Width, plan.Height, settings.Layout, settings.Bgr, settings.Normalization, _tensor);
+    }
+
+    [Benchmark(Description = "petal-color: stretch 64×64, NHWC")]
+    public void PetalColor() => Run(_petal, ResizePlan.Stretch(64, 64));
+
+    [Benchmark(Baseline = true, Description = "torchvision: 256 + crop 224, NCHW, antialias")]
+    public void Torchvision() => Run(_torchvision, ResizePlan.ShorterSideThenCenterCrop(_image.Width, _image.Height, 256, 224, 224));
+
+    [Benchmark(Description = "torchvision geometry, no antialias (OpenCV)")]
+    public void TorchvisionNoAntialias() => Run(_torchvisionNoAntialias, ResizePlan.ShorterSideThenCenterCrop(_image.Width, _image.Height, 256, 224, 224));
+
+    [Benchmark(Description = "UltraFace: stretch 320×240, no antialias")]
+    public void UltraFace() => BilinearResampler.Resize(_image.Rgb, _image.Width, _image.Height, ResizePlan.Stretch(320, 240), false, _facePixels);
+}

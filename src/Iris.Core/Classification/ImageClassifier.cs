@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Diagnostics;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Iris.Core.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Iris.Core.Classification;
+
+/// <summary>
+/// Any single-label ONNX image classifier, configured entirely by its manifest's <c>classifier</c> section:
+/// resize (stretch or shorter side + centre crop) → normalise → ONNX → softmax (for logits) → top-k.
+/// </summary>
+public sealed class ImageClassifier : ILoadedModel
+{
+    private readonly InferenceSession _session;
+    private readonly string _inputName;
+    private readonly string[] _outputNames;
+    private readonly long[] _inputShape;
+    private readonly SemaphoreSlim? _runGate;
+
+    public ImageClassifier(ModelManifest manifest, ClassifierSettings settings, InferenceSession session, string inputName, string outputName,
+        IReadOnlyList<string>? labels, int maxConcurrentRuns = 0)
+    {
+        Manifest = manifest;
+        Settings = settings;
+        _session = session;
+        _inputName = inputName;
+        _outputNames = [outputName];
+        Labels = labels;
+        _inputShape = settings.Layout == TensorLayout.Nchw
+            ? [1, 3, settings.InputHeight, settings.InputWidth]
+            : [1, settings.InputHeight, settings.InputWidth, 3];
+        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+    }
+
+    public ModelManifest Manifest { get; }
+    public ClassifierSettings Settings { get; }
+
+    /// <summary>Class names in class-index order; null when the manifest gives none (labels are then the indices).</summary>
+    public IReadOnlyList<string>? Labels { get; }
+
+    public ResizePlan PlanFor(int imageWidth, int imageHeight) => Settings.Resize == ClassifierResize.CenterCrop
+        ? ResizePlan.ShorterSideThenCenterCrop(imageWidth, imageHeight, Settings.ResizeSize, Settings.InputWidth, Settings.InputHeight)
+        : ResizePlan.Stretch(Settings.InputWidth, Settings.InputHeight);
+
+    /// <summary>Resizes, crops and normalises the image into <paramref name="tensor"/> in the model's layout.</summary>
+    public void Preprocess(DecodedImage image, Span<float> tensor)
+    {
+        var plan = PlanFor(image.Width, image.Height);
+        var pixels = ArrayPool<byte>.Shared.Rent(plan.Width * plan.Height * 3);
+        try
+        {
+            BilinearResampler.Resize(image.Rgb, image.Width, image.Height, plan, Settings.Antialias, pixels);
+            ImageTensor.Write(pixels, plan.Width, plan.Height, Settings.Layout, Settings.Bgr, Settings.Normalization, tensor);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pixels);
+        }
+    }
+
+    public async Task<ClassificationResult> ClassifyAsync(DecodedImage image, ClassificationParameters parameters, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var (probabilities, inference) = await ProbabilitiesAsync(image, stopwatch, cancellationToken);
+        var predictions = TopK(probabilities, parameters);
+        return new ClassificationResult(Manifest.Name, predictions, new ClassificationTimings(inference.Preprocess, inference.Inference, stopwatch.Elapsed.TotalMilliseconds));
+    }
+
+    /// <summary>The probability of every class, in class-index order.</summary>
+    public async Task<float[]> ProbabilitiesAsync(DecodedImage image, CancellationToken cancellationToken = default) =>
+        (await ProbabilitiesAsync(image, Stopwatch.StartNew(), cancellationToken)).Probabilities;
+
+    private async Task<(float[] Probabilities, (double Preprocess, double Inference))> ProbabilitiesAsync(
+        DecodedImage image, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        var length = 3 * Settings.InputWidth * Settings.InputHeight;
+        var input = ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            var tensor = input.AsMemory(0, length);
+            Preprocess(image, tensor.Span);
+            var preprocess = stopwatch.Elapsed.TotalMilliseconds;
+
+            if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
+            stopwatch.Restart();
+            float[] scores;
+            try
+            {
+                using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, _inputShape);
+                using var runOptions = new RunOptions();
+                using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
+                scores = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+            }
+            finally
+            {
+                _runGate?.Release();
+            }
+            var inference = stopwatch.Elapsed.TotalMilliseconds;
+            stopwatch.Restart();
+
+            if (Labels is not null && scores.Length != Labels.Count)
+                throw new InvalidModelManifestException(Manifest.Name, $"the model outputs {scores.Length} scores but {Labels.Count} labels are given");
+            if (Settings.OutputIsLogits)
+                Softmax.Apply(scores, scores);
+            return (scores, (preprocess, inference));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(input);
+        }
+    }
+
+    private List<ClassPrediction> TopK(float[] probabilities, ClassificationParameters parameters)
+    {
+        var order = Enumerable.Range(0, probabilities.Length)
+            .Where(i => probabilities[i] >= parameters.MinConfidence)
+            .OrderByDescending(i => probabilities[i]).ThenBy(i => i)
+            .Take(parameters.TopK);
+        return order.Select(i => new ClassPrediction(Labels?[i] ?? i.ToString(), i, probabilities[i])).ToList();
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,9 @@
+using Iris.Core.Inference;
+
+namespace Iris.Core.Faces;
+
+public static class ModelRuntimeFaces
+{
+    public static Task<UltraFaceDetector> GetFaceDetectorAsync(this ModelRuntime runtime, string name, CancellationToken cancellationToken = default) =>
+        runtime.GetAsync<UltraFaceDetector>(name, "faces", cancellationToken);
+}
