@@ -92,6 +92,10 @@ public static class IrisConfiguration
         Range("Detection:MinConfidence", o.Detection.MinConfidence, 0, 1);
         Range("Detection:MaxDetections", o.Detection.MaxDetections, 1, 10_000);
 
+        if (string.IsNullOrWhiteSpace(o.Ocr.Model))
+            errors.Add("Ocr:Model must name an OCR model, e.g. ppocr-v4.");
+        Range("Ocr:MinConfidence", o.Ocr.MinConfidence, 0, 1);
+
         OneOf("Log:Format", o.Log.Format, "json", "text");
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");
         return errors;

@@ -11,6 +11,7 @@ public sealed class IrisOptions
     public InferenceOptions Inference { get; init; } = new();
     public ImagesOptions Images { get; init; } = new();
     public DetectionOptions Detection { get; init; } = new();
+    public OcrOptions Ocr { get; init; } = new();
     public LogOptions Log { get; init; } = new();
 }
 
@@ -81,6 +82,15 @@ public sealed class DetectionOptions
     public string Model { get; init; } = "yolox-nano";
     public float MinConfidence { get; init; } = 0.4f;
     public int MaxDetections { get; init; } = 100;
+}
+
+public sealed class OcrOptions
+{
+    /// <summary>The OCR model used when a request names none.</summary>
+    public string Model { get; init; } = "ppocr-v4";
+
+    /// <summary>Lines read with less confidence are dropped (PaddleOCR's drop_score).</summary>
+    public float MinConfidence { get; init; } = 0.5f;
 }
 
 public sealed class LogOptions

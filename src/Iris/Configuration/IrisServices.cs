@@ -2,6 +2,7 @@ using Iris.Core.Detection;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
+using Iris.Core.Ocr;
 
 namespace Iris.Configuration;
 
@@ -22,6 +23,7 @@ public static class IrisServices
 
         // One loader per task the runtime can serve; the manifest's task picks it.
         services.AddSingleton<IModelLoader, YoloxDetectorLoader>();
+        services.AddSingleton<IModelLoader, PpOcrReaderLoader>();
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),

@@ -70,6 +70,7 @@ public static class IrisServer
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();
+        app.MapOcrApi();
         return app;
     }
 }
