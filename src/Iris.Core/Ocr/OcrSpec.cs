@@ -39,6 +39,15 @@ public sealed record OcrDetectionSpec
     public float UnclipRatio { get; init; } = 1.5f;
     public int MinSide { get; init; } = 3;
     public int MaxCandidates { get; init; } = 1000;
+
+    /// <summary>
+    /// An image wider than this many times its height (a single cropped line) is padded above and below before
+    /// detection, as RapidOCR does: DB finds no clean line when the text touches the top and bottom edges. 0 = never.
+    /// </summary>
+    public float PadAspectRatio { get; init; } = 8f;
+
+    /// <summary>An image shorter than this is padded the same way.</summary>
+    public int PadMinHeight { get; init; } = 30;
 }
 
 public sealed record OcrClassifierSpec

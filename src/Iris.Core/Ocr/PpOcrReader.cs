@@ -80,6 +80,40 @@ public sealed class PpOcrReader : ILoadedModel
     private async Task<List<TextBox>> DetectAsync(RgbImage image, CancellationToken cancellationToken)
     {
         var spec = _spec.Detection;
+        var pad = PaddingRows(image.Width, image.Height, spec);
+        if (pad == 0) return await DetectUnpaddedAsync(image, cancellationToken);
+        var boxes = await DetectUnpaddedAsync(PadVertically(image, pad), cancellationToken);
+        return boxes.Select(b => b with
+        {
+            Corners = b.Corners.Select(p => new PointF(p.X, Math.Clamp(p.Y - pad, 0, image.Height - 1))).ToArray(),
+        }).Where(b => b.Corners[3].Y - b.Corners[0].Y > 3).ToList();
+    }
+
+    /// <summary>RapidOCR's letterbox for line-like images: pad to a height of 2 × max(width / ratio, min height).</summary>
+    public static int PaddingRows(int width, int height, OcrDetectionSpec spec)
+    {
+        var wide = spec.PadAspectRatio > 0 && width > spec.PadAspectRatio * height;
+        if (!wide && height >= spec.PadMinHeight) return 0;
+        var target = 2 * Math.Max(spec.PadAspectRatio > 0 ? (int)(width / spec.PadAspectRatio) : 0, spec.PadMinHeight);
+        return Math.Max(0, (target - height) / 2);
+    }
+
+    /// <summary>Adds <paramref name="rows"/> rows above and below, repeating the edge rows (background, in a cropped line).</summary>
+    private static RgbImage PadVertically(RgbImage image, int rows)
+    {
+        var stride = image.Width * 3;
+        var padded = new RgbImage(image.Width, image.Height + 2 * rows);
+        for (var y = 0; y < padded.Height; y++)
+        {
+            var source = Math.Clamp(y - rows, 0, image.Height - 1);
+            image.Pixels.AsSpan(source * stride, stride).CopyTo(padded.Pixels.AsSpan(y * stride));
+        }
+        return padded;
+    }
+
+    private async Task<List<TextBox>> DetectUnpaddedAsync(RgbImage image, CancellationToken cancellationToken)
+    {
+        var spec = _spec.Detection;
         var (width, height) = DetectionSize(image.Width, image.Height, spec);
         var length = 3 * width * height;
         var input = ArrayPool<float>.Shared.Rent(length);
