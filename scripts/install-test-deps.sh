@@ -14,3 +14,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
+
+# The OCR parity test runs the @gutenye/ocr-node peer (npm, into a git-ignored folder).
+"$(dirname "$0")/install-ocr-peer.sh"
