@@ -19,19 +19,21 @@ public sealed class PpOcrReader : ILoadedModel
     private readonly OcrSpec _spec;
     private readonly Stage _detector;
     private readonly Stage? _classifier;
-    private readonly Stage _recognizer;
+    private readonly SessionPool _recognizers;
     private readonly CtcDecoder _decoder;
 
-    public PpOcrReader(ModelManifest manifest, OcrSpec spec, InferenceSession detector, InferenceSession? classifier, InferenceSession recognizer,
+    /// <param name="recognizers">One or more sessions of the recognition model; lines are read in parallel, one per session.</param>
+    public PpOcrReader(ModelManifest manifest, OcrSpec spec, InferenceSession detector, InferenceSession? classifier, IReadOnlyList<InferenceSession> recognizers,
         IReadOnlyList<string> dictionary, int maxConcurrentRuns = 0)
     {
         Manifest = manifest;
         _spec = spec;
         _detector = new Stage(detector, maxConcurrentRuns);
         _classifier = classifier is null ? null : new Stage(classifier, maxConcurrentRuns);
-        _recognizer = new Stage(recognizer, maxConcurrentRuns);
+        if (recognizers.Count == 0) throw new ArgumentException("At least one recognition session is needed.", nameof(recognizers));
+        _recognizers = new SessionPool(recognizers);
         _decoder = new CtcDecoder(dictionary, spec.Recognition.SpaceCharacter);
-        var classes = recognizer.OutputMetadata[recognizer.OutputNames[0]].Dimensions[^1];
+        var classes = recognizers[0].OutputMetadata[recognizers[0].OutputNames[0]].Dimensions[^1];
         if (classes > 0 && classes != _decoder.ClassCount)
             throw new InvalidModelManifestException(manifest.Name,
                 $"the recogniser outputs {classes} classes but '{spec.Dictionary}' gives {_decoder.ClassCount} (blank + {dictionary.Count} characters{(spec.Recognition.SpaceCharacter ? " + space" : "")})");
@@ -173,7 +175,10 @@ public sealed class PpOcrReader : ILoadedModel
         var spec = _spec.Recognition;
         var height = spec.InputHeight;
         var results = new (string, float)[crops.Length];
-        foreach (var batch in BatchesByAspectRatio(crops, spec.BatchSize))
+        // A line is a small input (48 px high) that one thread runs nearly as fast as several, so lines run side by
+        // side, one per pooled session, rather than one after another on all threads.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = _recognizers.Count, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(BatchesByAspectRatio(crops, spec.BatchSize), options, async (batch, token) =>
         {
             // The batch is as wide as its widest crop needs, and never narrower than MinWidth.
             var ratio = Math.Max((double)spec.MinWidth / height, batch.Max(i => (double)crops[i].Width / crops[i].Height));
@@ -188,7 +193,7 @@ public sealed class PpOcrReader : ILoadedModel
                     OcrTensor.Write(crop, input.AsSpan(b * slot, slot), width, height, OcrTensor.ResizedWidth(crop, height, width), height,
                         spec.ChannelOrder == "bgr", spec.Mean, spec.Std);
                 }
-                var decoded = await _recognizer.RunAsync(input.AsMemory(0, length), [batch.Length, 3, height, width], output =>
+                var decoded = await _recognizers.RunAsync(input.AsMemory(0, length), [batch.Length, 3, height, width], output =>
                 {
                     var shape = output.GetTensorTypeAndShape().Shape;
                     int steps = (int)shape[1], classes = (int)shape[2];
@@ -197,14 +202,14 @@ public sealed class PpOcrReader : ILoadedModel
                     for (var b = 0; b < batch.Length; b++)
                         lines[b] = _decoder.Decode(data.Slice(b * steps * classes, steps * classes), steps, classes);
                     return lines;
-                }, cancellationToken);
+                }, token);
                 for (var b = 0; b < batch.Length; b++) results[batch[b]] = decoded[b];
             }
             finally
             {
                 ArrayPool<float>.Shared.Return(input);
             }
-        }
+        });
         return results;
     }
 
@@ -231,14 +236,52 @@ public sealed class PpOcrReader : ILoadedModel
         await DetectAsync(blank, cancellationToken);
         var line = new RgbImage(96, 32);
         if (_classifier is not null) await ClassifyAsync([line], cancellationToken);
-        await RecognizeAsync([line], cancellationToken);
+        await RecognizeAsync(Enumerable.Repeat(line, _recognizers.Count).ToArray(), cancellationToken);
     }
 
     public void Dispose()
     {
         _detector.Dispose();
         _classifier?.Dispose();
-        _recognizer.Dispose();
+        _recognizers.Dispose();
+    }
+
+    /// <summary>Sessions of one model, each serving one run at a time; a run takes whichever is free.</summary>
+    private sealed class SessionPool : IDisposable
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<Stage> _free;
+        private readonly SemaphoreSlim _available;
+        private readonly Stage[] _all;
+
+        public SessionPool(IReadOnlyList<InferenceSession> sessions)
+        {
+            _all = sessions.Select(s => new Stage(s, 0)).ToArray();
+            _free = new System.Collections.Concurrent.ConcurrentBag<Stage>(_all);
+            _available = new SemaphoreSlim(_all.Length, _all.Length);
+        }
+
+        public int Count => _all.Length;
+
+        public async Task<T> RunAsync<T>(Memory<float> input, long[] shape, Func<OrtValue, T> read, CancellationToken cancellationToken)
+        {
+            await _available.WaitAsync(cancellationToken);
+            _free.TryTake(out var stage);
+            try
+            {
+                return await stage!.RunAsync(input, shape, read, cancellationToken);
+            }
+            finally
+            {
+                _free.Add(stage!);
+                _available.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var stage in _all) stage.Dispose();
+            _available.Dispose();
+        }
     }
 
     /// <summary>One ONNX session with its concurrency gate; the output is read inside the gate, while it is alive.</summary>

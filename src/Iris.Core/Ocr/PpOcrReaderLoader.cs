@@ -7,6 +7,9 @@ public sealed class PpOcrReaderLoader(OnnxSessionFactory sessions) : IModelLoade
 {
     public string Task => "ocr";
 
+    /// <summary>Each recognition session holds its own copy of the 10 MB model and its buffers.</summary>
+    public const int RecognitionSessionsMax = 8;
+
     public async Task<ILoadedModel> LoadAsync(ModelManifest manifest, ModelFiles files, CancellationToken cancellationToken)
     {
         var spec = manifest.Section<OcrSpec>("ocr");
@@ -25,9 +28,17 @@ public sealed class PpOcrReaderLoader(OnnxSessionFactory sessions) : IModelLoade
             created.Add(detector);
             var classifier = spec.ClassifierModel is null ? null : sessions.Create(files.Path(spec.ClassifierModel));
             if (classifier is not null) created.Add(classifier);
-            var recognizer = sessions.Create(files.Path(spec.RecognitionModel));
-            created.Add(recognizer);
-            var reader = new PpOcrReader(manifest, spec, detector, classifier, recognizer, dictionary, sessions.Settings.MaxConcurrentRuns);
+            // Lines are recognised side by side: one single-threaded session per thread of the budget
+            // (Inference:IntraOpThreads, or one per core), at most RecognitionSessionsMax.
+            var threads = sessions.Settings.IntraOpThreads > 0 ? sessions.Settings.IntraOpThreads : Environment.ProcessorCount;
+            var recognizers = new List<Microsoft.ML.OnnxRuntime.InferenceSession>();
+            for (var i = 0; i < Math.Clamp(threads, 1, RecognitionSessionsMax); i++)
+            {
+                var recognizer = sessions.Create(files.Path(spec.RecognitionModel), intraOpThreads: 1);
+                created.Add(recognizer);
+                recognizers.Add(recognizer);
+            }
+            var reader = new PpOcrReader(manifest, spec, detector, classifier, recognizers, dictionary, sessions.Settings.MaxConcurrentRuns);
             await reader.WarmUpAsync(cancellationToken);
             return reader;
         }
