@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
+# node and npm run the OCR parity peer; a node already on PATH (not from Debian) is fine.
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

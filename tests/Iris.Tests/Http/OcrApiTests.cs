@@ -94,6 +94,24 @@ public class OcrApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
         Assert.Empty(JsonDocument.Parse(body).RootElement.GetProperty("lines").EnumerateArray());
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3000, 2)]
+    [InlineData(2, 3000)]
+    [InlineData(640, 480)]
+    public async Task Images_without_text_of_any_shape_read_as_no_text(int width, int height)
+    {
+        using var blank = NetVips.Image.Black(width, height, bands: 3) + 255;
+        var content = new ByteArrayContent(blank.Cast(NetVips.Enums.BandFormat.Uchar).WriteToBuffer(".png"));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        using var response = await server.Host.Client.PostAsync("/v1/ocr", content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        var root = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("", root.GetProperty("text").GetString());
+        Assert.Equal((width, height), (root.GetProperty("width").GetInt32(), root.GetProperty("height").GetInt32()));
+    }
+
     [Fact]
     public async Task OpenApi_document_describes_ocr()
     {

@@ -133,6 +133,18 @@ public class OcrStepTests
     }
 
     [Fact]
+    public void The_direction_classifier_sees_the_first_4_to_1_window_of_a_long_line()
+    {
+        var line = new RgbImage(340, 10);
+        for (var i = 0; i < line.Pixels.Length; i++) line.Pixels[i] = (byte)(i / 3 % 340);
+        var window = PpOcrReader.LeadingWindow(line, 4.0);
+        Assert.Equal((40, 10), (window.Width, window.Height));
+        Assert.Equal(39, window.Pixels[(9 * 40 + 39) * 3]);
+        var shortLine = new RgbImage(30, 10);
+        Assert.Same(shortLine, PpOcrReader.LeadingWindow(shortLine, 4.0));
+    }
+
+    [Fact]
     public void Rotations_move_pixels_where_numpy_rot90_and_a_half_turn_put_them()
     {
         var image = new RgbImage(2, 1, [1, 1, 1, 2, 2, 2]); // [A B]
