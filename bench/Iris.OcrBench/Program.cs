@@ -1,6 +1,6 @@
 // OCR benchmark: Iris (in-process), the @gutenye/ocr-node peer (node) and Tesseract (CLI) on the OCR photos of
 // shared/testdata/real, in the same run: milliseconds per image, images/s, and character accuracy against
-// expected.json. Usage: dotnet run -c Release --project bench/Iris.OcrBench -- [--repeat N] [--shared DIR]
+// expected.json. Usage: dotnet run -c Release --project bench/Iris.OcrBench -- [--repeat N (10)] [--shared DIR]
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -9,7 +9,7 @@ using Iris.Core.Inference;
 using Iris.Core.Models;
 using Iris.Core.Ocr;
 
-var repeat = 5;
+var repeat = 10;
 var root = FindRoot();
 var shared = Path.GetFullPath(Path.Combine(root, "..", "shared"));
 for (var i = 0; i < args.Length - 1; i++)
@@ -38,14 +38,21 @@ foreach (var file in images)
     vips.WriteToFile(pngs[file]);
 }
 
-// The machine may be shared: the readers take turns, round by round, so load falls on all three alike.
 var times = new Dictionary<(string Reader, string File), List<double>>();
 var texts = new Dictionary<(string Reader, string File), string>();
-void Record(string reader, string file, double ms, string text)
+var cpu = new Dictionary<string, double>();
+void Record(string reader, string file, double ms, string text, double cpuMs)
 {
     if (!times.TryGetValue((reader, file), out var list)) times[(reader, file)] = list = [];
     list.Add(ms);
     texts[(reader, file)] = text;
+    cpu[reader] = cpu.GetValueOrDefault(reader) + cpuMs;
+}
+var self = Process.GetCurrentProcess();
+double SelfCpuMs()
+{
+    self.Refresh();
+    return self.TotalProcessorTime.TotalMilliseconds;
 }
 const string IrisName = "Iris (in-process)", PeerName = "@gutenye/ocr-node (node)", TesseractName = "tesseract eng+chi_sim (CLI)";
 
@@ -57,49 +64,74 @@ using var runtime = new ModelRuntime(new ModelCatalog(BuiltInManifests.Load(), c
 var reader = await runtime.GetOcrReaderAsync("ppocr-v4");
 foreach (var file in images) await reader.ReadAsync(decoded[file]);
 
-var peerDirectory = Path.Combine(root, "tools", "ocr-peer");
-for (var round = 0; round < repeat; round++)
+// The peer stays loaded in one node process that reads image paths from stdin, so each reading can be timed on its own.
+var peerStart = new ProcessStartInfo("node")
 {
+    RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = false,
+    WorkingDirectory = Path.Combine(root, "tools", "ocr-peer"),
+};
+foreach (var a in new[] { "run-peer.mjs", Path.Combine(mirror, "ppocr-v4"), "--serve" }) peerStart.ArgumentList.Add(a);
+using var peer = Process.Start(peerStart)!;
+peer.StandardOutput.ReadLine(); // {"ready":true}
+(double Ms, string Text) PeerRead(string png)
+{
+    peer.StandardInput.WriteLine(png);
+    peer.StandardInput.Flush();
+    using var answer = JsonDocument.Parse(peer.StandardOutput.ReadLine() ?? throw new InvalidOperationException("The peer exited."));
+    var text = string.Join("\n", answer.RootElement.GetProperty("lines").EnumerateArray().Select(l => l.GetProperty("text").GetString()));
+    return (answer.RootElement.GetProperty("ms").GetDouble(), text);
+}
+foreach (var file in images) PeerRead(pngs[file]);
+double PeerCpuMs()
+{
+    peer.Refresh();
+    return peer.TotalProcessorTime.TotalMilliseconds;
+}
+
+// The readers take turns image by image, so a burst of load from elsewhere falls on all three alike.
+for (var round = 0; round < repeat; round++)
     foreach (var file in images)
     {
+        var cpuBefore = SelfCpuMs();
         var clock = Stopwatch.StartNew();
         var result = await reader.ReadAsync(decoded[file]);
-        Record(IrisName, file, clock.Elapsed.TotalMilliseconds, result.Text);
-    }
+        Record(IrisName, file, clock.Elapsed.TotalMilliseconds, result.Text, SelfCpuMs() - cpuBefore);
 
-    // One node process per round (models loaded once); each image is read twice and the second, warm, reading is timed.
-    var peerOutput = Run("node", peerDirectory, ["run-peer.mjs", Path.Combine(mirror, "ppocr-v4"), .. images.Select(f => pngs[f]), "--repeat", "2"]);
-    foreach (var entry in JsonDocument.Parse(peerOutput).RootElement.EnumerateArray())
-    {
-        var file = images.First(f => pngs[f] == entry.GetProperty("image").GetString());
-        var text = string.Join("\n", entry.GetProperty("lines").EnumerateArray().Select(l => l.GetProperty("text").GetString()));
-        Record(PeerName, file, entry.GetProperty("ms")[1].GetDouble(), text);
-    }
+        cpuBefore = PeerCpuMs();
+        var (peerMs, peerText) = PeerRead(pngs[file]);
+        Record(PeerName, file, peerMs, peerText, PeerCpuMs() - cpuBefore);
 
-    // Tesseract as people run it: one process per image, its start-up and model load included.
-    foreach (var file in images)
-    {
-        var clock = Stopwatch.StartNew();
+        // Tesseract as people run it: one process per image, its start-up and model load included.
+        cpuBefore = ChildrenCpuMs();
+        clock.Restart();
         var text = Run("tesseract", work.FullName, [pngs[file], "stdout", "-l", "eng+chi_sim"]);
-        Record(TesseractName, file, clock.Elapsed.TotalMilliseconds, text);
+        Record(TesseractName, file, clock.Elapsed.TotalMilliseconds, text, ChildrenCpuMs() - cpuBefore);
     }
-}
+peer.StandardInput.Close();
+peer.WaitForExit();
 var results = times.Select(t => (Reader: t.Key.Reader, File: t.Key.File, Ms: Median(t.Value), Text: texts[t.Key])).ToList();
 
-Console.WriteLine($"OCR on {images.Count} images of shared/testdata/real, median of {repeat} runs each, {Environment.ProcessorCount} cores\n");
-Console.WriteLine("| reader | " + string.Join(" | ", images) + " | total ms | images/s | mean char accuracy | ignoring whitespace |");
-Console.WriteLine("|---|" + string.Concat(images.Select(_ => "---:|")) + "---:|---:|---:|---:|");
+Console.WriteLine($"OCR on {images.Count} images of shared/testdata/real, median of {repeat} runs each, {Environment.ProcessorCount} cores; CPU ms = user + system time of the reader's process per image, averaged\n");
+Console.WriteLine("| reader | " + string.Join(" | ", images) + " | total ms | images/s | CPU ms per image | mean char accuracy | ignoring whitespace |");
+Console.WriteLine("|---|" + string.Concat(images.Select(_ => "---:|")) + "---:|---:|---:|---:|---:|");
 foreach (var group in results.GroupBy(r => r.Reader))
 {
     var accuracies = group.Select(r => ExpectedLines(r.File).Average(l => Accuracy(l, r.Text))).ToList();
     var total = group.Sum(r => r.Ms);
     Console.WriteLine($"| {group.Key} | " + string.Join(" | ", group.Select(r => $"{r.Ms:F0} ms, {ExpectedLines(r.File).Average(l => Accuracy(l, r.Text)):P0}"))
-        + $" | {total:F0} | {images.Count / (total / 1000):F2} | {accuracies.Average():P1} | {group.Average(r => ExpectedLines(r.File).Average(l => Accuracy(Regex.Replace(l, @"\s", ""), Regex.Replace(r.Text, @"[^\S\n]", "")))):P1} |");
+        + $" | {total:F0} | {images.Count / (total / 1000):F2} | {cpu[group.Key] / (repeat * images.Count):F0} | {accuracies.Average():P1} | {group.Average(r => ExpectedLines(r.File).Average(l => Accuracy(Regex.Replace(l, @"\s", ""), Regex.Replace(r.Text, @"[^\S\n]", "")))):P1} |");
 }
 Console.WriteLine("\nText read:");
 foreach (var r in results)
     Console.WriteLine($"- {r.Reader} · {r.File}: {Regex.Replace(r.Text, @"\s*\n\s*", " ⏎ ").Trim()}");
 work.Delete(recursive: true);
+
+// CPU time of waited-for child processes (Tesseract), from getrusage(RUSAGE_CHILDREN).
+static double ChildrenCpuMs()
+{
+    if (Native.getrusage(-1, out var usage) != 0) return double.NaN;
+    return (usage.UserSeconds + usage.SystemSeconds) * 1000.0 + (usage.UserMicroseconds + usage.SystemMicroseconds) / 1000.0;
+}
 
 static double Median(List<double> values)
 {
@@ -147,4 +179,17 @@ static string FindRoot()
     for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         if (File.Exists(Path.Combine(dir.FullName, "Iris.slnx"))) return dir.FullName;
     throw new InvalidOperationException("Run from inside the Iris repository.");
+}
+
+internal static class Native
+{
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    public struct RUsage
+    {
+        public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
+        public long MaxRss, IxRss, IdRss, IsRss, MinFlt, MajFlt, NSwap, InBlock, OuBlock, MsgSnd, MsgRcv, NSignals, NVCsw, NIvCsw;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    public static extern int getrusage(int who, out RUsage usage);
 }
