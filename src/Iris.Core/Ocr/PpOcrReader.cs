@@ -54,20 +54,30 @@ public sealed class PpOcrReader : ILoadedModel
         var cropMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
+        var turned = new bool[crops.Length];
         if (_classifier is not null && crops.Length > 0)
-            await ClassifyAsync(crops, cancellationToken);
+            await ClassifyAsync(crops, turned, cancellationToken);
         var classifyMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
         var read = crops.Length == 0 ? [] : await RecognizeAsync(crops, cancellationToken);
         var lines = new List<OcrLine>();
+        var upsideDown = 0;
         for (var i = 0; i < boxes.Count; i++)
             if (read[i].Text.Length > 0 && read[i].Confidence >= minConfidence)
+            {
                 lines.Add(new OcrLine(read[i].Text, read[i].Confidence, boxes[i].Corners));
-        lines = ReadingOrder.Sort(lines, l => l.Polygon);
+                if (turned[i]) upsideDown++;
+            }
+        // When most lines were read turned 180°, the page itself is upside down: its first line is at the bottom
+        // of the image, so the reading order is that of the page turned upright.
+        Func<OcrLine, PointF[]> frame = upsideDown * 2 > lines.Count
+            ? l => ReadingOrder.Turned180(l.Polygon, image.Width, image.Height)
+            : l => l.Polygon;
+        lines = ReadingOrder.Sort(lines, frame);
         var recognizeMs = clock.Elapsed.TotalMilliseconds;
 
-        return new OcrResult(Manifest.Name, image.Width, image.Height, ReadingOrder.JoinText(lines), lines,
+        return new OcrResult(Manifest.Name, image.Width, image.Height, ReadingOrder.JoinText(lines, frame), lines,
             new OcrTimings(detectMs, cropMs, classifyMs, recognizeMs));
     }
 
@@ -131,7 +141,8 @@ public sealed class PpOcrReader : ILoadedModel
         }
     }
 
-    private async Task ClassifyAsync(RgbImage[] crops, CancellationToken cancellationToken)
+    /// <summary>Turns the crops the classifier reads as upside down, and marks them in <paramref name="turned"/>.</summary>
+    private async Task ClassifyAsync(RgbImage[] crops, bool[] turned, CancellationToken cancellationToken)
     {
         var spec = _spec.Classifier;
         int width = spec.InputWidth, height = spec.InputHeight, slot = 3 * width * height;
@@ -161,7 +172,11 @@ public sealed class PpOcrReader : ILoadedModel
                     return result;
                 }, cancellationToken);
                 for (var b = 0; b < batch.Length; b++)
-                    if (turn[b]) crops[batch[b]] = crops[batch[b]].Rotate180();
+                    if (turn[b])
+                    {
+                        crops[batch[b]] = crops[batch[b]].Rotate180();
+                        turned[batch[b]] = true;
+                    }
             }
             finally
             {
@@ -235,7 +250,7 @@ public sealed class PpOcrReader : ILoadedModel
         Array.Fill(blank.Pixels, (byte)255);
         await DetectAsync(blank, cancellationToken);
         var line = new RgbImage(96, 32);
-        if (_classifier is not null) await ClassifyAsync([line], cancellationToken);
+        if (_classifier is not null) await ClassifyAsync([line], new bool[1], cancellationToken);
         await RecognizeAsync(Enumerable.Repeat(line, _recognizers.Count).ToArray(), cancellationToken);
     }
 

@@ -162,4 +162,11 @@ public class OcrStepTests
         Assert.Equal(["a", "b", "c"], sorted.Select(l => l.Text));
         Assert.Equal("a b\nc", ReadingOrder.JoinText(sorted));
     }
+
+    [Fact]
+    public void A_polygon_turned_180_degrees_keeps_its_corners_clockwise_from_the_new_top_left()
+    {
+        var turned = ReadingOrder.Turned180([P(10, 20), P(40, 20), P(40, 30), P(10, 30)], 100, 50);
+        Assert.Equal([P(59, 19), P(89, 19), P(89, 29), P(59, 29)], turned);
+    }
 }

@@ -134,6 +134,32 @@ public class RealImageOcrTests(OcrFixture fixture, ITestOutputHelper output) : I
             Assert.True(root.GetProperty("timings_ms").GetProperty(stage).GetDouble() >= 0, stage);
     }
 
+    [Theory]
+    [InlineData("ocr-care-label.jpg")]
+    [InlineData("ocr-paragraph.jpg")]
+    public async Task An_upside_down_page_is_read_line_by_line_in_the_pages_own_order(string file)
+    {
+        using var upright = NetVips.Image.NewFromFile(TestPaths.RealImage(file));
+        using var turned = upright.Rot(NetVips.Enums.Angle.D180);
+        using var content = new ByteArrayContent(turned.WriteToBuffer(".png"));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        using var response = await fixture.Host.Client.PostAsync("/v1/ocr", content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        var text = JsonDocument.Parse(body).RootElement.GetProperty("text").GetString()!;
+        output.WriteLine(text);
+
+        // Each expected line is read (the direction classifier turned it), and they come in the page's order.
+        var rows = text.Split('\n');
+        var positions = ExpectedLines(file).Select(line =>
+        {
+            var best = Enumerable.Range(0, rows.Length).MaxBy(i => TextAccuracy.BestLineAccuracy(line, [rows[i]]));
+            Assert.True(TextAccuracy.BestLineAccuracy(line, [rows[best]]) >= 0.9, $"'{line}' not read; Iris read:\n{text}");
+            return best;
+        }).ToList();
+        Assert.True(positions.SequenceEqual(positions.Order()), $"lines out of order ({string.Join(", ", positions)}):\n{text}");
+    }
+
     [Fact]
     public async Task Min_confidence_above_every_line_returns_no_text()
     {
