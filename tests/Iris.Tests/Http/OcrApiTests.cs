@@ -113,6 +113,16 @@ public class OcrApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
     }
 
     [Fact]
+    public async Task Enabling_ppocr_v4_loads_it_at_start_up_and_readiness_waits_for_it()
+    {
+        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?> { ["Models:Enabled"] = "ppocr-v4" });
+        await host.WaitUntilReadyAsync(TimeSpan.FromSeconds(120));
+        var model = JsonDocument.Parse(await host.Client.GetStringAsync("/v1/models/ppocr-v4")).RootElement;
+        Assert.Equal("ready", model.GetProperty("state").GetString());
+        Assert.Equal("ocr", model.GetProperty("task").GetString());
+    }
+
+    [Fact]
     public async Task OpenApi_document_describes_ocr()
     {
         var document = await server.Host.Client.GetStringAsync("/openapi/v1.json");
