@@ -7,6 +7,19 @@ namespace Iris.Core.Ocr;
 /// </summary>
 public static class PerspectiveCrop
 {
+    /// <summary>The crop, or null when no projective map fits the corners (they coincide).</summary>
+    public static RgbImage? TryCrop(RgbImage source, PointF[] corners, float verticalRatio = 1.5f)
+    {
+        try
+        {
+            return Crop(source, corners, verticalRatio);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     public static RgbImage Crop(RgbImage source, PointF[] corners, float verticalRatio = 1.5f)
     {
         var width = Math.Max(1, (int)Math.Max(OcrGeometry.Distance(corners[0], corners[1]), OcrGeometry.Distance(corners[2], corners[3])));

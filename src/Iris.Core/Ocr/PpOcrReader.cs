@@ -46,11 +46,20 @@ public sealed class PpOcrReader : ILoadedModel
         var minConfidence = parameters?.MinConfidence ?? _spec.DefaultMinConfidence;
         var source = RgbImage.From(image);
         var clock = Stopwatch.StartNew();
-        var boxes = await DetectAsync(source, cancellationToken);
+        var detected = await DetectAsync(source, cancellationToken);
         var detectMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var crops = boxes.Select(b => PerspectiveCrop.Crop(source, b.Corners, _spec.Recognition.VerticalRatio)).ToArray();
+        // A box clipped at the image border can collapse until no projective map fits it; it holds no text.
+        var boxes = new List<TextBox>(detected.Count);
+        var cropList = new List<RgbImage>(detected.Count);
+        foreach (var box in detected)
+            if (PerspectiveCrop.TryCrop(source, box.Corners, _spec.Recognition.VerticalRatio) is { } crop)
+            {
+                boxes.Add(box);
+                cropList.Add(crop);
+            }
+        var crops = cropList.ToArray();
         var cropMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();

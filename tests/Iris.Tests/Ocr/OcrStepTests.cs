@@ -125,6 +125,13 @@ public class OcrStepTests
     }
 
     [Fact]
+    public void A_degenerate_quadrilateral_gives_no_crop_instead_of_an_error()
+    {
+        var image = new RgbImage(20, 10);
+        Assert.Null(PerspectiveCrop.TryCrop(image, [P(5, 5), P(5, 5), P(5, 5), P(5, 5)]));
+    }
+
+    [Fact]
     public void A_crop_much_taller_than_wide_is_turned_to_read_as_a_line()
     {
         var image = new RgbImage(10, 40);
