@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
+# node and npm run the OCR parity peer; a node already on PATH (not from Debian) is fine.
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -14,3 +16,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
+
+# The OCR parity test runs the @gutenye/ocr-node peer (npm, into a git-ignored folder).
+"$(dirname "$0")/install-ocr-peer.sh"

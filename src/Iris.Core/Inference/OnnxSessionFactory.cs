@@ -7,7 +7,10 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
 {
     public InferenceSettings Settings => settings;
 
-    public InferenceSession Create(string modelPath)
+    public InferenceSession Create(string modelPath) => Create(modelPath, settings.IntraOpThreads);
+
+    /// <summary>A session with its own intra-op thread count, for models that run many small inputs side by side.</summary>
+    public InferenceSession Create(string modelPath, int intraOpThreads)
     {
         using var options = new SessionOptions
         {
@@ -16,7 +19,7 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
             // Warnings such as "initializer appears in graph inputs" (old exporters) are noise, not news.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        if (settings.IntraOpThreads > 0) options.IntraOpNumThreads = settings.IntraOpThreads;
+        if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
         if (settings.InterOpThreads > 0) options.InterOpNumThreads = settings.InterOpThreads;
         return new InferenceSession(modelPath, options);
     }

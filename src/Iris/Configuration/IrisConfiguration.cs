@@ -103,6 +103,9 @@ public static class IrisConfiguration
         Range("Info:BlurThreshold", o.Info.BlurThreshold, 0, 1_000_000);
         Range("Info:PaletteSize", o.Info.PaletteSize, 1, 16);
         Range("Analyze:MaxParallelModelTasks", o.Analyze.MaxParallelModelTasks, 1, 64);
+        if (string.IsNullOrWhiteSpace(o.Ocr.Model))
+            errors.Add("Ocr:Model must name an OCR model, e.g. ppocr-v4.");
+        Range("Ocr:MinConfidence", o.Ocr.MinConfidence, 0, 1);
 
         OneOf("Log:Format", o.Log.Format, "json", "text");
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");

@@ -15,6 +15,7 @@ public sealed class IrisOptions
     public FacesOptions Faces { get; init; } = new();
     public InfoOptions Info { get; init; } = new();
     public AnalyzeOptions Analyze { get; init; } = new();
+    public OcrOptions Ocr { get; init; } = new();
     public LogOptions Log { get; init; } = new();
 }
 
@@ -121,6 +122,15 @@ public sealed class AnalyzeOptions
 
     /// <summary>Model tasks allowed to run at once within one request. Each ONNX run already uses every core, so 1 avoids oversubscription.</summary>
     public int MaxParallelModelTasks { get; init; } = 1;
+}
+
+public sealed class OcrOptions
+{
+    /// <summary>The OCR model used when a request names none.</summary>
+    public string Model { get; init; } = "ppocr-v4";
+
+    /// <summary>Lines read with less confidence are dropped (PaddleOCR's drop_score).</summary>
+    public float MinConfidence { get; init; } = 0.5f;
 }
 
 public sealed class LogOptions

@@ -7,6 +7,7 @@ using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Inspection;
 using Iris.Core.Models;
+using Iris.Core.Ocr;
 
 namespace Iris.Configuration;
 
@@ -31,6 +32,7 @@ public static class IrisServices
         services.AddSingleton<IModelLoader, UltraFaceDetectorLoader>();
 
         services.AddSingleton(new ImageInspector(options.ImageLimits(), new InspectionSettings(options.Info.PaletteSize, options.Info.BlurThreshold)));
+        services.AddSingleton<IModelLoader, PpOcrReaderLoader>();
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
@@ -41,6 +43,7 @@ public static class IrisServices
         services.AddSingleton<IAnalysisTask, FacesAnalysisTask>();
         services.AddSingleton<IAnalysisTask, ClassifyAnalysisTask>();
         services.AddSingleton<IAnalysisTask, InfoAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, OcrAnalysisTask>();
         services.AddSingleton(sp =>
         {
             var analyzer = new ImageAnalyzer(sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);

@@ -76,6 +76,7 @@ public static class IrisServer
         app.MapFacesApi();
         app.MapInfoApi();
         app.MapAnalyzeApi();
+        app.MapOcrApi();
         return app;
     }
 }

@@ -75,7 +75,7 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
     [InlineData("/v1/faces?model=petal-color", "needs a 'faces' model")]
     [InlineData("/v1/faces?max_faces=abc", "max_faces must be a whole number")]
     [InlineData("/v1/info?include_gps=maybe", "include_gps must be true or false")]
-    [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, detect, faces, info.")]
+    [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, detect, faces, info, ocr.")]
     [InlineData("/v1/analyze?tasks=classify&classify_top_k=-1", "classify_top_k must be between 1 and 1000")]
     [InlineData("/v1/analyze?tasks=faces&faces_model=yolox-nano", "needs a 'faces' model")]
     public async Task Bad_parameters_are_400_with_what_to_change(string path, string detail)
@@ -137,6 +137,16 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
 
         var single = await PostOk("/v1/faces", RealImage("faces-13.jpg"));
         Assert.Equal(single.GetProperty("faces").ToString(), result.GetProperty("faces").GetProperty("faces").ToString());
+    }
+
+    [Fact]
+    public async Task Analyze_runs_ocr_with_detection_on_one_decode_and_reads_the_same_text_as_the_ocr_route()
+    {
+        var result = await PostOk("/v1/analyze?tasks=ocr,detect", RealImage("ocr-care-label.jpg"));
+        Assert.Equal(["ocr", "detect"], result.GetProperty("tasks").EnumerateArray().Select(t => t.GetString()!).ToArray());
+        Assert.Contains("TRICHLOROETHYLENE", result.GetProperty("ocr").GetProperty("text").GetString());
+        var single = await PostOk("/v1/ocr", RealImage("ocr-care-label.jpg"));
+        Assert.Equal(single.GetProperty("text").GetString(), result.GetProperty("ocr").GetProperty("text").GetString());
     }
 
     [Fact]
