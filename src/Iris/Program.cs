@@ -7,6 +7,7 @@ var root = new RootCommand("Iris — a self-hosted image intelligence server: de
 CommonOptions.AddTo(root);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DetectCommand.Create());
+root.Subcommands.Add(DescribeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 
 try

@@ -22,6 +22,8 @@ public static class IrisServices
 
         // One loader per task the runtime can serve; the manifest's task picks it.
         services.AddSingleton<IModelLoader, YoloxDetectorLoader>();
+        services.AddSingleton<IModelLoader, Iris.Core.Captioning.ImageCaptionerLoader>();
+        services.AddSingleton<IModelLoader, Iris.Core.Embeddings.ClipModelLoader>();
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),

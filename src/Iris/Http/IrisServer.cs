@@ -70,6 +70,9 @@ public static class IrisServer
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();
+        app.MapDescribeApi();
+        app.MapEmbedApi();
+        app.MapZeroShotClassifyApi();
         return app;
     }
 }
