@@ -48,17 +48,19 @@ public static class PilResampler
 
     private static byte[] ResizeNearest(DecodedImage image, int width, int height)
     {
-        // Pillow maps output pixel centres back through the affine transform and truncates.
+        // Pillow's ImagingScaleAffine: source positions are accumulated step by step from the first pixel centre
+        // (not multiplied out), then truncated; the accumulated rounding decides ties, so it is repeated here.
         var rgb = new byte[width * height * 3];
         double sx = (double)image.Width / width, sy = (double)image.Height / height;
-        for (var y = 0; y < height; y++)
+        var columns = new int[width];
+        var xo = sx * 0.5;
+        for (var x = 0; x < width; x++, xo += sx) columns[x] = Math.Min(image.Width - 1, (int)xo);
+        var yo = sy * 0.5;
+        for (var y = 0; y < height; y++, yo += sy)
         {
-            var iy = Math.Min(image.Height - 1, (int)((y + 0.5) * sy));
+            var iy = Math.Min(image.Height - 1, (int)yo);
             for (var x = 0; x < width; x++)
-            {
-                var ix = Math.Min(image.Width - 1, (int)((x + 0.5) * sx));
-                Buffer.BlockCopy(image.Rgb, iy * image.Stride + ix * 3, rgb, (y * width + x) * 3, 3);
-            }
+                Buffer.BlockCopy(image.Rgb, iy * image.Stride + columns[x] * 3, rgb, (y * width + x) * 3, 3);
         }
         return rgb;
     }
@@ -112,10 +114,8 @@ public static class PilResampler
             rowOffset = 0;
         }
 
-        if (height == sourceHeight)
-        {
-            if (rowOffset == 0 && tempHeight == height) return temp == source ? (byte[])source.Clone() : temp;
-        }
+        // Only the width changed (the same size never gets here): Pillow skips the vertical pass.
+        if (height == sourceHeight) return temp;
 
         var output = new byte[width * height * 3];
         var stride = tempWidth * 3;
