@@ -98,6 +98,7 @@ public sealed class CaptionParityTests(FlowerCaptioners captioners) : IClassFixt
         // Recorded in the README; int8 weights shift some petal counts.
         Console.WriteLine($"quantized captions equal to full precision: {same}/{images.Count}");
         Assert.True(captioners.Quantized.Quantized);
-        Assert.True(same >= images.Count / 2, $"only {same}/{images.Count} quantized captions equal the full-precision ones");
+        // 20 of 20 when measured (README); int8 rounding may move a near-tie on another ONNX Runtime build.
+        Assert.True(same >= images.Count * 4 / 5, $"only {same}/{images.Count} quantized captions equal the full-precision ones");
     }
 }
