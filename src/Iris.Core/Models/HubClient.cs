@@ -47,7 +47,7 @@ public sealed record HubPullResult(ModelManifest Manifest, string Commit, string
 /// the atomic rename. Small (non-LFS) files are checked against their git blob sha1.</item>
 /// </list>
 /// </summary>
-public sealed class HubClient
+public sealed class HubClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
@@ -274,4 +274,10 @@ public sealed class HubClient
         : response.Content.Headers.TryGetValues(name, out var content) ? content.FirstOrDefault() : null;
 
     private static string? Unquote(string? etag) => etag?.Replace("W/", "").Trim('"');
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _headClient.Dispose();
+    }
 }

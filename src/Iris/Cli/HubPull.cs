@@ -20,7 +20,7 @@ public static class HubPull
             return false;
         }
         var modelName = name ?? reference.DefaultModelName;
-        var client = new HubClient(new Uri(options.Models.HubEndpoint), options.Models.HubToken, options.Models.CacheDirectory,
+        using var client = new HubClient(new Uri(options.Models.HubEndpoint), options.Models.HubToken, options.Models.CacheDirectory,
             options.Models.DownloadAttempts, TimeSpan.FromSeconds(options.Models.DownloadTimeoutSeconds));
         try
         {

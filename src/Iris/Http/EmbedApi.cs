@@ -21,7 +21,7 @@ public static class EmbedApi
                 "Returns the L2-normalised embedding of an image or a text in a CLIP model's joint space, so image–text and " +
                 "image–image similarity is a dot product. Send an image in any form /v1/detect accepts, or JSON `{\"text\": \"a red flower\"}`. " +
                 "Parameters: `model` (default Embeddings:Model), `tokens=true` to include a text's token ids.")
-            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .AddOpenApiOperationTransformer(DescribeBody)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -86,6 +86,23 @@ public static class EmbedApi
             if (value.Length > maxLength)
                 throw new InvalidRequestException($"'text' is {value.Length} characters; at most {maxLength} are accepted (Embeddings:MaxTextLength).", "text");
             return value;
+        }
+    }
+
+    /// <summary>The image envelopes of <see cref="ImageRequestBody"/>, with JSON also accepting <c>{"text": …}</c>.</summary>
+    private static async Task DescribeBody(Microsoft.OpenApi.OpenApiOperation operation, Microsoft.AspNetCore.OpenApi.OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        await ImageRequestBody.Describe(operation, context, cancellationToken);
+        if (operation.RequestBody?.Content?.TryGetValue("application/json", out var json) == true && json.Schema is Microsoft.OpenApi.OpenApiSchema schema)
+        {
+            schema.Required?.Clear();
+            schema.Description = "Either 'image' (base64 or data: URI) or 'text'.";
+            schema.Properties ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSchema>();
+            schema.Properties["text"] = new Microsoft.OpenApi.OpenApiSchema
+            {
+                Type = Microsoft.OpenApi.JsonSchemaType.String,
+                Description = "A text to embed with the model's text tower (lower-cased and truncated as its tokenizer does).",
+            };
         }
     }
 

@@ -120,4 +120,15 @@ public sealed class HuggingFaceApiTests(ReadyIrisHost fixture) : IClassFixture<R
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains($"\"parameter\":\"{parameter}\"", await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task OpenApi_documents_the_describe_embed_and_zero_shot_routes()
+    {
+        var document = JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement;
+        var paths = document.GetProperty("paths");
+        Assert.Equal("Describe", paths.GetProperty("/v1/describe").GetProperty("post").GetProperty("operationId").GetString());
+        Assert.Equal("ZeroShotClassify", paths.GetProperty("/v1/classify").GetProperty("post").GetProperty("operationId").GetString());
+        var embedJson = paths.GetProperty("/v1/embed").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("application/json");
+        Assert.True(embedJson.GetProperty("schema").GetProperty("properties").TryGetProperty("text", out _));
+    }
 }

@@ -23,7 +23,8 @@ public sealed class HubPullTests
     {
         await using var hub = await StartHubAsync();
         using var cache = new TempDirectory();
-        var result = await Client(hub, cache).PullAsync(HubReference.Parse("hf:flowers/captioner"), "hub-captioner", [], false, false, null, default);
+        using var client = Client(hub, cache);
+        var result = await client.PullAsync(HubReference.Parse("hf:flowers/captioner"), "hub-captioner", [], false, false, null, default);
 
         Assert.Equal(HubServer.Commit, result.Commit);
         Assert.Equal("describe", result.Manifest.Task);
@@ -55,7 +56,8 @@ public sealed class HubPullTests
     {
         await using var hub = await StartHubAsync();
         using var cache = new TempDirectory();
-        var result = await Client(hub, cache).PullAsync(HubReference.Parse("hf:flowers/captioner@main"), "q", [], true, false, null, default);
+        using var client = Client(hub, cache);
+        var result = await client.PullAsync(HubReference.Parse("hf:flowers/captioner@main"), "q", [], true, false, null, default);
         var paths = result.Manifest.Files.Select(f => f.Path).ToList();
         Assert.Contains("onnx/decoder_model_merged_quantized.onnx", paths);
         Assert.DoesNotContain("onnx/decoder_model_merged.onnx", paths);
@@ -68,7 +70,8 @@ public sealed class HubPullTests
         await using var hub = await StartHubAsync();
         using var cache = new TempDirectory();
         hub.AbortNextDownloads(1);
-        var result = await Client(hub, cache).PullAsync(HubReference.Parse("hf:flowers/clip"), "clip-hub", [], false, false, null, default);
+        using var client = Client(hub, cache);
+        var result = await client.PullAsync(HubReference.Parse("hf:flowers/clip"), "clip-hub", [], false, false, null, default);
         Assert.Equal("embed", result.Manifest.Task);
         Assert.Contains(hub.CdnRangeHeaders, r => r is not null && r.StartsWith("bytes="));
         var vision = result.Manifest.Files.Single(f => f.Path == "onnx/vision_model.onnx");
