@@ -81,4 +81,17 @@ public sealed class ClipParityTests(ClipTiny clip) : IClassFixture<ClipTiny>
         }
         Assert.True(right >= 14, $"only {right}/20 flowers got their petal colour first");
     }
+
+    [Fact]
+    public async Task A_vision_only_export_embeds_images_and_refuses_text_with_the_reason()
+    {
+        var builtIn = FlowerReference.Manifest("clip-tiny");
+        var manifest = builtIn with { Files = [.. builtIn.Files.Where(f => !f.Path.Contains("text_model"))] };
+        using var vision = ClipModelLoader.Load(manifest, FlowerReference.MirrorFolder("clip-tiny"), new OnnxSessionFactory(new InferenceSettings(1)));
+        Assert.True(vision.HasVision);
+        Assert.False(vision.HasText);
+        Assert.Single(await vision.EmbedImagesAsync([FlowerReference.Decode("flower-00.png")]));
+        var error = await Assert.ThrowsAsync<EmbeddingInputNotSupportedException>(() => vision.EmbedTextsAsync(["red flower"]));
+        Assert.Contains("text_model.onnx", error.Message);
+    }
 }
