@@ -35,29 +35,28 @@ public static class BeamSearch
         var keep = Math.Max(2, 1 + settings.EosTokenIds.Count) * beams;
         const int promptLength = 1;
         var items = Enumerable.Range(0, batchSize).Select(_ => new Item(beams, settings.DecoderStartTokenId)).ToArray();
-        var rows = batchSize * beams;
-        var tokens = Enumerable.Repeat(settings.DecoderStartTokenId, rows).ToArray();
-        var sourceRows = Enumerable.Range(0, rows).ToArray();
+        // Items still searching, in row order. All beams of an item are the same on the first step, so that step runs
+        // one row per item (transformers runs num_beams identical rows; the scores are the same) and then fans out.
+        var active = Enumerable.Range(0, batchSize).ToList();
+        var tokens = Enumerable.Repeat(settings.DecoderStartTokenId, batchSize).ToArray();
+        int[] sourceRows = [];
         var firstStep = true;
 
-        for (var length = 1; length < maxLength && !items.All(i => i.Done); length++)
+        for (var length = 1; length < maxLength && active.Count > 0; length++)
         {
-            var logits = decoder.Step(tokens, firstStep ? default : sourceRows);
-            firstStep = false;
-            for (var b = 0; b < batchSize; b++)
+            var logits = decoder.Step(tokens, sourceRows);
+            var nextTokens = new List<int>(active.Count * beams);
+            var nextSources = new List<int>(active.Count * beams);
+            var stillActive = new List<int>(active.Count);
+            for (var p = 0; p < active.Count; p++)
             {
+                var b = active[p];
                 var item = items[b];
-                if (item.Done)
-                {
-                    // Its rows still run with the batch; keep feeding them their own cache.
-                    for (var j = 0; j < beams; j++) sourceRows[b * beams + j] = b * beams + j;
-                    continue;
-                }
                 // Accumulated log-probabilities of every (beam, token) continuation.
                 var candidates = new TopK(keep);
                 for (var j = 0; j < beams; j++)
                 {
-                    var row = logits.AsSpan((b * beams + j) * vocab, vocab);
+                    var row = logits.AsSpan((firstStep ? p : p * beams + j) * vocab, vocab).ToArray().AsSpan();
                     LogitsProcessing.LogSoftmax(row);
                     LogitsProcessing.Apply(row, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(item.Running[j]), settings);
                     var beamScore = item.RunningScores[j];
@@ -94,11 +93,11 @@ public static class BeamSearch
                 var previous = item.Running;
                 item.Running = next.Select(c => Extend(previous[top[c].Index / vocab], top[c].Index % vocab).ToList()).ToArray();
                 item.RunningScores = next.Select(c => runningScores[c]).ToArray();
+                var rowOfBeam = new int[beams];
                 for (var j = 0; j < beams; j++)
                 {
                     var c = next[j];
-                    sourceRows[b * beams + j] = b * beams + top[c].Index / vocab;
-                    tokens[b * beams + j] = top[c].Index % vocab;
+                    rowOfBeam[j] = firstStep ? p : p * beams + top[c].Index / vocab;
                 }
 
                 // Can a running beam still beat the worst finished hypothesis?
@@ -112,7 +111,19 @@ public static class BeamSearch
                 item.Done = !item.ImprovementPossible
                     || (allDone && settings.EarlyStopping == EarlyStopping.True)
                     || hits.All(h => h);
+                // A finished item's rows are dropped: they can no longer change its hypotheses.
+                if (item.Done) continue;
+                stillActive.Add(b);
+                for (var j = 0; j < beams; j++)
+                {
+                    nextSources.Add(rowOfBeam[j]);
+                    nextTokens.Add(item.Running[j][^1]);
+                }
             }
+            active = stillActive;
+            tokens = [.. nextTokens];
+            sourceRows = [.. nextSources];
+            firstStep = false;
         }
         return items.Select(i => new GeneratedSequence(i.Finished[0] ?? [.. i.Running[0]], i.FinishedScores[0])).ToList();
     }

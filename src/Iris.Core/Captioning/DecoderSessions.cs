@@ -58,45 +58,50 @@ public sealed class DecoderSessions : IDisposable
 }
 
 /// <summary>
-/// One generation's decoder state: the encoder output (one row per beam) and the key/value cache of every row.
-/// Each step feeds only the newest token; present.* outputs become the next step's past_key_values.*, gathered
-/// by row when beam search reorders its beams.
+/// One generation's decoder state: the encoder output and the key/value cache of every row. Each step feeds only the
+/// newest token; present.* outputs become the next step's past_key_values.*. Rows can be gathered between steps, so
+/// beam search reorders (and, after its first step, multiplies) its beams, and finished rows stop costing compute.
 /// </summary>
 public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
 {
     private readonly DecoderSessions _sessions;
-    private readonly OrtValue _encoderStates;
-    private readonly int _rows;
+    private readonly float[] _encoded;
     private readonly int _encoderLength;
-    private readonly int[] _pastShape;
+    private readonly int _hidden;
+    private readonly int _heads;
+    private readonly int _headSize;
     private readonly Dictionary<string, OrtValue> _past = new();
-    private IDisposable? _pastOwner;
     private readonly List<OrtValue> _kept = [];
+    private IDisposable? _pastOwner;
+    private OrtValue? _encoderStates;
+    private int[] _rowImage;
     private int _pastLength;
 
-    /// <param name="encoderStates">The encoder output for each image, [images, T, H], flattened.</param>
-    /// <param name="rowsPerImage">Decoder rows per image (num_beams).</param>
-    public OnnxDecoderSteps(DecoderSessions sessions, float[] encoderStates, int images, int encoderLength, int hidden, int rowsPerImage, int vocabularySize, int heads, int headSize)
+    /// <param name="encoderStates">The encoder output for each image, [images, T, H], flattened. Each image starts as one row.</param>
+    public OnnxDecoderSteps(DecoderSessions sessions, float[] encoderStates, int images, int encoderLength, int hidden, int vocabularySize, int heads, int headSize)
     {
         _sessions = sessions;
-        _rows = images * rowsPerImage;
+        _encoded = encoderStates;
         _encoderLength = encoderLength;
+        _hidden = hidden;
+        _heads = heads;
+        _headSize = headSize;
         VocabularySize = vocabularySize;
-        var perImage = encoderLength * hidden;
-        var expanded = new float[_rows * perImage];
-        for (var r = 0; r < _rows; r++)
-            Array.Copy(encoderStates, r / rowsPerImage * perImage, expanded, r * perImage, perImage);
-        _encoderStates = OrtValue.CreateTensorValueFromMemory(expanded, [_rows, encoderLength, hidden]);
-        _pastShape = [_rows, heads, 0, headSize];
+        _rowImage = Enumerable.Range(0, images).ToArray();
     }
 
     public int VocabularySize { get; }
     public int Steps { get; private set; }
 
+    /// <summary>Rows of the next step.</summary>
+    public int Rows => _rowImage.Length;
+
     public float[] Step(ReadOnlySpan<int> tokens, ReadOnlySpan<int> sourceRows)
     {
-        if (tokens.Length != _rows) throw new ArgumentException($"Expected {_rows} tokens, got {tokens.Length}.", nameof(tokens));
-        if (!sourceRows.IsEmpty && _pastLength > 0) Reorder(sourceRows);
+        if (!sourceRows.IsEmpty) Gather(sourceRows);
+        var rows = Rows;
+        if (tokens.Length != rows) throw new ArgumentException($"Expected {rows} tokens, got {tokens.Length}.", nameof(tokens));
+        _encoderStates ??= EncoderStates();
 
         var session = _pastLength == 0 ? _sessions.First : _sessions.WithPast;
         var owned = new List<OrtValue>();
@@ -104,34 +109,39 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         {
             var names = new List<string>();
             var values = new List<OrtValue>();
+            var ids = new long[rows];
+            for (var r = 0; r < rows; r++) ids[r] = tokens[r];
             foreach (var input in session.InputNames)
             {
                 names.Add(input);
                 values.Add(input switch
                 {
-                    "input_ids" => Own(owned, OrtValue.CreateTensorValueFromMemory(tokens.ToArray().Select(t => (long)t).ToArray(), [_rows, 1])),
+                    "input_ids" => Own(owned, OrtValue.CreateTensorValueFromMemory(ids, [rows, 1])),
                     "encoder_hidden_states" => _encoderStates,
-                    "encoder_attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, _rows * _encoderLength).ToArray(), [_rows, _encoderLength])),
-                    "attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, _rows * (_pastLength + 1)).ToArray(), [_rows, _pastLength + 1])),
+                    "encoder_attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * _encoderLength).ToArray(), [rows, _encoderLength])),
+                    "attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * (_pastLength + 1)).ToArray(), [rows, _pastLength + 1])),
                     "use_cache_branch" => Own(owned, OrtValue.CreateTensorValueFromMemory(new[] { _pastLength > 0 }, [1])),
                     _ when _pastLength > 0 => _past[input],
                     // First step: an empty cache of length 0.
-                    _ => Own(owned, OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, _pastShape.Select(d => (long)d).ToArray())),
+                    _ => Own(owned, OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows, _heads, 0, _headSize])),
                 });
             }
             var outputNames = session.OutputNames.Where(o => o == "logits" || o.StartsWith("present.", StringComparison.Ordinal)).ToArray();
             using var runOptions = new RunOptions();
             var outputs = session.Run(runOptions, names, values, outputNames);
 
-            var logitsIndex = Array.IndexOf(outputNames, "logits");
-            var logits = outputs[logitsIndex];
+            var logits = outputs[Array.IndexOf(outputNames, "logits")];
             var shape = logits.GetTensorTypeAndShape().Shape;
             var sequence = (int)shape[1];
             var vocab = (int)shape[2];
-            if (vocab != VocabularySize) throw new InvalidOperationException($"The decoder's logits have {vocab} entries; the model's vocabulary has {VocabularySize}.");
+            if (vocab != VocabularySize)
+            {
+                outputs.Dispose();
+                throw new InvalidOperationException($"The decoder's logits have {vocab} entries; the model's vocabulary has {VocabularySize}.");
+            }
             var data = logits.GetTensorDataAsSpan<float>();
-            var result = new float[_rows * vocab];
-            for (var r = 0; r < _rows; r++)
+            var result = new float[rows * vocab];
+            for (var r = 0; r < rows; r++)
                 data.Slice((r * sequence + sequence - 1) * vocab, vocab).CopyTo(result.AsSpan(r * vocab, vocab));
 
             // The outputs own the new cache; the previous step's outputs can go.
@@ -174,26 +184,48 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         return OrtValue.CreateTensorValueFromMemory(value.GetTensorDataAsSpan<float>().ToArray(), shape);
     }
 
-    /// <summary>Row r of the cache becomes a copy of row sourceRows[r] (beam search's cache reordering).</summary>
-    private void Reorder(ReadOnlySpan<int> sourceRows)
+    private OrtValue EncoderStates()
     {
-        var identity = true;
-        for (var r = 0; r < sourceRows.Length; r++) identity &= sourceRows[r] == r;
+        var perImage = _encoderLength * _hidden;
+        var rows = new float[Rows * perImage];
+        for (var r = 0; r < Rows; r++)
+            Array.Copy(_encoded, _rowImage[r] * perImage, rows, r * perImage, perImage);
+        return OrtValue.CreateTensorValueFromMemory(rows, [Rows, _encoderLength, _hidden]);
+    }
+
+    /// <summary>Row r of the next step continues row sourceRows[r] of this one: its cache and its image.</summary>
+    private void Gather(ReadOnlySpan<int> sourceRows)
+    {
+        var identity = sourceRows.Length == Rows;
+        for (var r = 0; r < sourceRows.Length && identity; r++) identity = sourceRows[r] == r;
         if (identity) return;
-        var reordered = new Dictionary<string, OrtValue>();
+
+        var previousRows = Rows;
+        var rowImage = new int[sourceRows.Length];
+        for (var r = 0; r < sourceRows.Length; r++) rowImage[r] = _rowImage[sourceRows[r]];
+        if (!rowImage.AsSpan().SequenceEqual(_rowImage))
+        {
+            _encoderStates?.Dispose();
+            _encoderStates = null;
+        }
+        _rowImage = rowImage;
+        if (_pastLength == 0) return;
+
+        var gatheredValues = new Dictionary<string, OrtValue>();
         foreach (var (name, value) in _past)
         {
             var shape = value.GetTensorTypeAndShape().Shape;
             var data = value.GetTensorDataAsSpan<float>();
-            var perRow = data.Length / _rows;
-            var gathered = new float[data.Length];
-            for (var r = 0; r < _rows; r++)
+            var perRow = data.Length / previousRows;
+            var gathered = new float[sourceRows.Length * perRow];
+            for (var r = 0; r < sourceRows.Length; r++)
                 data.Slice(sourceRows[r] * perRow, perRow).CopyTo(gathered.AsSpan(r * perRow, perRow));
-            reordered[name] = OrtValue.CreateTensorValueFromMemory(gathered, shape);
+            shape[0] = sourceRows.Length;
+            gatheredValues[name] = OrtValue.CreateTensorValueFromMemory(gathered, shape);
         }
         DisposePast();
-        foreach (var (name, value) in reordered) _past[name] = value;
-        _pastOwner = new OwnedValues(reordered.Values.ToList());
+        foreach (var (name, value) in gatheredValues) _past[name] = value;
+        _pastOwner = new OwnedValues(gatheredValues.Values.ToList());
     }
 
     private void DisposePast()
@@ -210,7 +242,7 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
     {
         DisposePast();
         foreach (var value in _kept) value.Dispose();
-        _encoderStates.Dispose();
+        _encoderStates?.Dispose();
     }
 
     private sealed class OwnedValues(List<OrtValue> values) : IDisposable

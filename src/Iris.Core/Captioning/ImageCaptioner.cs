@@ -102,7 +102,7 @@ public sealed class ImageCaptioner : ILoadedModel
 
             stopwatch.Restart();
             cancellationToken.ThrowIfCancellationRequested();
-            using var decoderSteps = new OnnxDecoderSteps(_decoder, encoded, images.Count, encoderLength, hidden, settings.NumBeams, VocabularySize, _heads, _headSize);
+            using var decoderSteps = new OnnxDecoderSteps(_decoder, encoded, images.Count, encoderLength, hidden, VocabularySize, _heads, _headSize);
             sequences = settings.NumBeams == 1
                 ? GreedySearch.Run(decoderSteps, images.Count, settings)
                 : BeamSearch.Run(decoderSteps, images.Count, settings);

@@ -9,8 +9,9 @@ public interface IDecoderSteps
     int VocabularySize { get; }
 
     /// <summary>
-    /// Runs one step. <paramref name="sourceRows"/>, when given, says for each row which row's cache it continues
-    /// (beam search reorders its beams); null keeps every row's own cache.
+    /// Runs one step. <paramref name="sourceRows"/>, when not empty, says for each row of this step which row of the
+    /// previous step it continues (its cache and its image); its length is the new row count, so rows can be reordered,
+    /// repeated (beams) or dropped (finished). Empty keeps the rows as they are. The first step has one row per image.
     /// </summary>
     float[] Step(ReadOnlySpan<int> tokens, ReadOnlySpan<int> sourceRows);
 
@@ -20,35 +21,43 @@ public interface IDecoderSteps
 /// <summary>A generated sequence (decoder start token first, eos last when it ended on one) and its score.</summary>
 public sealed record GeneratedSequence(int[] Ids, float Score);
 
-/// <summary>transformers' greedy search (num_beams = 1), batched: finished rows are fed the pad token until all end.</summary>
+/// <summary>
+/// transformers' greedy search (num_beams = 1), batched. transformers feeds finished rows the pad token until every
+/// row ends; rows are independent, so Iris drops them instead, with the same result for the others.
+/// </summary>
 public static class GreedySearch
 {
     public static IReadOnlyList<GeneratedSequence> Run(IDecoderSteps decoder, int batchSize, GenerationSettings settings)
     {
         var sequences = Enumerable.Range(0, batchSize).Select(_ => new List<int> { settings.DecoderStartTokenId }).ToArray();
         var scores = new float[batchSize];
-        var finished = new bool[batchSize];
-        var tokens = Enumerable.Repeat(settings.DecoderStartTokenId, batchSize).ToArray();
         var vocab = decoder.VocabularySize;
-        // The batch advances together: every row has the same length, counting the pad tokens fed to finished rows.
-        for (var length = 1; length < settings.EffectiveMaxLength && !finished.All(f => f); length++)
+        // Items still generating, in row order; row p of the decoder belongs to active[p].
+        var active = Enumerable.Range(0, batchSize).ToList();
+        var tokens = Enumerable.Repeat(settings.DecoderStartTokenId, batchSize).ToArray();
+        int[] sourceRows = [];
+        for (var length = 1; length < settings.EffectiveMaxLength && active.Count > 0; length++)
         {
-            var logits = decoder.Step(tokens, default);
-            for (var b = 0; b < batchSize; b++)
+            var logits = decoder.Step(tokens, sourceRows);
+            var next = new List<int>(active.Count);
+            var nextTokens = new List<int>(active.Count);
+            var keep = new List<int>(active.Count);
+            for (var p = 0; p < active.Count; p++)
             {
-                if (finished[b])
-                {
-                    tokens[b] = settings.PadTokenId;
-                    continue;
-                }
-                var row = logits.AsSpan(b * vocab, vocab);
+                var b = active[p];
+                var row = logits.AsSpan(p * vocab, vocab);
                 LogitsProcessing.Apply(row, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sequences[b]), settings);
-                var next = LogitsProcessing.ArgMax(row);
-                tokens[b] = next;
-                sequences[b].Add(next);
-                scores[b] += row[next];
-                if (settings.EosTokenIds.Contains(next)) finished[b] = true;
+                var token = LogitsProcessing.ArgMax(row);
+                sequences[b].Add(token);
+                scores[b] += row[token];
+                if (settings.EosTokenIds.Contains(token)) continue;
+                next.Add(b);
+                nextTokens.Add(token);
+                keep.Add(p);
             }
+            sourceRows = keep.Count == active.Count ? [] : [.. keep];
+            active = next;
+            tokens = [.. nextTokens];
         }
         return sequences.Select((s, b) => new GeneratedSequence(s.ToArray(), scores[b])).ToList();
     }

@@ -54,29 +54,33 @@ public sealed class LogitsProcessingTests
 /// </summary>
 public sealed class BeamSearchTests
 {
-    private sealed class ToyDecoder(int rows, Func<int, int, double[]> distribution) : IDecoderSteps
+    private sealed class ToyDecoder(int images, Func<int, int, int, double[]> distribution) : IDecoderSteps
     {
-        public List<int>[] Cache { get; private set; } = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        public ToyDecoder(int images, Func<int, int, double[]> distribution) : this(images, (_, a, b) => distribution(a, b)) { }
+
+        private (int Image, List<int> History)[] _rows = Enumerable.Range(0, images).Select(i => (i, new List<int>())).ToArray();
         public int VocabularySize => 4;
         public int Steps { get; private set; }
+        public List<int> RowsPerStep { get; } = [];
 
         public float[] Step(ReadOnlySpan<int> tokens, ReadOnlySpan<int> sourceRows)
         {
             if (!sourceRows.IsEmpty)
             {
-                var previous = Cache;
-                var sources = sourceRows.ToArray();
-                Cache = Enumerable.Range(0, rows).Select(r => previous[sources[r]].ToList()).ToArray();
+                var previous = _rows;
+                _rows = sourceRows.ToArray().Select(r => (previous[r].Image, previous[r].History.ToList())).ToArray();
             }
-            var logits = new float[rows * 4];
-            for (var r = 0; r < rows; r++)
+            Assert.Equal(_rows.Length, tokens.Length);
+            var logits = new float[_rows.Length * 4];
+            for (var r = 0; r < _rows.Length; r++)
             {
-                Cache[r].Add(tokens[r]);
-                var h = Cache[r];
-                var p = distribution(h.Count > 1 ? h[^2] : -1, h[^1]);
+                var h = _rows[r].History;
+                h.Add(tokens[r]);
+                var p = distribution(_rows[r].Image, h.Count > 1 ? h[^2] : -1, h[^1]);
                 for (var t = 0; t < 4; t++) logits[r * 4 + t] = (float)Math.Log(p[t]);
             }
             Steps++;
+            RowsPerStep.Add(_rows.Length);
             return logits;
         }
     }
@@ -107,7 +111,7 @@ public sealed class BeamSearchTests
     [Fact]
     public void Beam_search_finds_the_better_scored_short_hypothesis_greedy_misses()
     {
-        var result = BeamSearch.Run(new ToyDecoder(2, Chain), 1, Settings(2));
+        var result = BeamSearch.Run(new ToyDecoder(1, Chain), 1, Settings(2));
         // "B eos": (ln .4 + ln .9) / 2 = -0.511 beats "A A eos": (ln .5 + ln .35 + ln .6) / 3 = -0.753.
         Assert.Equal([0, 2, 0], result[0].Ids);
         // The toy distribution sums to 1.0001, so log-softmax shifts the score in the fourth decimal.
@@ -117,17 +121,17 @@ public sealed class BeamSearchTests
     [Fact]
     public void Length_penalty_below_zero_prefers_short_and_above_one_prefers_long_hypotheses()
     {
-        var longer = BeamSearch.Run(new ToyDecoder(3, Chain), 1, Settings(3) with { LengthPenalty = 8f });
+        var longer = BeamSearch.Run(new ToyDecoder(1, Chain), 1, Settings(3) with { LengthPenalty = 8f });
         Assert.True(longer[0].Ids.Length > 3, string.Join(' ', longer[0].Ids));
-        var shorter = BeamSearch.Run(new ToyDecoder(3, Chain), 1, Settings(3) with { LengthPenalty = -1f });
+        var shorter = BeamSearch.Run(new ToyDecoder(1, Chain), 1, Settings(3) with { LengthPenalty = -1f });
         Assert.Equal(3, shorter[0].Ids.Length);
     }
 
     [Fact]
     public void Batched_beam_search_gives_each_item_what_it_gets_alone_and_reorders_the_right_rows()
     {
-        var alone = BeamSearch.Run(new ToyDecoder(3, Chain), 1, Settings(3) with { LengthPenalty = 8f })[0];
-        var decoder = new ToyDecoder(9, Chain);
+        var alone = BeamSearch.Run(new ToyDecoder(1, Chain), 1, Settings(3) with { LengthPenalty = 8f })[0];
+        var decoder = new ToyDecoder(3, Chain);
         var batch = BeamSearch.Run(decoder, 3, Settings(3) with { LengthPenalty = 8f });
         Assert.All(batch, b => Assert.Equal(alone.Ids, b.Ids));
         Assert.All(batch, b => Assert.Equal(alone.Score, b.Score));
@@ -137,7 +141,7 @@ public sealed class BeamSearchTests
     public void Beam_search_stops_at_max_length_with_the_running_beams_as_hypotheses()
     {
         var flat = (int _, int _) => new[] { 0.01, 0.33, 0.33, 0.33 };
-        var result = BeamSearch.Run(new ToyDecoder(2, flat), 1, Settings(2, maxNew: 4));
+        var result = BeamSearch.Run(new ToyDecoder(1, flat), 1, Settings(2, maxNew: 4));
         Assert.Equal(5, result[0].Ids.Length);
         Assert.NotEqual(0, result[0].Ids[^1]);
     }
@@ -145,19 +149,39 @@ public sealed class BeamSearchTests
     [Fact]
     public void Early_stopping_true_stops_once_num_beams_hypotheses_are_finished()
     {
-        var decoder = new ToyDecoder(2, Chain);
+        var decoder = new ToyDecoder(1, Chain);
         BeamSearch.Run(decoder, 1, Settings(2, maxNew: 20) with { EarlyStopping = EarlyStopping.True, LengthPenalty = 8f });
-        var never = new ToyDecoder(2, Chain);
+        var never = new ToyDecoder(1, Chain);
         BeamSearch.Run(never, 1, Settings(2, maxNew: 20) with { EarlyStopping = EarlyStopping.Never, LengthPenalty = 8f });
         Assert.True(decoder.Steps < never.Steps, $"early stopping ran {decoder.Steps} steps, 'never' ran {never.Steps}");
     }
 
     [Fact]
-    public void Greedy_batch_pads_finished_rows_and_stops_when_all_end()
+    public void Greedy_batch_stops_when_all_rows_end()
     {
         var decoder = new ToyDecoder(2, Chain);
         var result = GreedySearch.Run(decoder, 2, Settings(1));
         Assert.All(result, r => Assert.Equal([0, 1, 1, 0], r.Ids));
         Assert.Equal(3, decoder.Steps);
+    }
+
+    [Fact]
+    public void Greedy_drops_a_finished_row_and_the_others_continue_unchanged()
+    {
+        // Image 0 follows the chain and ends after 3 tokens; image 1 never sees eos and runs to max length, alone.
+        var decoder = new ToyDecoder(2, (image, a, b) => image == 1 ? [0.0, 0.2, 0.5, 0.3] : Chain(a, b));
+        var result = GreedySearch.Run(decoder, 2, Settings(1, maxNew: 6));
+        Assert.Equal([0, 1, 1, 0], result[0].Ids);
+        Assert.Equal([0, 2, 2, 2, 2, 2, 2], result[1].Ids);
+        Assert.Equal([2, 2, 2, 1, 1, 1], decoder.RowsPerStep);
+    }
+
+    [Fact]
+    public void Beam_search_runs_its_first_step_once_per_image_then_one_row_per_beam_until_an_item_is_done()
+    {
+        var decoder = new ToyDecoder(2, Chain);
+        BeamSearch.Run(decoder, 2, Settings(3));
+        Assert.Equal(2, decoder.RowsPerStep[0]);
+        Assert.Equal(6, decoder.RowsPerStep[1]);
     }
 }
