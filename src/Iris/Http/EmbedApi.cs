@@ -79,7 +79,9 @@ public static class EmbedApi
         {
             request.Body.Position = 0;
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("text", out var text)) return null;
+            if (root.ValueKind != JsonValueKind.Object || (!root.TryGetProperty("text", out var text) && !root.TryGetProperty("image", out _)))
+                throw new InvalidRequestException("The JSON body must be an object with 'text' (a string to embed) or 'image' (base64 data or a data: URI).", "text");
+            if (text.ValueKind == JsonValueKind.Undefined) return null;
             if (text.ValueKind != JsonValueKind.String || text.GetString()!.Trim().Length == 0)
                 throw new InvalidRequestException("'text' must be a non-empty string.", "text");
             var value = text.GetString()!;

@@ -92,10 +92,13 @@ public sealed class HuggingFaceApiTests(ReadyIrisHost fixture) : IClassFixture<R
         Assert.Equal("image", json.GetProperty("input").GetString());
     }
 
-    [Fact]
-    public async Task Embed_empty_text_is_a_400_naming_text()
+    [Theory]
+    [InlineData("{\"text\": \"  \"}")]
+    [InlineData("{\"text\": 42}")]
+    [InlineData("{\"query\": \"red flower\"}")]
+    public async Task Embed_without_usable_text_or_image_is_a_400_naming_text(string body)
     {
-        using var response = await Client.PostAsJsonAsync("/v1/embed", new { text = "  " });
+        using var response = await Client.PostAsync("/v1/embed", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("\"parameter\":\"text\"", await response.Content.ReadAsStringAsync());
     }
