@@ -6,6 +6,8 @@ set -euo pipefail
 packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
 # node and npm run the OCR parity peer; a node already on PATH (not from Debian) is fine.
 command -v npm >/dev/null || packages+=(nodejs npm)
+# Hugging Face parity tests (issue #4): python3-onnx derives the decoder_model + decoder_with_past_model pair from a merged decoder.
+packages+=(python3-onnx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -12,6 +12,7 @@ root.Subcommands.Add(FacesCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(OcrCommand.Create());
+root.Subcommands.Add(DescribeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 
 try

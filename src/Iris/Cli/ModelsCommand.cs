@@ -50,21 +50,37 @@ public static class ModelsCommand
 
     private static Command Pull()
     {
-        var names = Names("Models to pull (see `iris models list`).", ArgumentArity.ZeroOrMore);
+        var names = Names("Models to pull (see `iris models list`), or Hugging Face Hub repositories as hf:OWNER/NAME[@REVISION].", ArgumentArity.ZeroOrMore);
         var all = new Option<bool>("--all") { Description = "Pull every model in the catalog." };
         var force = new Option<bool>("--force") { Description = "Fetch again even when the cached files verify." };
+        var files = new Option<string[]>("--files")
+        {
+            Description = "hf: only. Globs of the repository files to pull (* within a folder, ** across folders), e.g. --files '*.json' 'onnx/*_quantized.onnx'. " +
+                "Default: config, tokenizer and the ONNX files Iris runs.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var modelName = new Option<string?>("--name") { Description = "hf: only. The model's name in Iris. Default: the repository name, lower-cased." };
+        var quantized = new Option<bool>("--quantized") { Description = "hf: only. Pull and serve the *_quantized.onnx files (int8) instead of full precision." };
         var command = new Command("pull",
             "Copy models from the mirror (--mirror / Models:Mirror) or download them from their upstream URLs, " +
-            "verifying size and sha256 before each file is moved into the cache.") { names, all, force };
+            "verifying size and sha256 before each file is moved into the cache. hf:OWNER/NAME pulls a Hugging Face Hub repository " +
+            "(Models:HubEndpoint, Models:HubToken) and writes its manifest.") { names, all, force, files, modelName, quantized };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
             var catalog = services.GetRequiredService<ModelCatalog>();
             var store = services.GetRequiredService<ModelStore>();
-            var manifests = Select(catalog, parse.GetValue(names)!, parse.GetValue(all));
-            if (manifests is null) return 2;
+            var requested = parse.GetValue(names)!;
+            var hub = requested.Where(HubReference.IsHubReference).ToArray();
             var failed = 0;
+            foreach (var reference in hub)
+                if (!await HubPull.RunAsync(options, reference, parse.GetValue(modelName), parse.GetValue(files) ?? [], parse.GetValue(quantized), parse.GetValue(force), cancellationToken))
+                    failed++;
+            if (hub.Length > 0 && hub.Length == requested.Length && !parse.GetValue(all))
+                return failed == 0 ? 0 : 1;
+            var manifests = Select(catalog, requested.Except(hub).ToArray(), parse.GetValue(all));
+            if (manifests is null) return 2;
             foreach (var manifest in manifests)
             {
                 try

@@ -106,6 +106,15 @@ public static class IrisConfiguration
         if (string.IsNullOrWhiteSpace(o.Ocr.Model))
             errors.Add("Ocr:Model must name an OCR model, e.g. ppocr-v4.");
         Range("Ocr:MinConfidence", o.Ocr.MinConfidence, 0, 1);
+        if (!Uri.TryCreate(o.Models.HubEndpoint, UriKind.Absolute, out var hub) || hub.Scheme is not ("http" or "https"))
+            errors.Add($"Models:HubEndpoint must be an http(s) URL such as https://huggingface.co; got '{o.Models.HubEndpoint}'.");
+        if (string.IsNullOrWhiteSpace(o.Captioning.Model))
+            errors.Add("Captioning:Model must name a describe model, e.g. flower-captioner-tiny.");
+        Range("Captioning:MaxNewTokensLimit", o.Captioning.MaxNewTokensLimit, 1, 4096);
+        Range("Captioning:MaxBeams", o.Captioning.MaxBeams, 1, 64);
+        if (string.IsNullOrWhiteSpace(o.Embeddings.Model))
+            errors.Add("Embeddings:Model must name an embed model, e.g. clip-tiny.");
+        Range("Embeddings:MaxTextLength", o.Embeddings.MaxTextLength, 1, 1_000_000);
 
         OneOf("Log:Format", o.Log.Format, "json", "text");
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");

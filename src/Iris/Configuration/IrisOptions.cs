@@ -16,6 +16,8 @@ public sealed class IrisOptions
     public InfoOptions Info { get; init; } = new();
     public AnalyzeOptions Analyze { get; init; } = new();
     public OcrOptions Ocr { get; init; } = new();
+    public CaptioningOptions Captioning { get; init; } = new();
+    public EmbeddingsOptions Embeddings { get; init; } = new();
     public LogOptions Log { get; init; } = new();
 }
 
@@ -53,6 +55,12 @@ public sealed class ModelsOptions
 
     public int DownloadAttempts { get; init; } = 5;
     public int DownloadTimeoutSeconds { get; init; } = 600;
+
+    /// <summary>The Hugging Face Hub (or a mirror of it) that <c>iris models pull hf:OWNER/NAME</c> downloads from.</summary>
+    public string HubEndpoint { get; init; } = "https://huggingface.co";
+
+    /// <summary>A Hub access token for gated or private repositories; sent only to <see cref="HubEndpoint"/>.</summary>
+    public string? HubToken { get; init; }
 }
 
 public sealed class InferenceOptions
@@ -140,4 +148,25 @@ public sealed class LogOptions
 
     /// <summary>Verbose, Debug, Information, Warning, Error or Fatal.</summary>
     public string Level { get; init; } = "Information";
+}
+
+public sealed class CaptioningOptions
+{
+    /// <summary>The captioner used when a request names none.</summary>
+    public string Model { get; init; } = "flower-captioner-tiny";
+
+    /// <summary>The largest max_new_tokens a request may ask for.</summary>
+    public int MaxNewTokensLimit { get; init; } = 128;
+
+    /// <summary>The largest num_beams a request may ask for.</summary>
+    public int MaxBeams { get; init; } = 8;
+}
+
+public sealed class EmbeddingsOptions
+{
+    /// <summary>The embedding model (CLIP) used when a request names none.</summary>
+    public string Model { get; init; } = "clip-tiny";
+
+    /// <summary>The longest text /v1/embed accepts, in characters (the tokenizer truncates to the model's length anyway).</summary>
+    public int MaxTextLength { get; init; } = 2000;
 }

@@ -33,6 +33,8 @@ public static class IrisServices
 
         services.AddSingleton(new ImageInspector(options.ImageLimits(), new InspectionSettings(options.Info.PaletteSize, options.Info.BlurThreshold)));
         services.AddSingleton<IModelLoader, PpOcrReaderLoader>();
+        services.AddSingleton<IModelLoader, Iris.Core.Captioning.ImageCaptionerLoader>();
+        services.AddSingleton<IModelLoader, Iris.Core.Embeddings.ClipModelLoader>();
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
@@ -44,6 +46,7 @@ public static class IrisServices
         services.AddSingleton<IAnalysisTask, ClassifyAnalysisTask>();
         services.AddSingleton<IAnalysisTask, InfoAnalysisTask>();
         services.AddSingleton<IAnalysisTask, OcrAnalysisTask>();
+        services.AddSingleton<IAnalysisTask, DescribeAnalysisTask>();
         services.AddSingleton(sp =>
         {
             var analyzer = new ImageAnalyzer(sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);

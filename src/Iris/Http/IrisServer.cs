@@ -77,6 +77,8 @@ public static class IrisServer
         app.MapInfoApi();
         app.MapAnalyzeApi();
         app.MapOcrApi();
+        app.MapDescribeApi();
+        app.MapEmbedApi();
         return app;
     }
 }

@@ -39,6 +39,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         EmptyImageException => (400, "No image"),
         ModelNotFoundException => (400, "Unknown model"),
         ModelTaskMismatchException => (400, "Wrong kind of model"),
+        Iris.Core.Embeddings.EmbeddingInputNotSupportedException => (400, "Input not supported by model"),
         ImageTooLargeException or ImageDimensionsTooLargeException => (413, "Image too large"),
         UnsupportedImageFormatException => (415, "Unsupported image format"),
         CorruptImageException => (422, "Corrupt image"),

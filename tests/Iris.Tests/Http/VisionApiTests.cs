@@ -75,7 +75,7 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
     [InlineData("/v1/faces?model=petal-color", "needs a 'faces' model")]
     [InlineData("/v1/faces?max_faces=abc", "max_faces must be a whole number")]
     [InlineData("/v1/info?include_gps=maybe", "include_gps must be true or false")]
-    [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, detect, faces, info, ocr.")]
+    [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, describe, detect, faces, info, ocr.")]
     [InlineData("/v1/analyze?tasks=classify&classify_top_k=-1", "classify_top_k must be between 1 and 1000")]
     [InlineData("/v1/analyze?tasks=faces&faces_model=yolox-nano", "needs a 'faces' model")]
     public async Task Bad_parameters_are_400_with_what_to_change(string path, string detail)
@@ -147,6 +147,15 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
         Assert.Contains("TRICHLOROETHYLENE", result.GetProperty("ocr").GetProperty("text").GetString());
         var single = await PostOk("/v1/ocr", RealImage("ocr-care-label.jpg"));
         Assert.Equal(single.GetProperty("text").GetString(), result.GetProperty("ocr").GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task Analyze_describes_and_classifies_a_flower_in_one_call_like_the_single_routes()
+    {
+        var result = await PostOk("/v1/analyze?tasks=describe,classify", Raw(File.ReadAllBytes(Path.Combine(TestPaths.Flowers, "flower-03.png")), "image/png"));
+        var single = await PostOk("/v1/describe", Raw(File.ReadAllBytes(Path.Combine(TestPaths.Flowers, "flower-03.png")), "image/png"));
+        Assert.Equal(single.GetProperty("description").GetString(), result.GetProperty("describe").GetProperty("description").GetString());
+        Assert.Equal("petal-color", result.GetProperty("classify").GetProperty("model").GetString());
     }
 
     [Fact]

@@ -1,0 +1,19 @@
+namespace Iris.Core.Captioning;
+
+/// <summary>
+/// The manifest's optional <c>captioner</c> section. Everything else (sizes, token ids, generation defaults,
+/// preprocessing, tokenizer) comes from the model folder's own Hugging Face files, so an exported folder runs as it is.
+/// </summary>
+public sealed record CaptionerSpec
+{
+    /// <summary>Use the <c>*_quantized.onnx</c> files (int8 dynamic quantisation).</summary>
+    public bool Quantized { get; init; }
+
+    /// <summary>Folder of the ONNX files inside the model folder; found automatically (<c>onnx/</c> or the root) when null.</summary>
+    public string? OnnxDirectory { get; init; }
+
+    /// <summary>Explicit file names, overriding the automatic choice.</summary>
+    public string? Encoder { get; init; }
+    public string? Decoder { get; init; }
+    public string? DecoderWithPast { get; init; }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Iris.Core.Imaging;
+
+namespace Iris.Core.HuggingFace;
+
+/// <summary>
+/// A Hugging Face image processor (<c>ViTImageProcessor</c>, <c>CLIPImageProcessor</c> and their kin) driven by the
+/// model's <c>preprocessor_config.json</c>: convert to RGB, resize (exact size, or shortest edge) with Pillow's filter,
+/// centre crop, rescale, normalise, channels first.
+/// </summary>
+public sealed class HfImageProcessor
+{
+    public required bool DoResize { get; init; }
+    /// <summary>Exact output size when set (ViT); otherwise <see cref="ShortestEdge"/> applies (CLIP).</summary>
+    public int? ResizeWidth { get; init; }
+    public int? ResizeHeight { get; init; }
+    public int? ShortestEdge { get; init; }
+    public PilResampler.Filter Resample { get; init; } = PilResampler.Filter.Bilinear;
+    public bool DoCenterCrop { get; init; }
+    public int CropWidth { get; init; }
+    public int CropHeight { get; init; }
+    public bool DoRescale { get; init; } = true;
+    public double RescaleFactor { get; init; } = 1.0 / 255;
+    public bool DoNormalize { get; init; } = true;
+    public float[] Mean { get; init; } = [0.5f, 0.5f, 0.5f];
+    public float[] Std { get; init; } = [0.5f, 0.5f, 0.5f];
+
+    /// <summary>The tensor's spatial size: the crop when cropping, else the resize target.</summary>
+    public (int Width, int Height) OutputSize(DecodedImage image)
+    {
+        if (DoCenterCrop) return (CropWidth, CropHeight);
+        return DoResize ? ResizedSize(image.Width, image.Height) : (image.Width, image.Height);
+    }
+
+    /// <summary>Size after the resize step (transformers' get_resize_output_image_size with default_to_square=False for shortest_edge).</summary>
+    public (int Width, int Height) ResizedSize(int width, int height)
+    {
+        if (ResizeWidth is { } w && ResizeHeight is { } h) return (w, h);
+        if (ShortestEdge is { } edge)
+        {
+            // Python int() truncates, as transformers does when it scales the long side.
+            return width <= height
+                ? (edge, (int)((double)edge * height / width))
+                : ((int)((double)edge * width / height), edge);
+        }
+        return (width, height);
+    }
+
+    public static HfImageProcessor FromFile(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return FromJson(document.RootElement, path);
+    }
+
+    public static HfImageProcessor FromJson(JsonElement root, string origin)
+    {
+        bool Bool(string name, bool fallback) =>
+            root.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
+        float[] Floats(string name, float[] fallback) => root.TryGetProperty(name, out var v) switch
+        {
+            true when v.ValueKind == JsonValueKind.Array => v.EnumerateArray().Select(e => e.GetSingle()).ToArray(),
+            true when v.ValueKind == JsonValueKind.Number => [v.GetSingle(), v.GetSingle(), v.GetSingle()],
+            _ => fallback,
+        };
+
+        int? width = null, height = null, shortest = null;
+        if (root.TryGetProperty("size", out var size))
+        {
+            if (size.ValueKind == JsonValueKind.Number)
+                width = height = size.GetInt32();
+            else if (size.TryGetProperty("height", out var sh) && size.TryGetProperty("width", out var sw))
+                (width, height) = (sw.GetInt32(), sh.GetInt32());
+            else if (size.TryGetProperty("shortest_edge", out var se))
+                shortest = se.GetInt32();
+            else
+                throw new InvalidDataException($"{origin}: 'size' must be a number, {{height, width}} or {{shortest_edge}}.");
+        }
+        int cropWidth = 0, cropHeight = 0;
+        if (root.TryGetProperty("crop_size", out var crop))
+        {
+            if (crop.ValueKind == JsonValueKind.Number) cropWidth = cropHeight = crop.GetInt32();
+            else (cropWidth, cropHeight) = (crop.GetProperty("width").GetInt32(), crop.GetProperty("height").GetInt32());
+        }
+        var doCrop = Bool("do_center_crop", false) && cropWidth > 0;
+        var resample = root.TryGetProperty("resample", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetInt32() : 2;
+        if (resample is < 0 or > 5)
+            throw new InvalidDataException($"{origin}: resample {resample} is not a Pillow filter (0–5).");
+        var processor = new HfImageProcessor
+        {
+            DoResize = Bool("do_resize", true) && (width is not null || shortest is not null),
+            ResizeWidth = width,
+            ResizeHeight = height,
+            ShortestEdge = shortest,
+            Resample = (PilResampler.Filter)resample,
+            DoCenterCrop = doCrop,
+            CropWidth = cropWidth,
+            CropHeight = cropHeight,
+            DoRescale = Bool("do_rescale", true),
+            RescaleFactor = root.TryGetProperty("rescale_factor", out var rf) ? rf.GetDouble() : 1.0 / 255,
+            DoNormalize = Bool("do_normalize", true),
+            Mean = Floats("image_mean", [0.5f, 0.5f, 0.5f]),
+            Std = Floats("image_std", [0.5f, 0.5f, 0.5f]),
+        };
+        if (!processor.DoResize && !processor.DoCenterCrop)
+            throw new InvalidDataException($"{origin}: without resize or centre crop the input size is unknown.");
+        return processor;
+    }
+
+    /// <summary>Writes the image as a channels-first float tensor (3 × H × W) into <paramref name="destination"/>.</summary>
+    public void Fill(DecodedImage image, Span<float> destination)
+    {
+        var resized = image;
+        if (DoResize)
+        {
+            var (w, h) = ResizedSize(image.Width, image.Height);
+            resized = PilResampler.Resize(image, w, h, Resample);
+        }
+        if (DoCenterCrop && (resized.Width != CropWidth || resized.Height != CropHeight))
+        {
+            // transformers' center_crop: integer offsets, rounding towards the top-left.
+            var top = (resized.Height - CropHeight) / 2;
+            var left = (resized.Width - CropWidth) / 2;
+            resized = PilResampler.Crop(resized, left, top, CropWidth, CropHeight);
+        }
+        int width = resized.Width, height = resized.Height, plane = width * height;
+        if (destination.Length < 3 * plane)
+            throw new ArgumentException($"The tensor holds {destination.Length} floats; {width}×{height}×3 needs {3 * plane}.", nameof(destination));
+        var rgb = resized.Rgb;
+        var scale = DoRescale ? RescaleFactor : 1.0;
+        for (var c = 0; c < 3; c++)
+        {
+            // Computed in double then rounded once, as numpy's float64 rescale followed by the float32 cast.
+            double mean = DoNormalize ? Mean[c] : 0.0, std = DoNormalize ? Std[c] : 1.0;
+            var lut = new float[256];
+            for (var v = 0; v < 256; v++) lut[v] = (float)(((float)(v * scale) - mean) / std);
+            var channel = destination.Slice(c * plane, plane);
+            for (var i = 0; i < plane; i++) channel[i] = lut[rgb[i * 3 + c]];
+        }
+    }
+}

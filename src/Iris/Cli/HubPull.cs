@@ -1,0 +1,38 @@
+using Iris.Configuration;
+using Iris.Core.Models;
+
+namespace Iris.Cli;
+
+/// <summary><c>iris models pull hf:OWNER/NAME[@revision]</c>: a Hub repository into the cache, with a generated manifest.</summary>
+public static class HubPull
+{
+    public static async Task<bool> RunAsync(IrisOptions options, string text, string? name, IReadOnlyList<string> patterns, bool quantized, bool force,
+        CancellationToken cancellationToken)
+    {
+        HubReference reference;
+        try
+        {
+            reference = HubReference.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return false;
+        }
+        var modelName = name ?? reference.DefaultModelName;
+        using var client = new HubClient(new Uri(options.Models.HubEndpoint), options.Models.HubToken, options.Models.CacheDirectory,
+            options.Models.DownloadAttempts, TimeSpan.FromSeconds(options.Models.DownloadTimeoutSeconds));
+        try
+        {
+            var result = await client.PullAsync(reference, modelName, patterns, quantized, force, new Progress<string>(Console.WriteLine), cancellationToken);
+            Console.WriteLine($"{modelName}: {reference.Repository}@{result.Commit[..Math.Min(12, result.Commit.Length)]} installed in {result.Directory} " +
+                $"as a '{result.Manifest.Task}' model ({result.Manifest.Files.Count} files, {result.Manifest.Files.Sum(f => f.Bytes ?? 0) / 1_048_576.0:F1} MiB)");
+            return true;
+        }
+        catch (Exception e) when (e is ModelPullException or InvalidModelManifestException or HttpRequestException or IOException)
+        {
+            Console.Error.WriteLine($"{text}: {e.Message}");
+            return false;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Iris.Core.Captioning;
+using Iris.Core.Inference;
+using Iris.Core.Models;
+using Iris.Tests.Support;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Iris.Tests.Captioning;
+
+/// <summary>
+/// Optimum's older two-file decoder layout (decoder_model.onnx for the first step, decoder_with_past_model.onnx after),
+/// derived from the mirror's merged decoder by Support/Scripts/split_merged_decoder.py (python3-onnx).
+/// </summary>
+public sealed class SplitDecoderLayoutTests
+{
+    [Fact]
+    public async Task Decoder_pair_layout_gives_the_reference_captions_for_greedy_and_beam_search()
+    {
+        using var folder = new TempDirectory();
+        var mirror = FlowerReference.MirrorFolder("flower-captioner-tiny");
+        Directory.CreateDirectory(folder.File("onnx"));
+        foreach (var file in Directory.EnumerateFiles(mirror, "*.json").Concat(Directory.EnumerateFiles(mirror, "*.txt")))
+            File.Copy(file, folder.File(Path.GetFileName(file)));
+        File.Copy(Path.Combine(mirror, "onnx", "encoder_model.onnx"), folder.File("onnx/encoder_model.onnx"));
+        await SplitAsync(Path.Combine(mirror, "onnx", "decoder_model_merged.onnx"), folder.File("onnx"));
+
+        var builtIn = FlowerReference.Manifest("flower-captioner-tiny");
+        var manifest = builtIn with
+        {
+            Files = [.. builtIn.Files.Where(f => !f.Path.Contains("decoder_model_merged")),
+                new ModelFile { Path = "onnx/decoder_model.onnx" }, new ModelFile { Path = "onnx/decoder_with_past_model.onnx" }],
+        };
+        using var captioner = ImageCaptionerLoader.Load(manifest, folder.Path, new OnnxSessionFactory(new InferenceSettings(1, 0, GraphOptimizationLevel.ORT_ENABLE_ALL)));
+        Assert.Equal("split", captioner.DecoderLayout);
+
+        var images = FlowerReference.Images.Select(i => FlowerReference.Decode(i.File)).ToList();
+        var greedy = await captioner.DescribeAsync(images, new GenerationOverrides { MaxNewTokens = 32, NumBeams = 1 });
+        var beam = await captioner.DescribeAsync(images, new GenerationOverrides { MaxNewTokens = 32, NumBeams = 3 });
+        for (var i = 0; i < images.Count; i++)
+        {
+            Assert.Equal(FlowerReference.Trim(FlowerReference.Images[i].Greedy.Ids, 0), greedy.Captions[i].TokenIds);
+            Assert.Equal(FlowerReference.Trim(FlowerReference.Images[i].Beam3.Ids, 0), beam.Captions[i].TokenIds);
+        }
+    }
+
+    [Fact]
+    public void A_folder_with_a_decoder_but_no_cached_decoder_is_refused_with_the_reason()
+    {
+        using var folder = new TempDirectory();
+        var mirror = FlowerReference.MirrorFolder("flower-captioner-tiny");
+        var builtIn = FlowerReference.Manifest("flower-captioner-tiny");
+        var manifest = builtIn with { Files = [.. builtIn.Files.Where(f => !f.Path.Contains("decoder_model_merged"))] };
+        var error = Assert.Throws<InvalidModelManifestException>(() =>
+            ImageCaptionerLoader.Load(manifest, mirror, new OnnxSessionFactory(new InferenceSettings())));
+        Assert.Contains("decoder_model", error.Message);
+    }
+
+    private static async Task SplitAsync(string merged, string outDirectory)
+    {
+        var script = Path.Combine(TestPaths.RepositoryRoot, "tests", "Iris.Tests", "Support", "Scripts", "split_merged_decoder.py");
+        // Debian's interpreter, where python3-onnx (scripts/install-test-deps.sh) lives, whatever python3 is first on PATH.
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var start = new ProcessStartInfo(python) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { script, merged, outDirectory }) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"split_merged_decoder.py failed (is python3-onnx installed? scripts/install-test-deps.sh): {await stderr}");
+    }
+}
