@@ -2,6 +2,9 @@ using Iris.Core.Detection;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
+using Iris.Core.Sources;
+using Iris.Core.Storage;
+using Iris.Core.Transforms;
 
 namespace Iris.Configuration;
 
@@ -26,6 +29,12 @@ public static class IrisServices
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
             options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
+
+        // Transforms (issue #6): the transformer, uploaded images, the URL API's result cache and source fetcher.
+        services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits()));
+        services.AddSingleton<IBlobStore>(new LocalDiskBlobStore(options.Storage.Directory));
+        services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
+        services.AddSingleton(_ => new RemoteImageFetcher(options.RemoteSourcePolicy()));
         return services;
     }
 }

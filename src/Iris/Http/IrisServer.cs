@@ -70,6 +70,8 @@ public static class IrisServer
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();
+        app.MapTransformApi();
+        app.MapTransformCompatibilityApi();
         return app;
     }
 }

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using Iris.Core.Imaging;
+
+namespace Iris.Core.Transforms;
+
+/// <summary>
+/// Encoded results on disk, one file per key (<c>{key}.{format}</c>), bounded in total size: when a write takes the
+/// total past the bound, the least recently used entries are deleted until it fits. Use order lives in memory and in
+/// each file's modification time (touched on every hit), so it survives a restart.
+/// </summary>
+public sealed class TransformResultCache
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new();
+    private readonly Lock _evictionLock = new();
+    private readonly string _directory;
+    private long _totalBytes;
+    private bool _scanned;
+
+    private sealed class Entry(string path, long size, ImageFormat format, long lastUse)
+    {
+        public string Path { get; } = path;
+        public long Size { get; } = size;
+        public ImageFormat Format { get; } = format;
+        public long LastUse = lastUse;
+    }
+
+    public TransformResultCache(string directory, long maxBytes)
+    {
+        _directory = Path.GetFullPath(directory);
+        MaxBytes = maxBytes;
+    }
+
+    public long MaxBytes { get; }
+    public bool Enabled => MaxBytes > 0;
+    public long TotalBytes => Interlocked.Read(ref _totalBytes);
+    public int Count => _entries.Count;
+
+    public async Task<TransformResult?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!Enabled) return null;
+        EnsureScanned();
+        if (!_entries.TryGetValue(key, out var entry)) return null;
+        try
+        {
+            var bytes = await File.ReadAllBytesAsync(entry.Path, cancellationToken);
+            entry.LastUse = Environment.TickCount64;
+            File.SetLastWriteTimeUtc(entry.Path, DateTime.UtcNow);
+            return new TransformResult(bytes, entry.Format, 0, 0);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            Forget(key);
+            return null;
+        }
+    }
+
+    public async Task PutAsync(string key, TransformResult result, CancellationToken cancellationToken)
+    {
+        if (!Enabled || result.Bytes.Length > MaxBytes) return;
+        EnsureScanned();
+        Directory.CreateDirectory(_directory);
+        var path = Path.Combine(_directory, $"{key}.{result.Format.Name()}");
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(temporary, result.Bytes, cancellationToken);
+        File.Move(temporary, path, overwrite: true);
+        var entry = new Entry(path, result.Bytes.Length, result.Format, Environment.TickCount64);
+        if (_entries.TryAdd(key, entry))
+            Interlocked.Add(ref _totalBytes, entry.Size);
+        Evict();
+    }
+
+    private void Evict()
+    {
+        if (TotalBytes <= MaxBytes) return;
+        lock (_evictionLock)
+        {
+            foreach (var (key, _) in _entries.OrderBy(e => e.Value.LastUse).ToList())
+            {
+                if (TotalBytes <= MaxBytes) break;
+                if (_entries.TryGetValue(key, out var entry))
+                {
+                    try { File.Delete(entry.Path); } catch (IOException) { continue; }
+                    Forget(key);
+                }
+            }
+        }
+    }
+
+    private void Forget(string key)
+    {
+        if (_entries.TryRemove(key, out var removed))
+            Interlocked.Add(ref _totalBytes, -removed.Size);
+    }
+
+    /// <summary>Picks up what an earlier run left on disk, oldest use first, the first time the cache is used.</summary>
+    private void EnsureScanned()
+    {
+        if (_scanned) return;
+        lock (_evictionLock)
+        {
+            if (_scanned) return;
+            if (Directory.Exists(_directory))
+            {
+                var origin = Environment.TickCount64;
+                foreach (var file in new DirectoryInfo(_directory).EnumerateFiles().OrderBy(f => f.LastWriteTimeUtc))
+                {
+                    if (file.Name.EndsWith(".tmp", StringComparison.Ordinal))
+                    {
+                        try { file.Delete(); } catch (IOException) { }
+                        continue;
+                    }
+                    var dot = file.Name.IndexOf('.');
+                    if (dot <= 0 || !Enum.TryParse<ImageFormat>(file.Name[(dot + 1)..], ignoreCase: true, out var format)) continue;
+                    var entry = new Entry(file.FullName, file.Length, format, origin - (long)(DateTime.UtcNow - file.LastWriteTimeUtc).TotalMilliseconds);
+                    if (_entries.TryAdd(file.Name[..dot], entry))
+                        Interlocked.Add(ref _totalBytes, entry.Size);
+                }
+            }
+            _scanned = true;
+        }
+        Evict();
+    }
+}
