@@ -26,7 +26,14 @@ public sealed record MedianStep(int Size) : ITransformStep
 {
     public string Op => "median";
 
-    public Image Apply(Image image) => ColourBands.MapColour(image, colour => colour.Median(Size));
+    public Image Apply(Image image) => ColourBands.MapColour(image, colour =>
+    {
+        if (colour.Width >= Size && colour.Height >= Size) return colour.Median(Size);
+        // libvips' rank needs the window to fit inside the image; a tiny image is padded by repeating its edges.
+        using var padded = colour.Embed(0, 0, Math.Max(Size, colour.Width), Math.Max(Size, colour.Height), extend: Enums.Extend.Copy);
+        using var filtered = padded.Median(Size);
+        return filtered.Crop(0, 0, colour.Width, colour.Height);
+    });
 }
 
 /// <summary>

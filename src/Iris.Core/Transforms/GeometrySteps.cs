@@ -153,6 +153,8 @@ public sealed record TrimStep(double Threshold, Rgba? Background) : ITransformSt
 
     public Image Apply(Image image)
     {
+        // find_trim median-filters first, which needs at least 3×3 pixels; anything smaller has no border to trim.
+        if (image.Width < 3 || image.Height < 3) return image.Copy();
         var background = Background?.ForBands(image.Bands) ?? image.Getpoint(0, 0);
         if (image.HasAlpha()) background = background[..^1];
         using var flat = image.HasAlpha() ? image.Flatten(background: background) : image.Copy();

@@ -253,19 +253,26 @@ public sealed class ImageTransformer
         CheckPlannedSizes(pipeline.Steps, width, height);
         var toSrgb = hasProfile && pipeline.Output.Icc == IccHandling.Srgb;
 
-        if (pipeline.Steps is [ResizeStep { Kernel: Enums.Kernel.Lanczos3 } resize, ..] && format is ImageFormat.Jpeg or ImageFormat.WebP or ImageFormat.Heif or ImageFormat.Avif
-            && (pipeline.Output.Icc == IccHandling.Srgb || !hasProfile))
+        if (pipeline.Steps is [ResizeStep resize, ..] && format is ImageFormat.Jpeg or ImageFormat.WebP)
         {
             var (w, h) = resize.ScaledSize(width, height);
-            // thumbnail orients the image itself, converts an embedded profile to sRGB, and picks the JPEG/WebP
-            // shrink-on-load factor from the size it is asked for.
-            using var thumbnail = Image.ThumbnailBuffer(data, w, height: h, size: Enums.Size.Force, failOn: Enums.FailOn.Truncated,
-                outputProfile: toSrgb ? "srgb" : null);
-            using var working = ToWorkingSpace(thumbnail);
+            var factor = Math.Min((double)width / w, (double)height / h);
+            // Shrink-on-load: the decoder itself skips detail, like vips thumbnail. Stop at twice the target size so
+            // the final resize (with the requested kernel) still has pixels to work with, as thumbnail does.
+            var load = new VOption();
+            if (format == ImageFormat.Jpeg)
+                load.Add("shrink", factor >= 16 ? 8 : factor >= 8 ? 4 : factor >= 4 ? 2 : 1);
+            else if (factor >= 2)
+                load.Add("scale", 2 / factor);
+            // Sequential access streams the decode; rotating needs the whole (already shrunk) image at hand.
+            using var shrunk = Image.NewFromBuffer(data, access: orientation == 1 ? Enums.Access.Sequential : Enums.Access.Random,
+                failOn: Enums.FailOn.Truncated, kwargs: load);
+            using var shrunkUpright = orientation == 1 ? shrunk.Copy() : shrunk.Autorot();
+            using var shrunkSrgb = toSrgb ? shrunkUpright.IccTransform("srgb", embedded: true) : shrunkUpright.Copy();
+            using var working = ToWorkingSpace(shrunkSrgb);
+            using var scaled = ResizeStep.ScaleExactly(working, w, h, resize.Kernel);
             remaining = pipeline.Steps.Skip(1).ToList();
-            var finished = resize.Finish(working);
-            CheckOutput(resize.Op, finished.Width, finished.Height);
-            return finished;
+            return resize.Finish(scaled);
         }
 
         using var image = Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated);
