@@ -14,6 +14,7 @@ public sealed class TransformResultCache
     private readonly Lock _evictionLock = new();
     private readonly string _directory;
     private long _totalBytes;
+    private long _clock; // a use counter, not time: two uses in the same millisecond still have an order
     private bool _scanned;
 
     private sealed class Entry(string path, long size, ImageFormat format, long lastUse)
@@ -43,7 +44,7 @@ public sealed class TransformResultCache
         try
         {
             var bytes = await File.ReadAllBytesAsync(entry.Path, cancellationToken);
-            entry.LastUse = Environment.TickCount64;
+            entry.LastUse = Interlocked.Increment(ref _clock);
             File.SetLastWriteTimeUtc(entry.Path, DateTime.UtcNow);
             return new TransformResult(bytes, entry.Format, 0, 0);
         }
@@ -63,9 +64,11 @@ public sealed class TransformResultCache
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         await File.WriteAllBytesAsync(temporary, result.Bytes, cancellationToken);
         File.Move(temporary, path, overwrite: true);
-        var entry = new Entry(path, result.Bytes.Length, result.Format, Environment.TickCount64);
-        if (_entries.TryAdd(key, entry))
-            Interlocked.Add(ref _totalBytes, entry.Size);
+        var entry = new Entry(path, result.Bytes.Length, result.Format, Interlocked.Increment(ref _clock));
+        if (_entries.TryRemove(key, out var replaced))
+            Interlocked.Add(ref _totalBytes, -replaced.Size);
+        _entries[key] = entry;
+        Interlocked.Add(ref _totalBytes, entry.Size);
         Evict();
     }
 
@@ -101,7 +104,6 @@ public sealed class TransformResultCache
             if (_scanned) return;
             if (Directory.Exists(_directory))
             {
-                var origin = Environment.TickCount64;
                 foreach (var file in new DirectoryInfo(_directory).EnumerateFiles().OrderBy(f => f.LastWriteTimeUtc))
                 {
                     if (file.Name.EndsWith(".tmp", StringComparison.Ordinal))
@@ -111,7 +113,7 @@ public sealed class TransformResultCache
                     }
                     var dot = file.Name.IndexOf('.');
                     if (dot <= 0 || !Enum.TryParse<ImageFormat>(file.Name[(dot + 1)..], ignoreCase: true, out var format)) continue;
-                    var entry = new Entry(file.FullName, file.Length, format, origin - (long)(DateTime.UtcNow - file.LastWriteTimeUtc).TotalMilliseconds);
+                    var entry = new Entry(file.FullName, file.Length, format, Interlocked.Increment(ref _clock));
                     if (_entries.TryAdd(file.Name[..dot], entry))
                         Interlocked.Add(ref _totalBytes, entry.Size);
                 }
