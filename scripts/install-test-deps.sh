@@ -4,6 +4,7 @@
 set -euo pipefail
 
 packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
+packages+=(libvips-tools)   # issue #6: the vips CLI is the reference the transform tests compare against
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
