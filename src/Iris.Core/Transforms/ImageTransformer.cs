@@ -93,8 +93,12 @@ public sealed class ImageTransformer
         var clock = Stopwatch.StartNew();
         try
         {
-            var steps = pipeline.Steps;
-            var image = format == ImageFormat.Bmp ? LoadBmp(data) : Load(data, format, pipeline, out steps);
+            IReadOnlyList<ITransformStep> steps = [];
+            var image = format is ImageFormat.Gif or ImageFormat.WebP && target is ImageFormat.Gif or ImageFormat.WebP
+                    && TransformAnimation(data, format, pipeline, budget.Token) is { } animation
+                ? animation
+                : format == ImageFormat.Bmp ? LoadBmp(data) : Load(data, format, pipeline, out steps);
+            if (format == ImageFormat.Bmp) steps = pipeline.Steps;
             try
             {
                 foreach (var step in steps)
@@ -227,6 +231,53 @@ public sealed class ImageTransformer
         {
             (width, height) = step.OutputSize(width, height);
             CheckOutput(step.Op, width, height);
+        }
+    }
+
+    /// <summary>
+    /// An animated GIF or WebP written as GIF or WebP stays animated: every frame goes through the steps and the frames
+    /// are joined again. Null (so the first frame alone is used) when the source is still, when all its frames together
+    /// exceed Images:MaxPixels, or when a content-dependent step (smart crop, trim) gives frames of different sizes.
+    /// </summary>
+    private Image? TransformAnimation(byte[] data, ImageFormat format, TransformPipeline pipeline, CancellationToken token)
+    {
+        int width, pageHeight, frames;
+        using (var header = OpenHeader(data, format))
+        {
+            (_, frames) = CheckHeader(header);
+            (width, pageHeight) = (header.Width, header.Height);
+        }
+        if (frames < 2 || (long)width * pageHeight * frames > _imageLimits.MaxPixels) return null;
+        CheckPlannedSizes(pipeline.Steps, width, pageHeight);
+
+        using var all = Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated, kwargs: new VOption { { "n", -1 } });
+        var frameHeight = all.PageHeight;
+        var count = all.Height / frameHeight;
+        var done = new List<Image>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                token.ThrowIfCancellationRequested();
+                using var frame = all.Crop(0, i * frameHeight, all.Width, frameHeight);
+                var current = ToWorkingSpace(frame);
+                foreach (var step in pipeline.Steps)
+                {
+                    var next = step.Apply(current);
+                    current.Dispose();
+                    current = next;
+                }
+                done.Add(current);
+                if (current.Width != done[0].Width || current.Height != done[0].Height) return null;
+            }
+            var (w, h) = (done[0].Width, done[0].Height);
+            if ((long)w * h * count > Limits.MaxOutputPixels) return null;
+            using var joined = Image.Arrayjoin([.. done], across: 1);
+            return joined.Mutate(m => m.Set(GValue.GIntType, "page-height", h));
+        }
+        finally
+        {
+            foreach (var image in done) image.Dispose();
         }
     }
 

@@ -214,6 +214,48 @@ public class ImageTransformerTests
         Assert.Equal(ImageFormat.Gif, _transformer.Transform(gif, _transformer.Parser.Parse("flip"), null).Format);
     }
 
+    private static byte[] AnimatedGif(int size, out Image[] frames)
+    {
+        var first = TestImages.Pattern(size, size);
+        frames = [first, first.FlipHor(), first.Invert()];
+        using var strip = Image.Arrayjoin(frames, across: 1);
+        using var animated = strip.Mutate(m =>
+        {
+            m.Set(GValue.GIntType, "page-height", size);
+            m.Set(GValue.ArrayIntType, "delay", new[] { 100, 100, 100 });
+        });
+        return animated.GifsaveBuffer();
+    }
+
+    [Theory]
+    [InlineData("gif")]
+    [InlineData("webp")]
+    public void Animations_stay_animated_with_every_frame_transformed(string format)
+    {
+        var gif = AnimatedGif(32, out var frames);
+        var result = Run(gif, $"resize:w=16;flip;format:{format}");
+        using var output = Image.NewFromBuffer(result.Bytes, kwargs: new VOption { { "n", -1 } });
+        Assert.Equal((16, 16, 48), (output.Width, output.PageHeight, output.Height));
+        for (var i = 0; i < 3; i++)
+        {
+            using var expected = frames[i].Resize(0.5).FlipVer();
+            using var frame = output.Crop(0, i * 16, 16, 16).ExtractBand(0, n: 3);
+            PixelAssert.Similar(expected, frame, format == "gif" ? 16 : 8, $"frame {i}");
+        }
+        foreach (var frame in frames) frame.Dispose();
+    }
+
+    [Fact]
+    public void An_animation_written_as_a_still_format_keeps_its_first_frame()
+    {
+        var gif = AnimatedGif(32, out var frames);
+        using var output = Decode(Run(gif, "resize:w=16;format:png"));
+        Assert.Equal((16, 16), (output.Width, output.Height));
+        using var expected = frames[0].Resize(0.5);
+        PixelAssert.Similar(expected, output.ExtractBand(0, n: 3), 16, "first frame");
+        foreach (var frame in frames) frame.Dispose();
+    }
+
     [Fact]
     public void Work_past_the_time_budget_is_stopped()
     {
