@@ -4,7 +4,7 @@ using Iris.Core.Imaging;
 namespace Iris.Core.Transforms;
 
 /// <summary>
-/// Encoded results on disk, one file per key (<c>{key}.{format}</c>), bounded in total size: when a write takes the
+/// Encoded results on disk, one file per key (<c>{key}.{width}x{height}.{format}</c>), bounded in total size: when a write takes the
 /// total past the bound, the least recently used entries are deleted until it fits. Use order lives in memory and in
 /// each file's modification time (touched on every hit), so it survives a restart.
 /// </summary>
@@ -17,11 +17,13 @@ public sealed class TransformResultCache
     private long _clock; // a use counter, not time: two uses in the same millisecond still have an order
     private bool _scanned;
 
-    private sealed class Entry(string path, long size, ImageFormat format, long lastUse)
+    private sealed class Entry(string path, long size, ImageFormat format, int width, int height, long lastUse)
     {
         public string Path { get; } = path;
         public long Size { get; } = size;
         public ImageFormat Format { get; } = format;
+        public int Width { get; } = width;
+        public int Height { get; } = height;
         public long LastUse = lastUse;
     }
 
@@ -46,7 +48,7 @@ public sealed class TransformResultCache
             var bytes = await File.ReadAllBytesAsync(entry.Path, cancellationToken);
             entry.LastUse = Interlocked.Increment(ref _clock);
             File.SetLastWriteTimeUtc(entry.Path, DateTime.UtcNow);
-            return new TransformResult(bytes, entry.Format, 0, 0);
+            return new TransformResult(bytes, entry.Format, entry.Width, entry.Height);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -60,11 +62,11 @@ public sealed class TransformResultCache
         if (!Enabled || result.Bytes.Length > MaxBytes) return;
         EnsureScanned();
         Directory.CreateDirectory(_directory);
-        var path = Path.Combine(_directory, $"{key}.{result.Format.Name()}");
+        var path = Path.Combine(_directory, $"{key}.{result.Width}x{result.Height}.{result.Format.Name()}");
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         await File.WriteAllBytesAsync(temporary, result.Bytes, cancellationToken);
         File.Move(temporary, path, overwrite: true);
-        var entry = new Entry(path, result.Bytes.Length, result.Format, Interlocked.Increment(ref _clock));
+        var entry = new Entry(path, result.Bytes.Length, result.Format, result.Width, result.Height, Interlocked.Increment(ref _clock));
         if (_entries.TryRemove(key, out var replaced))
             Interlocked.Add(ref _totalBytes, -replaced.Size);
         _entries[key] = entry;
@@ -111,10 +113,13 @@ public sealed class TransformResultCache
                         try { file.Delete(); } catch (IOException) { }
                         continue;
                     }
-                    var dot = file.Name.IndexOf('.');
-                    if (dot <= 0 || !Enum.TryParse<ImageFormat>(file.Name[(dot + 1)..], ignoreCase: true, out var format)) continue;
-                    var entry = new Entry(file.FullName, file.Length, format, Interlocked.Increment(ref _clock));
-                    if (_entries.TryAdd(file.Name[..dot], entry))
+                    // {key}.{width}x{height}.{format}
+                    var parts = file.Name.Split('.');
+                    var size = parts.Length == 3 ? parts[1].Split('x') : [];
+                    if (parts.Length != 3 || size.Length != 2 || !int.TryParse(size[0], out var width) || !int.TryParse(size[1], out var height)
+                        || !Enum.TryParse<ImageFormat>(parts[2], ignoreCase: true, out var format)) continue;
+                    var entry = new Entry(file.FullName, file.Length, format, width, height, Interlocked.Increment(ref _clock));
+                    if (_entries.TryAdd(parts[0], entry))
                         Interlocked.Add(ref _totalBytes, entry.Size);
                 }
             }

@@ -74,6 +74,7 @@ public class ImageUrlApiTests(TransformHost server) : IClassFixture<TransformHos
         Assert.Equal("miss", first.Headers.GetValues("X-Cache").Single());
         Assert.Equal("hit", second.Headers.GetValues("X-Cache").Single());
         Assert.Equal(first.Headers.ETag!.Tag, second.Headers.ETag!.Tag);
+        Assert.Equal("150", second.Headers.GetValues("X-Image-Width").Single());
         Assert.Equal(await first.Content.ReadAsByteArrayAsync(), await second.Content.ReadAsByteArrayAsync());
 
         using var conditional = new HttpRequestMessage(HttpMethod.Get, url);

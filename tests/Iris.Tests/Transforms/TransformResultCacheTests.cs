@@ -48,7 +48,7 @@ public class TransformResultCacheTests
 
         var after = new TransformResultCache(dir.Path, maxBytes: 20_000);
         var hit = await after.GetAsync("k9", default);
-        Assert.Equal(ImageFormat.Png, hit!.Format);
+        Assert.Equal((ImageFormat.Png, 1, 1), (hit!.Format, hit.Width, hit.Height));
         Assert.True(DiskBytes(dir.Path) <= 20_000);
     }
 
