@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using Iris.Core.Transforms;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi;
 
 namespace Iris.Http;
 
@@ -26,6 +28,20 @@ public static class ImageResponses
         if (Matches(context.Request, etag))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         return TypedResults.File(result.Bytes, result.MediaType);
+    }
+
+    /// <summary>The OpenAPI description of a 200 that carries image bytes in one of the writable formats.</summary>
+    public static Task DescribeImage(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var binary = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" };
+        operation.Responses ??= new OpenApiResponses();
+        operation.Responses["200"] = new OpenApiResponse
+        {
+            Description = "The transformed image. Headers: ETag (strong), Content-Length, X-Image-Width, X-Image-Height.",
+            Content = new[] { "image/jpeg", "image/png", "image/webp", "image/avif", "image/tiff", "image/gif" }
+                .ToDictionary(type => type, _ => new OpenApiMediaType { Schema = binary }),
+        };
+        return Task.CompletedTask;
     }
 
     private static bool Matches(HttpRequest request, string etag)

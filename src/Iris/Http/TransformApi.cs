@@ -38,7 +38,7 @@ public static class TransformApi
                 "where ops may also be an array of `{\"op\": \"resize\", \"w\": 800}` objects. `ops` comes from the query string, a form field or the JSON body. " +
                 OpsDescription + " Answers the image bytes with its Content-Type, Content-Length and a strong ETag (304 on If-None-Match).")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .Produces(StatusCodes.Status200OK, null, "image/jpeg", "image/png", "image/webp", "image/avif", "image/tiff", "image/gif")
+            .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -55,7 +55,7 @@ public static class TransformApi
                 "(from POST /api/v1/upload), `plain/` followed by a percent-encoded http(s) URL, or a base64url-encoded URL; an optional `.webp`-style " +
                 "extension picks the output format. Results are cached on disk (Transforms:CacheMaxBytes, LRU) and sent with Cache-Control and a strong ETag. " +
                 OpsDescription)
-            .Produces(StatusCodes.Status200OK, null, "image/jpeg", "image/png", "image/webp", "image/avif", "image/tiff", "image/gif")
+            .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)

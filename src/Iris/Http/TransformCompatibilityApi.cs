@@ -61,7 +61,7 @@ public static class TransformCompatibilityApi
         route.WithName(name).WithSummary(summary)
             .WithDescription("Same image envelopes as /v1/transform; parameters come from the query string or form fields. " + description)
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .Produces(StatusCodes.Status200OK, null, "image/jpeg", "image/png", "image/webp", "image/avif", "image/tiff", "image/gif")
+            .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)

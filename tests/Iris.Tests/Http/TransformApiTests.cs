@@ -175,4 +175,20 @@ public class TransformApiTests(TransformHost server) : IClassFixture<TransformHo
         Assert.Equal((50, 50), (image.Width, image.Height));
         Assert.Equal(200, image.Getpoint(25, 25)[0], 1.0);
     }
+
+    [Fact]
+    public async Task OpenApi_document_describes_every_transform_route()
+    {
+        var paths = (await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json")).GetProperty("paths");
+        foreach (var path in new[] { "/v1/transform", "/v1/img/{signature}/{ops}/{source}", "/api/v1/upload", "/api/v1/resize", "/api/v1/crop",
+                     "/api/v1/filter", "/api/v1/enhance", "/api/v1/batch" })
+        {
+            Assert.True(paths.TryGetProperty(path, out var item), $"{path} is missing from the OpenAPI document");
+            var operation = item.EnumerateObject().First().Value;
+            Assert.False(string.IsNullOrEmpty(operation.GetProperty("summary").GetString()));
+        }
+        var transform = paths.GetProperty("/v1/transform").GetProperty("post");
+        Assert.True(transform.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("image/webp", out _));
+        Assert.Contains("resize:w=800", transform.GetProperty("description").GetString());
+    }
 }
