@@ -94,8 +94,23 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
             var buffer = new byte[text.Length / 4 * 3 + 3];
             if (!Convert.TryFromBase64String(text, buffer, out var written))
                 throw new InvalidRequestException("The 'image' field is not valid base64.", "image");
-            return new ImageUpload(buffer[..written], null, null) { Json = document.RootElement.Clone() };
+            return new ImageUpload(buffer[..written], null, null) { Json = FieldsBesideImage(document.RootElement) };
         }
+    }
+
+    /// <summary>The body's other fields, copied without the (possibly megabytes of) base64 image.</summary>
+    private static JsonElement FieldsBesideImage(JsonElement root)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var property in root.EnumerateObject().Where(p => p.Name != "image"))
+                property.WriteTo(writer);
+            writer.WriteEndObject();
+        }
+        using var fields = JsonDocument.Parse(buffer.WrittenMemory);
+        return fields.RootElement.Clone();
     }
 
     private static async Task<byte[]> ReadBodyAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
