@@ -166,6 +166,21 @@ public class TransformApiTests(TransformHost server) : IClassFixture<TransformHo
     }
 
     [Fact]
+    public async Task A_real_16000_by_16000_jpeg_is_refused_from_its_header_with_413()
+    {
+        // A genuine 256-megapixel JPEG (tiny, since it is one flat colour), not just a forged header.
+        byte[] jpeg;
+        using (var black = Image.Black(16000, 16000))
+            jpeg = black.JpegsaveBuffer(q: 10);
+        Assert.True(jpeg.Length < 20_000_000);
+        foreach (var ops in new[] { "resize:w=100", "flip" })
+        {
+            using var response = await Client.PostAsync($"/v1/transform?ops={ops}", Raw(jpeg));
+            await AssertProblem(response, HttpStatusCode.RequestEntityTooLarge, "16000×16000");
+        }
+    }
+
+    [Fact]
     public async Task A_one_pixel_image_is_transformed()
     {
         using var one = (Image.Black(1, 1, bands: 3) + 200).Cast(Enums.BandFormat.Uchar).Copy(interpretation: Enums.Interpretation.Srgb);
