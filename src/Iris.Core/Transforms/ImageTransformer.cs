@@ -112,6 +112,9 @@ public sealed class ImageTransformer
                 using var final = PrepareForSave(image, target, pipeline.Output);
                 final.SetProgress(NoProgress.Instance, budget.Token);
                 var bytes = ImageEncoder.Encode(final, target, pipeline.Output, Limits.DefaultQuality);
+                // libvips checks for cancellation only between progress ticks; work that finished late still broke the budget.
+                if (clock.Elapsed >= Limits.TimeBudget)
+                    throw new TransformTimeoutException(Limits.TimeBudget);
                 return new TransformResult(bytes, target, final.Width, final.Height);
             }
             finally
