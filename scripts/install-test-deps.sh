@@ -8,6 +8,7 @@ packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
 command -v npm >/dev/null || packages+=(nodejs npm)
 # Hugging Face parity tests (issue #4): python3-onnx derives the decoder_model + decoder_with_past_model pair from a merged decoder.
 packages+=(python3-onnx)
+packages+=(libvips-tools)   # issue #6: the vips CLI is the reference the transform tests compare against
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

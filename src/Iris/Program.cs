@@ -14,6 +14,7 @@ root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(OcrCommand.Create());
 root.Subcommands.Add(DescribeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
+root.Subcommands.Add(TransformCommand.Create());
 
 try
 {

@@ -73,6 +73,10 @@ public sealed class ImageDecoder
                 using var rgb = ToSrgb8(upright);
                 rgb.SetProgress(NoProgress.Instance, deadline.Token);
                 var pixels = rgb.WriteToMemory<byte>();
+                // libvips checks for cancellation only between progress ticks, so a decode can finish past the
+                // deadline without being stopped; the limit still holds.
+                if (stopwatch.Elapsed >= _limits.DecodeTimeout)
+                    throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
                 return new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, data.Length);
             }
             catch (VipsException e)

@@ -1,5 +1,7 @@
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Sources;
+using Iris.Core.Transforms;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Iris.Configuration;
@@ -115,6 +117,24 @@ public static class IrisConfiguration
         if (string.IsNullOrWhiteSpace(o.Embeddings.Model))
             errors.Add("Embeddings:Model must name an embed model, e.g. clip-tiny.");
         Range("Embeddings:MaxTextLength", o.Embeddings.MaxTextLength, 1, 1_000_000);
+        Range("Transforms:MaxOutputPixels", o.Transforms.MaxOutputPixels, 1, 1_000_000_000);
+        Range("Transforms:MaxPipelineLength", o.Transforms.MaxPipelineLength, 1, 1000);
+        Range("Transforms:TimeBudgetMs", o.Transforms.TimeBudgetMs, 1, 600_000);
+        Range("Transforms:MaxFrames", o.Transforms.MaxFrames, 1, 100_000);
+        Range("Transforms:DefaultQuality", o.Transforms.DefaultQuality, 1, 100);
+        Range("Transforms:MaxConcurrent", o.Transforms.MaxConcurrent, 0, 1024);
+        Range("Transforms:CacheMaxBytes", o.Transforms.CacheMaxBytes, 0, 1e15);
+        Range("Transforms:CacheMaxAgeSeconds", o.Transforms.CacheMaxAgeSeconds, 0, 31_536_000);
+        Range("Transforms:MaxBatchItems", o.Transforms.MaxBatchItems, 1, 1000);
+        foreach (var (key, value) in new[] { ("Transforms:SigningKey", o.Transforms.SigningKey), ("Transforms:SigningSalt", o.Transforms.SigningSalt) })
+            if (value.Length % 2 != 0 || !value.All(char.IsAsciiHexDigit))
+                errors.Add($"{key} must be hex (e.g. from `openssl rand -hex 32`); got a value of {value.Length} characters that is not.");
+        if (o.Transforms.SigningKey.Length == 0 != (o.Transforms.SigningSalt.Length == 0))
+            errors.Add("Transforms:SigningKey and Transforms:SigningSalt must be set together (imgproxy's key and salt).");
+        if (string.IsNullOrWhiteSpace(o.Storage.Directory))
+            errors.Add("Storage:Directory must not be empty.");
+        Range("Sources:TimeoutMs", o.Sources.TimeoutMs, 1, 600_000);
+        Range("Sources:MaxRedirects", o.Sources.MaxRedirects, 0, 20);
 
         OneOf("Log:Format", o.Log.Format, "json", "text");
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");
@@ -123,6 +143,13 @@ public static class IrisConfiguration
 
     public static ImageLimits ImageLimits(this IrisOptions o) =>
         new(o.Images.MaxBytes, o.Images.MaxPixels, TimeSpan.FromMilliseconds(o.Images.DecodeTimeoutMs));
+
+    public static TransformLimits TransformLimits(this IrisOptions o) => new(
+        o.Transforms.MaxOutputPixels, o.Transforms.MaxPipelineLength, TimeSpan.FromMilliseconds(o.Transforms.TimeBudgetMs),
+        o.Transforms.MaxFrames, o.Transforms.DefaultQuality, o.Transforms.MaxConcurrent);
+
+    public static RemoteSourcePolicy RemoteSourcePolicy(this IrisOptions o) => new(
+        o.Sources.AllowedHostList, o.Sources.AllowPrivateNetworks, TimeSpan.FromMilliseconds(o.Sources.TimeoutMs), o.Images.MaxBytes, o.Sources.MaxRedirects);
 
     public static InferenceSettings InferenceSettings(this IrisOptions o) => new(
         o.Inference.IntraOpThreads,

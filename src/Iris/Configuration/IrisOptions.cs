@@ -19,6 +19,9 @@ public sealed class IrisOptions
     public CaptioningOptions Captioning { get; init; } = new();
     public EmbeddingsOptions Embeddings { get; init; } = new();
     public LogOptions Log { get; init; } = new();
+    public TransformsOptions Transforms { get; init; } = new();
+    public StorageOptions Storage { get; init; } = new();
+    public SourcesOptions Sources { get; init; } = new();
 }
 
 public sealed class ServerOptions
@@ -169,4 +172,68 @@ public sealed class EmbeddingsOptions
 
     /// <summary>The longest text /v1/embed accepts, in characters (the tokenizer truncates to the model's length anyway).</summary>
     public int MaxTextLength { get; init; } = 2000;
+}
+
+public sealed class TransformsOptions
+{
+    /// <summary>Largest width × height any step may produce.</summary>
+    public long MaxOutputPixels { get; init; } = 40_000_000;
+
+    /// <summary>Most operations in one ops string.</summary>
+    public int MaxPipelineLength { get; init; } = 16;
+
+    /// <summary>Time limit for decoding, processing and encoding one image.</summary>
+    public int TimeBudgetMs { get; init; } = 30_000;
+
+    /// <summary>Most frames (pages) an animated or multi-page source may declare.</summary>
+    public int MaxFrames { get; init; } = 256;
+
+    /// <summary>Quality when the pipeline names none (JPEG, WebP, HEIF; AVIF uses at most 60).</summary>
+    public int DefaultQuality { get; init; } = 80;
+
+    /// <summary>Transforms running at once; more wait. 0 = one per core.</summary>
+    public int MaxConcurrent { get; init; }
+
+    /// <summary>Hex HMAC key for /v1/img URL signatures (imgproxy's IMGPROXY_KEY).</summary>
+    public string SigningKey { get; init; } = "";
+
+    /// <summary>Hex salt prepended to the signed path (imgproxy's IMGPROXY_SALT).</summary>
+    public string SigningSalt { get; init; } = "";
+
+    /// <summary>Serve /v1/img URLs without checking their signature. Only for development.</summary>
+    public bool AllowUnsigned { get; init; }
+
+    /// <summary>Where /v1/img results are cached on disk.</summary>
+    public string CacheDirectory { get; init; } = "data/transform-cache";
+
+    /// <summary>Size bound of the result cache; least recently used results are evicted past it. 0 disables the cache.</summary>
+    public long CacheMaxBytes { get; init; } = 1_073_741_824;
+
+    /// <summary>max-age of /v1/img responses' Cache-Control.</summary>
+    public int CacheMaxAgeSeconds { get; init; } = 86_400;
+
+    /// <summary>Most images × pipelines in one /api/v1/batch request.</summary>
+    public int MaxBatchItems { get; init; } = 16;
+}
+
+public sealed class StorageOptions
+{
+    /// <summary>Where uploaded images (POST /api/v1/upload) are stored.</summary>
+    public string Directory { get; init; } = "data/blobs";
+}
+
+public sealed class SourcesOptions
+{
+    /// <summary>Comma-separated hosts /v1/img may fetch URLs from (<c>*.example.com</c> for subdomains); empty = any public host.</summary>
+    public string AllowedHosts { get; init; } = "";
+
+    /// <summary>Fetch from loopback, private (RFC 1918), link-local and unique-local addresses. Off: that is how SSRF reaches internal services.</summary>
+    public bool AllowPrivateNetworks { get; init; }
+
+    public int TimeoutMs { get; init; } = 10_000;
+
+    public int MaxRedirects { get; init; } = 3;
+
+    public IReadOnlyList<string> AllowedHostList =>
+        AllowedHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

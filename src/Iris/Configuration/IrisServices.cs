@@ -8,6 +8,9 @@ using Iris.Core.Inference;
 using Iris.Core.Inspection;
 using Iris.Core.Models;
 using Iris.Core.Ocr;
+using Iris.Core.Sources;
+using Iris.Core.Storage;
+using Iris.Core.Transforms;
 
 namespace Iris.Configuration;
 
@@ -60,6 +63,11 @@ public static class IrisServices
             }
             return analyzer;
         });
+        // Transforms (issue #6): the transformer, uploaded images, the URL API's result cache and source fetcher.
+        services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits()));
+        services.AddSingleton<IBlobStore>(new LocalDiskBlobStore(options.Storage.Directory));
+        services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
+        services.AddSingleton(_ => new RemoteImageFetcher(options.RemoteSourcePolicy()));
         return services;
     }
 }

@@ -16,6 +16,9 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
 {
     private static readonly string[] FileFields = ["image", "file"];
 
+    /// <summary>The JSON body's other fields, when the image came as JSON; <see cref="Parameter"/> reads string and number fields from it.</summary>
+    public System.Text.Json.JsonElement? Json { get; init; }
+
     /// <summary>The body limit Kestrel enforces: the image limit plus room for base64 (4/3) and multipart framing.</summary>
     public static long RequestBodyLimit(ImageLimits limits) => limits.MaxBytes / 3 * 4 + 1_048_576;
 
@@ -91,8 +94,23 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
             var buffer = new byte[text.Length / 4 * 3 + 3];
             if (!Convert.TryFromBase64String(text, buffer, out var written))
                 throw new InvalidRequestException("The 'image' field is not valid base64.", "image");
-            return new ImageUpload(buffer[..written], null, null);
+            return new ImageUpload(buffer[..written], null, null) { Json = FieldsBesideImage(document.RootElement) };
         }
+    }
+
+    /// <summary>The body's other fields, copied without the (possibly megabytes of) base64 image.</summary>
+    private static JsonElement FieldsBesideImage(JsonElement root)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var property in root.EnumerateObject().Where(p => p.Name != "image"))
+                property.WriteTo(writer);
+            writer.WriteEndObject();
+        }
+        using var fields = JsonDocument.Parse(buffer.WrittenMemory);
+        return fields.RootElement.Clone();
     }
 
     private static async Task<byte[]> ReadBodyAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
@@ -115,6 +133,9 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
     {
         var value = request.Query[name].ToString();
         if (value.Length == 0 && Form is not null) value = Form[name].ToString();
+        if (value.Length == 0 && Json is { ValueKind: JsonValueKind.Object } json && json.TryGetProperty(name, out var field)
+            && field.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+            value = field.ValueKind == JsonValueKind.String ? field.GetString()! : field.GetRawText();
         return value.Length == 0 ? null : value;
     }
 

@@ -79,6 +79,8 @@ public static class IrisServer
         app.MapOcrApi();
         app.MapDescribeApi();
         app.MapEmbedApi();
+        app.MapTransformApi();
+        app.MapTransformCompatibilityApi();
         return app;
     }
 }

@@ -1,6 +1,9 @@
 using Iris.Core.Analysis;
 using Iris.Core.Imaging;
 using Iris.Core.Models;
+using Iris.Core.Sources;
+using Iris.Core.Storage;
+using Iris.Core.Transforms;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -25,6 +28,9 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             problem.Extensions["parameter"] = parameter;
         if (exception is InvalidAnalysisParameterException analysisParameter)
             problem.Extensions["parameter"] = analysisParameter.Parameter;
+        if (exception is InvalidTransformException transform) problem.Extensions["parameter"] = transform.Parameter;
+        if (exception is OutputTooLargeException tooLarge) problem.Extensions["parameter"] = tooLarge.Parameter;
+        if (exception is OutputFormatUnsupportedException format) problem.Extensions["parameter"] = format.Parameter;
         if (status == 503)
             context.Response.Headers.RetryAfter = "5";
         context.Response.StatusCode = status;
@@ -36,6 +42,17 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         InvalidRequestException => (400, "Invalid request"),
         UnknownAnalysisTaskException => (400, "Unknown task"),
         InvalidAnalysisParameterException => (400, "Invalid request"),
+        InvalidTransformException => (400, "Invalid transform"),
+        OutputTooLargeException => (400, "Output too large"),
+        OutputFormatUnsupportedException => (400, "Output format not supported"),
+        UrlSignatureException => (403, "Invalid signature"),
+        SourceNotAllowedException => (403, "Source not allowed"),
+        BlobNotFoundException => (404, "Image not found"),
+        SourceFetchException { Status: 404 } => (404, "Source not found"),
+        SourceFetchException { Status: 504 } => (504, "Source timed out"),
+        SourceFetchException => (502, "Source fetch failed"),
+        TooManyFramesException => (413, "Too many frames"),
+        TransformTimeoutException => (422, "Transform timed out"),
         EmptyImageException => (400, "No image"),
         ModelNotFoundException => (400, "Unknown model"),
         ModelTaskMismatchException => (400, "Wrong kind of model"),

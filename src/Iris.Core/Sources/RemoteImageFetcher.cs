@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using Iris.Core.Imaging;
+
+namespace Iris.Core.Sources;
+
+/// <summary>Rules for fetching source images by URL.</summary>
+public sealed record RemoteSourcePolicy(
+    IReadOnlyList<string> AllowedHosts, bool AllowPrivateNetworks, TimeSpan Timeout, long MaxBytes, int MaxRedirects)
+{
+    /// <summary>Exact host names, or <c>*.example.com</c> for any subdomain; an empty list allows every public host.</summary>
+    public bool HostAllowed(string host) =>
+        AllowedHosts.Count == 0 || AllowedHosts.Any(pattern => pattern.StartsWith("*.", StringComparison.Ordinal)
+            ? host.EndsWith(pattern[1..], StringComparison.OrdinalIgnoreCase)
+            : host.Equals(pattern, StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>The URL may not be fetched under the configured policy (403).</summary>
+public sealed class SourceNotAllowedException(string message) : Exception(message);
+
+/// <summary>The source could not be fetched: the upstream failed, timed out or answered with an error (502/504, or 404 passed on).</summary>
+public sealed class SourceFetchException(string message, int status) : Exception(message)
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>
+/// Fetches a source image over http(s) under strict limits: scheme, host allow-list, a size cap enforced while reading,
+/// a timeout, and redirects followed by hand so every hop is checked again. Addresses are checked where the socket is
+/// opened, after DNS resolution, so a public name that resolves to 127.0.0.1 or 10.x (DNS rebinding) is refused too.
+/// </summary>
+public sealed class RemoteImageFetcher : IDisposable
+{
+    private readonly HttpClient _client;
+
+    public RemoteImageFetcher(RemoteSourcePolicy policy)
+    {
+        Policy = policy;
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = policy.Timeout,
+            ConnectCallback = ConnectAsync,
+        };
+        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _client.DefaultRequestHeaders.UserAgent.ParseAdd("Iris/1.0 (image transform source fetch)");
+    }
+
+    public RemoteSourcePolicy Policy { get; }
+
+    public async Task<byte[]> FetchAsync(Uri url, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Policy.Timeout);
+        try
+        {
+            for (var hop = 0; ; hop++)
+            {
+                CheckUrl(url);
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                request.Headers.Accept.ParseAdd("image/*");
+                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+                if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
+                {
+                    if (hop >= Policy.MaxRedirects)
+                        throw new SourceFetchException($"The source URL redirected more than {Policy.MaxRedirects} times (Sources:MaxRedirects).", 502);
+                    url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                    continue;
+                }
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                    throw new SourceFetchException($"The source URL answered 404 Not Found: {Describe(url)}.", 404);
+                if (!response.IsSuccessStatusCode)
+                    throw new SourceFetchException($"The source URL answered {(int)response.StatusCode} {response.ReasonPhrase}: {Describe(url)}.", 502);
+                if (response.Content.Headers.ContentLength is { } declared && declared > Policy.MaxBytes)
+                    throw new ImageTooLargeException(declared, Policy.MaxBytes);
+                return await ReadCappedAsync(await response.Content.ReadAsStreamAsync(deadline.Token), deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SourceFetchException($"Fetching the source URL took longer than {Policy.Timeout.TotalMilliseconds:N0} ms (Sources:TimeoutMs).", 504);
+        }
+        catch (HttpRequestException e) when (e.InnerException is SourceNotAllowedException denied)
+        {
+            throw denied;
+        }
+        catch (HttpRequestException e)
+        {
+            throw new SourceFetchException($"The source URL could not be fetched: {e.Message}", 502);
+        }
+    }
+
+    private void CheckUrl(Uri url)
+    {
+        if (url.Scheme is not ("http" or "https"))
+            throw new SourceNotAllowedException($"Only http and https source URLs are fetched; got '{url.Scheme}:'.");
+        if (!Policy.HostAllowed(url.IdnHost))
+            throw new SourceNotAllowedException($"The host '{url.IdnHost}' is not in Sources:AllowedHosts.");
+    }
+
+    private async Task<byte[]> ReadCappedAsync(Stream body, CancellationToken cancellationToken)
+    {
+        await using (body)
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > Policy.MaxBytes)
+                    throw new ImageTooLargeException(buffer.Length, Policy.MaxBytes);
+            }
+            return buffer.ToArray();
+        }
+    }
+
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
+        var allowed = addresses.Where(a => Policy.AllowPrivateNetworks || !IsPrivate(a)).ToArray();
+        if (allowed.Length == 0)
+            throw new SourceNotAllowedException(
+                $"The host '{context.DnsEndPoint.Host}' resolves to a private, loopback or link-local address; such sources are refused unless Sources:AllowPrivateNetworks is true.");
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loopback, RFC 1918, link-local, CGNAT, unique-local IPv6, multicast and unspecified addresses.</summary>
+    public static bool IsPrivate(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return true;
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            var b = address.GetAddressBytes();
+            return b[0] is 0 or 10 or 127 || b[0] >= 224
+                || b[0] == 169 && b[1] == 254
+                || b[0] == 172 && b[1] is >= 16 and <= 31
+                || b[0] == 192 && b[1] == 168
+                || b[0] == 100 && b[1] is >= 64 and <= 127;
+        }
+        var bytes = address.GetAddressBytes();
+        return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast || (bytes[0] & 0xFE) == 0xFC;
+    }
+
+    private static string Describe(Uri url) => $"{url.Scheme}://{url.Authority}{url.AbsolutePath}";
+
+    public void Dispose() => _client.Dispose();
+}

@@ -1,0 +1,30 @@
+namespace Iris.Core.Storage;
+
+/// <summary>
+/// Where uploaded source images live, addressed by an opaque id. Local disk today; S3-compatible stores will implement
+/// the same interface. Ids are content-addressed, so a stored image never changes under its id.
+/// </summary>
+public interface IBlobStore
+{
+    /// <summary>Stores the bytes and returns their id; storing the same bytes twice returns the same id.</summary>
+    Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>The stored bytes, or null when no blob has this id.</summary>
+    Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
+}
+
+public static class BlobIds
+{
+    /// <summary>32 lowercase hex characters (the first 128 bits of the content's SHA-256). Anything else is not an id, so it can never name a path outside the store.</summary>
+    public static bool IsValid(string? id) =>
+        id is { Length: 32 } && id.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
+
+    public static string For(ReadOnlySpan<byte> data) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data))[..32];
+}
+
+/// <summary>No stored image has this id (404).</summary>
+public sealed class BlobNotFoundException(string id)
+    : Exception($"No stored image has the id '{id}'. Upload it first with POST /api/v1/upload, which returns its id.");

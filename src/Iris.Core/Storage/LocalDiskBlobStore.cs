@@ -1,0 +1,52 @@
+namespace Iris.Core.Storage;
+
+/// <summary>
+/// Blobs as files under a root directory, fanned out by the id's first two characters (<c>ab/abcd…</c>) so no directory
+/// grows too large. Writes go to a temporary file renamed into place, so a reader never sees half a blob.
+/// The directory is created on first write: a server that never stores anything leaves no trace.
+/// </summary>
+public sealed class LocalDiskBlobStore(string root) : IBlobStore
+{
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public async Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var id = BlobIds.For(data.Span);
+        var path = PathFor(id);
+        if (File.Exists(path)) return id;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            await File.WriteAllBytesAsync(temporary, data.ToArray(), cancellationToken);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+        return id;
+    }
+
+    public async Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!BlobIds.IsValid(id)) return null;
+        try
+        {
+            return await File.ReadAllBytesAsync(PathFor(id), cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!BlobIds.IsValid(id) || !File.Exists(PathFor(id))) return Task.FromResult(false);
+        File.Delete(PathFor(id));
+        return Task.FromResult(true);
+    }
+
+    private string PathFor(string id) => Path.Combine(Root, id[..2], id);
+}
