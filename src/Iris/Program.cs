@@ -8,6 +8,7 @@ CommonOptions.AddTo(root);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DetectCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
+root.Subcommands.Add(WorkerCommand.Create());
 
 try
 {

@@ -12,6 +12,7 @@ public sealed class IrisOptions
     public ImagesOptions Images { get; init; } = new();
     public DetectionOptions Detection { get; init; } = new();
     public LogOptions Log { get; init; } = new();
+    public JobsOptions Jobs { get; init; } = new();
 }
 
 public sealed class ServerOptions

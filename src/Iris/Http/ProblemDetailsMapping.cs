@@ -1,4 +1,5 @@
 using Iris.Core.Imaging;
+using Iris.Core.Jobs;
 using Iris.Core.Models;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -22,6 +23,10 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         };
         if (exception is InvalidRequestException { Parameter: { } parameter })
             problem.Extensions["parameter"] = parameter;
+        if (exception is InvalidJobRequestException { Parameter: { } jobParameter })
+            problem.Extensions["parameter"] = jobParameter;
+        if (exception is JobQueueFullException full)
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (status == 503)
             context.Response.Headers.RetryAfter = "5";
         context.Response.StatusCode = status;
@@ -39,6 +44,10 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         CorruptImageException => (422, "Corrupt image"),
         ImageDecodeTimeoutException => (422, "Image decode timed out"),
         ModelNotReadyException => (503, "Model not ready"),
+        InvalidJobRequestException => (400, "Invalid job request"),
+        JobNotFoundException => (404, "Job not found"),
+        JobStateConflictException => (409, "Job state conflict"),
+        JobQueueFullException => (429, "Too many queued jobs"),
         BadHttpRequestException bad when bad.StatusCode == 413 => (413, "Request body too large"),
         BadHttpRequestException bad => (bad.StatusCode, "Bad request"),
         OperationCanceledException => (499, "Client closed request"),

@@ -1,0 +1,51 @@
+using Iris.Core.Jobs;
+using Iris.Core.Jobs.Sqlite;
+using Iris.Hosting;
+using Iris.Jobs;
+
+namespace Iris.Configuration;
+
+/// <summary>Registers the job store, queue, input blobs, processor and worker chosen by the <c>Jobs</c> options.</summary>
+public static class JobServices
+{
+    public static IServiceCollection AddIrisJobs(this IServiceCollection services, IrisOptions options)
+    {
+        var jobs = options.Jobs;
+        var settings = jobs.Settings();
+        services.AddSingleton(settings);
+
+        // The one registration that decides what a job computes. Swap in the analysis runner here.
+        services.AddSingleton<IJobProcessor, DetectJobProcessor>();
+
+        services.AddSingleton<IJobBlobStore>(new LocalDiskJobBlobStore(jobs.InputDirectory));
+        services.AddSingleton(_ => new SqliteJobDatabase(jobs.Database));
+        services.AddSingleton<IJobStore>(sp => jobs.Store.ToLowerInvariant() switch
+        {
+            "sqlite" => new SqliteJobStore(sp.GetRequiredService<SqliteJobDatabase>()),
+            var other => throw new InvalidConfigurationException([$"Jobs:Store '{other}' is not available in this build."]),
+        });
+        services.AddSingleton<IJobQueue>(sp => jobs.Queue.ToLowerInvariant() switch
+        {
+            "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
+            var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
+        });
+        services.AddSingleton<JobService>();
+        services.AddSingleton(sp => new JobWebhookSender(
+            new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, settings, sp.GetRequiredService<ILogger<JobWebhookSender>>()));
+        services.AddSingleton(sp => new JobWorker(
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(), sp.GetRequiredService<IJobBlobStore>(),
+            sp.GetRequiredService<IJobProcessor>(), settings, sp.GetRequiredService<JobWebhookSender>().OnFinishedAsync,
+            sp.GetRequiredService<ILogger<JobWorker>>()));
+        // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
+        services.AddHostedService<JobInfrastructureStartup>();
+        return services;
+    }
+
+    /// <summary>Adds the background workers (<paramref name="concurrency"/> jobs at once; 0 adds none).</summary>
+    public static IServiceCollection AddIrisJobWorkers(this IServiceCollection services, int concurrency)
+    {
+        if (concurrency > 0)
+            services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
+        return services;
+    }
+}
