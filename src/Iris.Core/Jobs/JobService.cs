@@ -109,6 +109,9 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     /// <summary>Re-submits a failed or canceled job (its input is still stored) with a fresh set of attempts.</summary>
     public async Task<Job> RetryAsync(string id, CancellationToken cancellationToken)
     {
+        var queued = await store.CountAsync(JobStatus.Queued, cancellationToken);
+        if (queued >= settings.MaxQueued)
+            throw new JobQueueFullException(queued, settings.MaxQueued, settings.RetryAfter);
         if (!await store.ResubmitAsync(id, cancellationToken))
         {
             var job = await GetAsync(id, cancellationToken);

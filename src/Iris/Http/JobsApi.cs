@@ -129,6 +129,9 @@ public static class JobsApi
     internal static async Task<(IReadOnlyList<JobInputImage> Images, IFormCollection? Form)> ReadImagesAsync(
         HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
     {
+        // Stored image ids replace the body; BuildSubmission answers them.
+        if (request.Query.ContainsKey("image_ids") && !request.HasFormContentType)
+            return ([], null);
         if (!request.HasFormContentType)
         {
             var upload = await ImageUpload.ReadAsync(request, limits, cancellationToken);
