@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite relies on, only when they are missing.
-# Run as root (CI) or with sudo available. Nothing is needed yet beyond the .NET SDK.
+# Run as root (CI) or with sudo available.
 set -euo pipefail
 
-packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
+packages=(redis-server postgresql-15 rabbitmq-server)   # job store and queue backends (issue #5)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,4 +1,7 @@
 using Iris.Core.Jobs;
+using Iris.Core.Jobs.Postgres;
+using Iris.Core.Jobs.RabbitMq;
+using Iris.Core.Jobs.Redis;
 using Iris.Core.Jobs.Sqlite;
 using Iris.Hosting;
 using Iris.Jobs;
@@ -22,11 +25,14 @@ public static class JobServices
         services.AddSingleton<IJobStore>(sp => jobs.Store.ToLowerInvariant() switch
         {
             "sqlite" => new SqliteJobStore(sp.GetRequiredService<SqliteJobDatabase>()),
+            "postgres" => new PostgresJobStore(jobs.Postgres.ConnectionString),
             var other => throw new InvalidConfigurationException([$"Jobs:Store '{other}' is not available in this build."]),
         });
         services.AddSingleton<IJobQueue>(sp => jobs.Queue.ToLowerInvariant() switch
         {
             "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
+            "redis" => new RedisStreamsJobQueue(jobs.Redis.ConnectionString, jobs.Redis.Stream, jobs.Redis.Group, settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
+            "rabbitmq" => new RabbitMqJobQueue(jobs.RabbitMq.Uri, jobs.RabbitMq.Queue, (ushort)jobs.RabbitMq.Prefetch),
             var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
         });
         services.AddSingleton<JobService>();

@@ -9,6 +9,9 @@ public interface IJobBackend : IAsyncDisposable
 {
     IJobStore Store { get; }
     IJobQueue Queue { get; }
+
+    /// <summary>A second, independent client of the same queue (its own connection), as another worker process has.</summary>
+    Task<IJobQueue> OpenAnotherQueueAsync();
 }
 
 /// <summary>
@@ -192,10 +195,12 @@ public abstract class JobLifecycleContract : IAsyncLifetime
     public async Task Job_of_a_worker_that_died_is_redelivered_and_completes_once()
     {
         var job = await SubmitAsync(new() { ["key"] = "orphan" });
-        // A worker takes the job and dies: no heartbeat, no ack.
-        var delivery = await Queue.ReceiveAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        // Another worker takes the job and dies: no heartbeat, no ack, its connection gone.
+        var doomed = await _backend.OpenAnotherQueueAsync();
+        var delivery = await doomed.ReceiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
         Assert.Equal(job.Id, delivery!.JobId);
         Assert.NotNull(await Store.TryStartAsync(job.Id, "dead-worker", Settings.Lease, CancellationToken.None));
+        await doomed.DisposeAsync();
 
         var done = (await RunUntilFinishedAsync([job.Id], timeout: TimeSpan.FromSeconds(30)))[0];
         Assert.Equal(JobStatus.Done, done.Status);
@@ -259,11 +264,14 @@ public sealed class SqliteEmbeddedJobLifecycleTests : JobLifecycleContract
         var database = new Iris.Core.Jobs.Sqlite.SqliteJobDatabase(scratch.File("jobs.db"));
         return Task.FromResult<IJobBackend>(new Backend(
             new Iris.Core.Jobs.Sqlite.SqliteJobStore(database),
-            new Iris.Core.Jobs.Sqlite.SqliteJobQueue(database, Settings.Lease, TimeSpan.FromMilliseconds(50))));
+            new Iris.Core.Jobs.Sqlite.SqliteJobQueue(database, Settings.Lease, TimeSpan.FromMilliseconds(50)),
+            () => new Iris.Core.Jobs.Sqlite.SqliteJobQueue(new Iris.Core.Jobs.Sqlite.SqliteJobDatabase(database.Path), Settings.Lease, TimeSpan.FromMilliseconds(50))));
     }
 
-    private sealed record Backend(IJobStore Store, IJobQueue Queue) : IJobBackend
+    private sealed record Backend(IJobStore Store, IJobQueue Queue, Func<IJobQueue> Another) : IJobBackend
     {
+        public Task<IJobQueue> OpenAnotherQueueAsync() => Task.FromResult(Another());
+
         public ValueTask DisposeAsync()
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
