@@ -76,21 +76,53 @@ public sealed partial class JobCrashSafetyTests : IDisposable
     private static List<string> CompletedIds(params IrisDaemon[] processes) =>
         processes.SelectMany(p => p.Lines).Select(l => DoneLine().Match(l)).Where(m => m.Success).Select(m => m.Groups["id"].Value).ToList();
 
-    [Fact]
-    public async Task Killed_worker_jobs_are_redelivered_and_all_100_complete_exactly_once()
+    [Theory]
+    [InlineData("sqlite", "embedded")]
+    [InlineData("postgres", "redis")]
+    [InlineData("sqlite", "rabbitmq")]
+    public async Task Killed_worker_jobs_are_redelivered_and_all_100_complete_exactly_once(string store, string queue)
+    {
+        var environment = Environment(workers: 0);
+        environment["IRIS__Jobs__Store"] = store;
+        environment["IRIS__Jobs__Queue"] = queue;
+        var name = "iris-crash-" + Guid.NewGuid().ToString("N")[..8];
+        string? database = null;
+        if (store == "postgres")
+            environment["IRIS__Jobs__Postgres__ConnectionString"] = database = await TestServices.CreateDatabaseAsync();
+        if (queue == "redis")
+        {
+            environment["IRIS__Jobs__Redis__ConnectionString"] = TestServices.Redis;
+            environment["IRIS__Jobs__Redis__Stream"] = name;
+        }
+        if (queue == "rabbitmq")
+        {
+            environment["IRIS__Jobs__RabbitMq__Uri"] = TestServices.RabbitMq;
+            environment["IRIS__Jobs__RabbitMq__Queue"] = name;
+        }
+        try
+        {
+            await RunCrashScenarioAsync(environment);
+        }
+        finally
+        {
+            if (database is not null) await TestServices.DropDatabaseAsync(database);
+        }
+    }
+
+    private static async Task RunCrashScenarioAsync(Dictionary<string, string> environment)
     {
         // An API-only server (no workers) accepts the jobs; separate worker processes run them.
-        await using var api = await IrisTestHost.StartAsync(Environment(workers: 0).ToDictionary(
+        await using var api = await IrisTestHost.StartAsync(environment.ToDictionary(
             p => p.Key["IRIS__".Length..].Replace("__", ":"), p => (string?)p.Value));
         var ids = await SubmitAsync(api.Client, 100);
 
-        var first = IrisDaemon.Start(["worker", "--concurrency", "2"], Environment(workers: 0));
+        var first = IrisDaemon.Start(["worker", "--concurrency", "2"], environment);
         await first.WaitForLineAsync(l => CompletedIds(first).Count >= 20, TimeSpan.FromMinutes(3));
         await first.KillAsync();
         var doneByFirst = CompletedIds(first).Count;
         Assert.InRange(doneByFirst, 20, 99);
 
-        await using var second = IrisDaemon.Start(["worker", "--concurrency", "2"], Environment(workers: 0));
+        await using var second = IrisDaemon.Start(["worker", "--concurrency", "2"], environment);
         var jobs = await WaitAllDoneAsync(api.Client, ids, TimeSpan.FromMinutes(5));
 
         var completions = CompletedIds(first, second);
