@@ -1,4 +1,5 @@
 using Iris.Core.Jobs;
+using Iris.Core.Jobs.Kafka;
 using Iris.Core.Jobs.Postgres;
 using Iris.Core.Jobs.RabbitMq;
 using Iris.Core.Jobs.Redis;
@@ -33,6 +34,12 @@ public static class JobServices
             "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
             "redis" => new RedisStreamsJobQueue(jobs.Redis.ConnectionString, jobs.Redis.Stream, jobs.Redis.Group, settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
             "rabbitmq" => new RabbitMqJobQueue(jobs.RabbitMq.Uri, jobs.RabbitMq.Queue, (ushort)jobs.RabbitMq.Prefetch),
+            // The intake resolves JobService lazily: JobService itself depends on this queue.
+            "kafka" => new KafkaJobQueue(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic, jobs.Kafka.GroupId,
+                sp.GetRequiredService<IJobStore>(),
+                (request, cancellationToken) => KafkaRequestIntakes.Through(
+                    sp.GetRequiredService<JobService>(), sp.GetRequiredService<IJobQueue>(), jobs.DefaultTasks)(request, cancellationToken),
+                sp.GetRequiredService<ILogger<KafkaJobQueue>>()),
             var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
         });
         services.AddSingleton<JobService>();

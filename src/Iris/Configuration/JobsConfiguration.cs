@@ -35,6 +35,15 @@ public static class JobsConfiguration
         Range("Jobs:WebhookMaxAttempts", o.WebhookMaxAttempts, 1, 100);
         Range("Jobs:WebhookBaseDelaySeconds", o.WebhookBaseDelaySeconds, 0, 3600);
         Range("Jobs:RabbitMq:Prefetch", o.RabbitMq.Prefetch, 1, 65_535);
+        if (o.Queue.Equals("kafka", StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(o.Kafka.BootstrapServers)) errors.Add("Jobs:Kafka:BootstrapServers must list the brokers, e.g. kafka1:9092,kafka2:9092.");
+            if (string.IsNullOrWhiteSpace(o.Kafka.RequestTopic) || string.IsNullOrWhiteSpace(o.Kafka.ResponseTopic))
+                errors.Add("Jobs:Kafka:RequestTopic and Jobs:Kafka:ResponseTopic must name topics, e.g. descRequests and descResponses.");
+            else if (o.Kafka.RequestTopic == o.Kafka.ResponseTopic)
+                errors.Add($"Jobs:Kafka:RequestTopic and Jobs:Kafka:ResponseTopic must differ; both are '{o.Kafka.RequestTopic}'.");
+            if (string.IsNullOrWhiteSpace(o.Kafka.GroupId)) errors.Add("Jobs:Kafka:GroupId must name the workers' consumer group, e.g. iris-workers.");
+        }
         if (JobsOptions.Split(o.DefaultTasks).Count == 0) errors.Add("Jobs:DefaultTasks must name at least one task, e.g. detect.");
         if (JobsOptions.Split(o.CompatTasks).Count == 0) errors.Add("Jobs:CompatTasks must name at least one task, e.g. describe.");
         try { ParseConcurrency(o.TaskConcurrency); }
