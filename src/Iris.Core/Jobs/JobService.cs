@@ -38,7 +38,14 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
         if (submission.IdempotencyKey is not null)
         {
             var seen = await FindReplayAsync(submission, cancellationToken);
-            if (seen is not null) return seen;
+            if (seen is not null)
+            {
+                // The first submission may have died between recording its jobs and enqueuing them. Enqueuing a
+                // still-queued job again is harmless (the store lets one delivery run it), so make sure it runs.
+                foreach (var job in seen.Jobs.Where(j => j.Status == JobStatus.Queued))
+                    await queue.EnqueueAsync(job.Id, TimeSpan.Zero, cancellationToken);
+                return seen;
+            }
         }
 
         var queued = await store.CountAsync(JobStatus.Queued, cancellationToken);

@@ -104,7 +104,11 @@ public sealed class JobWorker(
                 var output = await processor.ProcessAsync(new JobInput(image, job.Tasks, job.Parameters), lost.Token);
                 await StopAsync(lost, heartbeat);
                 if (await store.CompleteAsync(job.Id, Id, output.Result, output.GeneratedBy, none))
+                {
                     logger?.LogInformation("Job {JobId} done by {Worker} in {ElapsedMs:F0} ms (attempt {Attempt})", job.Id, Id, clock.Elapsed.TotalMilliseconds, job.Attempts);
+                    // A done job is never run again, so its input is no longer needed (failed and canceled jobs keep theirs for a retry).
+                    await blobs.DeleteAsync(job.InputRef, none);
+                }
                 else
                     logger?.LogWarning("Job {JobId}: another worker took it over; this result is dropped", job.Id);
                 await queue.AckAsync(delivery, none);

@@ -108,6 +108,8 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         Assert.NotNull(done.StartedAt);
         Assert.NotNull(done.CompletedAt);
         Assert.Null(done.Worker);
+        // A done job never runs again, so its stored input is gone.
+        Assert.Null(await Blobs.GetAsync(done.InputRef, CancellationToken.None));
     }
 
     [Fact]
