@@ -226,6 +226,32 @@ public abstract class JobLifecycleContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Job_running_longer_than_its_lease_keeps_it_through_heartbeats_and_runs_once()
+    {
+        // Lease 2 s, heartbeats every 0.67 s: a second worker polling all along must never take the job over.
+        var job = await SubmitAsync(new() { ["key"] = "slow", ["sleep_ms"] = "5000" });
+        using var stop = new CancellationTokenSource();
+        var second = NewWorker().RunAsync(1, stop.Token);
+        var done = (await RunUntilFinishedAsync([job.Id]))[0];
+        await stop.CancelAsync();
+        await second;
+        Assert.Equal(JobStatus.Done, done.Status);
+        Assert.Equal(1, done.Attempts);
+        Assert.Equal(1, Processor.Runs("slow"));
+    }
+
+    [Fact]
+    public async Task Per_task_concurrency_limit_holds_however_many_workers_run()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++) ids.Add((await SubmitAsync(new() { ["key"] = $"limited{i}", ["sleep_ms"] = "200" })).Id);
+        var limited = NewWorker(Settings with { TaskConcurrency = new Dictionary<string, int> { ["echo"] = 1 } });
+        var jobs = await RunUntilFinishedAsync(ids, limited, concurrency: 4);
+        Assert.All(jobs, j => Assert.Equal(JobStatus.Done, j.Status));
+        Assert.Equal(1, Processor.MaxConcurrentRuns);
+    }
+
+    [Fact]
     public async Task Shutdown_hands_an_unfinished_job_back_without_counting_the_attempt()
     {
         var job = await SubmitAsync(new() { ["key"] = "long", ["sleep_ms"] = "5000" });

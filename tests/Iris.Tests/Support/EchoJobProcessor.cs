@@ -15,7 +15,13 @@ public sealed class EchoJobProcessor : IJobProcessor
 
     public IReadOnlyCollection<string> Tasks { get; } = ["echo"];
 
+    private int _running;
+    private int _maxRunning;
+
     public int Runs(string key) => _runs.GetValueOrDefault(key);
+
+    /// <summary>The most runs that were ever in progress at once.</summary>
+    public int MaxConcurrentRuns => Volatile.Read(ref _maxRunning);
 
     public void Validate(IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> parameters)
     {
@@ -27,8 +33,18 @@ public sealed class EchoJobProcessor : IJobProcessor
     {
         var key = input.Parameters.GetValueOrDefault("key") ?? "";
         var run = _runs.AddOrUpdate(key, 1, (_, n) => n + 1);
-        if (input.Parameters.TryGetValue("sleep_ms", out var sleep))
-            await Task.Delay(int.Parse(sleep), cancellationToken);
+        var running = Interlocked.Increment(ref _running);
+        int seen;
+        while ((seen = Volatile.Read(ref _maxRunning)) < running && Interlocked.CompareExchange(ref _maxRunning, running, seen) != seen) { }
+        try
+        {
+            if (input.Parameters.TryGetValue("sleep_ms", out var sleep))
+                await Task.Delay(int.Parse(sleep), cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+        }
         if (input.Parameters.GetValueOrDefault("permanent") == "true")
             throw new PermanentJobFailureException("the input can never work");
         if (input.Parameters.TryGetValue("fail_times", out var failTimes) && run <= int.Parse(failTimes))
