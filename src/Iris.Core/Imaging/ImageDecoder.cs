@@ -73,6 +73,10 @@ public sealed class ImageDecoder
                 using var rgb = ToSrgb8(upright);
                 rgb.SetProgress(NoProgress.Instance, deadline.Token);
                 var pixels = rgb.WriteToMemory<byte>();
+                // libvips reports progress (and so sees the kill) only now and then: a decode can finish past the
+                // limit without being stopped. The limit holds either way.
+                if (stopwatch.Elapsed >= _limits.DecodeTimeout)
+                    throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
                 return new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, data.Length);
             }
             catch (VipsException e)
