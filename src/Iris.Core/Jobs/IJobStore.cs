@@ -43,6 +43,15 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Puts the job back to queued (a retry will follow), keeping the error; <paramref name="countAttempt"/> false gives the attempt back (graceful shutdown).</summary>
     Task<bool> RequeueAsync(string id, string worker, string? error, bool countAttempt, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Jobs the queue may have lost: queued and untouched since <paramref name="before"/>, or processing with a
+    /// heartbeat older than it. Oldest first.
+    /// </summary>
+    Task<IReadOnlyList<Job>> ListStaleAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Marks a queued job as just (re-)enqueued, so the next recovery sweep leaves it alone.</summary>
+    Task<bool> TouchAsync(string id, CancellationToken cancellationToken);
+
     /// <summary>Queued → canceled. False when the job is not queued.</summary>
     Task<bool> CancelAsync(string id, CancellationToken cancellationToken);
 

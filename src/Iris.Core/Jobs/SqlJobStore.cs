@@ -119,6 +119,20 @@ public abstract class SqlJobStore : IJobStore
             WHERE id = @id AND status = 'processing' AND worker = @worker
             """, cancellationToken, ("id", id), ("worker", worker), ("now", Now()), ("error", error));
 
+    public async Task<IReadOnlyList<Job>> ListStaleAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, $"""
+            SELECT {Columns} FROM jobs
+            WHERE (status = 'queued' AND updated_at < @before) OR (status = 'processing' AND heartbeat_at < @before)
+            ORDER BY id LIMIT @limit
+            """, ("before", before.ToUnixTimeMilliseconds()), ("limit", limit));
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public Task<bool> TouchAsync(string id, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE jobs SET updated_at = @now WHERE id = @id AND status = 'queued'", cancellationToken, ("id", id), ("now", Now()));
+
     public Task<bool> CancelAsync(string id, CancellationToken cancellationToken) =>
         ExecuteAsync("UPDATE jobs SET status = 'canceled', completed_at = @now, updated_at = @now WHERE id = @id AND status = 'queued'",
             cancellationToken, ("id", id), ("now", Now()));

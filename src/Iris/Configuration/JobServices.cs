@@ -49,6 +49,8 @@ public static class JobServices
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(), sp.GetRequiredService<IJobBlobStore>(),
             sp.GetRequiredService<IJobProcessor>(), settings, sp.GetRequiredService<JobWebhookSender>().OnFinishedAsync,
             sp.GetRequiredService<ILogger<JobWorker>>()));
+        services.AddSingleton(sp => new JobRecovery(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(),
+            TimeSpan.FromSeconds(jobs.RecoverAfterSeconds), sp.GetRequiredService<ILogger<JobRecovery>>()));
         // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
         services.AddHostedService<JobInfrastructureStartup>();
         return services;
@@ -58,7 +60,12 @@ public static class JobServices
     public static IServiceCollection AddIrisJobWorkers(this IServiceCollection services, int concurrency)
     {
         if (concurrency > 0)
+        {
             services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
+            services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
+                TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
+                sp.GetRequiredService<ILogger<JobRecoveryService>>()));
+        }
         return services;
     }
 }

@@ -32,6 +32,9 @@ public static class JobsConfiguration
         Range("Jobs:RetryAfterSeconds", o.RetryAfterSeconds, 1, 3600);
         Range("Jobs:PollIntervalMs", o.PollIntervalMs, 10, 60_000);
         Range("Jobs:ShutdownGraceSeconds", o.ShutdownGraceSeconds, 0, 3600);
+        Range("Jobs:RecoverAfterSeconds", o.RecoverAfterSeconds, 1, 604_800);
+        if (o.RecoverAfterSeconds < o.LeaseSeconds * 2)
+            errors.Add($"Jobs:RecoverAfterSeconds ({o.RecoverAfterSeconds}) must be at least twice Jobs:LeaseSeconds ({o.LeaseSeconds}), or jobs of live workers would be re-enqueued.");
         Range("Jobs:WebhookMaxAttempts", o.WebhookMaxAttempts, 1, 100);
         Range("Jobs:WebhookBaseDelaySeconds", o.WebhookBaseDelaySeconds, 0, 3600);
         Range("Jobs:RabbitMq:Prefetch", o.RabbitMq.Prefetch, 1, 65_535);

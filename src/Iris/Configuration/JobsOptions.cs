@@ -26,6 +26,9 @@ public sealed class JobsOptions
     public int PollIntervalMs { get; init; } = 250;
     public double ShutdownGraceSeconds { get; init; } = 20;
 
+    /// <summary>A job queued (or held without heartbeat) this long is re-enqueued, in case the queue lost it.</summary>
+    public double RecoverAfterSeconds { get; init; } = 300;
+
     /// <summary>Tasks a job runs when its submission names none.</summary>
     public string DefaultTasks { get; init; } = "detect";
 

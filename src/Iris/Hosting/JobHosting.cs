@@ -23,3 +23,28 @@ public sealed class JobWorkerService(JobWorker worker, int concurrency) : Backgr
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => worker.RunAsync(concurrency, stoppingToken);
 }
+
+/// <summary>Runs <see cref="JobRecovery"/> now and then in every process that has workers.</summary>
+public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, ILogger<JobRecoveryService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await recovery.SweepAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning("Job recovery sweep failed: {Error}", e.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) { }
+    }
+}

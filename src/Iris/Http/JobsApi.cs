@@ -229,13 +229,13 @@ public static class JobsApi
         context.Response.Headers["X-Accel-Buffering"] = "no";
         var poll = TimeSpan.FromMilliseconds(options.Jobs.PollIntervalMs);
         var keepAlive = DateTime.UtcNow;
-        (JobStatus, int, DateTimeOffset)? last = null;
+        (JobStatus, int, string?)? last = null;
         var sequence = 0;
         try
         {
             while (true)
             {
-                var state = (job.Status, job.Attempts, job.UpdatedAt);
+                var state = (job.Status, job.Attempts, job.Error);
                 if (state != last)
                 {
                     last = state;

@@ -213,6 +213,28 @@ public abstract class JobLifecycleContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Job_the_queue_never_received_is_recovered_from_the_store()
+    {
+        // Recorded, then the process died before enqueuing it (or the broker lost the message).
+        var now = DateTimeOffset.UtcNow;
+        var orphan = new Job
+        {
+            Id = Job.NewId(), Tasks = ["echo"], Parameters = new Dictionary<string, string> { ["key"] = "lost" },
+            InputRef = await Blobs.PutAsync(new byte[7], CancellationToken.None), CreatedAt = now, UpdatedAt = now,
+        };
+        await Store.CreateAsync([orphan], CancellationToken.None);
+        var recovery = new JobRecovery(Store, Queue, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(0, await recovery.SweepAsync(CancellationToken.None));
+        await Task.Delay(400);
+        Assert.Equal(1, await recovery.SweepAsync(CancellationToken.None));
+        Assert.Equal(0, await recovery.SweepAsync(CancellationToken.None)); // touched: not swept again at once
+
+        var done = (await RunUntilFinishedAsync([orphan.Id]))[0];
+        Assert.Equal(JobStatus.Done, done.Status);
+        Assert.Equal(1, Processor.Runs("lost"));
+    }
+
+    [Fact]
     public async Task Duplicate_deliveries_produce_one_result()
     {
         var job = await SubmitAsync(new() { ["key"] = "dup", ["sleep_ms"] = "300" });
