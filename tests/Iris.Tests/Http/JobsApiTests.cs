@@ -297,6 +297,17 @@ public sealed class JobsApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync("/api/v1/status/unknown")).StatusCode);
     }
 
+    [Fact]
+    public async Task Job_routes_are_described_in_the_openapi_document()
+    {
+        var document = await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/result", "/v1/jobs/{id}/events", "/v1/jobs/{id}/retry",
+                                     "/api/v1/submit", "/api/v1/status/{job_id}", "/api/v1/result/{job_id}" })
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
+        Assert.Equal("SubmitJob", paths.GetProperty("/v1/jobs").GetProperty("post").GetProperty("operationId").GetString());
+    }
+
     [Theory]
     [InlineData("""{"describe":{"description":"a red flower","model":"flower-captioner-tiny"}}""", "a red flower")]
     [InlineData("""{"describe":{"caption":"a dog on a bike"}}""", "a dog on a bike")]

@@ -170,6 +170,13 @@ public sealed class KafkaJobQueue(
                 await RespondAsync(request.CorrelationId, null, "failed", e.Message, cancellationToken);
                 break;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The store or disk is failing. The offset cannot move past this request until it is recorded, so
+                // keep trying; at shutdown it stays uncommitted and is read again.
+                logger?.LogWarning("Kafka request {CorrelationId} could not be recorded, retrying: {Error}", request.CorrelationId, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
         }
         Commit(partition, offset);
     }

@@ -43,6 +43,13 @@ public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, T
         var now = SqliteJobDatabase.Now();
         var token = Guid.NewGuid().ToString("N");
         await using var connection = await database.OpenAsync(cancellationToken);
+        // Idle workers poll: a read first keeps them from taking the write lock (which the UPDATE would) for nothing.
+        await using (var peek = connection.CreateCommand())
+        {
+            peek.CommandText = "SELECT 1 FROM job_queue WHERE visible_at <= @now LIMIT 1";
+            peek.Parameters.AddWithValue("@now", now);
+            if (await peek.ExecuteScalarAsync(cancellationToken) is null) return null;
+        }
         await using var command = connection.CreateCommand();
         // One statement, so picking the row and leasing it are atomic across processes.
         command.CommandText = """
