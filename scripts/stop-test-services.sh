@@ -14,11 +14,14 @@ if [ -f "$dir/postgres/data/postmaster.pid" ]; then
 fi
 
 if [ -f "$dir/rabbitmq/rabbitmq.pid" ]; then
-  kill "$(cat "$dir/rabbitmq/rabbitmq.pid")" 2>/dev/null
+  beam=$(cat "$dir/rabbitmq/rabbitmq.pid")
+  kill "$beam" 2>/dev/null
+  # epmd refuses to stop while the node is still registered: wait for the node to go first.
+  for _ in $(seq 1 50); do kill -0 "$beam" 2>/dev/null || break; sleep 0.2; done
 fi
 [ -f "$dir/rabbitmq/launcher.pid" ] && kill -- -"$(cat "$dir/rabbitmq/launcher.pid")" 2>/dev/null
 # The private epmd on its own port belongs to this run only.
 epmd_bin=$(ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)
-[ -n "$epmd_bin" ] && ERL_EPMD_PORT=$((base + 3)) "$epmd_bin" -kill >/dev/null 2>&1
+[ -n "$epmd_bin" ] && "$epmd_bin" -port $((base + 3)) -kill >/dev/null 2>&1
 sleep 1
 rm -rf "$dir"
