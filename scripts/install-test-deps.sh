@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite relies on, only when they are missing.
-# Run as root (CI) or with sudo available. Nothing is needed yet beyond the .NET SDK.
+# Run as root (CI) or with sudo available.
 set -euo pipefail
 
-packages=()   # e.g. redis-server postgresql-15, as integration suites arrive
+packages=(redis-server postgresql-15 rabbitmq-server)   # job store and queue backends (issue #5)
 # node and npm run the OCR parity peer; a node already on PATH (not from Debian) is fine.
 command -v npm >/dev/null || packages+=(nodejs npm)
 # Hugging Face parity tests (issue #4): python3-onnx derives the decoder_model + decoder_with_past_model pair from a merged decoder.

@@ -19,11 +19,17 @@ if [ ! -f "$shared/models/catalog.json" ]; then
 fi
 export IRIS_TEST_SHARED="$shared"
 
-# Installs whatever system packages the suite needs (none beyond the .NET SDK yet: libvips and
-# ONNX Runtime come as NuGet native packages). Later suites add redis-server, postgresql, ... here.
+# Installs the Debian packages and npm peers the suite needs (libvips and ONNX Runtime themselves come as NuGet native packages).
 scripts/install-test-deps.sh
 
+# Real Redis, PostgreSQL and RabbitMQ for the job backends (issue #5), private to this run, stopped on exit.
+services=$(scripts/start-test-services.sh)
+eval "$services"
+trap 'scripts/stop-test-services.sh "${IRIS_TEST_SERVICES_DIR:-}"' EXIT
+
 dotnet build Iris.slnx -c Release -warnaserror --nologo -v quiet
+# RabbitMQ boots while the build runs.
+[ -n "${IRIS_TEST_RABBITMQ_PORT:-}" ] && eval "$(scripts/wait-test-services.sh "$IRIS_TEST_RABBITMQ_PORT" 120)"
 log=$(mktemp)
 set +e
 dotnet test tests/Iris.Tests/Iris.Tests.csproj -c Release --no-build --nologo "$@" 2>&1 | tee "$log"

@@ -15,6 +15,7 @@ root.Subcommands.Add(OcrCommand.Create());
 root.Subcommands.Add(DescribeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(TransformCommand.Create());
+root.Subcommands.Add(WorkerCommand.Create());
 
 try
 {

@@ -22,6 +22,7 @@ public sealed class IrisOptions
     public TransformsOptions Transforms { get; init; } = new();
     public StorageOptions Storage { get; init; } = new();
     public SourcesOptions Sources { get; init; } = new();
+    public JobsOptions Jobs { get; init; } = new();
 }
 
 public sealed class ServerOptions

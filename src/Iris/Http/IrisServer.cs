@@ -24,6 +24,7 @@ public static class IrisServer
 
         builder.Services.AddIrisCore(options);
         builder.Services.AddHostedService<ModelWarmupService>();
+        builder.Services.AddIrisJobs(options).AddIrisJobWorkers(options.Jobs.Workers);
         ImageUpload.ConfigureLimits(builder.Services, options.ImageLimits());
 
         builder.Services.ConfigureHttpJsonOptions(j =>
@@ -81,6 +82,8 @@ public static class IrisServer
         app.MapEmbedApi();
         app.MapTransformApi();
         app.MapTransformCompatibilityApi();
+        app.MapJobsApi();
+        app.MapCompatJobsApi();
         return app;
     }
 }

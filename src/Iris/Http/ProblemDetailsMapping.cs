@@ -1,5 +1,6 @@
 using Iris.Core.Analysis;
 using Iris.Core.Imaging;
+using Iris.Core.Jobs;
 using Iris.Core.Models;
 using Iris.Core.Sources;
 using Iris.Core.Storage;
@@ -31,6 +32,10 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         if (exception is InvalidTransformException transform) problem.Extensions["parameter"] = transform.Parameter;
         if (exception is OutputTooLargeException tooLarge) problem.Extensions["parameter"] = tooLarge.Parameter;
         if (exception is OutputFormatUnsupportedException format) problem.Extensions["parameter"] = format.Parameter;
+        if (exception is InvalidJobRequestException { Parameter: { } jobParameter })
+            problem.Extensions["parameter"] = jobParameter;
+        if (exception is JobQueueFullException full)
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (status == 503)
             context.Response.Headers.RetryAfter = "5";
         context.Response.StatusCode = status;
@@ -62,6 +67,10 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         CorruptImageException => (422, "Corrupt image"),
         ImageDecodeTimeoutException => (422, "Image decode timed out"),
         ModelNotReadyException => (503, "Model not ready"),
+        InvalidJobRequestException => (400, "Invalid job request"),
+        JobNotFoundException => (404, "Job not found"),
+        JobStateConflictException => (409, "Job state conflict"),
+        JobQueueFullException => (429, "Too many queued jobs"),
         BadHttpRequestException bad when bad.StatusCode == 413 => (413, "Request body too large"),
         BadHttpRequestException bad => (bad.StatusCode, "Bad request"),
         OperationCanceledException => (499, "Client closed request"),

@@ -35,6 +35,8 @@ public sealed class IrisTestHost : IAsyncDisposable
             ["Models:CacheDirectory"] = cache.Path,
             ["Models:Mirror"] = withMirror ? TestPaths.ModelMirror : null,
             ["Log:Level"] = "Warning",
+            ["Jobs:Database"] = cache.File("jobs.db"),
+            ["Jobs:InputDirectory"] = cache.File("job-inputs"),
         };
         foreach (var pair in settings ?? new Dictionary<string, string?>())
             values[pair.Key] = pair.Value;

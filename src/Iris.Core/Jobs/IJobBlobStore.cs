@@ -1,0 +1,67 @@
+namespace Iris.Core.Jobs;
+
+/// <summary>Holds job input images between submission and processing.</summary>
+public interface IJobBlobStore
+{
+    /// <summary>Stores the bytes durably (flushed to disk) and returns their reference.</summary>
+    Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>The bytes of <paramref name="reference"/>, or null if they are gone.</summary>
+    Task<byte[]?> GetAsync(string reference, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string reference, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Job inputs as files in one directory, named by a random id. Written to a temporary name, flushed, then renamed,
+/// so a reader never sees a partial file. Workers on other machines need this directory shared (e.g. NFS).
+/// </summary>
+public sealed class LocalDiskJobBlobStore : IJobBlobStore
+{
+    private readonly string _directory;
+
+    public LocalDiskJobBlobStore(string directory)
+    {
+        _directory = Path.GetFullPath(directory);
+        Directory.CreateDirectory(_directory);
+    }
+
+    public async Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var reference = Guid.NewGuid().ToString("N");
+        var path = PathOf(reference);
+        var temporary = path + ".part";
+        await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+        {
+            await file.WriteAsync(data, cancellationToken);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path);
+        return reference;
+    }
+
+    public async Task<byte[]?> GetAsync(string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(PathOf(reference), cancellationToken);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task DeleteAsync(string reference, CancellationToken cancellationToken)
+    {
+        File.Delete(PathOf(reference));
+        return Task.CompletedTask;
+    }
+
+    private string PathOf(string reference)
+    {
+        if (reference.Length == 0 || reference.Any(c => !char.IsAsciiLetterOrDigit(c)))
+            throw new ArgumentException($"'{reference}' is not a blob reference.", nameof(reference));
+        return Path.Combine(_directory, reference);
+    }
+}

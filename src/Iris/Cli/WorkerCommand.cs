@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Iris.Configuration;
+using Iris.Hosting;
+using Serilog;
+
+namespace Iris.Cli;
+
+/// <summary><c>iris worker</c>: runs jobs from the configured queue, without serving HTTP, for scale-out.</summary>
+public static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var concurrency = new Option<int?>("--concurrency")
+        {
+            Description = "Jobs run at once by this worker. Default: Jobs:Workers, or 1 when that is 0.",
+        };
+        var command = new Command("worker",
+            "Run a job worker: take jobs from the queue (Jobs:Queue) and store their results (Jobs:Store), with no HTTP server. " +
+            "Start as many as you like, on this machine or others sharing the store, queue and Jobs:InputDirectory. " +
+            "SIGTERM/Ctrl+C stops taking jobs and lets running ones finish for Jobs:ShutdownGraceSeconds before handing them back.");
+        command.Options.Add(concurrency);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var (options, configuration) = CommonOptions.Load(parse);
+            var slots = parse.GetValue(concurrency) ?? Math.Max(1, options.Jobs.Workers);
+            if (slots < 1)
+                throw new InvalidConfigurationException([$"--concurrency must be at least 1; got {slots}."]);
+
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
+            builder.Configuration.AddConfiguration(configuration);
+            builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Jobs.ShutdownGraceSeconds + 10));
+            builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
+            builder.Services.AddIrisCore(options);
+            builder.Services.AddHostedService<ModelWarmupService>();
+            builder.Services.AddIrisJobs(options).AddIrisJobWorkers(slots);
+            using var host = builder.Build();
+            await host.RunAsync();
+            return 0;
+        });
+        return command;
+    }
+}

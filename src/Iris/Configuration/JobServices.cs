@@ -1,0 +1,71 @@
+using Iris.Core.Jobs;
+using Iris.Core.Jobs.Kafka;
+using Iris.Core.Jobs.Postgres;
+using Iris.Core.Jobs.RabbitMq;
+using Iris.Core.Jobs.Redis;
+using Iris.Core.Jobs.Sqlite;
+using Iris.Hosting;
+using Iris.Jobs;
+
+namespace Iris.Configuration;
+
+/// <summary>Registers the job store, queue, input blobs, processor and worker chosen by the <c>Jobs</c> options.</summary>
+public static class JobServices
+{
+    public static IServiceCollection AddIrisJobs(this IServiceCollection services, IrisOptions options)
+    {
+        var jobs = options.Jobs;
+        var settings = jobs.Settings();
+        services.AddSingleton(settings);
+
+        // What a job computes: the /v1/analyze pipeline, so a job result is what that route would answer.
+        services.AddSingleton<IJobProcessor, AnalyzeJobProcessor>();
+
+        services.AddSingleton<IJobBlobStore>(new LocalDiskJobBlobStore(jobs.InputDirectory));
+        services.AddSingleton(_ => new SqliteJobDatabase(jobs.Database));
+        services.AddSingleton<IJobStore>(sp => jobs.Store.ToLowerInvariant() switch
+        {
+            "sqlite" => new SqliteJobStore(sp.GetRequiredService<SqliteJobDatabase>()),
+            "postgres" => new PostgresJobStore(jobs.Postgres.ConnectionString),
+            var other => throw new InvalidConfigurationException([$"Jobs:Store '{other}' is not available in this build."]),
+        });
+        services.AddSingleton<IJobQueue>(sp => jobs.Queue.ToLowerInvariant() switch
+        {
+            "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
+            "redis" => new RedisStreamsJobQueue(jobs.Redis.ConnectionString, jobs.Redis.Stream, jobs.Redis.Group, settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
+            "rabbitmq" => new RabbitMqJobQueue(jobs.RabbitMq.Uri, jobs.RabbitMq.Queue, (ushort)jobs.RabbitMq.Prefetch),
+            // The intake resolves JobService lazily: JobService itself depends on this queue.
+            "kafka" => new KafkaJobQueue(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic, jobs.Kafka.GroupId,
+                sp.GetRequiredService<IJobStore>(),
+                (request, cancellationToken) => KafkaRequestIntakes.Through(
+                    sp.GetRequiredService<JobService>(), sp.GetRequiredService<IJobQueue>(), jobs.DefaultTasks)(request, cancellationToken),
+                sp.GetRequiredService<ILogger<KafkaJobQueue>>()),
+            var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
+        });
+        services.AddSingleton<JobService>();
+        services.AddSingleton(sp => new JobWebhookSender(
+            new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, settings, sp.GetRequiredService<ILogger<JobWebhookSender>>()));
+        services.AddSingleton(sp => new JobWorker(
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(), sp.GetRequiredService<IJobBlobStore>(),
+            sp.GetRequiredService<IJobProcessor>(), settings, sp.GetRequiredService<JobWebhookSender>().OnFinishedAsync,
+            sp.GetRequiredService<ILogger<JobWorker>>()));
+        services.AddSingleton(sp => new JobRecovery(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(),
+            TimeSpan.FromSeconds(jobs.RecoverAfterSeconds), sp.GetRequiredService<ILogger<JobRecovery>>()));
+        // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
+        services.AddHostedService<JobInfrastructureStartup>();
+        return services;
+    }
+
+    /// <summary>Adds the background workers (<paramref name="concurrency"/> jobs at once; 0 adds none).</summary>
+    public static IServiceCollection AddIrisJobWorkers(this IServiceCollection services, int concurrency)
+    {
+        if (concurrency > 0)
+        {
+            services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
+            services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
+                TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
+                sp.GetRequiredService<ILogger<JobRecoveryService>>()));
+        }
+        return services;
+    }
+}

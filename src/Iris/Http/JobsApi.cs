@@ -1,0 +1,264 @@
+using System.Text.Json;
+using Iris.Configuration;
+using Iris.Contracts;
+using Iris.Core.Imaging;
+using Iris.Core.Jobs;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
+
+namespace Iris.Http;
+
+/// <summary>Asynchronous jobs: submit now, fetch the result when a worker has produced it.</summary>
+public static class JobsApi
+{
+    /// <summary>Request fields that configure the job itself rather than its tasks.</summary>
+    private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase) { "tasks", "callback_url", "image_ids" };
+
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs");
+        jobs.MapPost("/", SubmitAsync)
+            .WithName("SubmitJob")
+            .WithSummary("Submit images for asynchronous processing")
+            .WithDescription(
+                "Takes the same image inputs as the synchronous routes: multipart/form-data (one file, or several files — any field " +
+                "name — as a batch with one job per file), a raw image body, or JSON {\"image\": \"<base64>\"}. `tasks` (query or form, " +
+                "comma-separated; default Jobs:DefaultTasks) picks what runs; other parameters are passed to the tasks (e.g. " +
+                "min_confidence). Optional `callback_url` receives a signed webhook when each job finishes. An `Idempotency-Key` " +
+                "header makes a repeated submission return the original jobs. Answers 202 with the job ids and a Location; 429 with " +
+                "Retry-After when Jobs:MaxQueued jobs are already queued.")
+            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .Produces<JobSubmissionResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .DisableAntiforgery();
+        jobs.MapGet("/", ListAsync)
+            .WithName("ListJobs")
+            .WithSummary("List jobs, newest first")
+            .WithDescription("Filters: `status` (queued, processing, done, failed, canceled), `batch_id`. `limit` 1–1000 (default 50); " +
+                             "pass the answer's `next_cursor` as `cursor` for the next page.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        jobs.MapGet("/{id}", GetAsync)
+            .WithName("GetJob")
+            .WithSummary("A job's status")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/result", GetResultAsync)
+            .WithName("GetJobResult")
+            .WithSummary("A finished job's result document")
+            .WithDescription("200 with the result document (what the synchronous analysis returns) once the job is done; 202 with the job's " +
+                             "status and Retry-After while it is queued or processing; 409 if it failed or was canceled.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces<JobResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapDelete("/{id}", CancelAsync)
+            .WithName("CancelJob")
+            .WithSummary("Cancel a queued job")
+            .WithDescription("A queued job becomes canceled and will not run; canceling it again is harmless. A job already processing or finished answers 409.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapPost("/{id}/retry", RetryAsync)
+            .WithName("RetryJob")
+            .WithSummary("Re-submit a failed or canceled job")
+            .WithDescription("The job goes back to queued with fresh attempts, on its stored input. Other states answer 409.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapGet("/{id}/events", EventsAsync)
+            .WithName("JobEvents")
+            .WithSummary("Stream a job's status changes (Server-Sent Events)")
+            .WithDescription("Sends `event: status` with the job document now and at every change, and ends after the job finishes.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    private static async Task<Accepted<JobSubmissionResponse>> SubmitAsync(
+        HttpRequest request, IrisOptions options, ImageDecoder decoder, JobService service, CancellationToken cancellationToken)
+    {
+        var (images, form) = await ReadImagesAsync(request, decoder.Limits, cancellationToken);
+        var result = await service.SubmitAsync(BuildSubmission(request, form, images, service, options, options.Jobs.DefaultTasks), cancellationToken);
+        var response = JobSubmissionResponse.From(result);
+        if (result.Replayed) request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+        var location = result.BatchId is { } batch ? $"/v1/jobs?batch_id={batch}" : $"/v1/jobs/{response.Id}";
+        return TypedResults.Accepted(location, response);
+    }
+
+    /// <summary>The submission of a request: tasks, parameters, idempotency key and callback, checked before anything is stored.</summary>
+    internal static JobSubmission BuildSubmission(
+        HttpRequest request, IFormCollection? form, IReadOnlyList<JobInputImage> images, JobService service, IrisOptions options, string defaultTasks)
+    {
+        string? Field(string name)
+        {
+            var value = request.Query[name].ToString();
+            if (value.Length == 0 && form is not null) value = form[name].ToString();
+            return value.Length == 0 ? null : value;
+        }
+
+        if (Field("image_ids") is not null)
+            throw new InvalidJobRequestException(
+                "image_ids refers to stored images, and this server has no image store; send the images themselves (multipart, raw body or base64 JSON).", "image_ids");
+        var tasks = service.ParseTasks(Field("tasks"), defaultTasks);
+
+        var parameters = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in request.Query)
+            if (!Reserved.Contains(key)) parameters[key] = value.ToString();
+        if (form is not null)
+            foreach (var (key, value) in form)
+                if (!Reserved.Contains(key) && !parameters.ContainsKey(key)) parameters[key] = value.ToString();
+
+        var callback = Field("callback_url");
+        if (callback is not null)
+        {
+            if (!Uri.TryCreate(callback, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new InvalidJobRequestException($"callback_url must be an absolute http(s) URL; got '{callback}'.", "callback_url");
+            if (string.IsNullOrEmpty(options.Jobs.WebhookSecret))
+                throw new InvalidJobRequestException(
+                    "callback_url needs webhooks to be signed, and this server has no Jobs:WebhookSecret configured; set it (IRIS__Jobs__WebhookSecret) or omit callback_url.",
+                    "callback_url");
+        }
+
+        var idempotencyKey = request.Headers["Idempotency-Key"].ToString();
+        if (idempotencyKey.Length > 255)
+            throw new InvalidJobRequestException("The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key");
+        return new JobSubmission(images, tasks, parameters, idempotencyKey.Length == 0 ? null : idempotencyKey, callback);
+    }
+
+    /// <summary>Every file of a multipart form (one job each), or the single image of a raw or JSON body.</summary>
+    internal static async Task<(IReadOnlyList<JobInputImage> Images, IFormCollection? Form)> ReadImagesAsync(
+        HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        // Stored image ids replace the body; BuildSubmission answers them.
+        if (request.Query.ContainsKey("image_ids") && !request.HasFormContentType)
+            return ([], null);
+        if (!request.HasFormContentType)
+        {
+            var upload = await ImageUpload.ReadAsync(request, limits, cancellationToken);
+            return ([Checked(upload.Bytes, upload.FileName)], null);
+        }
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidRequestException($"The multipart body could not be read: {e.Message}");
+        }
+        if (form.Files.Count == 0)
+        {
+            if (form.ContainsKey("image_ids")) return ([], form);
+            throw new InvalidRequestException("The multipart form has no files; send the image in an 'image' or 'file' field (several files make a batch).", "image");
+        }
+        var images = new List<JobInputImage>();
+        foreach (var file in form.Files)
+        {
+            if (file.Length > limits.MaxBytes)
+                throw new ImageTooLargeException(file.Length, limits.MaxBytes);
+            await using var stream = file.OpenReadStream();
+            using var buffer = new MemoryStream((int)file.Length);
+            await stream.CopyToAsync(buffer, cancellationToken);
+            images.Add(Checked(buffer.ToArray(), file.FileName));
+        }
+        return (images, form);
+    }
+
+    /// <summary>Refuses what is not an image at all now (415), instead of accepting a job that can only fail.</summary>
+    private static JobInputImage Checked(byte[] bytes, string? fileName)
+    {
+        if (bytes.Length == 0) throw new EmptyImageException();
+        if (ImageFormatSniffer.Sniff(bytes) is null)
+            throw new UnsupportedImageFormatException(
+                $"{(fileName is null ? "The data" : $"'{fileName}'")} is not an image in a supported format (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF/AVIF, SVG); " +
+                "the format is detected from the content.");
+        return new JobInputImage(bytes, fileName);
+    }
+
+    private static async Task<Ok<JobListResponse>> ListAsync(
+        JobService service, string? status, int? limit, string? cursor, string? batch_id, CancellationToken cancellationToken)
+    {
+        JobStatus? filter = null;
+        if (status is not null)
+            filter = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _)
+                ? parsed
+                : throw new InvalidJobRequestException($"status must be one of queued, processing, done, failed, canceled; got '{status}'.", "status");
+        if (limit is < 1 or > 1000)
+            throw new InvalidJobRequestException($"limit must be between 1 and 1000; got {limit}.", "limit");
+        var page = await service.Store.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id), cancellationToken);
+        return TypedResults.Ok(new JobListResponse(page.Jobs.Select(JobResponse.From).ToList(), page.NextCursor));
+    }
+
+    private static async Task<Ok<JobResponse>> GetAsync(string id, JobService service, CancellationToken cancellationToken) =>
+        TypedResults.Ok(JobResponse.From(await service.GetAsync(id, cancellationToken)));
+
+    private static async Task<Results<ContentHttpResult, Accepted<JobResponse>>> GetResultAsync(
+        string id, HttpResponse response, JobService service, CancellationToken cancellationToken)
+    {
+        var job = await service.GetAsync(id, cancellationToken);
+        switch (job.Status)
+        {
+            case JobStatus.Done:
+                return TypedResults.Text(job.Result!, "application/json");
+            case JobStatus.Failed:
+                throw new JobStateConflictException($"Job '{id}' failed after {job.Attempts} attempt(s): {job.Error}. POST /v1/jobs/{id}/retry re-submits it.");
+            case JobStatus.Canceled:
+                throw new JobStateConflictException($"Job '{id}' was canceled and has no result. POST /v1/jobs/{id}/retry re-submits it.");
+            default:
+                response.Headers.RetryAfter = "1";
+                return TypedResults.Accepted($"/v1/jobs/{id}", JobResponse.From(job));
+        }
+    }
+
+    private static async Task<Ok<JobResponse>> CancelAsync(string id, JobService service, CancellationToken cancellationToken) =>
+        TypedResults.Ok(JobResponse.From(await service.CancelAsync(id, cancellationToken)));
+
+    private static async Task<Accepted<JobResponse>> RetryAsync(string id, JobService service, CancellationToken cancellationToken) =>
+        TypedResults.Accepted($"/v1/jobs/{id}", JobResponse.From(await service.RetryAsync(id, cancellationToken)));
+
+    /// <summary>
+    /// Polls the store rather than listening in-process, because the worker that changes the job may be another
+    /// process or machine; every store change is seen within one poll interval.
+    /// </summary>
+    private static async Task EventsAsync(string id, HttpContext context, IrisOptions options, JobService service)
+    {
+        var cancellationToken = context.RequestAborted;
+        var job = await service.GetAsync(id, cancellationToken);
+        context.Response.Headers.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        var poll = TimeSpan.FromMilliseconds(options.Jobs.PollIntervalMs);
+        var keepAlive = DateTime.UtcNow;
+        (JobStatus, int, string?)? last = null;
+        var sequence = 0;
+        try
+        {
+            while (true)
+            {
+                var state = (job.Status, job.Attempts, job.Error);
+                if (state != last)
+                {
+                    last = state;
+                    var data = JsonSerializer.Serialize(JobResponse.From(job), JobResponse.Json);
+                    await context.Response.WriteAsync($"id: {++sequence}\nevent: status\ndata: {data}\n\n", cancellationToken);
+                    await context.Response.Body.FlushAsync(cancellationToken);
+                    keepAlive = DateTime.UtcNow;
+                }
+                if (job.IsFinished) return;
+                if (DateTime.UtcNow - keepAlive > TimeSpan.FromSeconds(15))
+                {
+                    // A comment line keeps proxies from closing an idle stream.
+                    await context.Response.WriteAsync(": keep-alive\n\n", cancellationToken);
+                    await context.Response.Body.FlushAsync(cancellationToken);
+                    keepAlive = DateTime.UtcNow;
+                }
+                await Task.Delay(poll, cancellationToken);
+                job = await service.GetAsync(id, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+}
