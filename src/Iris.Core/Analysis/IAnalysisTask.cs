@@ -28,4 +28,10 @@ public interface IAnalysisTask
     /// <see cref="InvalidAnalysisParameterException"/>) or a model that is not ready fails the request at once.
     /// </summary>
     Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Checks the task's parameters without loading anything, for callers that accept work now and run it later
+    /// (jobs): throws <see cref="InvalidAnalysisParameterException"/>.
+    /// </summary>
+    void Validate(AnalysisParameters parameters);
 }

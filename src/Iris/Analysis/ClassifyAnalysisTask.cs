@@ -13,11 +13,15 @@ public sealed class ClassifyAnalysisTask(ModelRuntime models, IrisOptions option
     public string Name => "classify";
     public bool UsesModel => true;
 
+    public void Validate(AnalysisParameters parameters) => Parse(parameters);
+
+    private ClassificationParameters Parse(AnalysisParameters parameters) => new(
+        parameters.Int("classify_top_k", options.Classification.TopK, 1, 1000),
+        parameters.Float("classify_min_confidence", options.Classification.MinConfidence, 0f, 1f));
+
     public async Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
     {
-        var classifyParameters = new ClassificationParameters(
-            parameters.Int("classify_top_k", options.Classification.TopK, 1, 1000),
-            parameters.Float("classify_min_confidence", options.Classification.MinConfidence, 0f, 1f));
+        var classifyParameters = Parse(parameters);
         var classifier = await models.GetClassifierAsync(parameters.String("classify_model") ?? options.Classification.Model, cancellationToken);
         return async (input, ct) =>
         {

@@ -19,17 +19,23 @@ public sealed class DescribeAnalysisTask(ModelRuntime models, IrisOptions option
     public string Name => "describe";
     public bool UsesModel => true;
 
-    public async Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
+    public void Validate(AnalysisParameters parameters) => Parse(parameters);
+
+    private GenerationOverrides Parse(AnalysisParameters parameters)
     {
-        GenerationOverrides overrides;
         try
         {
-            overrides = DescribeApi.ParseOverrides(name => parameters.String(Prefix + name), options.Captioning);
+            return DescribeApi.ParseOverrides(name => parameters.String(Prefix + name), options.Captioning);
         }
         catch (InvalidRequestException e)
         {
             throw new InvalidAnalysisParameterException(e.Message.Replace(e.Parameter ?? "", Prefix + e.Parameter), Prefix + e.Parameter);
         }
+    }
+
+    public async Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
+    {
+        var overrides = Parse(parameters);
         var captioner = await models.GetAsync<ImageCaptioner>(parameters.String("describe_model") ?? options.Captioning.Model, "describe", cancellationToken);
         return async (input, ct) =>
         {

@@ -13,11 +13,15 @@ public sealed class DetectAnalysisTask(ModelRuntime models, IrisOptions options)
     public string Name => "detect";
     public bool UsesModel => true;
 
+    public void Validate(AnalysisParameters parameters) => Parse(parameters);
+
+    private DetectionParameters Parse(AnalysisParameters parameters) => new(
+        parameters.Float("detect_min_confidence", options.Detection.MinConfidence, 0f, 1f),
+        parameters.Int("detect_max_detections", options.Detection.MaxDetections, 1, 1000));
+
     public async Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
     {
-        var detectParameters = new DetectionParameters(
-            parameters.Float("detect_min_confidence", options.Detection.MinConfidence, 0f, 1f),
-            parameters.Int("detect_max_detections", options.Detection.MaxDetections, 1, 1000));
+        var detectParameters = Parse(parameters);
         var detector = await models.GetDetectorAsync(parameters.String("detect_model") ?? options.Detection.Model, cancellationToken);
         return async (input, ct) =>
         {

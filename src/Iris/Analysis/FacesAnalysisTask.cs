@@ -13,11 +13,15 @@ public sealed class FacesAnalysisTask(ModelRuntime models, IrisOptions options) 
     public string Name => "faces";
     public bool UsesModel => true;
 
+    public void Validate(AnalysisParameters parameters) => Parse(parameters);
+
+    private FaceDetectionParameters Parse(AnalysisParameters parameters) => new(
+        parameters.Float("faces_min_confidence", options.Faces.MinConfidence, 0f, 1f),
+        parameters.Int("faces_max_faces", options.Faces.MaxFaces, 1, 1000));
+
     public async Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
     {
-        var faceParameters = new FaceDetectionParameters(
-            parameters.Float("faces_min_confidence", options.Faces.MinConfidence, 0f, 1f),
-            parameters.Int("faces_max_faces", options.Faces.MaxFaces, 1, 1000));
+        var faceParameters = Parse(parameters);
         var detector = await models.GetFaceDetectorAsync(parameters.String("faces_model") ?? options.Faces.Model, cancellationToken);
         return async (input, ct) =>
         {

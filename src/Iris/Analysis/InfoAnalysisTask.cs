@@ -11,9 +11,13 @@ public sealed class InfoAnalysisTask(ImageInspector inspector) : IAnalysisTask
     public string Name => "info";
     public bool UsesModel => false;
 
+    public void Validate(AnalysisParameters parameters) => Parse(parameters);
+
+    private static InspectionParameters Parse(AnalysisParameters parameters) => new(parameters.Bool("include_gps", false));
+
     public Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
     {
-        var inspection = new InspectionParameters(parameters.Bool("include_gps", false));
+        var inspection = Parse(parameters);
         PreparedAnalysis run = (input, _) =>
         {
             var clock = Stopwatch.StartNew();

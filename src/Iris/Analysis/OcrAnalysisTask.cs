@@ -13,9 +13,14 @@ public sealed class OcrAnalysisTask(ModelRuntime models, IrisOptions options) : 
     public string Name => "ocr";
     public bool UsesModel => true;
 
+    public void Validate(AnalysisParameters parameters) => Parse(parameters);
+
+    private OcrParameters Parse(AnalysisParameters parameters) =>
+        new(parameters.Float("ocr_min_confidence", options.Ocr.MinConfidence, 0f, 1f));
+
     public async Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
     {
-        var ocrParameters = new OcrParameters(parameters.Float("ocr_min_confidence", options.Ocr.MinConfidence, 0f, 1f));
+        var ocrParameters = Parse(parameters);
         var reader = await models.GetOcrReaderAsync(parameters.String("ocr_model") ?? options.Ocr.Model, cancellationToken);
         return async (input, ct) =>
         {

@@ -21,18 +21,44 @@ public sealed class AnalyzeJobProcessor(ImageAnalyzer analyzer, ModelRuntime mod
 
     public void Validate(IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> parameters)
     {
+        IReadOnlyList<IAnalysisTask> resolved;
         try
         {
-            analyzer.Resolve(string.Join(',', tasks));
+            resolved = analyzer.Resolve(string.Join(',', tasks));
         }
         catch (UnknownAnalysisTaskException e)
         {
             throw new InvalidJobRequestException(e.Message, "tasks");
         }
+        var normalized = Normalize(tasks, parameters);
+        try
+        {
+            foreach (var task in resolved)
+                task.Validate(AnalysisParameters.From(normalized));
+        }
+        catch (InvalidAnalysisParameterException e)
+        {
+            throw new InvalidJobRequestException(e.Message, e.Parameter);
+        }
         // Models named for a task must exist now; loading them is the worker's business.
-        foreach (var (name, value) in parameters)
-            if (name.EndsWith("_model", StringComparison.Ordinal) || name == "model")
+        foreach (var (name, value) in normalized)
+            if (name.EndsWith("_model", StringComparison.Ordinal) && value is not null)
                 models.Catalog.Get(value);
+    }
+
+    /// <summary>
+    /// A job of one task may use that task's own parameter names (<c>min_confidence</c>, as on <c>/v1/detect</c>); they are
+    /// read as the analyze names (<c>detect_min_confidence</c>). Prefixed names always work.
+    /// </summary>
+    private static Dictionary<string, string?> Normalize(IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> parameters)
+    {
+        var normalized = parameters.ToDictionary(p => p.Key, p => (string?)p.Value);
+        if (tasks.Count != 1) return normalized;
+        var prefix = tasks[0].ToLowerInvariant() + "_";
+        foreach (var (name, value) in parameters)
+            if (!name.StartsWith(prefix, StringComparison.Ordinal))
+                normalized.TryAdd(prefix + name, value);
+        return normalized;
     }
 
     public async Task<JobOutput> ProcessAsync(JobInput input, CancellationToken cancellationToken)
@@ -42,7 +68,7 @@ public sealed class AnalyzeJobProcessor(ImageAnalyzer analyzer, ModelRuntime mod
         try
         {
             var tasks = analyzer.Resolve(string.Join(',', input.Tasks));
-            var parameters = AnalysisParameters.From(input.Parameters.ToDictionary(p => p.Key, p => (string?)p.Value));
+            var parameters = AnalysisParameters.From(Normalize(input.Tasks, input.Parameters));
             result = await analyzer.AnalyzeAsync(input.Image, tasks, parameters, cancellationToken);
         }
         catch (InvalidAnalysisParameterException e)

@@ -11,6 +11,7 @@ public class ImageAnalyzerTests
     {
         public string Name => name;
         public bool UsesModel => usesModel;
+        public void Validate(AnalysisParameters parameters) { }
         public List<DecodedImage> Seen { get; } = [];
 
         public Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
@@ -88,6 +89,7 @@ public class ImageAnalyzerTests
     {
         public string Name => "strict";
         public bool UsesModel => false;
+        public void Validate(AnalysisParameters parameters) { }
         public Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
         {
             parameters.Int("n", 1, 1, 10);
