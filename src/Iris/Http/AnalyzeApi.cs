@@ -23,12 +23,7 @@ public static class AnalyzeApi
                 "`faces_model`, `faces_min_confidence`, `faces_max_faces`, `classify_model`, `classify_top_k`, " +
                 "`classify_min_confidence`, `include_gps`. An unknown task name is a 400 that lists the valid ones.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .DisableAntiforgery();
+            .ProducesImageProblems();
         return app;
     }
 

@@ -26,12 +26,7 @@ public static class ClassifyApi
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             // Both answers are 200 JSON; the ordinary classifier's is the one documented as the schema, the zero-shot one in the description.
             .Produces<ClassificationResponse>(StatusCodes.Status200OK)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .DisableAntiforgery();
+            .ProducesImageProblems();
         return app;
     }
 

@@ -23,12 +23,7 @@ public static class DescribeApi
                 "generation_config.json), `num_beams` (1 = greedy; default from generation_config.json), `no_repeat_ngram_size`, " +
                 "`repetition_penalty`, `length_penalty`, `tokens=true` to include the generated token ids.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .DisableAntiforgery();
+            .ProducesImageProblems();
         return app;
     }
 

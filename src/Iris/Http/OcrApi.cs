@@ -28,12 +28,7 @@ public static class OcrApi
             .AddOpenApiOperationTransformer(QueryParameters.Describe(
                 new("model", JsonSchemaType.String, "OCR model (default Ocr:Model, ppocr-v4)."),
                 new("min_confidence", JsonSchemaType.Number, "Drop lines read with less confidence, 0–1 (default 0.5).")))
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .DisableAntiforgery();
+            .ProducesImageProblems();
         return app;
     }
 
