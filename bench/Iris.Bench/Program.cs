@@ -1,1 +1,14 @@
-class P{static void Main(){}}
+using BenchmarkDotNet.Running;
+using Iris.Bench.Micro;
+using Iris.Bench.Throughput;
+
+// One executable, two modes: `http` (the default) measures images per second from raw ONNX Runtime up to
+// the real server over loopback; `micro` hands the remaining arguments to BenchmarkDotNet.
+if (args is ["micro", .. var benchmarkArguments])
+{
+    // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
+    string[] switcherArguments = benchmarkArguments.Length == 0 ? ["--filter", "*"] : benchmarkArguments;
+    var summaries = BenchmarkSwitcher.FromAssembly(typeof(MicroBenchmarkConfig).Assembly).Run(switcherArguments, MicroBenchmarkConfig.Create());
+    return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+}
+return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace Iris.Bench.Throughput;
+
+/// <summary>
+/// Closed-loop load: each caller sends its next request as soon as the previous one is answered, so the
+/// throughput is what the system sustains with exactly that many requests in flight. A warm-up phase runs
+/// first with the same callers and is thrown away (JIT, ONNX Runtime's first runs, connection set-up).
+/// </summary>
+public static class ClosedLoop
+{
+    /// <summary>One request; returns the server's own stage timings where the scenario has them.</summary>
+    public delegate ValueTask<StageTimings?> Operation(CancellationToken cancellationToken);
+
+    private readonly record struct Sample(double LatencyMs, StageTimings? Stages);
+
+    public static async Task<LoadResult> RunAsync(
+        string scenario, int callers, TimeSpan warmUp, TimeSpan duration, Operation operation, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(callers, 1);
+        await RunPhaseAsync(callers, warmUp, operation, cancellationToken);
+
+        var before = ResourceCounters.Read();
+        var (elapsed, samples) = await RunPhaseAsync(callers, duration, operation, cancellationToken);
+        var after = ResourceCounters.Read();
+
+        var latencies = samples.Select(s => s.LatencyMs).Order().ToArray();
+        var stages = StageTimings.Mean(samples.Where(s => s.Stages.HasValue).Select(s => s.Stages!.Value).ToList());
+        return new LoadResult(scenario, callers, samples.Count, elapsed, latencies, stages,
+            after.ProcessCpuPercentSince(before, elapsed), after.OtherCpuPercentSince(before, elapsed),
+            after.Gen2Collections - before.Gen2Collections, after.GcPause - before.GcPause, after.PeakWorkingSetBytes);
+    }
+
+    private static async Task<(TimeSpan Elapsed, List<Sample> Samples)> RunPhaseAsync(
+        int callers, TimeSpan duration, Operation operation, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        // Each caller is its own thread-pool work item so that a synchronous operation (session.Run) still
+        // leaves the other callers free to run.
+        var perCaller = await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Task.Run(async () =>
+        {
+            var samples = new List<Sample>();
+            while (Stopwatch.GetElapsedTime(started) < duration)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                var stages = await operation(cancellationToken);
+                samples.Add(new Sample(Stopwatch.GetElapsedTime(sent).TotalMilliseconds, stages));
+            }
+            return samples;
+        }, cancellationToken)));
+        // Callers finish the request in flight at the deadline, so the window is measured to the last answer.
+        return (Stopwatch.GetElapsedTime(started), perCaller.SelectMany(s => s).ToList());
+    }
+}

@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Iris.Configuration;
+using Iris.Core.Detection;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Iris.Core.Models;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Iris.Bench.Throughput;
+
+/// <summary>
+/// <c>Iris.Bench http</c>: in one process, YOLOX-Nano's raw ONNX Runtime throughput, the in-process pipeline,
+/// and <c>POST /v1/detect</c> against the real server over loopback at several concurrencies.
+/// </summary>
+public static class ThroughputCommand
+{
+    private static readonly Option<FileInfo?> Image = new("--image")
+    {
+        Description = $"The image every request sends. Default: shared/testdata/real/{SharedFolder.DefaultImageName}.",
+    };
+
+    private static readonly Option<double> Seconds = new("--seconds")
+    {
+        Description = "Measured seconds per scenario and concurrency.",
+        DefaultValueFactory = _ => 10,
+    };
+
+    private static readonly Option<double> WarmUpSeconds = new("--warmup")
+    {
+        Description = "Seconds of warm-up before each measurement, thrown away.",
+        DefaultValueFactory = _ => 2,
+    };
+
+    private static readonly Option<int[]> Concurrency = new("--concurrency")
+    {
+        Description = "Comma-separated numbers of HTTP callers with a request in flight.",
+        DefaultValueFactory = _ => [1, 2, 4, 8],
+        CustomParser = ParseConcurrency,
+    };
+
+    private static readonly Option<DirectoryInfo?> Mirror = new("--mirror")
+    {
+        Description = "The model mirror to pull yolox-nano from. Default: shared/models beside the repository.",
+    };
+
+    private static readonly Option<FileInfo?> Out = new("--out")
+    {
+        Description = "Also write the Markdown report to this file.",
+    };
+
+    private static readonly Option<string[]> Set = new("--set")
+    {
+        Description = "Override an option of the server only, e.g. --set Inference:IntraOpThreads=1 (repeatable). The raw session " +
+                      "and the in-process pipeline keep the base configuration (appsettings.json and IRIS__ variables), so every " +
+                      "run is compared with the same baseline.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public static Task<int> RunAsync(string[] args)
+    {
+        var command = new RootCommand("Measures YOLOX-Nano images/s: raw ONNX Runtime, the in-process pipeline, and POST /v1/detect over loopback HTTP.");
+        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set })
+            command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                return await MeasureAsync(parse, string.Join(' ', ["http", .. args]), cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidConfigurationException or ArgumentException or IOException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+        });
+        return command.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> MeasureAsync(ParseResult parse, string arguments, CancellationToken cancellationToken)
+    {
+        var imagePath = parse.GetValue(Image)?.FullName ?? SharedFolder.TestImage();
+        var mirror = parse.GetValue(Mirror)?.FullName ?? SharedFolder.ModelsMirror;
+        var duration = PositiveSeconds(parse.GetValue(Seconds), "--seconds");
+        var warmUp = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(WarmUpSeconds)));
+        var concurrency = parse.GetValue(Concurrency)!;
+        var imageBytes = await File.ReadAllBytesAsync(imagePath, cancellationToken);
+
+        // A fresh cache, so the run pulls from the mirror exactly as a new installation would.
+        var cache = Directory.CreateTempSubdirectory("iris-bench-models-");
+        try
+        {
+            var baseline = Overrides(mirror, cache.FullName);
+            var options = IrisConfiguration.Load(IrisConfiguration.Build(null, baseline));
+            var serverConfiguration = IrisConfiguration.Build(null, WithAssignments(baseline, parse.GetValue(Set) ?? []));
+            var serverOptions = IrisConfiguration.Load(serverConfiguration);
+
+            var (raw, pipeline) = await MeasureInProcessAsync(options, imageBytes, warmUp, duration, cancellationToken);
+
+            var http = new List<LoadResult>();
+            await using (var server = await InProcessIrisServer.StartAsync(serverOptions, serverConfiguration, cancellationToken))
+            using (var client = new DetectEndpointClient(server.BaseAddress, imageBytes, concurrency.Max()))
+            {
+                foreach (var callers in concurrency)
+                    http.Add(Progress(await ClosedLoop.RunAsync("HTTP POST /v1/detect", callers, warmUp, duration, client.DetectOnceAsync, cancellationToken)));
+            }
+
+            var report = new ThroughputReport
+            {
+                Date = DateTimeOffset.UtcNow,
+                Arguments = arguments,
+                ImagePath = imagePath,
+                InProcessInference = options.InferenceSettings(),
+                ServerInference = serverOptions.InferenceSettings(),
+                Raw = raw,
+                Pipeline = pipeline,
+                Http = http,
+            };
+            var markdown = report.ToMarkdown();
+            Console.WriteLine();
+            Console.WriteLine(markdown);
+            if (parse.GetValue(Out) is { } file)
+                await File.WriteAllTextAsync(file.FullName, markdown, cancellationToken);
+            return 0;
+        }
+        finally
+        {
+            cache.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The raw session and the in-process pipeline, one caller each; their sessions are released before the server starts.</summary>
+    private static async Task<(LoadResult Raw, LoadResult Pipeline)> MeasureInProcessAsync(
+        IrisOptions options, byte[] imageBytes, TimeSpan warmUp, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        await using var services = new ServiceCollection().AddIrisCore(options).BuildServiceProvider();
+        var decoder = services.GetRequiredService<ImageDecoder>();
+        // Loading the detector pulls the model from the mirror into the cache, through the same store the server uses.
+        var detector = await services.GetRequiredService<ModelRuntime>().GetDetectorAsync(options.Detection.Model, cancellationToken);
+        var spec = detector.Manifest.Section<DetectorSpec>("detector");
+        var modelPath = services.GetRequiredService<ModelStore>().FilePath(detector.Manifest, spec.Model);
+
+        LoadResult raw;
+        using (var workload = new RawInferenceWorkload(services.GetRequiredService<OnnxSessionFactory>(), modelPath, spec, decoder.Decode(imageBytes, cancellationToken)))
+            raw = Progress(await ClosedLoop.RunAsync("raw session.Run", 1, warmUp, duration, workload.RunOnceAsync, cancellationToken));
+
+        var pipeline = new PipelineWorkload(decoder, detector, new DetectionParameters(options.Detection.MinConfidence, options.Detection.MaxDetections), imageBytes);
+        return (raw, Progress(await ClosedLoop.RunAsync("in-process pipeline", 1, warmUp, duration, pipeline.DetectOnceAsync, cancellationToken)));
+    }
+
+    private static Dictionary<string, string?> Overrides(string mirror, string cacheDirectory) =>
+        new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Models:Mirror"] = mirror,
+            ["Models:CacheDirectory"] = cacheDirectory,
+            // Port 0: the system picks a free port, read back from Kestrel once it listens.
+            ["Server:Urls"] = "http://127.0.0.1:0",
+            // One log line per request would cost the server time and bury the table.
+            ["Log:Level"] = "Warning",
+        };
+
+    /// <summary>The same Section:Key=value syntax as <c>iris --set</c>.</summary>
+    private static Dictionary<string, string?> WithAssignments(Dictionary<string, string?> overrides, IEnumerable<string> assignments)
+    {
+        var result = new Dictionary<string, string?>(overrides, StringComparer.OrdinalIgnoreCase);
+        foreach (var assignment in assignments)
+        {
+            var equals = assignment.IndexOf('=');
+            if (equals <= 0)
+                throw new ArgumentException($"--set '{assignment}' must look like Section:Key=value.");
+            result[assignment[..equals].Trim().Replace("__", ":")] = assignment[(equals + 1)..];
+        }
+        return result;
+    }
+
+    private static LoadResult Progress(LoadResult result)
+    {
+        Console.Error.WriteLine(
+            $"{result.Scenario}, {result.Callers} caller(s): {result.ImagesPerSecond:F1} images/s, p50 {result.LatencyPercentileMs(50):F1} ms, p99 {result.LatencyPercentileMs(99):F1} ms");
+        return result;
+    }
+
+    private static TimeSpan PositiveSeconds(double seconds, string flag) =>
+        seconds > 0 && double.IsFinite(seconds) ? TimeSpan.FromSeconds(seconds) : throw new ArgumentException($"{flag} must be a positive number of seconds.");
+
+    private static int[] ParseConcurrency(ArgumentResult result)
+    {
+        var values = new List<int>();
+        foreach (var part in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (int.TryParse(part, out var n) && n is >= 1 and <= 1024)
+                values.Add(n);
+            else
+                result.AddError($"--concurrency: '{part}' is not a number of callers between 1 and 1024.");
+        }
+        if (values.Count == 0 && result.Tokens.Count > 0)
+            result.AddError("--concurrency needs at least one number, e.g. 1,2,4,8.");
+        return [.. values];
+    }
+}
