@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 mirror="${IRIS__Models__Mirror:-$(cd .. && pwd)/shared/models}"
 args=()
 [ -d "$mirror" ] && args+=(--mirror "$mirror")
-exec dotnet run --project src/Iris -c Release -- serve "${args[@]}" "$@"
+dotnet build src/Iris -c Release --nologo -v quiet
+# Run from the repository root, so data/ (model cache, job database, blobs) lands here, as documented.
+exec dotnet src/Iris/bin/Release/net10.0/iris.dll serve "${args[@]}" "$@"
