@@ -2,8 +2,9 @@ using BenchmarkDotNet.Running;
 using Iris.Bench.Micro;
 using Iris.Bench.Throughput;
 
-// One executable, two modes: `http` (the default) measures images per second from raw ONNX Runtime up to
-// the real server over loopback; `micro` hands the remaining arguments to BenchmarkDotNet.
+// One executable, three modes: `http` (the default) measures images per second from raw ONNX Runtime up to
+// the real server over loopback; `tasks` compares each route's ONNX Runtime time with its HTTP latency;
+// `micro` hands the remaining arguments to BenchmarkDotNet.
 if (args is ["micro", .. var benchmarkArguments])
 {
     // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
@@ -11,4 +12,6 @@ if (args is ["micro", .. var benchmarkArguments])
     var summaries = BenchmarkSwitcher.FromAssembly(typeof(MicroBenchmarkConfig).Assembly).Run(switcherArguments, MicroBenchmarkConfig.Create());
     return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
 }
+if (args is ["tasks", .. var taskArguments])
+    return await Iris.Bench.Tasks.TaskLatencyCommand.RunAsync(taskArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);

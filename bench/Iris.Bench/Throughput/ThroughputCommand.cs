@@ -148,7 +148,7 @@ public static class ThroughputCommand
         return (raw, Progress(await ClosedLoop.RunAsync("in-process pipeline", 1, warmUp, duration, pipeline.DetectOnceAsync, cancellationToken)));
     }
 
-    private static Dictionary<string, string?> Overrides(string mirror, string cacheDirectory) =>
+    internal static Dictionary<string, string?> Overrides(string mirror, string cacheDirectory) =>
         new(StringComparer.OrdinalIgnoreCase)
         {
             ["Models:Mirror"] = mirror,
