@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Inspection;
+using Iris.Core.Sources;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -26,7 +27,35 @@ public static class InfoApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .DisableAntiforgery();
+        app.MapGet("/v1/info", InfoFromUrlAsync)
+            .WithName("InfoFromUrl")
+            .WithTags("Understand")
+            .WithSummary("Describe an image fetched from a URL, without a model")
+            .WithDescription(
+                "`url` (required): an http(s) URL, fetched under the Sources options (allowed hosts, no private addresses unless " +
+                "Sources:AllowPrivateNetworks, Images:MaxBytes, Sources:TimeoutMs). Answers the same document as POST /v1/info; " +
+                "`include_gps` as there.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
         return app;
+    }
+
+    private static async Task<Ok<InfoResponse>> InfoFromUrlAsync(
+        HttpRequest request, ImageDecoder decoder, ImageInspector inspector, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var raw = request.Query["url"].ToString();
+        if (raw.Length == 0)
+            throw new InvalidRequestException("url is required: GET /v1/info?url=https://example.com/photo.jpg (or POST the image itself).", "url");
+        if (!Uri.TryCreate(raw, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            throw new InvalidRequestException($"url must be an absolute http(s) URL; got '{raw}'.", "url");
+        var parameters = new InspectionParameters(RequestParameters.Bool(request.Query["include_gps"].FirstOrDefault(), "include_gps", false));
+        var bytes = await fetcher.FetchAsync(url, cancellationToken);
+        return TypedResults.Ok(Inspect(bytes, parameters, decoder, inspector, cancellationToken, total));
     }
 
     private static async Task<Ok<InfoResponse>> InfoAsync(
@@ -35,13 +64,19 @@ public static class InfoApi
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
         var parameters = new InspectionParameters(RequestParameters.Bool(upload.Parameter(request, "include_gps"), "include_gps", false));
+        return TypedResults.Ok(Inspect(upload.Bytes, parameters, decoder, inspector, cancellationToken, total));
+    }
+
+    private static InfoResponse Inspect(byte[] bytes, InspectionParameters parameters, ImageDecoder decoder, ImageInspector inspector,
+        CancellationToken cancellationToken, Stopwatch total)
+    {
         var headerClock = Stopwatch.StartNew();
-        var header = inspector.ReadHeader(upload.Bytes);
+        var header = inspector.ReadHeader(bytes);
         var headerMs = headerClock.Elapsed.TotalMilliseconds;
         var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
+        var image = decoder.Decode(bytes, cancellationToken);
         var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
         var info = inspector.Inspect(header, image, parameters, headerMs);
-        return TypedResults.Ok(InfoResponse.From(info, decodeMs, total.Elapsed.TotalMilliseconds));
+        return InfoResponse.From(info, decodeMs, total.Elapsed.TotalMilliseconds);
     }
 }
