@@ -38,36 +38,14 @@ public static class DetectCommand
                 RequestParameters.Int(parse.GetValue(maxDetections)?.ToString(System.Globalization.CultureInfo.InvariantCulture), "--max-detections", options.Detection.MaxDetections, 1, 1000));
             var detector = await runtime.GetDetectorAsync(parse.GetValue(model) ?? options.Detection.Model, cancellationToken);
 
-            var exitCode = 0;
-            var documents = new List<object>();
-            foreach (var file in parse.GetValue(files)!)
+            return await ImageFiles.ForEachAsync(parse.GetValue(files)!, parse.GetValue(json), async (bytes, ct) =>
             {
-                try
-                {
-                    var total = Stopwatch.StartNew();
-                    var bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
-                    var decodeClock = Stopwatch.StartNew();
-                    var image = decoder.Decode(bytes, cancellationToken);
-                    var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-                    var result = await detector.DetectAsync(image, parameters, cancellationToken);
-                    var response = DetectionResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
-                    if (parse.GetValue(json))
-                        documents.Add(new { file = file.FullName, result = response });
-                    else
-                        PrintTable(file, response);
-                }
-                catch (Exception e) when (e is ImageRejectedException or IOException or UnauthorizedAccessException)
-                {
-                    exitCode = 1;
-                    if (parse.GetValue(json))
-                        documents.Add(new { file = file.FullName, error = e.Message });
-                    else
-                        Console.Error.WriteLine($"{file.Name}: {e.Message}");
-                }
-            }
-            if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(documents, DetectionResponse.Json));
-            return exitCode;
+                var total = Stopwatch.StartNew();
+                var image = decoder.Decode(bytes, ct);
+                var decodeMs = total.Elapsed.TotalMilliseconds;
+                var result = await detector.DetectAsync(image, parameters, ct);
+                return DetectionResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+            }, PrintTable, cancellationToken);
         });
         return command;
     }

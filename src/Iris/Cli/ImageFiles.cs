@@ -13,7 +13,8 @@ namespace Iris.Cli;
 internal static class ImageFiles
 {
     public static async Task<int> ForEachAsync<T>(
-        IEnumerable<FileInfo> files, bool json, Func<byte[], CancellationToken, Task<T>> run, Action<FileInfo, T> print, CancellationToken cancellationToken)
+        IEnumerable<FileInfo> files, bool json, Func<byte[], CancellationToken, Task<T>> run, Action<FileInfo, T> print, CancellationToken cancellationToken,
+        JsonSerializerOptions? jsonOptions = null)
     {
         var exitCode = 0;
         var documents = new List<object>();
@@ -34,7 +35,7 @@ internal static class ImageFiles
             }
         }
         if (json)
-            Console.WriteLine(JsonSerializer.Serialize(documents, DetectionResponse.Json));
+            Console.WriteLine(JsonSerializer.Serialize(documents, jsonOptions ?? DetectionResponse.Json));
         return exitCode;
     }
 }

@@ -35,40 +35,19 @@ public static class OcrCommand
                 parse.GetValue(minConfidence)?.ToString(CultureInfo.InvariantCulture), "--min-confidence", options.Ocr.MinConfidence, 0, 1));
             var reader = await runtime.GetOcrReaderAsync(parse.GetValue(model) ?? options.Ocr.Model, cancellationToken);
 
-            var exitCode = 0;
-            var documents = new List<object>();
             var inputs = parse.GetValue(files)!;
-            foreach (var file in inputs)
+            return await ImageFiles.ForEachAsync(inputs, parse.GetValue(json), async (bytes, ct) =>
             {
-                try
-                {
-                    var total = Stopwatch.StartNew();
-                    var bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
-                    var decodeClock = Stopwatch.StartNew();
-                    var image = decoder.Decode(bytes, cancellationToken);
-                    var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-                    var result = await reader.ReadAsync(image, parameters, cancellationToken);
-                    var response = OcrResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
-                    if (parse.GetValue(json))
-                        documents.Add(new { file = file.FullName, result = response });
-                    else
-                    {
-                        if (inputs.Length > 1) Console.WriteLine($"==> {file.Name} <==");
-                        if (response.Text.Length > 0) Console.WriteLine(response.Text);
-                    }
-                }
-                catch (Exception e) when (e is ImageRejectedException or IOException or UnauthorizedAccessException)
-                {
-                    exitCode = 1;
-                    if (parse.GetValue(json))
-                        documents.Add(new { file = file.FullName, error = e.Message });
-                    else
-                        Console.Error.WriteLine($"{file.Name}: {e.Message}");
-                }
-            }
-            if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(documents, OcrJson));
-            return exitCode;
+                var total = Stopwatch.StartNew();
+                var image = decoder.Decode(bytes, ct);
+                var decodeMs = total.Elapsed.TotalMilliseconds;
+                var result = await reader.ReadAsync(image, parameters, ct);
+                return OcrResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+            }, (file, response) =>
+            {
+                if (inputs.Length > 1) Console.WriteLine($"==> {file.Name} <==");
+                if (response.Text.Length > 0) Console.WriteLine(response.Text);
+            }, cancellationToken, OcrJson);
         });
         return command;
     }
