@@ -12,7 +12,7 @@ public static class ClosedLoop
     /// <summary>One request; returns the server's own stage timings where the scenario has them.</summary>
     public delegate ValueTask<StageTimings?> Operation(CancellationToken cancellationToken);
 
-    private readonly record struct Sample(double LatencyMs, StageTimings? Stages);
+    private readonly record struct Sample(double LatencyMs, TimeSpan CompletedAt, StageTimings? Stages);
 
     public static async Task<LoadResult> RunAsync(
         string scenario, int callers, TimeSpan warmUp, TimeSpan duration, Operation operation, CancellationToken cancellationToken)
@@ -26,9 +26,24 @@ public static class ClosedLoop
 
         var latencies = samples.Select(s => s.LatencyMs).Order().ToArray();
         var stages = StageTimings.Mean(samples.Where(s => s.Stages.HasValue).Select(s => s.Stages!.Value).ToList());
-        return new LoadResult(scenario, callers, samples.Count, elapsed, latencies, stages,
+        return new LoadResult(scenario, callers, samples.Count, elapsed, PerSecondRange(samples, elapsed), latencies, stages,
             after.ProcessCpuPercentSince(before, elapsed), after.OtherCpuPercentSince(before, elapsed),
             after.Gen2Collections - before.Gen2Collections, after.GcPause - before.GcPause, after.PeakWorkingSetBytes);
+    }
+
+    /// <summary>
+    /// Images completed in the slowest and the fastest whole second of the window. A wide range on a quiet machine
+    /// means the CPU itself was not steadily available (on a shared VM, the host scheduling the vCPUs elsewhere).
+    /// </summary>
+    private static (int Slowest, int Fastest)? PerSecondRange(List<Sample> samples, TimeSpan elapsed)
+    {
+        var wholeSeconds = (int)elapsed.TotalSeconds;
+        if (wholeSeconds < 2) return null;
+        var perSecond = new int[wholeSeconds];
+        foreach (var sample in samples)
+            if ((int)sample.CompletedAt.TotalSeconds is var second && second < wholeSeconds)
+                perSecond[second]++;
+        return (perSecond.Min(), perSecond.Max());
     }
 
     private static async Task<(TimeSpan Elapsed, List<Sample> Samples)> RunPhaseAsync(
@@ -44,7 +59,7 @@ public static class ClosedLoop
             {
                 var sent = Stopwatch.GetTimestamp();
                 var stages = await operation(cancellationToken);
-                samples.Add(new Sample(Stopwatch.GetElapsedTime(sent).TotalMilliseconds, stages));
+                samples.Add(new Sample(Stopwatch.GetElapsedTime(sent).TotalMilliseconds, Stopwatch.GetElapsedTime(started), stages));
             }
             return samples;
         }, cancellationToken)));

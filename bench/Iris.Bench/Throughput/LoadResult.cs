@@ -6,6 +6,7 @@ public sealed record LoadResult(
     int Callers,
     int Completed,
     TimeSpan Elapsed,
+    (int Slowest, int Fastest)? ImagesPerSecondRange,
     IReadOnlyList<double> SortedLatenciesMs,
     StageTimings? MeanStages,
     double CpuPercent,

@@ -59,7 +59,10 @@ public static class ThroughputCommand
 
     public static Task<int> RunAsync(string[] args)
     {
-        var command = new RootCommand("Measures YOLOX-Nano images/s: raw ONNX Runtime, the in-process pipeline, and POST /v1/detect over loopback HTTP.");
+        var command = new RootCommand(
+            "Measures YOLOX-Nano images/s: raw ONNX Runtime, the in-process pipeline, and POST /v1/detect over loopback HTTP " +
+            "(mode `http`, the default). Other modes: `tasks` (per-task ONNX Runtime time vs HTTP latency) and " +
+            "`micro` (the BenchmarkDotNet suite: Iris.Bench micro [BenchmarkDotNet flags]).");
         foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -95,7 +98,11 @@ public static class ThroughputCommand
             var serverConfiguration = IrisConfiguration.Build(null, WithAssignments(baseline, parse.GetValue(Set) ?? []));
             var serverOptions = IrisConfiguration.Load(serverConfiguration);
 
-            var (raw, pipeline) = await MeasureInProcessAsync(options, imageBytes, warmUp, duration, cancellationToken);
+            var raw = await MeasureRawAsync("raw session.Run", options, options.InferenceSettings(), imageBytes, warmUp, duration, cancellationToken);
+            // One intra-op thread shows whether the cores were really there: with all of them the run must be faster.
+            var rawOneThread = await MeasureRawAsync("raw session.Run, 1 intra-op thread", options,
+                options.InferenceSettings() with { IntraOpThreads = 1 }, imageBytes, warmUp, duration, cancellationToken);
+            var pipeline = await MeasurePipelineAsync(options, imageBytes, warmUp, duration, cancellationToken);
 
             var http = new List<LoadResult>();
             await using (var server = await InProcessIrisServer.StartAsync(serverOptions, serverConfiguration, cancellationToken))
@@ -105,6 +112,9 @@ public static class ThroughputCommand
                     http.Add(Progress(await ClosedLoop.RunAsync("HTTP POST /v1/detect", callers, warmUp, duration, client.DetectOnceAsync, cancellationToken)));
             }
 
+            // The reference is measured again at the end: on a shared VM the CPU the model gets can change within a run.
+            var rawAfter = await MeasureRawAsync("raw session.Run, again", options, options.InferenceSettings(), imageBytes, warmUp, duration, cancellationToken);
+
             var report = new ThroughputReport
             {
                 Date = DateTimeOffset.UtcNow,
@@ -113,6 +123,8 @@ public static class ThroughputCommand
                 InProcessInference = options.InferenceSettings(),
                 ServerInference = serverOptions.InferenceSettings(),
                 Raw = raw,
+                RawAgain = rawAfter,
+                RawOneThread = rawOneThread,
                 Pipeline = pipeline,
                 Http = http,
             };
@@ -129,23 +141,33 @@ public static class ThroughputCommand
         }
     }
 
-    /// <summary>The raw session and the in-process pipeline, one caller each; their sessions are released before the server starts.</summary>
-    private static async Task<(LoadResult Raw, LoadResult Pipeline)> MeasureInProcessAsync(
+    /// <summary>
+    /// <c>session.Run</c> alone, one caller, on a session made with <paramref name="settings"/>, in its own service provider
+    /// so that no other session is alive meanwhile. The first call copies the model from the mirror into the fresh cache;
+    /// later calls find it there.
+    /// </summary>
+    private static async Task<LoadResult> MeasureRawAsync(
+        string scenario, IrisOptions options, InferenceSettings settings, byte[] imageBytes, TimeSpan warmUp, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        await using var services = new ServiceCollection().AddIrisCore(options).BuildServiceProvider();
+        var manifest = services.GetRequiredService<ModelRuntime>().Catalog.Get(options.Detection.Model);
+        var spec = manifest.Section<DetectorSpec>("detector");
+        var store = services.GetRequiredService<ModelStore>();
+        await store.PullAsync(manifest, cancellationToken: cancellationToken);
+        var image = services.GetRequiredService<ImageDecoder>().Decode(imageBytes, cancellationToken);
+        using var workload = new RawInferenceWorkload(new OnnxSessionFactory(settings), store.FilePath(manifest, spec.Model), spec, image);
+        return Progress(await ClosedLoop.RunAsync(scenario, 1, warmUp, duration, workload.RunOnceAsync, cancellationToken));
+    }
+
+    /// <summary>Decode + <see cref="YoloxDetector.DetectAsync"/>, one caller; the session is released before the server starts.</summary>
+    private static async Task<LoadResult> MeasurePipelineAsync(
         IrisOptions options, byte[] imageBytes, TimeSpan warmUp, TimeSpan duration, CancellationToken cancellationToken)
     {
         await using var services = new ServiceCollection().AddIrisCore(options).BuildServiceProvider();
-        var decoder = services.GetRequiredService<ImageDecoder>();
-        // Loading the detector pulls the model from the mirror into the cache, through the same store the server uses.
         var detector = await services.GetRequiredService<ModelRuntime>().GetDetectorAsync(options.Detection.Model, cancellationToken);
-        var spec = detector.Manifest.Section<DetectorSpec>("detector");
-        var modelPath = services.GetRequiredService<ModelStore>().FilePath(detector.Manifest, spec.Model);
-
-        LoadResult raw;
-        using (var workload = new RawInferenceWorkload(services.GetRequiredService<OnnxSessionFactory>(), modelPath, spec, decoder.Decode(imageBytes, cancellationToken)))
-            raw = Progress(await ClosedLoop.RunAsync("raw session.Run", 1, warmUp, duration, workload.RunOnceAsync, cancellationToken));
-
-        var pipeline = new PipelineWorkload(decoder, detector, new DetectionParameters(options.Detection.MinConfidence, options.Detection.MaxDetections), imageBytes);
-        return (raw, Progress(await ClosedLoop.RunAsync("in-process pipeline", 1, warmUp, duration, pipeline.DetectOnceAsync, cancellationToken)));
+        var parameters = new DetectionParameters(options.Detection.MinConfidence, options.Detection.MaxDetections);
+        var pipeline = new PipelineWorkload(services.GetRequiredService<ImageDecoder>(), detector, parameters, imageBytes);
+        return Progress(await ClosedLoop.RunAsync("in-process pipeline", 1, warmUp, duration, pipeline.DetectOnceAsync, cancellationToken));
     }
 
     internal static Dictionary<string, string?> Overrides(string mirror, string cacheDirectory) =>
@@ -186,14 +208,18 @@ public static class ThroughputCommand
     private static int[] ParseConcurrency(ArgumentResult result)
     {
         var values = new List<int>();
+        var invalid = false;
         foreach (var part in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             if (int.TryParse(part, out var n) && n is >= 1 and <= 1024)
                 values.Add(n);
             else
+            {
+                invalid = true;
                 result.AddError($"--concurrency: '{part}' is not a number of callers between 1 and 1024.");
+            }
         }
-        if (values.Count == 0 && result.Tokens.Count > 0)
+        if (values.Count == 0 && !invalid)
             result.AddError("--concurrency needs at least one number, e.g. 1,2,4,8.");
         return [.. values];
     }
