@@ -1,3 +1,5 @@
+using Iris.Core.Inference;
+using Iris.Core.Inference.Graphs;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -11,44 +13,45 @@ namespace Iris.Core.Captioning;
 /// </summary>
 public sealed class DecoderSessions : IDisposable
 {
-    private DecoderSessions(string modelName, InferenceSession first, InferenceSession withPast, string layout)
+    private DecoderSessions(string modelName, DecoderGraph first, DecoderGraph withPast, string layout)
     {
         First = first;
         WithPast = withPast;
         Layout = layout;
-        PastNames = withPast.InputNames.Where(n => n.StartsWith("past_key_values.", StringComparison.Ordinal)).ToArray();
+        var withPastStep = withPast.Step;
+        PastNames = withPastStep.InputNames.Where(n => n.StartsWith("past_key_values.", StringComparison.Ordinal)).ToArray();
         if (PastNames.Count == 0)
             throw new InvalidModelManifestException(modelName,
                 $"the decoder used after the first step ({layout}) has no past_key_values inputs, so it cannot reuse its cache");
         foreach (var name in PastNames)
         {
             var present = "present." + name["past_key_values.".Length..];
-            if (!WithPast.OutputNames.Contains(present) && !First.OutputNames.Contains(present))
+            if (!withPastStep.OutputNames.Contains(present) && !first.Step.OutputNames.Contains(present))
                 throw new InvalidModelManifestException(modelName, $"the decoder takes '{name}' but no step outputs '{present}'");
-            var type = WithPast.InputMetadata[name].ElementDataType;
+            var type = withPastStep.InputMetadata[name].ElementDataType;
             if (type != TensorElementType.Float)
                 throw new InvalidModelManifestException(modelName, $"'{name}' is {type}; only float32 caches are supported");
         }
         var known = new HashSet<string> { "input_ids", "encoder_hidden_states", "encoder_attention_mask", "attention_mask", "use_cache_branch" };
-        foreach (var session in new[] { First, WithPast })
-            foreach (var input in session.InputNames)
-                if (!known.Contains(input) && !input.StartsWith("past_key_values.", StringComparison.Ordinal))
+        foreach (var graph in new[] { first, withPast })
+            foreach (var input in graph.Step.InputNames)
+                if (!known.Contains(input) && !input.StartsWith("past_key_values.", StringComparison.Ordinal) && !graph.EncoderWorkOutputs.Contains(input))
                     throw new InvalidModelManifestException(modelName, $"the decoder has an input '{input}' that Iris does not know how to feed");
-        if (!WithPast.OutputNames.Contains("logits"))
+        if (!withPastStep.OutputNames.Contains("logits"))
             throw new InvalidModelManifestException(modelName, "the decoder has no 'logits' output");
     }
 
-    public InferenceSession First { get; }
-    public InferenceSession WithPast { get; }
+    public DecoderGraph First { get; }
+    public DecoderGraph WithPast { get; }
 
     /// <summary><c>merged</c> or <c>split</c>.</summary>
     public string Layout { get; }
 
     public IReadOnlyList<string> PastNames { get; }
 
-    public static DecoderSessions Merged(string modelName, InferenceSession merged) => new(modelName, merged, merged, "merged");
+    public static DecoderSessions Merged(string modelName, DecoderGraph merged) => new(modelName, merged, merged, "merged");
 
-    public static DecoderSessions Split(string modelName, InferenceSession first, InferenceSession withPast) => new(modelName, first, withPast, "split");
+    public static DecoderSessions Split(string modelName, DecoderGraph first, DecoderGraph withPast) => new(modelName, first, withPast, "split");
 
     public void Dispose()
     {
@@ -58,9 +61,108 @@ public sealed class DecoderSessions : IDisposable
 }
 
 /// <summary>
+/// One decoder graph as Iris runs it: the step graph, and, where the work that depends only on the encoder output
+/// (the cross-attention keys and values) could be split off with <see cref="InvariantSplit"/>, the graph that does
+/// that work once per generation and hands its results to every step.
+/// </summary>
+public sealed class DecoderGraph : IDisposable
+{
+    public const string EncoderStatesInput = "encoder_hidden_states";
+
+    private DecoderGraph(InferenceSession step, InferenceSession? encoderWork, IReadOnlyList<string> encoderWorkOutputs, string hoisting)
+    {
+        Step = step;
+        EncoderWork = encoderWork;
+        EncoderWorkOutputs = encoderWorkOutputs;
+        Hoisting = hoisting;
+    }
+
+    public InferenceSession Step { get; }
+
+    /// <summary>Computes <see cref="EncoderWorkOutputs"/> from <c>encoder_hidden_states</c>; null when not split.</summary>
+    public InferenceSession? EncoderWork { get; }
+
+    /// <summary>Inputs of <see cref="Step"/> that <see cref="EncoderWork"/> computes, one row per image.</summary>
+    public IReadOnlyList<string> EncoderWorkOutputs { get; }
+
+    /// <summary>What became of the split, for model details and logs: how many tensors, or why not.</summary>
+    public string Hoisting { get; }
+
+    /// <summary>The graph as exported: every step recomputes everything.</summary>
+    public static DecoderGraph Whole(InferenceSession session, string why) => new(session, null, [], why);
+
+    /// <summary>
+    /// Loads a decoder, split when <paramref name="hoist"/> and the graph allows it. <paramref name="probeStates"/>
+    /// (the encoder output of a few images, at least two) checks that every split-off tensor has one row per image, so rows can be
+    /// gathered when beams multiply or finished rows drop; a graph that fails the check runs whole.
+    /// </summary>
+    public static DecoderGraph Load(string path, OnnxSessionFactory sessions, bool hoist, OrtValue? probeStates)
+    {
+        if (!hoist || probeStates is null) return Whole(sessions.Create(path), "off");
+        var split = InvariantSplit.TryCreate(File.ReadAllBytes(path), [EncoderStatesInput], out var reason);
+        if (split is null) return Whole(sessions.Create(path), "not split: " + reason);
+
+        InferenceSession? work = null, step = null;
+        try
+        {
+            work = sessions.Create(split.InvariantModel);
+            var notPerRow = FirstNotPerRow(work, split.Frontier, probeStates);
+            if (notPerRow is not null)
+            {
+                work.Dispose();
+                return Whole(sessions.Create(path), $"not split: '{notPerRow}' does not have one row per image");
+            }
+            step = sessions.Create(split.StepModel(name =>
+            {
+                var metadata = work.OutputMetadata[name];
+                return OnnxModelFile.TensorValueInfo(name, (int)metadata.ElementDataType, metadata.Dimensions.Select(d => (long)d).ToArray(), metadata.SymbolicDimensions);
+            }));
+            return new DecoderGraph(step, work, split.Frontier, $"{split.Frontier.Count} tensors computed once per image");
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // A graph ONNX Runtime will not take after the rewrite still runs as exported.
+            work?.Dispose();
+            step?.Dispose();
+            return Whole(sessions.Create(path), "not split: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// The first split-off tensor whose leading dimension is not the number of images, run on all the probe's images
+    /// and on all but one, so that a dimension equal to the row count by chance (a shape vector, say) is caught.
+    /// </summary>
+    private static string? FirstNotPerRow(InferenceSession work, IReadOnlyList<string> outputs, OrtValue probeStates)
+    {
+        var shape = probeStates.GetTensorTypeAndShape().Shape;
+        var all = probeStates.GetTensorDataAsSpan<float>();
+        foreach (var rows in new[] { shape[0], shape[0] - 1 })
+        {
+            var states = all[..(int)(all.Length / shape[0] * rows)].ToArray();
+            using var input = OrtValue.CreateTensorValueFromMemory(states, [rows, .. shape[1..]]);
+            using var runOptions = new RunOptions();
+            using var results = work.Run(runOptions, [EncoderStatesInput], [input], outputs.ToArray());
+            for (var i = 0; i < results.Count; i++)
+            {
+                var dims = results[i].GetTensorTypeAndShape().Shape;
+                if (dims.Length == 0 || dims[0] != rows) return outputs[i];
+            }
+        }
+        return null;
+    }
+
+    public void Dispose()
+    {
+        Step.Dispose();
+        EncoderWork?.Dispose();
+    }
+}
+
+/// <summary>
 /// One generation's decoder state: the encoder output and the key/value cache of every row. Each step feeds only the
 /// newest token; present.* outputs become the next step's past_key_values.*. Rows can be gathered between steps, so
 /// beam search reorders (and, after its first step, multiplies) its beams, and finished rows stop costing compute.
+/// A split decoder's encoder work runs once per graph and generation, one row per image; steps get it gathered by row.
 /// </summary>
 public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
 {
@@ -74,6 +176,8 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
     private readonly List<OrtValue> _kept = [];
     private IDisposable? _pastOwner;
     private OrtValue? _encoderStates;
+    private readonly Dictionary<DecoderGraph, EncoderWorkValues> _encoderWork = new();
+    private readonly int _images;
     private int[] _rowImage;
     private int _pastLength;
 
@@ -87,6 +191,7 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         _heads = heads;
         _headSize = headSize;
         VocabularySize = vocabularySize;
+        _images = images;
         _rowImage = Enumerable.Range(0, images).ToArray();
     }
 
@@ -101,9 +206,9 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         if (!sourceRows.IsEmpty) Gather(sourceRows);
         var rows = Rows;
         if (tokens.Length != rows) throw new ArgumentException($"Expected {rows} tokens, got {tokens.Length}.", nameof(tokens));
-        _encoderStates ??= EncoderStates();
-
-        var session = _pastLength == 0 ? _sessions.First : _sessions.WithPast;
+        var graph = _pastLength == 0 ? _sessions.First : _sessions.WithPast;
+        var session = graph.Step;
+        var encoderWork = graph.EncoderWork is null ? null : EncoderWork(graph);
         var owned = new List<OrtValue>();
         try
         {
@@ -117,7 +222,8 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
                 values.Add(input switch
                 {
                     "input_ids" => Own(owned, OrtValue.CreateTensorValueFromMemory(ids, [rows, 1])),
-                    "encoder_hidden_states" => _encoderStates,
+                    DecoderGraph.EncoderStatesInput => _encoderStates ??= EncoderStates(),
+                    _ when encoderWork is not null && encoderWork.Contains(input) => encoderWork.ForRows(input, _rowImage, _images),
                     "encoder_attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * _encoderLength).ToArray(), [rows, _encoderLength])),
                     "attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * (_pastLength + 1)).ToArray(), [rows, _pastLength + 1])),
                     "use_cache_branch" => Own(owned, OrtValue.CreateTensorValueFromMemory(new[] { _pastLength > 0 }, [1])),
@@ -207,6 +313,7 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         {
             _encoderStates?.Dispose();
             _encoderStates = null;
+            foreach (var work in _encoderWork.Values) work.RowsChanged();
         }
         _rowImage = rowImage;
         if (_pastLength == 0) return;
@@ -243,6 +350,66 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         DisposePast();
         foreach (var value in _kept) value.Dispose();
         _encoderStates?.Dispose();
+        foreach (var work in _encoderWork.Values) work.Dispose();
+    }
+
+    private EncoderWorkValues EncoderWork(DecoderGraph graph)
+    {
+        if (_encoderWork.TryGetValue(graph, out var values)) return values;
+        using var states = OrtValue.CreateTensorValueFromMemory(_encoded, [_images, _encoderLength, _hidden]);
+        using var runOptions = new RunOptions();
+        var outputs = graph.EncoderWork!.Run(runOptions, [DecoderGraph.EncoderStatesInput], [states], graph.EncoderWorkOutputs.ToArray());
+        values = new EncoderWorkValues(graph.EncoderWorkOutputs, outputs);
+        _encoderWork[graph] = values;
+        return values;
+    }
+
+    /// <summary>A split decoder's encoder work for one generation: one row per image, and its rows gathered for the current step.</summary>
+    private sealed class EncoderWorkValues(IReadOnlyList<string> names, IDisposableReadOnlyCollection<OrtValue> perImage) : IDisposable
+    {
+        private readonly Dictionary<string, OrtValue> _perRow = new();
+
+        public bool Contains(string name) => names.Contains(name);
+
+        public OrtValue ForRows(string name, int[] rowImage, int images)
+        {
+            var source = perImage[IndexOf(name)];
+            var identity = rowImage.Length == images;
+            for (var r = 0; r < rowImage.Length && identity; r++) identity = rowImage[r] == r;
+            if (identity) return source;
+            if (_perRow.TryGetValue(name, out var gathered)) return gathered;
+
+            var info = source.GetTensorTypeAndShape();
+            var shape = info.Shape;
+            var data = source.GetTensorMutableRawData();
+            var perRow = data.Length / (int)shape[0];
+            shape[0] = rowImage.Length;
+            gathered = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, info.ElementDataType, shape);
+            var target = gathered.GetTensorMutableRawData();
+            for (var r = 0; r < rowImage.Length; r++)
+                data.Slice(rowImage[r] * perRow, perRow).CopyTo(target.Slice(r * perRow, perRow));
+            _perRow[name] = gathered;
+            return gathered;
+        }
+
+        public void RowsChanged()
+        {
+            foreach (var value in _perRow.Values) value.Dispose();
+            _perRow.Clear();
+        }
+
+        private int IndexOf(string name)
+        {
+            for (var i = 0; i < names.Count; i++)
+                if (names[i] == name) return i;
+            throw new KeyNotFoundException(name);
+        }
+
+        public void Dispose()
+        {
+            RowsChanged();
+            perImage.Dispose();
+        }
     }
 
     private sealed class OwnedValues(List<OrtValue> values) : IDisposable

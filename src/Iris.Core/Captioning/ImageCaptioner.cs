@@ -58,6 +58,9 @@ public sealed class ImageCaptioner : ILoadedModel
     public bool Quantized { get; }
     public string DecoderLayout => _decoder.Layout;
 
+    /// <summary>Whether the decoder's encoder-only work was split off (see <see cref="DecoderGraph"/>), and if not, why.</summary>
+    public string EncoderWorkHoisting => _decoder.WithPast.Hoisting;
+
     public Task<CaptionBatch> DescribeAsync(DecodedImage image, GenerationOverrides? overrides = null, CancellationToken cancellationToken = default) =>
         DescribeAsync([image], overrides, cancellationToken);
 

@@ -62,19 +62,26 @@ public sealed class ImageCaptionerLoader(OnnxSessionFactory sessions) : IModelLo
 
         var encoder = sessions.Create(folder.Require(encoderPath));
         DecoderSessions? decoder = null;
+        DecoderGraph? first = null;
         try
         {
-            decoder = mergedPath is not null
-                ? DecoderSessions.Merged(manifest.Name, sessions.Create(folder.Require(mergedPath)))
-                : DecoderSessions.Split(manifest.Name, sessions.Create(folder.Require(firstPath!)), sessions.Create(folder.Require(withPastPath!)));
+            using var probe = spec.HoistEncoderWork ? ProbeEncoderStates(encoder, processor) : null;
+            if (mergedPath is not null)
+                decoder = DecoderSessions.Merged(manifest.Name, DecoderGraph.Load(folder.Require(mergedPath), sessions, spec.HoistEncoderWork, probe));
+            else
+            {
+                first = DecoderGraph.Load(folder.Require(firstPath!), sessions, spec.HoistEncoderWork, probe);
+                decoder = DecoderSessions.Split(manifest.Name, first, DecoderGraph.Load(folder.Require(withPastPath!), sessions, spec.HoistEncoderWork, probe));
+                first = null;
+            }
 
             // Cache shape [batch, heads, length, head size]: from the graph when fixed there, else from config.json.
-            var pastDims = decoder.WithPast.InputMetadata[decoder.PastNames[0]].Dimensions;
+            var pastDims = decoder.WithPast.Step.InputMetadata[decoder.PastNames[0]].Dimensions;
             var heads = pastDims.Length == 4 && pastDims[1] > 0 ? pastDims[1] : ConfigInt(decoderConfig, "n_head", "num_attention_heads", "decoder_attention_heads")
                 ?? throw new InvalidModelManifestException(manifest.Name, "neither the decoder graph nor config.json gives the number of attention heads");
             var headSize = pastDims.Length == 4 && pastDims[3] > 0 ? pastDims[3]
                 : (ConfigInt(decoderConfig, "n_embd", "hidden_size", "d_model") ?? throw new InvalidModelManifestException(manifest.Name, "config.json gives no decoder hidden size")) / heads;
-            var logitsDims = decoder.WithPast.OutputMetadata["logits"].Dimensions;
+            var logitsDims = decoder.WithPast.Step.OutputMetadata["logits"].Dimensions;
             var vocabulary = logitsDims.Length == 3 && logitsDims[2] > 0 ? logitsDims[2]
                 : ConfigInt(decoderConfig, "vocab_size") ?? throw new InvalidModelManifestException(manifest.Name, "config.json gives no vocab_size");
             return new ImageCaptioner(manifest, encoder, decoder, processor, tokenizer, generation, vocabulary, heads, headSize, spec.Quantized, sessions.Settings.MaxConcurrentRuns);
@@ -82,9 +89,24 @@ public sealed class ImageCaptionerLoader(OnnxSessionFactory sessions) : IModelLo
         catch
         {
             encoder.Dispose();
+            first?.Dispose();
             decoder?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The encoder's output for three blank images, for <see cref="DecoderGraph.Load"/>'s one-row-per-image check.</summary>
+    private static OrtValue ProbeEncoderStates(InferenceSession encoder, HfImageProcessor processor)
+    {
+        const int images = 3;
+        var (width, height) = processor.OutputSize(new DecodedImage(64, 64, new byte[64 * 64 * 3], ImageFormat.Png, 1, 0));
+        var pixels = new float[images * 3 * width * height];
+        var input = encoder.InputNames.Contains("pixel_values") ? "pixel_values" : encoder.InputNames[0];
+        var output = encoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : encoder.OutputNames[0];
+        using var tensor = OrtValue.CreateTensorValueFromMemory(pixels, [images, 3, height, width]);
+        using var runOptions = new RunOptions();
+        using var outputs = encoder.Run(runOptions, [input], [tensor], [output]);
+        return OrtValue.CreateTensorValueFromMemory(outputs[0].GetTensorDataAsSpan<float>().ToArray(), outputs[0].GetTensorTypeAndShape().Shape);
     }
 
     private static int? ConfigInt(JsonElement config, params string[] names)

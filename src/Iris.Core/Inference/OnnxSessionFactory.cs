@@ -12,7 +12,20 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
     /// <summary>A session with its own intra-op thread count, for models that run many small inputs side by side.</summary>
     public InferenceSession Create(string modelPath, int intraOpThreads)
     {
-        using var options = new SessionOptions
+        using var options = Options(intraOpThreads);
+        return new InferenceSession(modelPath, options);
+    }
+
+    /// <summary>A session over a model held in memory, such as a graph Iris rewrote at load time.</summary>
+    public InferenceSession Create(byte[] model)
+    {
+        using var options = Options(settings.IntraOpThreads);
+        return new InferenceSession(model, options);
+    }
+
+    private SessionOptions Options(int intraOpThreads)
+    {
+        var options = new SessionOptions
         {
             GraphOptimizationLevel = settings.GraphOptimization,
             ExecutionMode = settings.ExecutionMode,
@@ -21,6 +34,6 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
         };
         if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
         if (settings.InterOpThreads > 0) options.InterOpNumThreads = settings.InterOpThreads;
-        return new InferenceSession(modelPath, options);
+        return options;
     }
 }

@@ -13,11 +13,14 @@ public sealed class FlowerCaptioners : IDisposable
     public ImageCaptioner Full { get; } = Load(quantized: false);
     public ImageCaptioner Quantized { get; } = Load(quantized: true);
 
-    public static ImageCaptioner Load(bool quantized)
+    public static ImageCaptioner Load(bool quantized, bool hoistEncoderWork = true)
     {
         var manifest = FlowerReference.Manifest("flower-captioner-tiny");
-        if (quantized)
-            manifest = manifest with { Sections = new() { ["captioner"] = System.Text.Json.JsonSerializer.SerializeToElement(new { quantized = true }) } };
+        if (quantized || !hoistEncoderWork)
+            manifest = manifest with
+            {
+                Sections = new() { ["captioner"] = System.Text.Json.JsonSerializer.SerializeToElement(new { quantized, hoist_encoder_work = hoistEncoderWork }) },
+            };
         return ImageCaptionerLoader.Load(manifest, FlowerReference.MirrorFolder("flower-captioner-tiny"), Sessions);
     }
 

@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Text;
+
+namespace Iris.Core.Inference.Graphs;
+
+/// <summary>
+/// An ONNX model file (a protobuf <c>ModelProto</c>) read down to what graph surgery needs: each node's inputs,
+/// outputs and operator, and the names of the graph's initializers, inputs, outputs and value infos. Everything else
+/// (weights, attributes, opsets, metadata) stays the original bytes and is written back unchanged, so a rewritten
+/// graph keeps every detail of the exported one without a full ONNX object model.
+/// </summary>
+public sealed class OnnxModelFile
+{
+    // Field numbers from onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto).
+    private const int ModelGraph = 7;
+    private const int GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13, GraphSparseInitializer = 15;
+    private const int NodeInput = 1, NodeOutput = 2, NodeOpType = 4, NodeAttribute = 5, NodeDomain = 7;
+    private const int AttributeGraph = 6, AttributeGraphs = 11;
+    private const int TensorName = 8, TensorDataLocation = 14;
+    private const int ValueInfoName = 1;
+
+    private readonly List<ReadOnlyMemory<byte>> _modelFields;
+    private readonly List<ReadOnlyMemory<byte>> _graphFields;
+
+    private OnnxModelFile(List<ReadOnlyMemory<byte>> modelFields, List<ReadOnlyMemory<byte>> graphFields, List<OnnxNode> nodes,
+        List<OnnxNamed> initializers, List<OnnxNamed> inputs, List<OnnxNamed> outputs, List<OnnxNamed> valueInfos, bool hasSparseInitializers)
+    {
+        _modelFields = modelFields;
+        _graphFields = graphFields;
+        Nodes = nodes;
+        Initializers = initializers;
+        Inputs = inputs;
+        Outputs = outputs;
+        ValueInfos = valueInfos;
+        HasSparseInitializers = hasSparseInitializers;
+    }
+
+    /// <summary>The graph's nodes, in the file's (topological) order.</summary>
+    public IReadOnlyList<OnnxNode> Nodes { get; }
+    public IReadOnlyList<OnnxNamed> Initializers { get; }
+    public IReadOnlyList<OnnxNamed> Inputs { get; }
+    public IReadOnlyList<OnnxNamed> Outputs { get; }
+    public IReadOnlyList<OnnxNamed> ValueInfos { get; }
+    public bool HasSparseInitializers { get; }
+
+    /// <exception cref="InvalidDataException">The bytes are not a protobuf ModelProto with a graph.</exception>
+    public static OnnxModelFile Parse(ReadOnlyMemory<byte> model)
+    {
+        var modelFields = new List<ReadOnlyMemory<byte>>();
+        ReadOnlyMemory<byte>? graph = null;
+        foreach (var field in ProtoFields(model))
+        {
+            if (field.Number == ModelGraph && field.WireType == WireLengthDelimited) graph = field.Payload;
+            else modelFields.Add(field.Whole);
+        }
+        if (graph is null) throw new InvalidDataException("The ONNX model has no graph.");
+
+        var graphFields = new List<ReadOnlyMemory<byte>>();
+        var nodes = new List<OnnxNode>();
+        List<OnnxNamed> initializers = [], inputs = [], outputs = [], valueInfos = [];
+        var sparse = false;
+        foreach (var field in ProtoFields(graph.Value))
+        {
+            switch (field.Number)
+            {
+                case GraphNode: nodes.Add(ReadNode(field)); break;
+                case GraphInitializer: initializers.Add(ReadTensorName(field)); break;
+                case GraphInput: inputs.Add(ReadValueInfoName(field)); break;
+                case GraphOutput: outputs.Add(ReadValueInfoName(field)); break;
+                case GraphValueInfo: valueInfos.Add(ReadValueInfoName(field)); break;
+                case GraphSparseInitializer: sparse = true; graphFields.Add(field.Whole); break;
+                default: graphFields.Add(field.Whole); break;
+            }
+        }
+        return new OnnxModelFile(modelFields, graphFields, nodes, initializers, inputs, outputs, valueInfos, sparse);
+    }
+
+    /// <summary>
+    /// A model with the same opsets, metadata and graph attributes as this one, but the given nodes, initializers,
+    /// inputs, outputs and value infos: entries of this model are copied as they are, new ones written from scratch.
+    /// </summary>
+    public byte[] Write(IEnumerable<OnnxNode> nodes, IEnumerable<OnnxNamed> initializers, IEnumerable<OnnxNamed> inputs,
+        IEnumerable<OnnxNamed> outputs, IEnumerable<OnnxNamed> valueInfos)
+    {
+        var graph = new ArrayBufferWriter<byte>();
+        foreach (var field in _graphFields) graph.Write(field.Span);
+        foreach (var node in nodes) graph.Write(node.Field.Span);
+        foreach (var tensor in initializers) graph.Write(tensor.Field.Span);
+        foreach (var input in inputs) graph.Write(input.Field.Span);
+        foreach (var output in outputs) graph.Write(output.Field.Span);
+        foreach (var info in valueInfos) graph.Write(info.Field.Span);
+
+        var model = new ArrayBufferWriter<byte>(graph.WrittenCount + _modelFields.Sum(f => f.Length) + 16);
+        foreach (var field in _modelFields) model.Write(field.Span);
+        WriteLengthDelimited(model, ModelGraph, graph.WrittenSpan);
+        return model.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// A graph input or output: a <c>ValueInfoProto</c> with a tensor type of the given ONNX element type
+    /// (the values of ONNX Runtime's <c>TensorElementType</c> are ONNX's) and shape, where a dimension of -1 is symbolic.
+    /// </summary>
+    public static OnnxNamed TensorValueInfo(string name, int elementType, IReadOnlyList<long> dimensions, IReadOnlyList<string?> symbolicNames)
+    {
+        // TypeProto.tensor_type (1) { elem_type (1), shape (2) { dim (1) { dim_value (1) | dim_param (2) } } }
+        var shape = new ArrayBufferWriter<byte>();
+        for (var i = 0; i < dimensions.Count; i++)
+        {
+            var dim = new ArrayBufferWriter<byte>();
+            if (dimensions[i] >= 0) WriteVarintField(dim, 1, (ulong)dimensions[i]);
+            else WriteLengthDelimited(dim, 2, Encoding.UTF8.GetBytes(string.IsNullOrEmpty(symbolicNames[i]) ? $"{name}_dim{i}" : symbolicNames[i]!));
+            WriteLengthDelimited(shape, 1, dim.WrittenSpan);
+        }
+        var tensorType = new ArrayBufferWriter<byte>();
+        WriteVarintField(tensorType, 1, (ulong)elementType);
+        WriteLengthDelimited(tensorType, 2, shape.WrittenSpan);
+        var type = new ArrayBufferWriter<byte>();
+        WriteLengthDelimited(type, 1, tensorType.WrittenSpan);
+        var info = new ArrayBufferWriter<byte>();
+        WriteLengthDelimited(info, ValueInfoName, Encoding.UTF8.GetBytes(name));
+        WriteLengthDelimited(info, 2, type.WrittenSpan);
+        return NamedField(GraphInput, name, info.WrittenSpan);
+    }
+
+    /// <summary>A graph output given by name only; ONNX Runtime infers its type from the node that produces it.</summary>
+    public static OnnxNamed UntypedValueInfo(string name)
+    {
+        var info = new ArrayBufferWriter<byte>();
+        WriteLengthDelimited(info, ValueInfoName, Encoding.UTF8.GetBytes(name));
+        return NamedField(GraphOutput, name, info.WrittenSpan);
+    }
+
+    /// <summary>The same value info, as a graph input (field 11) or output (field 12) entry.</summary>
+    public static OnnxNamed AsInput(OnnxNamed info) => Retag(info, GraphInput);
+    public static OnnxNamed AsOutput(OnnxNamed info) => Retag(info, GraphOutput);
+
+    private static OnnxNamed Retag(OnnxNamed info, int field)
+    {
+        var payload = ProtoFields(info.Field).Single().Payload;
+        return NamedField(field, info.Name, payload.Span) with { IsExternal = info.IsExternal };
+    }
+
+    private static OnnxNamed NamedField(int field, string name, ReadOnlySpan<byte> payload)
+    {
+        var writer = new ArrayBufferWriter<byte>(payload.Length + 8);
+        WriteLengthDelimited(writer, field, payload);
+        return new OnnxNamed(name, writer.WrittenMemory);
+    }
+
+    private static OnnxNode ReadNode(ProtoField field)
+    {
+        List<string> inputs = [], outputs = [];
+        string opType = "", domain = "";
+        var hasSubgraph = false;
+        foreach (var f in ProtoFields(field.Payload))
+        {
+            switch (f.Number)
+            {
+                case NodeInput: inputs.Add(Text(f)); break;
+                case NodeOutput: outputs.Add(Text(f)); break;
+                case NodeOpType: opType = Text(f); break;
+                case NodeDomain: domain = Text(f); break;
+                case NodeAttribute:
+                    hasSubgraph |= ProtoFields(f.Payload).Any(a => a.Number is AttributeGraph or AttributeGraphs);
+                    break;
+            }
+        }
+        return new OnnxNode(inputs, outputs, opType, domain, hasSubgraph, field.Whole);
+    }
+
+    private static OnnxNamed ReadTensorName(ProtoField field)
+    {
+        string name = "";
+        var external = false;
+        foreach (var f in ProtoFields(field.Payload))
+        {
+            if (f.Number == TensorName) name = Text(f);
+            else if (f.Number == TensorDataLocation && f.WireType == WireVarint) external = f.Varint == 1;
+        }
+        return new OnnxNamed(name, field.Whole, external);
+    }
+
+    private static OnnxNamed ReadValueInfoName(ProtoField field)
+    {
+        var name = ProtoFields(field.Payload).Where(f => f.Number == ValueInfoName).Select(Text).FirstOrDefault() ?? "";
+        return new OnnxNamed(name, field.Whole);
+    }
+
+    private static string Text(ProtoField field) => Encoding.UTF8.GetString(field.Payload.Span);
+
+    // Protobuf wire format: every field is a varint key (number << 3 | wire type) followed by its value.
+    private const int WireVarint = 0, WireFixed64 = 1, WireLengthDelimited = 2, WireFixed32 = 5;
+
+    private readonly record struct ProtoField(int Number, int WireType, ulong Varint, ReadOnlyMemory<byte> Payload, ReadOnlyMemory<byte> Whole);
+
+    private static IEnumerable<ProtoField> ProtoFields(ReadOnlyMemory<byte> message)
+    {
+        var position = 0;
+        while (position < message.Length)
+        {
+            var start = position;
+            var key = ReadVarint(message.Span, ref position);
+            var number = (int)(key >> 3);
+            var wireType = (int)(key & 7);
+            ulong varint = 0;
+            ReadOnlyMemory<byte> payload = default;
+            switch (wireType)
+            {
+                case WireVarint:
+                    varint = ReadVarint(message.Span, ref position);
+                    break;
+                case WireFixed64:
+                    payload = Take(message, ref position, 8);
+                    break;
+                case WireFixed32:
+                    payload = Take(message, ref position, 4);
+                    break;
+                case WireLengthDelimited:
+                    var length = ReadVarint(message.Span, ref position);
+                    if (length > int.MaxValue) throw new InvalidDataException("A protobuf field is longer than 2 GB.");
+                    payload = Take(message, ref position, (int)length);
+                    break;
+                default:
+                    throw new InvalidDataException($"Unsupported protobuf wire type {wireType} (field {number}).");
+            }
+            yield return new ProtoField(number, wireType, varint, payload, message[start..position]);
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Take(ReadOnlyMemory<byte> message, ref int position, int length)
+    {
+        if (length < 0 || position + length > message.Length) throw new InvalidDataException("A protobuf field runs past the end of its message.");
+        var slice = message.Slice(position, length);
+        position += length;
+        return slice;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)
+    {
+        ulong value = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (position >= data.Length) throw new InvalidDataException("A protobuf varint runs past the end of its message.");
+            var b = data[position++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return value;
+        }
+        throw new InvalidDataException("A protobuf varint is longer than 10 bytes.");
+    }
+
+    private static void WriteVarint(IBufferWriter<byte> writer, ulong value)
+    {
+        Span<byte> buffer = stackalloc byte[10];
+        var n = 0;
+        while (value >= 0x80)
+        {
+            buffer[n++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        buffer[n++] = (byte)value;
+        writer.Write(buffer[..n]);
+    }
+
+    private static void WriteVarintField(IBufferWriter<byte> writer, int number, ulong value)
+    {
+        WriteVarint(writer, (ulong)(number << 3 | WireVarint));
+        WriteVarint(writer, value);
+    }
+
+    private static void WriteLengthDelimited(IBufferWriter<byte> writer, int number, ReadOnlySpan<byte> payload)
+    {
+        WriteVarint(writer, (ulong)(number << 3 | WireLengthDelimited));
+        WriteVarint(writer, (ulong)payload.Length);
+        writer.Write(payload);
+    }
+}
+
+/// <summary>A node of an ONNX graph; <see cref="Field"/> is its whole encoded entry, written back as it is.</summary>
+public sealed record OnnxNode(IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, string OpType, string Domain, bool HasSubgraph, ReadOnlyMemory<byte> Field);
+
+/// <summary>A named graph entry (initializer, input, output or value info) and its whole encoded field.</summary>
+public sealed record OnnxNamed(string Name, ReadOnlyMemory<byte> Field, bool IsExternal = false);
