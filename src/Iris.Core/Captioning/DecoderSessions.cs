@@ -53,6 +53,8 @@ public sealed class DecoderSessions : IDisposable
 
     public static DecoderSessions Split(string modelName, DecoderGraph first, DecoderGraph withPast) => new(modelName, first, withPast, "split");
 
+    public bool IsSplit => First.IsSplit || WithPast.IsSplit;
+
     public void Dispose()
     {
         First.Dispose();
@@ -68,6 +70,7 @@ public sealed class DecoderSessions : IDisposable
 public sealed class DecoderGraph : IDisposable
 {
     public const string EncoderStatesInput = "encoder_hidden_states";
+    public const string UseCacheBranchInput = "use_cache_branch";
 
     private DecoderGraph(InferenceSession step, InferenceSession? encoderWork, IReadOnlyList<string> encoderWorkOutputs, string hoisting)
     {
@@ -91,16 +94,22 @@ public sealed class DecoderGraph : IDisposable
     /// <summary>The graph as exported: every step recomputes everything.</summary>
     public static DecoderGraph Whole(InferenceSession session, string why) => new(session, null, [], why);
 
+    public bool IsSplit => EncoderWork is not null;
+
     /// <summary>
     /// Loads a decoder, split when <paramref name="hoist"/> and the graph allows it. <paramref name="probeStates"/>
     /// (the encoder output of a few images, at least two) checks that every split-off tensor has one row per image, so rows can be
     /// gathered when beams multiply or finished rows drop; a graph that fails the check runs whole.
     /// </summary>
-    public static DecoderGraph Load(string path, OnnxSessionFactory sessions, bool hoist, OrtValue? probeStates)
+    public static DecoderGraph Load(string path, OnnxSessionFactory sessions, bool hoist, OrtValue? probeStates, string whyWhole = "off")
     {
-        if (!hoist || probeStates is null) return Whole(sessions.Create(path), "off");
-        var split = InvariantSplit.TryCreate(File.ReadAllBytes(path), [EncoderStatesInput], out var reason);
+        if (!hoist || probeStates is null) return Whole(sessions.Create(path), whyWhole);
+        var model = File.ReadAllBytes(path);
+        // An Optimum merged decoder: every step, the first included (with an empty cache), runs the cache branch.
+        var cacheBranch = IfBranchInlining.TryInline(model, UseCacheBranchInput, condition: true, out _);
+        var split = InvariantSplit.TryCreate(cacheBranch ?? model, [EncoderStatesInput], out var reason);
         if (split is null) return Whole(sessions.Create(path), "not split: " + reason);
+        var of = cacheBranch is null ? "" : " (cache branch of the merged graph)";
 
         InferenceSession? work = null, step = null;
         try
@@ -117,7 +126,7 @@ public sealed class DecoderGraph : IDisposable
                 var metadata = work.OutputMetadata[name];
                 return OnnxModelFile.TensorValueInfo(name, (int)metadata.ElementDataType, metadata.Dimensions.Select(d => (long)d).ToArray(), metadata.SymbolicDimensions);
             }));
-            return new DecoderGraph(step, work, split.Frontier, $"{split.Frontier.Count} tensors computed once per image");
+            return new DecoderGraph(step, work, split.Frontier, $"{split.Frontier.Count} tensors computed once per image{of}");
         }
         catch (OnnxRuntimeException e)
         {
@@ -226,7 +235,7 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
                     _ when encoderWork is not null && encoderWork.Contains(input) => encoderWork.ForRows(input, _rowImage, _images),
                     "encoder_attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * _encoderLength).ToArray(), [rows, _encoderLength])),
                     "attention_mask" => Own(owned, OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * (_pastLength + 1)).ToArray(), [rows, _pastLength + 1])),
-                    "use_cache_branch" => Own(owned, OrtValue.CreateTensorValueFromMemory(new[] { _pastLength > 0 }, [1])),
+                    DecoderGraph.UseCacheBranchInput => Own(owned, OrtValue.CreateTensorValueFromMemory(new[] { _pastLength > 0 }, [1])),
                     _ when _pastLength > 0 => _past[input],
                     // First step: an empty cache of length 0.
                     _ => Own(owned, OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows, _heads, 0, _headSize])),

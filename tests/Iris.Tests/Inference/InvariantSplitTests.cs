@@ -72,6 +72,17 @@ public sealed class InvariantSplitTests(HoistingGraphs graphs) : IClassFixture<H
     }
 
     [Fact]
+    public void Only_an_if_on_a_graph_input_is_inlined()
+    {
+        var model = System.IO.File.ReadAllBytes(graphs.File("control_flow.onnx"));
+        // Its If tests a value computed inside the graph, not an input a caller sets.
+        Assert.Null(IfBranchInlining.TryInline(model, "positive", condition: true, out var reason));
+        Assert.Contains("not an input of the graph", reason);
+        Assert.Null(IfBranchInlining.TryInline(model, "x", condition: true, out reason));
+        Assert.Contains("no If on 'x'", reason);
+    }
+
+    [Fact]
     public void A_graph_without_the_invariant_input_is_left_whole_with_the_reason()
     {
         var encoder = Path.Combine(FlowerReference.MirrorFolder("flower-captioner-tiny"), "onnx", "encoder_model.onnx");

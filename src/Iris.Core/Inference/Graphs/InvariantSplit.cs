@@ -45,16 +45,7 @@ public sealed class InvariantSplit
     /// </summary>
     public static InvariantSplit? TryCreate(ReadOnlyMemory<byte> model, IReadOnlyCollection<string> invariantInputs, out string reason)
     {
-        OnnxModelFile file;
-        try
-        {
-            file = OnnxModelFile.Parse(model);
-        }
-        catch (InvalidDataException e)
-        {
-            reason = $"the file is not a readable ONNX model ({e.Message})";
-            return null;
-        }
+        if (!OnnxModelFile.TryParse(model, out var file, out reason)) return null;
         if (file.Nodes.Any(n => n.HasSubgraph))
         {
             reason = "the graph has control-flow nodes (If, Loop, Scan) with subgraphs";

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace Iris.Core.Inference.Graphs;
@@ -15,33 +16,43 @@ public sealed class OnnxModelFile
     private const int ModelGraph = 7;
     private const int GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13, GraphSparseInitializer = 15;
     private const int NodeInput = 1, NodeOutput = 2, NodeOpType = 4, NodeAttribute = 5, NodeDomain = 7;
-    private const int AttributeGraph = 6, AttributeGraphs = 11;
+    private const int AttributeName = 1, AttributeGraph = 6, AttributeGraphs = 11;
     private const int TensorName = 8, TensorDataLocation = 14;
     private const int ValueInfoName = 1;
 
     private readonly List<ReadOnlyMemory<byte>> _modelFields;
-    private readonly List<ReadOnlyMemory<byte>> _graphFields;
+    private readonly OnnxGraph _graph;
 
-    private OnnxModelFile(List<ReadOnlyMemory<byte>> modelFields, List<ReadOnlyMemory<byte>> graphFields, List<OnnxNode> nodes,
-        List<OnnxNamed> initializers, List<OnnxNamed> inputs, List<OnnxNamed> outputs, List<OnnxNamed> valueInfos, bool hasSparseInitializers)
+    private OnnxModelFile(List<ReadOnlyMemory<byte>> modelFields, OnnxGraph graph)
     {
         _modelFields = modelFields;
-        _graphFields = graphFields;
-        Nodes = nodes;
-        Initializers = initializers;
-        Inputs = inputs;
-        Outputs = outputs;
-        ValueInfos = valueInfos;
-        HasSparseInitializers = hasSparseInitializers;
+        _graph = graph;
     }
 
     /// <summary>The graph's nodes, in the file's (topological) order.</summary>
-    public IReadOnlyList<OnnxNode> Nodes { get; }
-    public IReadOnlyList<OnnxNamed> Initializers { get; }
-    public IReadOnlyList<OnnxNamed> Inputs { get; }
-    public IReadOnlyList<OnnxNamed> Outputs { get; }
-    public IReadOnlyList<OnnxNamed> ValueInfos { get; }
-    public bool HasSparseInitializers { get; }
+    public IReadOnlyList<OnnxNode> Nodes => _graph.Nodes;
+    public IReadOnlyList<OnnxNamed> Initializers => _graph.Initializers;
+    public IReadOnlyList<OnnxNamed> Inputs => _graph.Inputs;
+    public IReadOnlyList<OnnxNamed> Outputs => _graph.Outputs;
+    public IReadOnlyList<OnnxNamed> ValueInfos => _graph.ValueInfos;
+    public bool HasSparseInitializers => _graph.HasSparseInitializers;
+
+    /// <summary>Parses <paramref name="model"/>, or says why it cannot be read.</summary>
+    public static bool TryParse(ReadOnlyMemory<byte> model, [NotNullWhen(true)] out OnnxModelFile? file, out string reason)
+    {
+        try
+        {
+            file = Parse(model);
+            reason = "";
+            return true;
+        }
+        catch (InvalidDataException e)
+        {
+            file = null;
+            reason = $"the file is not a readable ONNX model ({e.Message})";
+            return false;
+        }
+    }
 
     /// <exception cref="InvalidDataException">The bytes are not a protobuf ModelProto with a graph.</exception>
     public static OnnxModelFile Parse(ReadOnlyMemory<byte> model)
@@ -55,11 +66,20 @@ public sealed class OnnxModelFile
         }
         if (graph is null) throw new InvalidDataException("The ONNX model has no graph.");
 
+        var parts = ReadGraph(graph.Value);
+        return new OnnxModelFile(modelFields, parts);
+    }
+
+    /// <summary>A subgraph (an If branch, a Loop body) read like the model's graph.</summary>
+    public static OnnxGraph ParseGraph(OnnxSubgraph subgraph) => ReadGraph(subgraph.Graph);
+
+    private static OnnxGraph ReadGraph(ReadOnlyMemory<byte> graph)
+    {
         var graphFields = new List<ReadOnlyMemory<byte>>();
         var nodes = new List<OnnxNode>();
         List<OnnxNamed> initializers = [], inputs = [], outputs = [], valueInfos = [];
         var sparse = false;
-        foreach (var field in ProtoFields(graph.Value))
+        foreach (var field in ProtoFields(graph))
         {
             switch (field.Number)
             {
@@ -72,7 +92,7 @@ public sealed class OnnxModelFile
                 default: graphFields.Add(field.Whole); break;
             }
         }
-        return new OnnxModelFile(modelFields, graphFields, nodes, initializers, inputs, outputs, valueInfos, sparse);
+        return new OnnxGraph(nodes, initializers, inputs, outputs, valueInfos, sparse, graphFields);
     }
 
     /// <summary>
@@ -83,7 +103,8 @@ public sealed class OnnxModelFile
         IEnumerable<OnnxNamed> outputs, IEnumerable<OnnxNamed> valueInfos)
     {
         var graph = new ArrayBufferWriter<byte>();
-        foreach (var field in _graphFields) graph.Write(field.Span);
+        // The graph's other fields (name, doc string, sparse initializers) as they were.
+        foreach (var field in _graph.OtherFields) graph.Write(field.Span);
         foreach (var node in nodes) graph.Write(node.Field.Span);
         foreach (var tensor in initializers) graph.Write(tensor.Field.Span);
         foreach (var input in inputs) graph.Write(input.Field.Span);
@@ -122,6 +143,18 @@ public sealed class OnnxModelFile
         return NamedField(GraphInput, name, info.WrittenSpan);
     }
 
+    /// <summary>A node with no attributes, such as the Identity that renames a tensor.</summary>
+    public static OnnxNode NewNode(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs)
+    {
+        var node = new ArrayBufferWriter<byte>();
+        foreach (var input in inputs) WriteLengthDelimited(node, NodeInput, Encoding.UTF8.GetBytes(input));
+        foreach (var output in outputs) WriteLengthDelimited(node, NodeOutput, Encoding.UTF8.GetBytes(output));
+        WriteLengthDelimited(node, NodeOpType, Encoding.UTF8.GetBytes(opType));
+        var field = new ArrayBufferWriter<byte>();
+        WriteLengthDelimited(field, GraphNode, node.WrittenSpan);
+        return new OnnxNode(inputs, outputs, opType, "", [], field.WrittenMemory);
+    }
+
     /// <summary>A graph output given by name only; ONNX Runtime infers its type from the node that produces it.</summary>
     public static OnnxNamed UntypedValueInfo(string name)
     {
@@ -151,7 +184,7 @@ public sealed class OnnxModelFile
     {
         List<string> inputs = [], outputs = [];
         string opType = "", domain = "";
-        var hasSubgraph = false;
+        var subgraphs = new List<OnnxSubgraph>();
         foreach (var f in ProtoFields(field.Payload))
         {
             switch (f.Number)
@@ -161,11 +194,14 @@ public sealed class OnnxModelFile
                 case NodeOpType: opType = Text(f); break;
                 case NodeDomain: domain = Text(f); break;
                 case NodeAttribute:
-                    hasSubgraph |= ProtoFields(f.Payload).Any(a => a.Number is AttributeGraph or AttributeGraphs);
+                    var attribute = ProtoFields(f.Payload).ToList();
+                    var name = attribute.Where(a => a.Number == AttributeName).Select(Text).FirstOrDefault() ?? "";
+                    foreach (var a in attribute.Where(a => a.Number is AttributeGraph or AttributeGraphs))
+                        subgraphs.Add(new OnnxSubgraph(name, a.Payload));
                     break;
             }
         }
-        return new OnnxNode(inputs, outputs, opType, domain, hasSubgraph, field.Whole);
+        return new OnnxNode(inputs, outputs, opType, domain, subgraphs, field.Whole);
     }
 
     private static OnnxNamed ReadTensorName(ProtoField field)
@@ -276,7 +312,18 @@ public sealed class OnnxModelFile
 }
 
 /// <summary>A node of an ONNX graph; <see cref="Field"/> is its whole encoded entry, written back as it is.</summary>
-public sealed record OnnxNode(IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, string OpType, string Domain, bool HasSubgraph, ReadOnlyMemory<byte> Field);
+public sealed record OnnxNode(IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, string OpType, string Domain,
+    IReadOnlyList<OnnxSubgraph> Subgraphs, ReadOnlyMemory<byte> Field)
+{
+    public bool HasSubgraph => Subgraphs.Count > 0;
+}
+
+/// <summary>A graph-valued attribute of a node (If's then_branch and else_branch, Loop's body), still encoded.</summary>
+public sealed record OnnxSubgraph(string Attribute, ReadOnlyMemory<byte> Graph);
+
+/// <summary>A graph's entries; <see cref="OtherFields"/> holds the encoded fields this reader does not look into.</summary>
+public sealed record OnnxGraph(IReadOnlyList<OnnxNode> Nodes, IReadOnlyList<OnnxNamed> Initializers, IReadOnlyList<OnnxNamed> Inputs,
+    IReadOnlyList<OnnxNamed> Outputs, IReadOnlyList<OnnxNamed> ValueInfos, bool HasSparseInitializers, IReadOnlyList<ReadOnlyMemory<byte>> OtherFields);
 
 /// <summary>A named graph entry (initializer, input, output or value info) and its whole encoded field.</summary>
 public sealed record OnnxNamed(string Name, ReadOnlyMemory<byte> Field, bool IsExternal = false);
