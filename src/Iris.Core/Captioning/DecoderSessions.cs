@@ -78,7 +78,18 @@ public sealed class DecoderGraph : IDisposable
         EncoderWork = encoderWork;
         EncoderWorkOutputs = encoderWorkOutputs;
         Hoisting = hoisting;
+        StepOutputs = step.OutputNames.Where(o => o == "logits" || o.StartsWith("present.", StringComparison.Ordinal)).ToArray();
+        LogitsOutput = Array.IndexOf(StepOutputs, "logits");
+        CacheInputOf = StepOutputs.Select(o => o == "logits" ? null : "past_key_values." + o["present.".Length..]).ToArray();
     }
+
+    /// <summary>The outputs a step asks for: the logits and the new cache (present.*), in this order each step.</summary>
+    public string[] StepOutputs { get; }
+
+    public int LogitsOutput { get; }
+
+    /// <summary>For each of <see cref="StepOutputs"/>, the past_key_values.* input it feeds at the next step; null for the logits.</summary>
+    public string?[] CacheInputOf { get; }
 
     public InferenceSession Step { get; }
 
@@ -183,6 +194,7 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
     private readonly int _headSize;
     private readonly Dictionary<string, OrtValue> _past = new();
     private readonly List<OrtValue> _kept = [];
+    private readonly RunOptions _runOptions = new();
     private IDisposable? _pastOwner;
     private OrtValue? _encoderStates;
     private readonly Dictionary<DecoderGraph, EncoderWorkValues> _encoderWork = new();
@@ -241,11 +253,10 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
                     _ => Own(owned, OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows, _heads, 0, _headSize])),
                 });
             }
-            var outputNames = session.OutputNames.Where(o => o == "logits" || o.StartsWith("present.", StringComparison.Ordinal)).ToArray();
-            using var runOptions = new RunOptions();
-            var outputs = session.Run(runOptions, names, values, outputNames);
+            var outputNames = graph.StepOutputs;
+            var outputs = session.Run(_runOptions, names, values, outputNames);
 
-            var logits = outputs[Array.IndexOf(outputNames, "logits")];
+            var logits = outputs[graph.LogitsOutput];
             var shape = logits.GetTensorTypeAndShape().Shape;
             var sequence = (int)shape[1];
             var vocab = (int)shape[2];
@@ -263,11 +274,8 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
             var previousOwner = _pastOwner;
             var previous = new Dictionary<string, OrtValue>(_past);
             for (var i = 0; i < outputNames.Length; i++)
-                if (outputNames[i].StartsWith("present.", StringComparison.Ordinal))
-                {
-                    var past = "past_key_values." + outputNames[i]["present.".Length..];
-                    if (_sessions.PastNames.Contains(past)) _past[past] = outputs[i];
-                }
+                if (graph.CacheInputOf[i] is { } past && _sessions.PastNames.Contains(past))
+                    _past[past] = outputs[i];
             _pastOwner = outputs;
             // Cache entries no output replaced (cross-attention keys some exports emit only once) are kept alive by copying them.
             foreach (var (name, value) in previous)
@@ -360,14 +368,14 @@ public sealed class OnnxDecoderSteps : IDecoderSteps, IDisposable
         foreach (var value in _kept) value.Dispose();
         _encoderStates?.Dispose();
         foreach (var work in _encoderWork.Values) work.Dispose();
+        _runOptions.Dispose();
     }
 
     private EncoderWorkValues EncoderWork(DecoderGraph graph)
     {
         if (_encoderWork.TryGetValue(graph, out var values)) return values;
         using var states = OrtValue.CreateTensorValueFromMemory(_encoded, [_images, _encoderLength, _hidden]);
-        using var runOptions = new RunOptions();
-        var outputs = graph.EncoderWork!.Run(runOptions, [DecoderGraph.EncoderStatesInput], [states], graph.EncoderWorkOutputs.ToArray());
+        var outputs = graph.EncoderWork!.Run(_runOptions, [DecoderGraph.EncoderStatesInput], [states], graph.EncoderWorkOutputs.ToArray());
         values = new EncoderWorkValues(graph.EncoderWorkOutputs, outputs);
         _encoderWork[graph] = values;
         return values;
