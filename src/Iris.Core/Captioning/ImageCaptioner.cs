@@ -61,6 +61,8 @@ public sealed class ImageCaptioner : ILoadedModel
     /// <summary>Whether the decoder's encoder-only work was split off (see <see cref="DecoderGraph"/>), and if not, why.</summary>
     public string EncoderWorkHoisting => _decoder.WithPast.Hoisting;
 
+    public string LoadNote => $"{DecoderLayout} decoder; cross-attention and other encoder-only work: {EncoderWorkHoisting}";
+
     public Task<CaptionBatch> DescribeAsync(DecodedImage image, GenerationOverrides? overrides = null, CancellationToken cancellationToken = default) =>
         DescribeAsync([image], overrides, cancellationToken);
 

@@ -6,6 +6,9 @@ namespace Iris.Core.Inference;
 public interface ILoadedModel : IDisposable
 {
     ModelManifest Manifest { get; }
+
+    /// <summary>What loading decided that an operator may want to know (a graph rewrite made or declined), logged when the model is ready.</summary>
+    string? LoadNote => null;
 }
 
 /// <summary>

@@ -101,7 +101,10 @@ public sealed class ModelRuntime : IDisposable
             var files = new ModelFiles(_store.ModelDirectory(manifest));
             var model = await Task.Run(() => loader.LoadAsync(manifest, files, CancellationToken.None));
             _states[manifest.Name] = (ModelState.Ready, null, DateTimeOffset.UtcNow, stopwatch.Elapsed.TotalMilliseconds);
-            _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms", manifest.Name, stopwatch.Elapsed.TotalMilliseconds);
+            if (model.LoadNote is { } note)
+                _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms ({LoadNote})", manifest.Name, stopwatch.Elapsed.TotalMilliseconds, note);
+            else
+                _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms", manifest.Name, stopwatch.Elapsed.TotalMilliseconds);
             return model;
         }
         catch (Exception e)
