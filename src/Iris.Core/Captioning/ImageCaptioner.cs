@@ -27,7 +27,7 @@ public sealed class ImageCaptioner : ILoadedModel
     private readonly string _encoderOutput;
     private readonly int _heads;
     private readonly int _headSize;
-    private readonly SemaphoreSlim? _runGate;
+    private readonly RunGate _runGate;
 
     public ImageCaptioner(ModelManifest manifest, InferenceSession encoder, DecoderSessions decoder, HfImageProcessor processor,
         BpeTokenizer tokenizer, GenerationSettings generation, int vocabularySize, int heads, int headSize, bool quantized, int maxConcurrentRuns = 0)
@@ -44,7 +44,7 @@ public sealed class ImageCaptioner : ILoadedModel
         _headSize = headSize;
         _pixelInput = encoder.InputNames.Contains("pixel_values") ? "pixel_values" : encoder.InputNames[0];
         _encoderOutput = encoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : encoder.OutputNames[0];
-        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns);
     }
 
     public ModelManifest Manifest { get; }
@@ -86,11 +86,10 @@ public sealed class ImageCaptioner : ILoadedModel
         }
         var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-        if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
         double encoderMs, decoderMs;
         IReadOnlyList<GeneratedSequence> sequences;
         int steps;
-        try
+        using (await _runGate.EnterAsync(cancellationToken))
         {
             stopwatch.Restart();
             var encoded = Encode(pixels, images.Count, width, height, out var encoderLength, out var hidden);
@@ -104,10 +103,6 @@ public sealed class ImageCaptioner : ILoadedModel
                 : BeamSearch.Run(decoderSteps, images.Count, settings);
             steps = decoderSteps.Steps;
             decoderMs = stopwatch.Elapsed.TotalMilliseconds;
-        }
-        finally
-        {
-            _runGate?.Release();
         }
 
         stopwatch.Restart();
@@ -147,5 +142,6 @@ public sealed class ImageCaptioner : ILoadedModel
     {
         _encoder.Dispose();
         _decoder.Dispose();
+        _runGate.Dispose();
     }
 }

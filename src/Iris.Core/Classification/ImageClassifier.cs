@@ -17,7 +17,7 @@ public sealed class ImageClassifier : ILoadedModel
     private readonly string _inputName;
     private readonly string[] _outputNames;
     private readonly long[] _inputShape;
-    private readonly SemaphoreSlim? _runGate;
+    private readonly RunGate _runGate;
 
     public ImageClassifier(ModelManifest manifest, ClassifierSettings settings, InferenceSession session, string inputName, string outputName,
         IReadOnlyList<string>? labels, int maxConcurrentRuns = 0)
@@ -31,7 +31,7 @@ public sealed class ImageClassifier : ILoadedModel
         _inputShape = settings.Layout == TensorLayout.Nchw
             ? [1, 3, settings.InputHeight, settings.InputWidth]
             : [1, settings.InputHeight, settings.InputWidth, 3];
-        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns);
     }
 
     public ModelManifest Manifest { get; }
@@ -83,19 +83,14 @@ public sealed class ImageClassifier : ILoadedModel
             Preprocess(image, tensor.Span);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-            if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
-            stopwatch.Restart();
             float[] scores;
-            try
+            using (await _runGate.EnterAsync(cancellationToken))
             {
+                stopwatch.Restart();
                 using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, _inputShape);
                 using var runOptions = new RunOptions();
                 using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
                 scores = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-            }
-            finally
-            {
-                _runGate?.Release();
             }
             var inference = stopwatch.Elapsed.TotalMilliseconds;
             stopwatch.Restart();
@@ -121,5 +116,9 @@ public sealed class ImageClassifier : ILoadedModel
         return order.Select(i => new ClassPrediction(Labels?[i] ?? i.ToString(), i, probabilities[i])).ToList();
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runGate.Dispose();
+    }
 }

@@ -14,7 +14,7 @@ public sealed class YoloxDetector : ILoadedModel
     private readonly DetectorSpec _spec;
     private readonly string _inputName;
     private readonly string[] _outputNames;
-    private readonly SemaphoreSlim? _runGate;
+    private readonly RunGate _runGate;
 
     public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
     {
@@ -28,7 +28,7 @@ public sealed class YoloxDetector : ILoadedModel
         if (!session.InputMetadata.ContainsKey(_inputName))
             throw new InvalidModelManifestException(manifest.Name, $"the ONNX file has no input named '{_inputName}' (it has {string.Join(", ", session.InputNames)})");
         _outputNames = [session.OutputNames[0]];
-        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns);
     }
 
     public ModelManifest Manifest { get; }
@@ -46,12 +46,11 @@ public sealed class YoloxDetector : ILoadedModel
             Letterbox.Normalize(tensor.Span, plane, _spec.Scale, _spec.Mean, _spec.Std);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-            if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
-            stopwatch.Restart();
             List<YoloxOutputDecoder.Candidate> candidates;
             double inference;
-            try
+            using (await _runGate.EnterAsync(cancellationToken))
             {
+                stopwatch.Restart();
                 using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [1, 3, height, width]);
                 using var runOptions = new RunOptions();
                 using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
@@ -60,10 +59,6 @@ public sealed class YoloxDetector : ILoadedModel
                 candidates = YoloxOutputDecoder.Decode(
                     outputs[0].GetTensorDataAsSpan<float>(), Labels.Count, width, height, _spec.Strides,
                     ratio, image.Width, image.Height, parameters.MinConfidence);
-            }
-            finally
-            {
-                _runGate?.Release();
             }
 
             var kept = NonMaxSuppression.ClassAware(candidates, _spec.NmsIou, parameters.MaxDetections);
@@ -77,5 +72,9 @@ public sealed class YoloxDetector : ILoadedModel
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runGate.Dispose();
+    }
 }

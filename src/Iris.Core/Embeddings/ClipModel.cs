@@ -20,7 +20,7 @@ public sealed class ClipModel : ILoadedModel
 {
     private readonly InferenceSession? _vision;
     private readonly InferenceSession? _text;
-    private readonly SemaphoreSlim? _runGate;
+    private readonly RunGate _runGate;
     private readonly int _padId;
 
     public ClipModel(ModelManifest manifest, ClipSpec spec, InferenceSession? vision, InferenceSession? text, HfImageProcessor? processor, BpeTokenizer? tokenizer,
@@ -34,7 +34,7 @@ public sealed class ClipModel : ILoadedModel
         Tokenizer = tokenizer;
         MaxTextLength = maxTextLength;
         _padId = padId;
-        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns);
         Dimensions = (int)((vision?.OutputMetadata.GetValueOrDefault("image_embeds")?.Dimensions.LastOrDefault()
             ?? text?.OutputMetadata.GetValueOrDefault("text_embeds")?.Dimensions.LastOrDefault()) ?? 0);
     }
@@ -101,8 +101,7 @@ public sealed class ClipModel : ILoadedModel
     {
         if (!session.OutputNames.Contains(output))
             throw new InvalidModelManifestException(Manifest.Name, $"the ONNX file has no '{output}' output (it has {string.Join(", ", session.OutputNames)})");
-        if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
-        try
+        using (await _runGate.EnterAsync(cancellationToken))
         {
             using var runOptions = new RunOptions();
             using var outputs = session.Run(runOptions, names, values, [output]);
@@ -113,10 +112,6 @@ public sealed class ClipModel : ILoadedModel
             for (var i = 0; i < count; i++)
                 result.Add(new Embedding(Normalize(data.Slice(i * dimensions, dimensions)), ids?[i]));
             return result;
-        }
-        finally
-        {
-            _runGate?.Release();
         }
     }
 
@@ -134,6 +129,7 @@ public sealed class ClipModel : ILoadedModel
     {
         _vision?.Dispose();
         _text?.Dispose();
+        _runGate.Dispose();
     }
 }
 

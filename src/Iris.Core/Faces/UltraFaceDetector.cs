@@ -19,7 +19,7 @@ public sealed class UltraFaceDetector : ILoadedModel
     private readonly string _inputName;
     private readonly string[] _outputNames;
     private readonly PixelNormalization _normalization;
-    private readonly SemaphoreSlim? _runGate;
+    private readonly RunGate _runGate;
 
     public UltraFaceDetector(ModelManifest manifest, FaceDetectorSpec spec, InferenceSession session, int maxConcurrentRuns = 0)
     {
@@ -45,7 +45,7 @@ public sealed class UltraFaceDetector : ILoadedModel
         {
             throw new InvalidModelManifestException(manifest.Name, $"its face_detector mean/std are invalid: {e.Message.TrimEnd('.')}");
         }
-        if (maxConcurrentRuns > 0) _runGate = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns);
     }
 
     public ModelManifest Manifest { get; }
@@ -65,12 +65,11 @@ public sealed class UltraFaceDetector : ILoadedModel
             ImageTensor.Write(pixels, width, height, TensorLayout.Nchw, _spec.ChannelOrder == "bgr", _normalization, tensor.Span);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-            if (_runGate is not null) await _runGate.WaitAsync(cancellationToken);
-            stopwatch.Restart();
             List<YoloxOutputDecoder.Candidate> candidates;
             double inference;
-            try
+            using (await _runGate.EnterAsync(cancellationToken))
             {
+                stopwatch.Restart();
                 using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [1, 3, height, width]);
                 using var runOptions = new RunOptions();
                 using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
@@ -78,10 +77,6 @@ public sealed class UltraFaceDetector : ILoadedModel
                 stopwatch.Restart();
                 candidates = UltraFaceOutputDecoder.Decode(
                     outputs[0].GetTensorDataAsSpan<float>(), outputs[1].GetTensorDataAsSpan<float>(), image.Width, image.Height, parameters.MinConfidence);
-            }
-            finally
-            {
-                _runGate?.Release();
             }
             var kept = NonMaxSuppression.ClassAware(candidates, _spec.NmsIou, parameters.MaxFaces);
             var faces = kept.Select(c => new DetectedFace(c.Score, c.Box)).ToList();
@@ -95,5 +90,9 @@ public sealed class UltraFaceDetector : ILoadedModel
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runGate.Dispose();
+    }
 }

@@ -313,28 +313,23 @@ public sealed class PpOcrReader : ILoadedModel
     {
         private readonly string[] _inputNames = [session.InputNames[0]];
         private readonly string[] _outputNames = [session.OutputNames[0]];
-        private readonly SemaphoreSlim? _gate = maxConcurrentRuns > 0 ? new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns) : null;
+        private readonly RunGate _gate = new(maxConcurrentRuns);
 
         public async Task<T> RunAsync<T>(Memory<float> input, long[] shape, Func<OrtValue, T> read, CancellationToken cancellationToken)
         {
-            if (_gate is not null) await _gate.WaitAsync(cancellationToken);
-            try
+            using (await _gate.EnterAsync(cancellationToken))
             {
                 using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, shape);
                 using var runOptions = new RunOptions();
                 using var outputs = session.Run(runOptions, _inputNames, [value], _outputNames);
                 return read(outputs[0]);
             }
-            finally
-            {
-                _gate?.Release();
-            }
         }
 
         public void Dispose()
         {
             session.Dispose();
-            _gate?.Dispose();
+            _gate.Dispose();
         }
     }
 }
