@@ -3,6 +3,7 @@ using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Jobs;
+using Iris.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
@@ -11,6 +12,10 @@ namespace Iris.Http;
 /// <summary>Asynchronous jobs: submit now, fetch the result when a worker has produced it.</summary>
 public static class JobsApi
 {
+    /// <summary>Most stored images one submission may name, and the most bytes they may add up to, in image-size limits.</summary>
+    private const int MaxImageIds = 100;
+    private const int MaxImageIdBytesInImages = 10;
+
     /// <summary>Request fields that configure the job itself rather than its tasks.</summary>
     private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase) { "tasks", "callback_url", "image_ids" };
 
@@ -22,7 +27,8 @@ public static class JobsApi
             .WithSummary("Submit images for asynchronous processing")
             .WithDescription(
                 "Takes the same image inputs as the synchronous routes: multipart/form-data (one file, or several files — any field " +
-                "name — as a batch with one job per file), a raw image body, or JSON {\"image\": \"<base64>\"}. `tasks` (query or form, " +
+                "name — as a batch with one job per file), a raw image body, JSON {\"image\": \"<base64>\"}, or `image_ids` (query or form, " +
+                "comma-separated ids of images stored with POST /api/v1/upload; up to 100, one job each). `tasks` (query or form, " +
                 "comma-separated; default Jobs:DefaultTasks) picks what runs; other parameters are passed to the tasks (e.g. " +
                 "min_confidence). Optional `callback_url` receives a signed webhook when each job finishes. An `Idempotency-Key` " +
                 "header makes a repeated submission return the original jobs. Answers 202 with the job ids and a Location; 429 with " +
@@ -30,6 +36,7 @@ public static class JobsApi
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .Produces<JobSubmissionResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -75,9 +82,15 @@ public static class JobsApi
     }
 
     private static async Task<Accepted<JobSubmissionResponse>> SubmitAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, JobService service, CancellationToken cancellationToken)
+        HttpRequest request, IrisOptions options, ImageDecoder decoder, JobService service, IBlobStore blobs, CancellationToken cancellationToken)
     {
         var (images, form) = await ReadImagesAsync(request, decoder.Limits, cancellationToken);
+        if (ImageIds(request, form) is { } ids)
+        {
+            if (images.Count > 0)
+                throw new InvalidJobRequestException("Send either image files or image_ids, not both.", "image_ids");
+            images = await StoredImagesAsync(ids, blobs, decoder.Limits, cancellationToken);
+        }
         var result = await service.SubmitAsync(BuildSubmission(request, form, images, service, options, options.Jobs.DefaultTasks), cancellationToken);
         var response = JobSubmissionResponse.From(result);
         if (result.Replayed) request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
@@ -96,9 +109,6 @@ public static class JobsApi
             return value.Length == 0 ? null : value;
         }
 
-        if (Field("image_ids") is not null)
-            throw new InvalidJobRequestException(
-                "image_ids refers to stored images, and this server has no image store; send the images themselves (multipart, raw body or base64 JSON).", "image_ids");
         var tasks = service.ParseTasks(Field("tasks"), defaultTasks);
 
         var parameters = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -129,7 +139,7 @@ public static class JobsApi
     internal static async Task<(IReadOnlyList<JobInputImage> Images, IFormCollection? Form)> ReadImagesAsync(
         HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
     {
-        // Stored image ids replace the body; BuildSubmission answers them.
+        // Stored image ids replace the body; SubmitAsync reads them from the image store.
         if (request.Query.ContainsKey("image_ids") && !request.HasFormContentType)
             return ([], null);
         if (!request.HasFormContentType)
@@ -162,6 +172,45 @@ public static class JobsApi
             images.Add(Checked(buffer.ToArray(), file.FileName));
         }
         return (images, form);
+    }
+
+    /// <summary>The <c>image_ids</c> of the query or form, checked for form and number; null when there are none.</summary>
+    private static IReadOnlyList<string>? ImageIds(HttpRequest request, IFormCollection? form)
+    {
+        var value = request.Query["image_ids"].ToString();
+        if (value.Length == 0 && form is not null) value = form["image_ids"].ToString();
+        if (value.Length == 0) return null;
+        var ids = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (ids.Length == 0)
+            throw new InvalidJobRequestException("image_ids is empty; give the comma-separated ids that POST /api/v1/upload returned.", "image_ids");
+        if (ids.Length > MaxImageIds)
+            throw new InvalidJobRequestException($"image_ids names {ids.Length} images; one submission takes at most {MaxImageIds}.", "image_ids");
+        foreach (var id in ids)
+            if (!BlobIds.IsValid(id))
+                throw new InvalidJobRequestException($"'{id}' is not an image id: ids are 32 lowercase hex characters, as POST /api/v1/upload returns them.", "image_ids");
+        return ids;
+    }
+
+    /// <summary>
+    /// The stored images, copied into the jobs' own input store by the submission so a job keeps its input even if
+    /// the stored image is deleted later. A missing id is a 404 naming it; the total is bounded like an upload.
+    /// </summary>
+    private static async Task<IReadOnlyList<JobInputImage>> StoredImagesAsync(
+        IReadOnlyList<string> ids, IBlobStore blobs, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        var images = new List<JobInputImage>(ids.Count);
+        long total = 0;
+        foreach (var id in ids)
+        {
+            var bytes = await blobs.GetAsync(id, cancellationToken) ?? throw new BlobNotFoundException(id);
+            if (bytes.Length > limits.MaxBytes) throw new ImageTooLargeException(bytes.Length, limits.MaxBytes);
+            total += bytes.Length;
+            if (total > limits.MaxBytes * MaxImageIdBytesInImages)
+                throw new InvalidJobRequestException(
+                    $"The stored images named add up to more than {limits.MaxBytes * MaxImageIdBytesInImages} bytes; submit fewer image_ids per request.", "image_ids");
+            images.Add(Checked(bytes, id));
+        }
+        return images;
     }
 
     /// <summary>Refuses what is not an image at all now (415), instead of accepting a job that can only fail.</summary>

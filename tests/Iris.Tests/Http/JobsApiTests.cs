@@ -71,7 +71,7 @@ public sealed class JobsApiTests : IAsyncLifetime
         }
     }
 
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string detailContains)
+    internal static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string detailContains)
     {
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
@@ -141,7 +141,7 @@ public sealed class JobsApiTests : IAsyncLifetime
         await ProblemAsync(await Client.PostAsync("/v1/jobs?min_confidence=7", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "min_confidence");
         await ProblemAsync(await Client.PostAsync("/v1/jobs?model=nope", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "nope");
         await ProblemAsync(await Client.PostAsync("/v1/jobs?callback_url=ftp://x", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "callback_url");
-        await ProblemAsync(await Client.PostAsync("/v1/jobs?image_ids=a,b", new StringContent("")), HttpStatusCode.BadRequest, "image store");
+        await ProblemAsync(await Client.PostAsync("/v1/jobs?image_ids=a,b", new StringContent("")), HttpStatusCode.BadRequest, "'a' is not an image id");
         await ProblemAsync(await Client.GetAsync("/v1/jobs?status=sleeping"), HttpStatusCode.BadRequest, "status must be one of");
         await ProblemAsync(await Client.GetAsync("/v1/jobs/0123456789abcdef0123456789abcdef"), HttpStatusCode.NotFound, "no job");
         var queued = await Client.GetFromJsonAsync<JsonElement>("/v1/jobs?status=queued");
