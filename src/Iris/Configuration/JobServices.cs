@@ -18,8 +18,10 @@ public static class JobServices
         var settings = jobs.Settings();
         services.AddSingleton(settings);
 
-        // What a job computes: the /v1/analyze pipeline, so a job result is what that route would answer.
-        services.AddSingleton<IJobProcessor, AnalyzeJobProcessor>();
+        // What a job computes: the /v1/analyze pipeline, so a job result is what that route would answer; or a transform.
+        services.AddSingleton<AnalyzeJobProcessor>();
+        services.AddSingleton<TransformJobProcessor>();
+        services.AddSingleton<IJobProcessor, JobProcessorRouter>();
 
         services.AddSingleton<IJobBlobStore>(new LocalDiskJobBlobStore(jobs.InputDirectory));
         services.AddSingleton(_ => new SqliteJobDatabase(jobs.Database));

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using Iris.Configuration;
+using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Jobs;
 using Iris.Core.Transforms;
+using Iris.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -50,8 +53,13 @@ public static class TransformCompatibilityApi
             .WithDescription(
                 "multipart/form-data with any number of image files and one or more `ops` fields, or JSON `{\"images\": [base64…], \"ops\": [\"…\", …]}`. " +
                 "Every image is run through every pipeline; the answer lists each result (base64 data) or its error. At most Transforms:MaxBatchItems " +
-                "images × pipelines, all within the request body limit. Larger batches will run as durable jobs once jobs exist (issue #5).")
+                "images × pipelines answer at once (200), all within the request body limit. A larger batch runs as durable jobs: 202 with " +
+                "one `transform` job per image (a batch; Location lists it), each keeping its outputs in the image store (the job result " +
+                "lists their ids and /v1/img URLs); an `Idempotency-Key` header makes a repeated request return the same jobs.")
+            .Produces<BatchResponse>(StatusCodes.Status200OK)
+            .Produces<JobSubmissionResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .DisableAntiforgery();
         return app;
@@ -96,20 +104,17 @@ public static class TransformCompatibilityApi
         return name.ToLowerInvariant();
     }
 
-    private static async Task<Ok<BatchResponse>> BatchAsync(
-        HttpRequest request, IrisOptions options, ImageTransformer transformer, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<BatchResponse>, Accepted<JobSubmissionResponse>>> BatchAsync(
+        HttpRequest request, IrisOptions options, ImageTransformer transformer, JobService jobs, CancellationToken cancellationToken)
     {
         var (images, ops) = await ReadBatchAsync(request, transformer.ImageLimits, cancellationToken);
         if (images.Count == 0)
             throw new InvalidRequestException("The batch has no images: send image files in a multipart form, or JSON {\"images\": [base64…]}.", "images");
         if (ops.Count == 0) ops.Add("");
-        var items = images.Count * ops.Count;
-        if (items > options.Transforms.MaxBatchItems)
-            throw new InvalidRequestException(
-                $"The batch has {images.Count} images × {ops.Count} pipelines = {items} items; the limit is {options.Transforms.MaxBatchItems} (Transforms:MaxBatchItems). " +
-                "Split it into smaller batches; larger batches will run as durable jobs once jobs exist.", "images");
         // Every pipeline is validated before any image is processed, so a typo fails the whole batch at once.
         var pipelines = ops.Select(o => transformer.Parser.Parse(o)).ToList();
+        if (images.Count * ops.Count > options.Transforms.MaxBatchItems)
+            return await SubmitBatchJobsAsync(request, images, ops, jobs, cancellationToken);
         var accept = request.Headers.Accept.ToString();
 
         var results = new List<BatchItem>();
@@ -131,6 +136,25 @@ public static class TransformCompatibilityApi
             }
         }
         return TypedResults.Ok(new BatchResponse(images.Count, pipelines.Count, results));
+    }
+
+    /// <summary>A batch over Transforms:MaxBatchItems: one durable transform job per image, each with every pipeline.</summary>
+    private static async Task<Accepted<JobSubmissionResponse>> SubmitBatchJobsAsync(
+        HttpRequest request, List<byte[]> images, List<string> ops, JobService jobs, CancellationToken cancellationToken)
+    {
+        if (ops.Any(o => o.Contains('|')))
+            throw new InvalidRequestException("A pipeline of a batch that runs as jobs cannot contain '|', which separates pipelines there.", "ops");
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 255) throw new InvalidRequestException("The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key");
+        var submission = new JobSubmission(
+            images.Select((bytes, i) => new JobInputImage(bytes, $"image-{i}")).ToList(),
+            [TransformJobProcessor.TaskName],
+            new Dictionary<string, string> { ["ops"] = string.Join('|', ops) },
+            key.Length == 0 ? null : key);
+        var result = await jobs.SubmitAsync(submission, cancellationToken);
+        var response = JobSubmissionResponse.From(result);
+        if (result.Replayed) request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+        return TypedResults.Accepted(result.BatchId is { } batch ? $"/v1/jobs?batch_id={batch}" : $"/v1/jobs/{response.Id}", response);
     }
 
     private static async Task<(List<byte[]> Images, List<string> Ops)> ReadBatchAsync(HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)

@@ -38,18 +38,7 @@ public sealed class JobsStoredImagesTests : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
-    private async Task<JsonElement> ResultAsync(string id)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            using var response = await Client.GetAsync($"/v1/jobs/{id}/result");
-            if (response.StatusCode == HttpStatusCode.OK) return await response.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} did not finish");
-            await Task.Delay(50);
-        }
-    }
+    private Task<JsonElement> ResultAsync(string id) => TransformJobsTests.ResultAsync(Client, id);
 
     private static Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string detailContains) =>
         JobsApiTests.ProblemAsync(response, status, detailContains);

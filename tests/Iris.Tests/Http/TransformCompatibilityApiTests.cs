@@ -80,14 +80,25 @@ public class TransformCompatibilityApiTests(TransformHost server) : IClassFixtur
     }
 
     [Fact]
-    public async Task Batch_accepts_json_and_refuses_more_items_than_the_limit()
+    public async Task Batch_accepts_json_and_runs_more_items_than_the_limit_as_transform_jobs()
     {
         var image = Convert.ToBase64String(Dog);
         using var ok = await Client.PostAsJsonAsync("/api/v1/batch", new { images = new[] { image }, ops = new[] { "flip;format:png", "flop" } });
         Assert.Equal(2, (await ok.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").GetArrayLength());
 
-        using var tooMany = await Client.PostAsJsonAsync("/api/v1/batch", new { images = Enumerable.Repeat(image, 4).ToArray(), ops = new[] { "flip", "flop" } });
-        await TransformApiTests.AssertProblem(tooMany, HttpStatusCode.BadRequest, "Transforms:MaxBatchItems", "images");
+        // 4 images × 2 pipelines is over Transforms:MaxBatchItems (6): one durable job per image instead.
+        using var large = await Client.PostAsJsonAsync("/api/v1/batch", new { images = Enumerable.Repeat(image, 4).ToArray(), ops = new[] { "flip;format:png", "resize:w=100" } });
+        Assert.Equal(HttpStatusCode.Accepted, large.StatusCode);
+        var submitted = await large.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.StartsWith("/v1/jobs?batch_id=", large.Headers.Location!.OriginalString);
+        var jobs = submitted.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(4, jobs.Count);
+        foreach (var id in jobs)
+        {
+            var outputs = (await TransformJobsTests.ResultAsync(Client, id)).GetProperty("transform").GetProperty("outputs").EnumerateArray().ToList();
+            Assert.Equal(["image/png", "image/jpeg"], outputs.Select(o => o.GetProperty("media_type").GetString()));
+            Assert.Equal([768, 100], outputs.Select(o => o.GetProperty("width").GetInt32()));
+        }
     }
 
     [Fact]

@@ -22,6 +22,11 @@ public sealed class TransformHost : IAsyncLifetime
         ["Transforms:SigningKey"] = Key,
         ["Transforms:SigningSalt"] = Salt,
         ["Transforms:MaxBatchItems"] = "6",
+        // Batches over the limit run as transform jobs.
+        ["Jobs:Database"] = Path.Combine(dataDirectory, "jobs.db"),
+        ["Jobs:InputDirectory"] = Path.Combine(dataDirectory, "job-inputs"),
+        ["Jobs:Workers"] = "1",
+        ["Jobs:PollIntervalMs"] = "50",
         ["Sources:AllowPrivateNetworks"] = allowLoopback ? "true" : "false",
         ["Models:LoadOnStartup"] = "false",
     };

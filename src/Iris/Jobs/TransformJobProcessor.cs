@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Iris.Configuration;
+using Iris.Contracts;
+using Iris.Core.Imaging;
+using Iris.Core.Jobs;
+using Iris.Core.Storage;
+using Iris.Core.Transforms;
+
+namespace Iris.Jobs;
+
+/// <summary>
+/// The <c>transform</c> job task: runs one or more pipelines (<c>ops</c>, the syntax of <c>POST /v1/transform</c>, several
+/// separated by <c>|</c>) on the job's image and keeps each output in the image store, where <c>/v1/img</c> serves it.
+/// The result document lists the outputs: <c>{"transform": {"outputs": [{ops, id, media_type, width, height, bytes, url}]}}</c>.
+/// </summary>
+public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobStore blobs, IrisOptions options) : IJobProcessor
+{
+    public const string TaskName = "transform";
+    private const char PipelineSeparator = '|';
+    private static readonly JsonSerializerOptions Json = new(DetectionResponse.Json) { WriteIndented = false };
+
+    public IReadOnlyCollection<string> Tasks { get; } = [TaskName];
+
+    public void Validate(IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> parameters)
+    {
+        try
+        {
+            Pipelines(parameters);
+        }
+        catch (InvalidTransformException e)
+        {
+            throw new InvalidJobRequestException(e.Message, e.Parameter);
+        }
+    }
+
+    public async Task<JobOutput> ProcessAsync(JobInput input, CancellationToken cancellationToken)
+    {
+        var outputs = new List<TransformJobOutput>();
+        try
+        {
+            foreach (var (ops, pipeline) in Pipelines(input.Parameters))
+            {
+                // Jobs have no Accept header: format=auto resolves as for a client that accepts only the classic formats.
+                var result = await transformer.TransformAsync(input.Image, pipeline, accept: null, cancellationToken);
+                var id = await blobs.PutAsync(result.Bytes, cancellationToken);
+                outputs.Add(new TransformJobOutput(ops, id, result.MediaType, result.Width, result.Height, result.Bytes.Length, Url(id)));
+            }
+        }
+        catch (Exception e) when (e is ImageRejectedException or InvalidTransformException or OutputTooLargeException or OutputFormatUnsupportedException)
+        {
+            // The same image and pipeline would fail the same way on every retry.
+            throw new PermanentJobFailureException(e.Message, e);
+        }
+        var document = JsonSerializer.Serialize(new Dictionary<string, object> { [TaskName] = new TransformJobResult(outputs) }, Json);
+        return new JobOutput(document, []);
+    }
+
+    /// <summary>The pipelines of <c>ops</c> (or <c>transform_ops</c>), each parsed now so a typo fails at submit.</summary>
+    private List<(string Ops, TransformPipeline Pipeline)> Pipelines(IReadOnlyDictionary<string, string> parameters)
+    {
+        var ops = parameters.GetValueOrDefault("ops") ?? parameters.GetValueOrDefault("transform_ops")
+            ?? throw new InvalidTransformException("A transform job needs ops: one pipeline (e.g. resize:w=800;format:webp), or several separated by '|'.", "ops");
+        return ops.Split(PipelineSeparator, StringSplitOptions.TrimEntries)
+            .Select(text => (text, transformer.Parser.Parse(text)))
+            .ToList();
+    }
+
+    /// <summary>A /v1/img URL that serves the stored output as it is: signed when a key is configured.</summary>
+    private string? Url(string id)
+    {
+        var path = $"/-/{id}";
+        if (options.Transforms.SigningKey.Length > 0)
+            return $"/v1/img/{UrlSignature.FromHex(options.Transforms.SigningKey, options.Transforms.SigningSalt).Sign(path)}{path}";
+        return options.Transforms.AllowUnsigned ? $"/v1/img/unsafe{path}" : null;
+    }
+}
+
+public sealed record TransformJobResult(IReadOnlyList<TransformJobOutput> Outputs);
+
+/// <param name="Url">Where <c>/v1/img</c> serves the output; null when URL signing is not configured.</param>
+public sealed record TransformJobOutput(string Ops, string Id, string MediaType, int Width, int Height, long Bytes, string? Url);
