@@ -1,4 +1,5 @@
 using Iris.Core.Jobs;
+using Iris.Jobs;
 
 namespace Iris.Hosting;
 
@@ -24,8 +25,11 @@ public sealed class JobWorkerService(JobWorker worker, int concurrency) : Backgr
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => worker.RunAsync(concurrency, stoppingToken);
 }
 
-/// <summary>Runs <see cref="JobRecovery"/> now and then in every process that has workers.</summary>
-public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, ILogger<JobRecoveryService> logger) : BackgroundService
+/// <summary>
+/// Runs one of the job sweeps (<see cref="JobRecovery"/>, <see cref="JobRetention"/>) now and then in every process that
+/// has workers; each sweep is safe to run in several processes at once.
+/// </summary>
+public sealed class JobSweepService(string name, Func<CancellationToken, Task<int>> sweep, TimeSpan interval, ILogger<JobSweepService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -36,15 +40,21 @@ public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, 
             {
                 try
                 {
-                    await recovery.SweepAsync(stoppingToken);
+                    await sweep(stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    logger.LogWarning("Job recovery sweep failed: {Error}", e.Message);
+                    logger.LogWarning("Job {Sweep} sweep failed: {Error}", name, e.Message);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) { }
     }
+}
+
+/// <summary>Sends the webhooks of finished jobs (<see cref="JobWebhookDispatcher"/>) for the life of the host.</summary>
+public sealed class JobWebhookDispatcherService(JobWebhookDispatcher dispatcher) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => dispatcher.RunAsync(stoppingToken);
 }
