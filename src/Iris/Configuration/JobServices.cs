@@ -65,13 +65,13 @@ public static class JobServices
         if (concurrency > 0)
         {
             services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
-            services.AddHostedService(sp => new JobSweepService("recovery", sp.GetRequiredService<JobRecovery>().SweepAsync,
+            services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
                 TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
-                sp.GetRequiredService<ILogger<JobSweepService>>()));
+                sp.GetRequiredService<ILogger<JobRecoveryService>>()));
             // Webhooks and retention run where workers run: an API-only node only records jobs.
             services.AddHostedService(sp => new JobWebhookDispatcherService(sp.GetRequiredService<JobWebhookDispatcher>()));
-            services.AddHostedService(sp => new JobSweepService("retention", sp.GetRequiredService<JobRetention>().SweepAsync,
-                sp.GetRequiredService<JobSettings>().RetentionSweepInterval, sp.GetRequiredService<ILogger<JobSweepService>>()));
+            services.AddHostedService(sp => new JobRetentionService(sp.GetRequiredService<JobRetention>(),
+                sp.GetRequiredService<JobSettings>().RetentionSweepInterval, sp.GetRequiredService<ILogger<JobRetentionService>>()));
         }
         return services;
     }

@@ -26,11 +26,13 @@ public sealed class JobWorkerService(JobWorker worker, int concurrency) : Backgr
 }
 
 /// <summary>
-/// Runs one of the job sweeps (<see cref="JobRecovery"/>, <see cref="JobRetention"/>) now and then in every process that
-/// has workers; each sweep is safe to run in several processes at once.
+/// Runs a job sweep now and then in every process that has workers; each sweep is safe to run in several processes at
+/// once. One subclass per sweep: the host keeps one hosted service per type.
 /// </summary>
-public sealed class JobSweepService(string name, Func<CancellationToken, Task<int>> sweep, TimeSpan interval, ILogger<JobSweepService> logger) : BackgroundService
+public abstract class JobSweepService(string name, TimeSpan interval, ILogger logger) : BackgroundService
 {
+    protected abstract Task SweepAsync(CancellationToken cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(interval);
@@ -40,7 +42,7 @@ public sealed class JobSweepService(string name, Func<CancellationToken, Task<in
             {
                 try
                 {
-                    await sweep(stoppingToken);
+                    await SweepAsync(stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -51,6 +53,20 @@ public sealed class JobSweepService(string name, Func<CancellationToken, Task<in
         }
         catch (OperationCanceledException) { }
     }
+}
+
+/// <summary>Re-enqueues jobs the queue may have lost (<see cref="JobRecovery"/>).</summary>
+public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, ILogger<JobRecoveryService> logger)
+    : JobSweepService("recovery", interval, logger)
+{
+    protected override Task SweepAsync(CancellationToken cancellationToken) => recovery.SweepAsync(cancellationToken);
+}
+
+/// <summary>Deletes finished jobs past Jobs:Retention (<see cref="JobRetention"/>).</summary>
+public sealed class JobRetentionService(JobRetention retention, TimeSpan interval, ILogger<JobRetentionService> logger)
+    : JobSweepService("retention", interval, logger)
+{
+    protected override Task SweepAsync(CancellationToken cancellationToken) => retention.SweepAsync(cancellationToken);
 }
 
 /// <summary>Sends the webhooks of finished jobs (<see cref="JobWebhookDispatcher"/>) for the life of the host.</summary>
