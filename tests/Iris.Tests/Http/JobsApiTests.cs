@@ -303,6 +303,8 @@ public sealed class JobsApiTests : IAsyncLifetime
                                      "/api/v1/submit", "/api/v1/status/{job_id}", "/api/v1/result/{job_id}" })
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
         Assert.Equal("SubmitJob", paths.GetProperty("/v1/jobs").GetProperty("post").GetProperty("operationId").GetString());
+        var job = document.GetProperty("components").GetProperty("schemas").GetProperty("JobResponse").GetProperty("properties");
+        Assert.True(job.TryGetProperty("webhook", out _), "JobResponse has no webhook property in the OpenAPI document");
     }
 
     [Theory]
