@@ -19,7 +19,17 @@ public sealed class JobRetention(IJobStore store, IJobBlobStore blobs, TimeSpan 
         {
             var inputs = await store.DeleteFinishedAsync(before, batchSize, cancellationToken);
             foreach (var input in inputs)
-                await blobs.DeleteAsync(input, cancellationToken);
+            {
+                try
+                {
+                    await blobs.DeleteAsync(input, cancellationToken);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The job is gone already; a file that cannot be deleted now is only wasted space, not a reason to stop.
+                    logger?.LogWarning("Could not delete the input {Input} of an expired job: {Error}", input, e.Message);
+                }
+            }
             total += inputs.Count;
             if (inputs.Count < batchSize) break;
         }

@@ -124,18 +124,17 @@ public abstract class SqlJobStore : IJobStore
             cancellationToken, ("id", id), ("worker", worker), ("now", Now()));
 
     public Task<bool> CompleteAsync(string id, string worker, string result, IReadOnlyList<ModelVersion> generatedBy, CancellationToken cancellationToken) =>
-        FinishAsync(JobStatus.Done, """
+        FinishAsync(id, JobStatus.Done, """
             UPDATE jobs SET status = 'done', result = @result, generated_by = @generated_by, error = NULL, completed_at = @now,
                 updated_at = @now, worker = NULL, heartbeat_at = NULL
             WHERE id = @id AND status = 'processing' AND worker = @worker
-            """, cancellationToken, ("id", id), ("worker", worker), ("now", Now()), ("result", result),
-            ("generated_by", JsonSerializer.Serialize(generatedBy, Json)));
+            """, cancellationToken, ("worker", worker), ("result", result), ("generated_by", JsonSerializer.Serialize(generatedBy, Json)));
 
     public Task<bool> FailAsync(string id, string worker, string error, CancellationToken cancellationToken) =>
-        FinishAsync(JobStatus.Failed, """
+        FinishAsync(id, JobStatus.Failed, """
             UPDATE jobs SET status = 'failed', error = @error, completed_at = @now, updated_at = @now, worker = NULL, heartbeat_at = NULL
             WHERE id = @id AND status = 'processing' AND worker = @worker
-            """, cancellationToken, ("id", id), ("worker", worker), ("now", Now()), ("error", error));
+            """, cancellationToken, ("worker", worker), ("error", error));
 
     public Task<bool> RequeueAsync(string id, string worker, string? error, bool countAttempt, CancellationToken cancellationToken) =>
         ExecuteAsync($"""
@@ -170,16 +169,16 @@ public abstract class SqlJobStore : IJobStore
             """, cancellationToken, ("id", id), ("now", Now()));
 
     /// <summary>
-    /// Moves a job to its final state and, in the same transaction, records the webhook it owes (when it has a
-    /// callback_url): the two commit together or not at all, so no crash leaves a finished job without its notification.
+    /// Moves a job to its final state with <paramref name="sql"/> (an UPDATE of job <c>@id</c> at time <c>@now</c>) and,
+    /// in the same transaction, records the webhook it owes when it has a callback_url: the two commit together or not
+    /// at all, so no crash leaves a finished job without its notification.
     /// </summary>
-    private async Task<bool> FinishAsync(JobStatus final, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    private async Task<bool> FinishAsync(string id, JobStatus final, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        var id = parameters.First(p => p.Name == "id").Value;
-        var now = parameters.First(p => p.Name == "now").Value;
+        var now = Now();
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var update = Command(connection, sql, parameters);
+        await using var update = Command(connection, sql, [("id", id), ("now", now), .. parameters]);
         update.Transaction = transaction;
         if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
         {

@@ -1,5 +1,9 @@
 using Iris.Core.Jobs;
+using Iris.Core.Jobs.Postgres;
+using Iris.Core.Jobs.Sqlite;
 using Iris.Tests.Support;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Iris.Tests.Jobs;
 
@@ -10,25 +14,34 @@ namespace Iris.Tests.Jobs;
 public abstract class JobOutboxStoreContract : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
-    private readonly TempDirectory _scratch = new();
-    private Func<Task> _drop = () => Task.CompletedTask;
+    protected readonly TempDirectory Scratch = new();
     private IJobStore _store = null!;
     private LocalDiskJobBlobStore _blobs = null!;
 
-    protected abstract string Kind { get; }
+    /// <summary>Creates the empty database this test runs on.</summary>
+    protected abstract Task CreateDatabaseAsync();
+
+    /// <summary>A new store over the test's database (as a restarted process opens it).</summary>
+    protected abstract IJobStore OpenStore();
+
+    /// <summary>Takes the database back to its schema from before the outbox, as an older Iris left it.</summary>
+    protected abstract Task DowngradeAsync();
+
+    protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 
     public async Task InitializeAsync()
     {
-        (_store, _drop) = await Backends.StoreAsync(Kind, _scratch);
+        await CreateDatabaseAsync();
+        _store = OpenStore();
         await _store.InitializeAsync(CancellationToken.None);
-        _blobs = new LocalDiskJobBlobStore(_scratch.File("inputs"));
+        _blobs = new LocalDiskJobBlobStore(Scratch.File("inputs"));
     }
 
     public async Task DisposeAsync()
     {
         await _store.DisposeAsync();
-        await _drop();
-        _scratch.Dispose();
+        await DropDatabaseAsync();
+        Scratch.Dispose();
     }
 
     private async Task<Job> CreateAsync(string? callbackUrl = "http://127.0.0.1:9/hook")
@@ -58,7 +71,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         return job;
     }
 
-    private bool BlobExists(Job job) => File.Exists(Path.Combine(_scratch.File("inputs"), job.InputRef));
+    private bool BlobExists(Job job) => File.Exists(Path.Combine(Scratch.File("inputs"), job.InputRef));
 
     [Fact]
     public async Task Finishing_a_job_with_a_callback_records_its_pending_webhook()
@@ -80,6 +93,21 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         Assert.False(await _store.CompleteAsync(done.Id, "w1", "{}", [], CancellationToken.None));
         var claimed = await _store.ClaimWebhooksAsync(Lease, 100, CancellationToken.None);
         Assert.Equal([done.Id, failed.Id], claimed.Select(d => d.JobId).Order());
+    }
+
+    [Fact]
+    public async Task A_database_from_before_the_outbox_is_migrated_and_its_jobs_kept()
+    {
+        var old = await FinishAsync(JobStatus.Failed);
+        await _store.DisposeAsync();
+        await DowngradeAsync();
+
+        _store = OpenStore();
+        await _store.InitializeAsync(CancellationToken.None);
+        Assert.Equal(JobStatus.Failed, (await _store.GetAsync(old.Id, CancellationToken.None))!.Status);
+        Assert.Null(await _store.GetWebhookAsync(old.Id, CancellationToken.None));
+        var done = await FinishAsync(JobStatus.Done);
+        Assert.Equal(WebhookStatus.Pending, (await _store.GetWebhookAsync(done.Id, CancellationToken.None))!.Status);
     }
 
     [Fact]
@@ -174,10 +202,42 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
 
 public sealed class SqliteJobOutboxStoreTests : JobOutboxStoreContract
 {
-    protected override string Kind => "sqlite";
+    private string Path => Scratch.File("jobs.db");
+
+    protected override Task CreateDatabaseAsync() => Task.CompletedTask;
+
+    protected override IJobStore OpenStore() => new SqliteJobStore(new SqliteJobDatabase(Path));
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new SqliteCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    protected override Task DowngradeAsync() =>
+        ExecuteAsync("DROP TABLE webhook_deliveries; DROP INDEX jobs_completed; PRAGMA user_version = 2;");
 }
 
 public sealed class PostgresJobOutboxStoreTests : JobOutboxStoreContract
 {
-    protected override string Kind => "postgres";
+    private string _database = "";
+
+    protected override async Task CreateDatabaseAsync() => _database = await TestServices.CreateDatabaseAsync();
+
+    protected override IJobStore OpenStore() => new PostgresJobStore(_database);
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    protected override Task DowngradeAsync() =>
+        ExecuteAsync("DROP TABLE webhook_deliveries; DROP INDEX jobs_completed; DELETE FROM iris_schema_migrations WHERE version = 2;");
+
+    protected override Task DropDatabaseAsync() => TestServices.DropDatabaseAsync(_database);
 }
