@@ -64,12 +64,14 @@ public static class JobServices
     {
         if (concurrency > 0)
         {
+            // Webhooks and retention run where workers run: an API-only node only records jobs. The dispatcher comes
+            // before the worker because hosted services stop in reverse order: webhooks of jobs that finish during the
+            // worker's shutdown grace are still sent.
+            services.AddHostedService(sp => new JobWebhookDispatcherService(sp.GetRequiredService<JobWebhookDispatcher>()));
             services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
             services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
                 TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
                 sp.GetRequiredService<ILogger<JobRecoveryService>>()));
-            // Webhooks and retention run where workers run: an API-only node only records jobs.
-            services.AddHostedService(sp => new JobWebhookDispatcherService(sp.GetRequiredService<JobWebhookDispatcher>()));
             services.AddHostedService(sp => new JobRetentionService(sp.GetRequiredService<JobRetention>(),
                 sp.GetRequiredService<JobSettings>().RetentionSweepInterval, sp.GetRequiredService<ILogger<JobRetentionService>>()));
         }
