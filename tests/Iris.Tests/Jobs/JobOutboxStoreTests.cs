@@ -1,7 +1,9 @@
 using Iris.Core.Jobs;
 using Iris.Core.Jobs.Postgres;
 using Iris.Core.Jobs.Sqlite;
+using Iris.Jobs;
 using Iris.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -142,6 +144,28 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         var abandoned = Assert.Single(await _store.ClaimWebhooksAsync(TimeSpan.FromMilliseconds(1), 100, CancellationToken.None));
         await Task.Delay(20);
         Assert.Equal(abandoned.Id, Assert.Single(await _store.ClaimWebhooksAsync(Lease, 100, CancellationToken.None)).Id);
+    }
+
+    [Fact]
+    public async Task Two_dispatchers_sending_at_once_deliver_each_webhook_once()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var jobs = new List<Job>();
+        for (var i = 0; i < 20; i++) jobs.Add(await FinishAsync(JobStatus.Done, receiver.Url));
+        var settings = new JobSettings { WebhookSecret = "s" };
+        using var http = new HttpClient();
+        var dispatchers = Enumerable.Range(0, 2).Select(_ => new JobWebhookDispatcher(
+            _store, new JobWebhookSender(http), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (receiver.Requests.Count < 20 && DateTime.UtcNow < deadline)
+            await Task.WhenAll(dispatchers.Select(d => d.DispatchDueAsync(CancellationToken.None)));
+
+        Assert.Equal(20, receiver.Requests.Count);
+        Assert.Equal(20, receiver.Requests.Select(r => r.Headers["X-Iris-Delivery"]).Distinct().Count());
+        Assert.All(receiver.Requests, r => Assert.Equal("1", r.Headers["X-Iris-Delivery-Attempt"]));
+        foreach (var job in jobs)
+            Assert.Equal(WebhookStatus.Delivered, (await _store.GetWebhookAsync(job.Id, CancellationToken.None))!.Status);
     }
 
     [Fact]
