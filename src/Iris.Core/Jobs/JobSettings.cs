@@ -27,7 +27,17 @@ public sealed record JobSettings
     public int WebhookMaxAttempts { get; init; } = 5;
     public TimeSpan WebhookBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a finished job (its row, result, input and webhook record) is kept; zero keeps it forever.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
+
+    public TimeSpan RetentionSweepInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Exponential backoff: base · 2^(attempt−1), capped at one hour.</summary>
-    public TimeSpan RetryDelay(int attemptsSoFar) =>
-        TimeSpan.FromMilliseconds(Math.Min(RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Max(0, attemptsSoFar - 1)), 3_600_000));
+    public TimeSpan RetryDelay(int attemptsSoFar) => Backoff(RetryBaseDelay, attemptsSoFar);
+
+    /// <summary>The wait after a failed webhook attempt, with the same backoff as job retries.</summary>
+    public TimeSpan WebhookDelay(int attemptsSoFar) => Backoff(WebhookBaseDelay, attemptsSoFar);
+
+    private static TimeSpan Backoff(TimeSpan baseDelay, int attemptsSoFar) =>
+        TimeSpan.FromMilliseconds(Math.Min(baseDelay.TotalMilliseconds * Math.Pow(2, Math.Max(0, attemptsSoFar - 1)), 3_600_000));
 }

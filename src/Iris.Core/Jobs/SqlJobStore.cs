@@ -14,7 +14,32 @@ public abstract class SqlJobStore : IJobStore
         "id, status, tasks, parameters, input_ref, input_name, batch_id, result, error, attempts, created_at, updated_at, " +
         "started_at, completed_at, generated_by, owner, idempotency_key, callback_url, worker, heartbeat_at";
 
+    private const string WebhookColumns =
+        "id, job_id, url, event, attempts, next_attempt_at, status, last_error, created_at, delivered_at";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// The migration that adds the webhook outbox (and the index retention deletes by), the same in both databases but
+    /// for the type of millisecond timestamps (<paramref name="time"/>: INTEGER in SQLite, BIGINT in PostgreSQL).
+    /// </summary>
+    public static string WebhookSchema(string time) => $"""
+        CREATE TABLE webhook_deliveries (
+            id              TEXT    PRIMARY KEY,
+            job_id          TEXT    NOT NULL,
+            url             TEXT    NOT NULL,
+            event           TEXT    NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at {time}  NOT NULL,
+            status          TEXT    NOT NULL,
+            last_error      TEXT,
+            created_at      {time}  NOT NULL,
+            delivered_at    {time}
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id, id);
+        CREATE INDEX jobs_completed ON jobs (completed_at) WHERE completed_at IS NOT NULL;
+        """;
 
     public abstract Task InitializeAsync(CancellationToken cancellationToken);
 
@@ -99,18 +124,17 @@ public abstract class SqlJobStore : IJobStore
             cancellationToken, ("id", id), ("worker", worker), ("now", Now()));
 
     public Task<bool> CompleteAsync(string id, string worker, string result, IReadOnlyList<ModelVersion> generatedBy, CancellationToken cancellationToken) =>
-        ExecuteAsync("""
+        FinishAsync(id, JobStatus.Done, """
             UPDATE jobs SET status = 'done', result = @result, generated_by = @generated_by, error = NULL, completed_at = @now,
                 updated_at = @now, worker = NULL, heartbeat_at = NULL
             WHERE id = @id AND status = 'processing' AND worker = @worker
-            """, cancellationToken, ("id", id), ("worker", worker), ("now", Now()), ("result", result),
-            ("generated_by", JsonSerializer.Serialize(generatedBy, Json)));
+            """, cancellationToken, ("worker", worker), ("result", result), ("generated_by", JsonSerializer.Serialize(generatedBy, Json)));
 
     public Task<bool> FailAsync(string id, string worker, string error, CancellationToken cancellationToken) =>
-        ExecuteAsync("""
+        FinishAsync(id, JobStatus.Failed, """
             UPDATE jobs SET status = 'failed', error = @error, completed_at = @now, updated_at = @now, worker = NULL, heartbeat_at = NULL
             WHERE id = @id AND status = 'processing' AND worker = @worker
-            """, cancellationToken, ("id", id), ("worker", worker), ("now", Now()), ("error", error));
+            """, cancellationToken, ("worker", worker), ("error", error));
 
     public Task<bool> RequeueAsync(string id, string worker, string? error, bool countAttempt, CancellationToken cancellationToken) =>
         ExecuteAsync($"""
@@ -144,9 +168,104 @@ public abstract class SqlJobStore : IJobStore
             WHERE id = @id AND status IN ('failed', 'canceled')
             """, cancellationToken, ("id", id), ("now", Now()));
 
+    /// <summary>
+    /// Moves a job to its final state with <paramref name="sql"/> (an UPDATE of job <c>@id</c> at time <c>@now</c>) and,
+    /// in the same transaction, records the webhook it owes when it has a callback_url: the two commit together or not
+    /// at all, so no crash leaves a finished job without its notification.
+    /// </summary>
+    private async Task<bool> FinishAsync(string id, JobStatus final, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        var now = Now();
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var update = Command(connection, sql, [("id", id), ("now", now), .. parameters]);
+        update.Transaction = transaction;
+        if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return false;
+        }
+        await using var outbox = Command(connection, """
+            INSERT INTO webhook_deliveries (id, job_id, url, event, attempts, next_attempt_at, status, created_at)
+            SELECT @delivery, id, callback_url, @event, 0, @now, 'pending', @now FROM jobs
+            WHERE id = @id AND callback_url IS NOT NULL
+            """, ("delivery", Job.NewId()), ("id", id), ("event", "job." + Name(final)), ("now", now));
+        outbox.Transaction = transaction;
+        await outbox.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<IReadOnlyList<WebhookDelivery>> ClaimWebhooksAsync(TimeSpan lease, int limit, CancellationToken cancellationToken)
+    {
+        var now = Now();
+        await using var connection = await OpenAsync(cancellationToken);
+        // Idle dispatchers poll: a read first keeps them from taking SQLite's write lock (which the UPDATE would) for nothing.
+        await using (var peek = Command(connection, "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @now LIMIT 1", ("now", now)))
+            if (await peek.ExecuteScalarAsync(cancellationToken) is null) return [];
+        // The outer condition is checked again on each row once any concurrent claim of it has committed, so a row
+        // another dispatcher claimed meanwhile (its due time moved ahead) is skipped rather than claimed twice.
+        await using var claim = Command(connection, $"""
+            UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = @until
+            WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
+                AND status = 'pending' AND next_attempt_at <= @now
+            RETURNING {WebhookColumns}
+            """, ("now", now), ("until", now + (long)lease.TotalMilliseconds), ("limit", limit));
+        return await ReadWebhooksAsync(claim, cancellationToken);
+    }
+
+    public Task<bool> RecordWebhookAsync(string deliveryId, int attempt, WebhookStatus status, DateTimeOffset nextAttemptAt, string? error, CancellationToken cancellationToken) =>
+        ExecuteAsync($"""
+            UPDATE webhook_deliveries SET status = @status, next_attempt_at = @next, last_error = @error,
+                delivered_at = {(status == WebhookStatus.Delivered ? "@now" : "NULL")}
+            WHERE id = @id AND status = 'pending' AND attempts = @attempt
+            """, cancellationToken, ("id", deliveryId), ("attempt", attempt), ("status", Name(status)),
+            ("next", nextAttemptAt.ToUnixTimeMilliseconds()), ("error", error), ("now", Now()));
+
+    public async Task<WebhookDelivery?> GetWebhookAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, $"SELECT {WebhookColumns} FROM webhook_deliveries WHERE job_id = @job ORDER BY id DESC LIMIT 1", ("job", jobId));
+        return (await ReadWebhooksAsync(command, cancellationToken)).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<string>> DeleteFinishedAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken)
+    {
+        // One transaction: the webhooks go with their job. Concurrent sweepers each delete a row once (DELETE skips
+        // rows another transaction deleted), so every input reference is returned to exactly one of them.
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var jobs = Command(connection, """
+            DELETE FROM jobs
+            WHERE id IN (SELECT id FROM jobs j WHERE status IN ('done', 'failed', 'canceled') AND completed_at < @before
+                    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.job_id = j.id AND w.status = 'pending')
+                    ORDER BY completed_at LIMIT @limit)
+                AND status IN ('done', 'failed', 'canceled') AND completed_at < @before
+            RETURNING id, input_ref
+            """, ("before", before.ToUnixTimeMilliseconds()), ("limit", limit));
+        jobs.Transaction = transaction;
+        var deleted = new List<(string Id, string Input)>();
+        await using (var reader = await jobs.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+                deleted.Add((reader.GetString(0), reader.GetString(1)));
+        if (deleted.Count > 0)
+        {
+            // Parameter names are generated (never input), one per deleted job.
+            var ids = deleted.Select((d, i) => ($"j{i}", (object?)d.Id)).ToArray();
+            await using var webhooks = Command(connection,
+                $"DELETE FROM webhook_deliveries WHERE job_id IN ({string.Join(", ", ids.Select(p => "@" + p.Item1))})", ids);
+            webhooks.Transaction = transaction;
+            await webhooks.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return deleted.Select(d => d.Input).ToList();
+    }
+
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     public static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
+
+    public static string Name(WebhookStatus status) => status.ToString().ToLowerInvariant();
 
     private async Task<bool> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
@@ -213,5 +332,26 @@ public abstract class SqlJobStore : IJobStore
             Worker = Text(18),
             HeartbeatAt = Time(19),
         };
+    }
+
+    private static async Task<List<WebhookDelivery>> ReadWebhooksAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var deliveries = new List<WebhookDelivery>();
+        await using var r = await command.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+            deliveries.Add(new WebhookDelivery
+            {
+                Id = r.GetString(0),
+                JobId = r.GetString(1),
+                Url = r.GetString(2),
+                Event = r.GetString(3),
+                Attempts = Convert.ToInt32(r.GetValue(4)),
+                NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
+                Status = Enum.Parse<WebhookStatus>(r.GetString(6), ignoreCase: true),
+                LastError = r.IsDBNull(7) ? null : r.GetString(7),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
+                DeliveredAt = r.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)),
+            });
+        return deliveries;
     }
 }

@@ -45,14 +45,17 @@ public static class JobServices
             var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
         });
         services.AddSingleton<JobService>();
-        services.AddSingleton(sp => new JobWebhookSender(
-            new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, settings, sp.GetRequiredService<ILogger<JobWebhookSender>>()));
+        services.AddSingleton(_ => new JobWebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
+        services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
+            settings, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<ILogger<JobWebhookDispatcher>>()));
         services.AddSingleton(sp => new JobWorker(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(), sp.GetRequiredService<IJobBlobStore>(),
-            sp.GetRequiredService<IJobProcessor>(), settings, sp.GetRequiredService<JobWebhookSender>().OnFinishedAsync,
+            sp.GetRequiredService<IJobProcessor>(), settings, sp.GetRequiredService<JobWebhookDispatcher>().OnFinishedAsync,
             sp.GetRequiredService<ILogger<JobWorker>>()));
         services.AddSingleton(sp => new JobRecovery(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(),
             TimeSpan.FromSeconds(jobs.RecoverAfterSeconds), sp.GetRequiredService<ILogger<JobRecovery>>()));
+        services.AddSingleton(sp => new JobRetention(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobBlobStore>(),
+            settings.Retention, logger: sp.GetRequiredService<ILogger<JobRetention>>()));
         // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
         services.AddHostedService<JobInfrastructureStartup>();
         return services;
@@ -63,10 +66,16 @@ public static class JobServices
     {
         if (concurrency > 0)
         {
+            // Webhooks and retention run where workers run: an API-only node only records jobs. The dispatcher comes
+            // before the worker because hosted services stop in reverse order: webhooks of jobs that finish during the
+            // worker's shutdown grace are still sent.
+            services.AddHostedService(sp => new JobWebhookDispatcherService(sp.GetRequiredService<JobWebhookDispatcher>()));
             services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
             services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
                 TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
                 sp.GetRequiredService<ILogger<JobRecoveryService>>()));
+            services.AddHostedService(sp => new JobRetentionService(sp.GetRequiredService<JobRetention>(),
+                sp.GetRequiredService<JobSettings>().RetentionSweepInterval, sp.GetRequiredService<ILogger<JobRetentionService>>()));
         }
         return services;
     }

@@ -47,6 +47,10 @@ public static class JobsConfiguration
                 errors.Add($"Jobs:Kafka:RequestTopic and Jobs:Kafka:ResponseTopic must differ; both are '{o.Kafka.RequestTopic}'.");
             if (string.IsNullOrWhiteSpace(o.Kafka.GroupId)) errors.Add("Jobs:Kafka:GroupId must name the workers' consumer group, e.g. iris-workers.");
         }
+        if (ParseSpan(o.Retention) is not { } retention || retention < TimeSpan.Zero)
+            errors.Add($"Jobs:Retention must be a duration such as 7.00:00:00 (7 days) or 0 to keep finished jobs forever; got '{o.Retention}' (set it in appsettings.json or as IRIS__Jobs__Retention).");
+        if (ParseSpan(o.RetentionSweepInterval) is not { } interval || interval <= TimeSpan.Zero)
+            errors.Add($"Jobs:RetentionSweepInterval must be a positive duration such as 00:10:00 (10 minutes); got '{o.RetentionSweepInterval}' (set it in appsettings.json or as IRIS__Jobs__RetentionSweepInterval).");
         if (JobsOptions.Split(o.DefaultTasks).Count == 0) errors.Add("Jobs:DefaultTasks must name at least one task, e.g. detect.");
         if (JobsOptions.Split(o.CompatTasks).Count == 0) errors.Add("Jobs:CompatTasks must name at least one task, e.g. describe.");
         try { ParseConcurrency(o.TaskConcurrency); }
@@ -65,7 +69,14 @@ public static class JobsConfiguration
         WebhookSecret = string.IsNullOrEmpty(o.WebhookSecret) ? null : o.WebhookSecret,
         WebhookMaxAttempts = o.WebhookMaxAttempts,
         WebhookBaseDelay = TimeSpan.FromSeconds(o.WebhookBaseDelaySeconds),
+        Retention = ParseSpan(o.Retention) ?? TimeSpan.Zero,
+        RetentionSweepInterval = ParseSpan(o.RetentionSweepInterval) ?? TimeSpan.FromMinutes(10),
     };
+
+    /// <summary>A TimeSpan in the invariant "d.hh:mm:ss" form; empty means zero, unparsable null.</summary>
+    private static TimeSpan? ParseSpan(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? TimeSpan.Zero
+        : TimeSpan.TryParse(value.Trim(), CultureInfo.InvariantCulture, out var span) ? span : null;
 
     private static Dictionary<string, int> ParseConcurrency(string value)
     {

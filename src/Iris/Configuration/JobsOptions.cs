@@ -43,6 +43,12 @@ public sealed class JobsOptions
     public int WebhookMaxAttempts { get; init; } = 5;
     public double WebhookBaseDelaySeconds { get; init; } = 1;
 
+    /// <summary>How long a finished job and all it owns is kept after it finished (d.hh:mm:ss); 0 or empty keeps jobs forever.</summary>
+    public string? Retention { get; init; } = "7.00:00:00";
+
+    /// <summary>How often the retention sweep runs (hh:mm:ss).</summary>
+    public string RetentionSweepInterval { get; init; } = "00:10:00";
+
     public PostgresJobsOptions Postgres { get; init; } = new();
     public RedisJobsOptions Redis { get; init; } = new();
     public RabbitMqJobsOptions RabbitMq { get; init; } = new();

@@ -22,6 +22,10 @@ public sealed record JobResponse(
     string? CallbackUrl,
     JobLinks Links)
 {
+    /// <summary>The webhook's delivery, on <c>GET /v1/jobs/{id}</c> once a job with a callback_url has finished; absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JobWebhookResponse? Webhook { get; init; }
+
     public static JobResponse From(Job job) => new(
         job.Id, SqlJobStore.Name(job.Status), job.Tasks, job.Parameters, job.Attempts, job.Error, job.BatchId, job.InputName,
         job.CreatedAt, job.StartedAt, job.CompletedAt, job.GeneratedBy, job.IdempotencyKey, job.CallbackUrl,
@@ -35,6 +39,17 @@ public sealed record JobResponse(
 }
 
 public sealed record JobLinks(string Self, string Result, string Events);
+
+/// <summary>
+/// Where a finished job's webhook stands: <c>pending</c> (attempts so far, and when the next is due), <c>delivered</c>
+/// or <c>failed</c> (every attempt was refused), with the last refusal's reason.
+/// </summary>
+public sealed record JobWebhookResponse(string Id, string Status, int Attempts, string? LastError, DateTimeOffset? NextAttemptAt, DateTimeOffset? DeliveredAt)
+{
+    public static JobWebhookResponse From(WebhookDelivery delivery) => new(
+        delivery.Id, SqlJobStore.Name(delivery.Status), delivery.Attempts, delivery.LastError,
+        delivery.Status == WebhookStatus.Pending ? delivery.NextAttemptAt : null, delivery.DeliveredAt);
+}
 
 /// <summary>
 /// The answer to a submission. <c>id</c> is the job's id (for a batch, the first job's); <c>ids</c> lists every job,

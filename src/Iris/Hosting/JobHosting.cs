@@ -1,4 +1,5 @@
 using Iris.Core.Jobs;
+using Iris.Jobs;
 
 namespace Iris.Hosting;
 
@@ -24,9 +25,14 @@ public sealed class JobWorkerService(JobWorker worker, int concurrency) : Backgr
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => worker.RunAsync(concurrency, stoppingToken);
 }
 
-/// <summary>Runs <see cref="JobRecovery"/> now and then in every process that has workers.</summary>
-public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, ILogger<JobRecoveryService> logger) : BackgroundService
+/// <summary>
+/// Runs a job sweep now and then in every process that has workers; each sweep is safe to run in several processes at
+/// once. One subclass per sweep: the host keeps one hosted service per type.
+/// </summary>
+public abstract class JobSweepService(string name, TimeSpan interval, ILogger logger) : BackgroundService
 {
+    protected abstract Task SweepAsync(CancellationToken cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(interval);
@@ -36,15 +42,35 @@ public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, 
             {
                 try
                 {
-                    await recovery.SweepAsync(stoppingToken);
+                    await SweepAsync(stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    logger.LogWarning("Job recovery sweep failed: {Error}", e.Message);
+                    logger.LogWarning("Job {Sweep} sweep failed: {Error}", name, e.Message);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) { }
     }
+}
+
+/// <summary>Re-enqueues jobs the queue may have lost (<see cref="JobRecovery"/>).</summary>
+public sealed class JobRecoveryService(JobRecovery recovery, TimeSpan interval, ILogger<JobRecoveryService> logger)
+    : JobSweepService("recovery", interval, logger)
+{
+    protected override Task SweepAsync(CancellationToken cancellationToken) => recovery.SweepAsync(cancellationToken);
+}
+
+/// <summary>Deletes finished jobs past Jobs:Retention (<see cref="JobRetention"/>).</summary>
+public sealed class JobRetentionService(JobRetention retention, TimeSpan interval, ILogger<JobRetentionService> logger)
+    : JobSweepService("retention", interval, logger)
+{
+    protected override Task SweepAsync(CancellationToken cancellationToken) => retention.SweepAsync(cancellationToken);
+}
+
+/// <summary>Sends the webhooks of finished jobs (<see cref="JobWebhookDispatcher"/>) for the life of the host.</summary>
+public sealed class JobWebhookDispatcherService(JobWebhookDispatcher dispatcher) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => dispatcher.RunAsync(stoppingToken);
 }

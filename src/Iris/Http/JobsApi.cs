@@ -50,6 +50,8 @@ public static class JobsApi
         jobs.MapGet("/{id}", GetAsync)
             .WithName("GetJob")
             .WithSummary("A job's status")
+            .WithDescription("The job document. Once a job with a `callback_url` has finished, `webhook` tells where its notification " +
+                             "stands: `status` (pending, delivered, failed), `attempts`, `last_error`, `next_attempt_at` and `delivered_at`.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapGet("/{id}/result", GetResultAsync)
             .WithName("GetJobResult")
@@ -238,8 +240,12 @@ public static class JobsApi
         return TypedResults.Ok(new JobListResponse(page.Jobs.Select(JobResponse.From).ToList(), page.NextCursor));
     }
 
-    private static async Task<Ok<JobResponse>> GetAsync(string id, JobService service, CancellationToken cancellationToken) =>
-        TypedResults.Ok(JobResponse.From(await service.GetAsync(id, cancellationToken)));
+    private static async Task<Ok<JobResponse>> GetAsync(string id, JobService service, CancellationToken cancellationToken)
+    {
+        var job = await service.GetAsync(id, cancellationToken);
+        var webhook = job.CallbackUrl is null ? null : await service.Store.GetWebhookAsync(id, cancellationToken);
+        return TypedResults.Ok(JobResponse.From(job) with { Webhook = webhook is null ? null : JobWebhookResponse.From(webhook) });
+    }
 
     private static async Task<Results<ContentHttpResult, Accepted<JobResponse>>> GetResultAsync(
         string id, HttpResponse response, JobService service, CancellationToken cancellationToken)

@@ -5,13 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Iris.Jobs;
 using Iris.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Iris.Tests.Http;
 
@@ -269,6 +263,9 @@ public sealed class JobsApiTests : IAsyncLifetime
         var body = JsonDocument.Parse(delivery.Body).RootElement;
         Assert.Equal(id, body.GetProperty("job").GetProperty("id").GetString());
         Assert.Equal("done", body.GetProperty("job").GetProperty("status").GetString());
+        // One delivery, three attempts: the id receivers de-duplicate by stays the same.
+        Assert.Equal(["1", "2", "3"], receiver.Requests.Select(r => r.Headers["X-Iris-Delivery-Attempt"]));
+        Assert.Single(receiver.Requests.Select(r => r.Headers["X-Iris-Delivery"]).Distinct());
     }
 
     [Fact]
@@ -306,6 +303,8 @@ public sealed class JobsApiTests : IAsyncLifetime
                                      "/api/v1/submit", "/api/v1/status/{job_id}", "/api/v1/result/{job_id}" })
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
         Assert.Equal("SubmitJob", paths.GetProperty("/v1/jobs").GetProperty("post").GetProperty("operationId").GetString());
+        var job = document.GetProperty("components").GetProperty("schemas").GetProperty("JobResponse").GetProperty("properties");
+        Assert.True(job.TryGetProperty("webhook", out _), "JobResponse has no webhook property in the OpenAPI document");
     }
 
     [Theory]
@@ -315,40 +314,4 @@ public sealed class JobsApiTests : IAsyncLifetime
     [InlineData("""{"detect":{"objects":[]}}""", null)]
     public void Image_description_is_taken_from_the_describe_result(string result, string? expected) =>
         Assert.Equal(expected, Iris.Http.CompatJobsApi.DescriptionOf(result));
-
-    /// <summary>A real HTTP endpoint that answers 500 to the first deliveries, then records the one it accepts.</summary>
-    private sealed class WebhookReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private int _attempts;
-        private WebhookReceiver(WebApplication app) => _app = app;
-        public string Url { get; private set; } = "";
-        public int Attempts => _attempts;
-        public TaskCompletionSource<(Dictionary<string, string> Headers, string Body)> Accepted { get; } = new();
-
-        public static async Task<WebhookReceiver> StartAsync(int failFirst)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            var receiver = new WebhookReceiver(app);
-            app.MapPost("/hook", async (HttpRequest request) =>
-            {
-                var body = await new StreamReader(request.Body).ReadToEndAsync();
-                if (Interlocked.Increment(ref receiver._attempts) <= failFirst) return Results.StatusCode(500);
-                receiver.Accepted.TrySetResult((request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
-                return Results.Ok();
-            });
-            await app.StartAsync();
-            receiver.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
-            return receiver;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
 }

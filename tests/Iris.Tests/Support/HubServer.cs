@@ -2,12 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Iris.Core.Models;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Iris.Tests.Support;
 
@@ -45,16 +40,13 @@ public sealed class HubServer : IAsyncDisposable
 
     public static async Task<HubServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         var server = new HubServer(app);
         app.MapGet("/api/models/{owner}/{name}/revision/{revision}", server.ListAsync);
         app.MapMethods("/{owner}/{name}/resolve/{revision}/{**path}", ["GET", "HEAD"], server.Resolve);
         app.MapGet("/cdn/{owner}/{name}/{**path}", server.CdnAsync);
         await app.StartAsync();
-        server.Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        server.Address = new Uri(LoopbackApp.AddressOf(app));
         return server;
     }
 

@@ -41,6 +41,7 @@ public sealed class PostgresJobStore(string connectionString) : SqlJobStore
         CREATE INDEX jobs_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL;
         CREATE UNIQUE INDEX jobs_idempotency ON jobs ((coalesce(owner, '')), idempotency_key) WHERE idempotency_key IS NOT NULL;
         """,
+        SqlJobStore.WebhookSchema("BIGINT"),
     ];
 
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);

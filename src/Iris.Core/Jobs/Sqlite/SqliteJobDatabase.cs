@@ -48,6 +48,7 @@ public sealed class SqliteJobDatabase
         );
         CREATE INDEX job_queue_visible ON job_queue (visible_at, seq);
         """,
+        SqlJobStore.WebhookSchema("INTEGER"),
     ];
 
     private readonly SemaphoreSlim _migrated = new(1, 1);
