@@ -84,6 +84,7 @@ public static class IrisServer
         app.MapTransformCompatibilityApi();
         app.MapJobsApi();
         app.MapCompatJobsApi();
+        app.MapDeepStackApi();
         return app;
     }
 }

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using Iris.Configuration;
+using Iris.Contracts;
+using Iris.Core.Detection;
+using Iris.Core.Faces;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Iris.Http;
+
+/// <summary>
+/// The DeepStack / CodeProject.AI Server vision API, so the NVR and home-automation clients written for those servers
+/// (Frigate's deepstack detector, Blue Iris, Agent DVR, Home Assistant) switch to Iris by changing the URL. The image
+/// comes as multipart field <c>image</c>; <c>min_confidence</c> is a form field (default 0.4); <c>api_key</c> is
+/// accepted and ignored. Predictions are sorted by confidence, highest first, as those clients expect.
+/// </summary>
+public static class DeepStackApi
+{
+    private const string Prefix = "/v1/vision";
+    private const float DefaultMinConfidence = 0.4f;
+
+    public static IEndpointRouteBuilder MapDeepStackApi(this IEndpointRouteBuilder app)
+    {
+        var vision = app.MapGroup(Prefix).WithTags("Compatibility: DeepStack / CodeProject.AI").DisableAntiforgery();
+        vision.MapPost("/detection", (HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken ct) =>
+                DetectAsync(request, options.Detection.Model, decoder, models, ct))
+            .WithName("DeepStackDetection")
+            .WithSummary("Detect objects (DeepStack /v1/vision/detection)")
+            .WithDescription("The default detection model (Detection:Model). Answers `{success, predictions: [{label, confidence, x_min, y_min, " +
+                             "x_max, y_max}], count, message, processMs, inferenceMs, …}`; errors are problem+json with DeepStack's `success: false` " +
+                             "and `error` added.")
+            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .AddOpenApiOperationTransformer(Parameters)
+            .ProducesImageProblems();
+        vision.MapPost("/custom/{model}", (string model, HttpRequest request, ImageDecoder decoder, ModelRuntime models, CancellationToken ct) =>
+                DetectAsync(request, model, decoder, models, ct))
+            .WithName("DeepStackCustomDetection")
+            .WithSummary("Detect objects with a named model (DeepStack /v1/vision/custom/{model})")
+            .WithDescription("Any installed `detect` model by name, e.g. a user's own YOLOX manifest; same answer as /v1/vision/detection.")
+            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .AddOpenApiOperationTransformer(Parameters)
+            .ProducesImageProblems();
+        vision.MapPost("/face", FacesAsync)
+            .WithName("DeepStackFace")
+            .WithSummary("Detect faces (DeepStack /v1/vision/face)")
+            .WithDescription("The default face model (Faces:Model). Predictions carry confidence and box, no label, as in DeepStack.")
+            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .AddOpenApiOperationTransformer(Parameters)
+            .ProducesImageProblems();
+        return app;
+    }
+
+    /// <summary>DeepStack clients test <c>success</c> and show <c>error</c>: both are added to every problem of these routes.</summary>
+    public static void AddClientErrorFields(HttpContext context, ProblemDetails problem)
+    {
+        if (!context.Request.Path.StartsWithSegments(Prefix)) return;
+        problem.Extensions["success"] = false;
+        problem.Extensions["error"] = problem.Detail;
+        problem.Extensions["code"] = problem.Status;
+    }
+
+    private static readonly Func<OpenApiOperation, OpenApiOperationTransformerContext, CancellationToken, Task> Parameters = QueryParameters.Describe(
+        new("min_confidence", JsonSchemaType.Number, "Drop predictions below this confidence, 0–1 (default 0.4); also read from the form."),
+        new("api_key", JsonSchemaType.String, "Accepted for DeepStack clients and ignored."));
+
+    private static async Task<Ok<DeepStackResponse>> DetectAsync(
+        HttpRequest request, string modelName, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
+        var minConfidence = MinConfidence(upload, request);
+        var detector = await models.GetDetectorAsync(modelName, cancellationToken);
+        var image = decoder.Decode(upload.Bytes, cancellationToken);
+        var result = await detector.DetectAsync(image, new DetectionParameters(minConfidence, 1000), cancellationToken);
+        var predictions = result.Objects.OrderByDescending(o => o.Confidence)
+            .Select(o => DeepStackPrediction.From(o.Label, o.Confidence, o.Box)).ToList();
+        var message = predictions.Count == 0 ? "No objects found" : "Found " + string.Join(", ", predictions.Select(p => p.Label).Distinct());
+        return TypedResults.Ok(Response(request, predictions, message, "detect", result.Model, result.Timings.InferenceMs,
+            result.Timings.PreprocessMs + result.Timings.InferenceMs + result.Timings.PostprocessMs, total));
+    }
+
+    private static async Task<Ok<DeepStackResponse>> FacesAsync(
+        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
+        var minConfidence = MinConfidence(upload, request);
+        var detector = await models.GetFaceDetectorAsync(options.Faces.Model, cancellationToken);
+        var image = decoder.Decode(upload.Bytes, cancellationToken);
+        var result = await detector.DetectAsync(image, new FaceDetectionParameters(minConfidence, 1000), cancellationToken);
+        var predictions = result.Faces.OrderByDescending(f => f.Confidence)
+            .Select(f => DeepStackPrediction.From(null, f.Confidence, f.Box)).ToList();
+        var message = predictions.Count == 0 ? "No faces found" : $"Found {predictions.Count} face{(predictions.Count == 1 ? "" : "s")}";
+        return TypedResults.Ok(Response(request, predictions, message, "detect-faces", result.Model, result.Timings.InferenceMs,
+            result.Timings.PreprocessMs + result.Timings.InferenceMs + result.Timings.PostprocessMs, total));
+    }
+
+    private static float MinConfidence(ImageUpload upload, HttpRequest request) =>
+        RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", DefaultMinConfidence, 0f, 1f);
+
+    private static DeepStackResponse Response(HttpRequest request, List<DeepStackPrediction> predictions, string message, string command,
+        string model, double inferenceMs, double processMs, Stopwatch total) =>
+        new(true, message, predictions.Count, predictions,
+            (long)Math.Round(processMs), (long)Math.Round(inferenceMs), (long)Math.Round(total.Elapsed.TotalMilliseconds),
+            "iris-" + model, $"Iris ({model})", command, 200, request.HttpContext.TraceIdentifier, "CPU", "iris",
+            DateTimeOffset.UtcNow.ToString("r", CultureInfo.InvariantCulture));
+}
