@@ -44,7 +44,7 @@ public sealed class ImageCaptioner : ILoadedModel
         _headSize = headSize;
         _pixelInput = encoder.InputNames.Contains("pixel_values") ? "pixel_values" : encoder.InputNames[0];
         _encoderOutput = encoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : encoder.OutputNames[0];
-        _runGate = new RunGate(maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "describe");
     }
 
     public ModelManifest Manifest { get; }

@@ -31,7 +31,7 @@ public sealed class ImageClassifier : ILoadedModel
         _inputShape = settings.Layout == TensorLayout.Nchw
             ? [1, 3, settings.InputHeight, settings.InputWidth]
             : [1, settings.InputHeight, settings.InputWidth, 3];
-        _runGate = new RunGate(maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "classify");
     }
 
     public ModelManifest Manifest { get; }

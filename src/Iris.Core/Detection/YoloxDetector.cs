@@ -28,7 +28,7 @@ public sealed class YoloxDetector : ILoadedModel
         if (!session.InputMetadata.ContainsKey(_inputName))
             throw new InvalidModelManifestException(manifest.Name, $"the ONNX file has no input named '{_inputName}' (it has {string.Join(", ", session.InputNames)})");
         _outputNames = [session.OutputNames[0]];
-        _runGate = new RunGate(maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "detect");
     }
 
     public ModelManifest Manifest { get; }

@@ -34,7 +34,7 @@ public sealed class ClipModel : ILoadedModel
         Tokenizer = tokenizer;
         MaxTextLength = maxTextLength;
         _padId = padId;
-        _runGate = new RunGate(maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "embed");
         Dimensions = (int)((vision?.OutputMetadata.GetValueOrDefault("image_embeds")?.Dimensions.LastOrDefault()
             ?? text?.OutputMetadata.GetValueOrDefault("text_embeds")?.Dimensions.LastOrDefault()) ?? 0);
     }

@@ -45,7 +45,7 @@ public sealed class UltraFaceDetector : ILoadedModel
         {
             throw new InvalidModelManifestException(manifest.Name, $"its face_detector mean/std are invalid: {e.Message.TrimEnd('.')}");
         }
-        _runGate = new RunGate(maxConcurrentRuns);
+        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "faces");
     }
 
     public ModelManifest Manifest { get; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Iris.Core.Telemetry;
 using NetVips;
 
 namespace Iris.Core.Imaging;
@@ -24,6 +25,23 @@ public sealed class ImageDecoder
     public ImageLimits Limits => _limits;
 
     public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var image = DecodeChecked(data, cancellationToken);
+            IrisMetrics.ImageDecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()));
+            return image;
+        }
+        catch (ImageRejectedException e)
+        {
+            IrisMetrics.ImagesRejected.Add(1, new KeyValuePair<string, object?>("reason", e.GetType().Name.Replace("Exception", "")));
+            throw;
+        }
+    }
+
+    private DecodedImage DecodeChecked(byte[] data, CancellationToken cancellationToken)
     {
         if (data.Length == 0)
             throw new EmptyImageException();

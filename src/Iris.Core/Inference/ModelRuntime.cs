@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Iris.Core.Models;
+using Iris.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Iris.Core.Inference;
@@ -101,6 +102,7 @@ public sealed class ModelRuntime : IDisposable
             var files = new ModelFiles(_store.ModelDirectory(manifest));
             var model = await Task.Run(() => loader.LoadAsync(manifest, files, CancellationToken.None));
             _states[manifest.Name] = (ModelState.Ready, null, DateTimeOffset.UtcNow, stopwatch.Elapsed.TotalMilliseconds);
+            IrisMetrics.ModelLoadDuration.Record(stopwatch.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", manifest.Name), new KeyValuePair<string, object?>("outcome", "ready"));
             if (model.LoadNote is { } note)
                 _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms ({LoadNote})", manifest.Name, stopwatch.Elapsed.TotalMilliseconds, note);
             else
@@ -111,6 +113,7 @@ public sealed class ModelRuntime : IDisposable
         {
             var notReady = e as ModelNotReadyException ?? new ModelNotReadyException(manifest.Name, $"loading failed: {e.Message}");
             _states[manifest.Name] = (ModelState.Failed, notReady.Message, DateTimeOffset.UtcNow, null);
+            IrisMetrics.ModelLoadDuration.Record(stopwatch.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", manifest.Name), new KeyValuePair<string, object?>("outcome", "failed"));
             throw notReady;
         }
     }

@@ -1,3 +1,4 @@
+using Iris.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Iris.Core.Jobs;
@@ -84,6 +85,7 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
         foreach (var job in stored)
             await queue.EnqueueAsync(job.Id, TimeSpan.Zero, cancellationToken);
         logger?.LogInformation("Queued {Count} job(s) {Ids} for {Tasks}", stored.Count, string.Join(",", stored.Select(j => j.Id)), string.Join(",", submission.Tasks));
+        IrisMetrics.JobsSubmitted.Add(stored.Count);
         return new JobSubmissionResult(stored, Replayed: false);
     }
 
@@ -104,7 +106,9 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     /// <summary>Cancels a queued job. Canceling a canceled job is a no-op; a running or finished one is a conflict.</summary>
     public async Task<Job> CancelAsync(string id, CancellationToken cancellationToken)
     {
-        if (!await store.CancelAsync(id, cancellationToken))
+        if (await store.CancelAsync(id, cancellationToken))
+            IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "canceled"));
+        else
         {
             var job = await GetAsync(id, cancellationToken);
             if (job.Status != JobStatus.Canceled)

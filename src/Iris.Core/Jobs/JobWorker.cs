@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Iris.Core.Imaging;
 using Iris.Core.Models;
+using Iris.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Iris.Core.Jobs;
@@ -85,7 +86,8 @@ public sealed class JobWorker(
         {
             // Only a worker that died mid-job takes attempts past the maximum (failures stop at it): a job that keeps
             // killing its workers is failed rather than passed around forever.
-            await store.FailAsync(job.Id, Id, $"Abandoned after {job.Attempts - 1} attempts whose workers stopped without reporting (last error: {job.Error ?? "none"}).", none);
+            if (await store.FailAsync(job.Id, Id, $"Abandoned after {job.Attempts - 1} attempts whose workers stopped without reporting (last error: {job.Error ?? "none"}).", none))
+                IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "failed"));
             await queue.AckAsync(delivery, none);
             await NotifyAsync(job.Id);
             return;
@@ -105,6 +107,7 @@ public sealed class JobWorker(
                 await StopAsync(lost, heartbeat);
                 if (await store.CompleteAsync(job.Id, Id, output.Result, output.GeneratedBy, none))
                 {
+                    IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "done"));
                     logger?.LogInformation("Job {JobId} done by {Worker} in {ElapsedMs:F0} ms (attempt {Attempt})", job.Id, Id, clock.Elapsed.TotalMilliseconds, job.Attempts);
                     // A done job is never run again, so its input is no longer needed (failed and canceled jobs keep theirs for a retry).
                     await blobs.DeleteAsync(job.InputRef, none);
@@ -142,7 +145,10 @@ public sealed class JobWorker(
             if (IsPermanent(e) || job.Attempts >= settings.MaxAttempts)
             {
                 if (await store.FailAsync(job.Id, Id, error, none))
+                {
+                    IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "failed"));
                     logger?.LogWarning("Job {JobId} failed after {Attempts} attempt(s): {Error}", job.Id, job.Attempts, error);
+                }
                 await queue.AckAsync(delivery, none);
                 await NotifyAsync(job.Id);
             }

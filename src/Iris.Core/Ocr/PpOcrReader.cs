@@ -28,10 +28,10 @@ public sealed class PpOcrReader : ILoadedModel
     {
         Manifest = manifest;
         _spec = spec;
-        _detector = new Stage(detector, maxConcurrentRuns);
-        _classifier = classifier is null ? null : new Stage(classifier, maxConcurrentRuns);
+        _detector = new Stage(detector, new RunGate(maxConcurrentRuns, manifest.Name, "ocr-detect"));
+        _classifier = classifier is null ? null : new Stage(classifier, new RunGate(maxConcurrentRuns, manifest.Name, "ocr-direction"));
         if (recognizers.Count == 0) throw new ArgumentException("At least one recognition session is needed.", nameof(recognizers));
-        _recognizers = new SessionPool(recognizers);
+        _recognizers = new SessionPool(recognizers, manifest.Name);
         _decoder = new CtcDecoder(dictionary, spec.Recognition.SpaceCharacter);
         var classes = recognizers[0].OutputMetadata[recognizers[0].OutputNames[0]].Dimensions[^1];
         if (classes > 0 && classes != _decoder.ClassCount)
@@ -277,9 +277,9 @@ public sealed class PpOcrReader : ILoadedModel
         private readonly SemaphoreSlim _available;
         private readonly Stage[] _all;
 
-        public SessionPool(IReadOnlyList<InferenceSession> sessions)
+        public SessionPool(IReadOnlyList<InferenceSession> sessions, string model)
         {
-            _all = sessions.Select(s => new Stage(s, 0)).ToArray();
+            _all = sessions.Select(s => new Stage(s, new RunGate(0, model, "ocr-recognize"))).ToArray();
             _free = new System.Collections.Concurrent.ConcurrentBag<Stage>(_all);
             _available = new SemaphoreSlim(_all.Length, _all.Length);
         }
@@ -309,15 +309,14 @@ public sealed class PpOcrReader : ILoadedModel
     }
 
     /// <summary>One ONNX session with its concurrency gate; the output is read inside the gate, while it is alive.</summary>
-    private sealed class Stage(InferenceSession session, int maxConcurrentRuns) : IDisposable
+    private sealed class Stage(InferenceSession session, RunGate gate) : IDisposable
     {
         private readonly string[] _inputNames = [session.InputNames[0]];
         private readonly string[] _outputNames = [session.OutputNames[0]];
-        private readonly RunGate _gate = new(maxConcurrentRuns);
 
         public async Task<T> RunAsync<T>(Memory<float> input, long[] shape, Func<OrtValue, T> read, CancellationToken cancellationToken)
         {
-            using (await _gate.EnterAsync(cancellationToken))
+            using (await gate.EnterAsync(cancellationToken))
             {
                 using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, shape);
                 using var runOptions = new RunOptions();
@@ -329,7 +328,7 @@ public sealed class PpOcrReader : ILoadedModel
         public void Dispose()
         {
             session.Dispose();
-            _gate.Dispose();
+            gate.Dispose();
         }
     }
 }

@@ -114,6 +114,8 @@ public static class IrisConfiguration
             errors.Add("Captioning:Model must name a describe model, e.g. flower-captioner-tiny.");
         Range("Captioning:MaxNewTokensLimit", o.Captioning.MaxNewTokensLimit, 1, 4096);
         Range("Captioning:MaxBeams", o.Captioning.MaxBeams, 1, 64);
+        if (o.Metrics.Enabled && !o.Metrics.Path.StartsWith('/'))
+            errors.Add($"Metrics:Path must be a path starting with '/', e.g. /metrics; got '{o.Metrics.Path}'.");
         if (string.IsNullOrWhiteSpace(o.Embeddings.Model))
             errors.Add("Embeddings:Model must name an embed model, e.g. clip-tiny.");
         Range("Embeddings:MaxTextLength", o.Embeddings.MaxTextLength, 1, 1_000_000);

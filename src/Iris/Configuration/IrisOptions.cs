@@ -19,6 +19,7 @@ public sealed class IrisOptions
     public CaptioningOptions Captioning { get; init; } = new();
     public EmbeddingsOptions Embeddings { get; init; } = new();
     public LogOptions Log { get; init; } = new();
+    public MetricsOptions Metrics { get; init; } = new();
     public TransformsOptions Transforms { get; init; } = new();
     public StorageOptions Storage { get; init; } = new();
     public SourcesOptions Sources { get; init; } = new();
@@ -152,6 +153,14 @@ public sealed class LogOptions
 
     /// <summary>Verbose, Debug, Information, Warning, Error or Fatal.</summary>
     public string Level { get; init; } = "Information";
+}
+
+public sealed class MetricsOptions
+{
+    /// <summary>Serve Prometheus metrics (Iris's own, ASP.NET Core's and the .NET runtime's) at <see cref="Path"/>.</summary>
+    public bool Enabled { get; init; } = true;
+
+    public string Path { get; init; } = "/metrics";
 }
 
 public sealed class CaptioningOptions

@@ -27,6 +27,8 @@ public class IrisConfigurationTests
     [InlineData("Log:Format", "xml")]
     [InlineData("Server:Urls", "ftp://127.0.0.1:21")]
     [InlineData("Models:Mirror", "/no/such/mirror")]
+    [InlineData("Metrics:Path", "metrics")]
+    [InlineData("Captioning:MaxBeams", "0")]
     public void An_out_of_range_value_is_rejected_with_a_message_naming_the_key(string key, string value)
     {
         var error = Assert.Throws<InvalidConfigurationException>(() => Load((key, value)));

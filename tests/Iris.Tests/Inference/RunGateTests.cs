@@ -7,7 +7,7 @@ public sealed class RunGateTests
     [Fact]
     public async Task At_most_the_configured_number_of_runs_are_inside_at_once()
     {
-        using var gate = new RunGate(2);
+        using var gate = new RunGate(2, "test-model", "test");
         var inside = 0;
         var most = 0;
         var release = new TaskCompletionSource();
@@ -35,7 +35,7 @@ public sealed class RunGateTests
     [Fact]
     public async Task Zero_means_no_bound()
     {
-        using var gate = new RunGate(0);
+        using var gate = new RunGate(0, "test-model", "test");
         var slots = new List<RunGate.Slot>();
         for (var i = 0; i < 50; i++) slots.Add(await gate.EnterAsync(CancellationToken.None));
         foreach (var slot in slots) slot.Dispose();
@@ -44,7 +44,7 @@ public sealed class RunGateTests
     [Fact]
     public async Task A_canceled_wait_takes_no_slot()
     {
-        using var gate = new RunGate(1);
+        using var gate = new RunGate(1, "test-model", "test");
         var held = await gate.EnterAsync(CancellationToken.None);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await gate.EnterAsync(cancel.Token));

@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+
+namespace Iris.Core.Telemetry;
+
+/// <summary>
+/// Iris's own measurements, on a <see cref="Meter"/> named "Iris" (System.Diagnostics.Metrics, so the domain depends
+/// on no exporter): the host exports them through OpenTelemetry to Prometheus at <c>/metrics</c>, next to ASP.NET
+/// Core's and the runtime's (<c>iris.model.run.duration</c> in seconds becomes <c>iris_model_run_duration_seconds</c>,
+/// counters get <c>_total</c>). Tags stay low-cardinality: model names, stage names, outcomes, image formats.
+/// </summary>
+public static class IrisMetrics
+{
+    public const string MeterName = "Iris";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    // Exporters' default buckets are meant for milliseconds; these durations are in seconds.
+    private static readonly InstrumentAdvice<double> Fast = new() { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] };
+    private static readonly InstrumentAdvice<double> Slow = new() { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] };
+
+    /// <summary>Time one model run held its slot: ONNX Runtime plus the post-processing done with the outputs alive.</summary>
+    public static readonly Histogram<double> ModelRunDuration =
+        Meter.CreateHistogram("iris.model.run.duration", "s", "Time one model run held its slot (ONNX Runtime and output decoding).", advice: Fast);
+
+    /// <summary>Time a run waited for a slot: non-zero means Inference:MaxConcurrentRuns is the bottleneck.</summary>
+    public static readonly Histogram<double> ModelRunWait =
+        Meter.CreateHistogram("iris.model.run.wait", "s", "Time a model run waited for a slot (Inference:MaxConcurrentRuns).", advice: Fast);
+
+    public static readonly UpDownCounter<long> ModelRunsActive =
+        Meter.CreateUpDownCounter<long>("iris.model.runs.active", "{run}", "Model runs executing now.");
+
+    public static readonly Histogram<double> ModelLoadDuration =
+        Meter.CreateHistogram("iris.model.load.duration", "s", "Time to load a model (install, verify, create sessions, warm up), by outcome.", advice: Slow);
+
+    public static readonly Histogram<double> ImageDecodeDuration =
+        Meter.CreateHistogram("iris.image.decode.duration", "s", "Time to decode an image to pixels, by source format.", advice: Fast);
+
+    public static readonly Counter<long> ImagesRejected =
+        Meter.CreateCounter<long>("iris.images.rejected", "{image}", "Images refused before or while decoding, by reason.");
+
+    public static readonly Counter<long> JobsSubmitted =
+        Meter.CreateCounter<long>("iris.jobs.submitted", "{job}", "Jobs accepted (one per image of a submission).");
+
+    public static readonly Counter<long> JobsFinished =
+        Meter.CreateCounter<long>("iris.jobs.finished", "{job}", "Jobs that reached a final state, by status.");
+}
