@@ -26,10 +26,13 @@ public sealed class ImageDecoder
 
     public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default)
     {
+        using var activity = IrisTracing.Source.StartActivity("image.decode");
+        activity?.SetTag("iris.bytes", data.Length);
         var started = Stopwatch.GetTimestamp();
         try
         {
             var image = DecodeChecked(data, cancellationToken);
+            activity?.SetTag("iris.format", image.Format.ToString().ToLowerInvariant());
             IrisMetrics.ImageDecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
                 new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()));
             return image;
@@ -37,6 +40,7 @@ public sealed class ImageDecoder
         catch (ImageRejectedException e)
         {
             IrisMetrics.ImagesRejected.Add(1, new KeyValuePair<string, object?>("reason", e.GetType().Name.Replace("Exception", "")));
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw;
         }
     }

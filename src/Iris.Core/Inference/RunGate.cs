@@ -7,7 +7,7 @@ namespace Iris.Core.Inference;
 /// Bounds how many ONNX Runtime runs of one model execute at once (<c>Inference:MaxConcurrentRuns</c>; no bound when
 /// 0). Requests beyond the bound wait here instead of oversubscribing the cores inside ONNX Runtime, whose sessions
 /// already use several threads per run. Every run passes through here, so this is also where run time and waiting
-/// time are measured (<see cref="IrisMetrics"/>), tagged with the model and the stage.
+/// time are measured (<see cref="IrisMetrics"/>, and a <c>model.run</c> span), tagged with the model and the stage.
 /// </summary>
 public sealed class RunGate(int maxConcurrentRuns, string model, string stage) : IDisposable
 {
@@ -17,22 +17,36 @@ public sealed class RunGate(int maxConcurrentRuns, string model, string stage) :
     /// <summary>Waits for a slot; dispose the result to give it back.</summary>
     public async ValueTask<Slot> EnterAsync(CancellationToken cancellationToken)
     {
+        // The span covers the wait too, so a trace shows time lost to the concurrency bound.
+        var activity = IrisTracing.Source.StartActivity("model.run");
+        activity?.SetTag("iris.model", model).SetTag("iris.stage", stage);
         var waiting = Stopwatch.GetTimestamp();
-        if (_slots is not null) await _slots.WaitAsync(cancellationToken);
-        IrisMetrics.ModelRunWait.Record(Stopwatch.GetElapsedTime(waiting).TotalSeconds, _tags);
+        try
+        {
+            if (_slots is not null) await _slots.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            activity?.Dispose();
+            throw;
+        }
+        var waited = Stopwatch.GetElapsedTime(waiting).TotalSeconds;
+        IrisMetrics.ModelRunWait.Record(waited, _tags);
+        activity?.SetTag("iris.wait_seconds", waited);
         IrisMetrics.ModelRunsActive.Add(1, _tags);
-        return new Slot(_slots, _tags, Stopwatch.GetTimestamp());
+        return new Slot(_slots, _tags, Stopwatch.GetTimestamp(), activity);
     }
 
     public void Dispose() => _slots?.Dispose();
 
-    public readonly struct Slot(SemaphoreSlim? slots, TagList tags, long entered) : IDisposable
+    public readonly struct Slot(SemaphoreSlim? slots, TagList tags, long entered, Activity? activity) : IDisposable
     {
         public void Dispose()
         {
             IrisMetrics.ModelRunDuration.Record(Stopwatch.GetElapsedTime(entered).TotalSeconds, tags);
             IrisMetrics.ModelRunsActive.Add(-1, tags);
             slots?.Release();
+            activity?.Dispose();
         }
     }
 }

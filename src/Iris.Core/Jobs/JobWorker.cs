@@ -68,6 +68,9 @@ public sealed class JobWorker(
     /// <summary>Processes one delivery to the end; exposed for tests that drive a worker step by step.</summary>
     public async Task HandleAsync(JobDelivery delivery, CancellationToken abandon)
     {
+        // A root span per delivery: the worker runs outside any request, so model runs and decodes nest under it.
+        using var activity = IrisTracing.Source.StartActivity("job.process", ActivityKind.Consumer);
+        activity?.SetTag("iris.job_id", delivery.JobId);
         var none = CancellationToken.None;
         var job = await store.TryStartAsync(delivery.JobId, Id, settings.Lease, none);
         if (job is null)

@@ -32,6 +32,7 @@ public static class WorkerCommand
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Jobs.ShutdownGraceSeconds + 10));
             builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
             builder.Services.AddIrisCore(options);
+            builder.Services.AddIrisTelemetry(options, servesHttp: false);
             builder.Services.AddHostedService<ModelWarmupService>();
             builder.Services.AddIrisJobs(options).AddIrisJobWorkers(slots);
             using var host = builder.Build();

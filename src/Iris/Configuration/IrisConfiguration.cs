@@ -114,6 +114,12 @@ public static class IrisConfiguration
             errors.Add("Captioning:Model must name a describe model, e.g. flower-captioner-tiny.");
         Range("Captioning:MaxNewTokensLimit", o.Captioning.MaxNewTokensLimit, 1, 4096);
         Range("Captioning:MaxBeams", o.Captioning.MaxBeams, 1, 64);
+        if (o.Tracing.OtlpEndpoint.Length > 0 && (!Uri.TryCreate(o.Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
+            errors.Add($"Tracing:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318/v1/traces; got '{o.Tracing.OtlpEndpoint}'.");
+        if (o.Tracing.Protocol is not ("http/protobuf" or "grpc"))
+            errors.Add($"Tracing:Protocol must be http/protobuf or grpc; got '{o.Tracing.Protocol}'.");
+        if (o.Tracing.SampleRatio is < 0 or > 1 || double.IsNaN(o.Tracing.SampleRatio))
+            errors.Add($"Tracing:SampleRatio must be between 0 and 1; got {o.Tracing.SampleRatio}.");
         if (o.Metrics.Enabled && !o.Metrics.Path.StartsWith('/'))
             errors.Add($"Metrics:Path must be a path starting with '/', e.g. /metrics; got '{o.Metrics.Path}'.");
         if (string.IsNullOrWhiteSpace(o.Embeddings.Model))

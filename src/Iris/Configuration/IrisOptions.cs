@@ -20,6 +20,7 @@ public sealed class IrisOptions
     public EmbeddingsOptions Embeddings { get; init; } = new();
     public LogOptions Log { get; init; } = new();
     public MetricsOptions Metrics { get; init; } = new();
+    public TracingOptions Tracing { get; init; } = new();
     public TransformsOptions Transforms { get; init; } = new();
     public StorageOptions Storage { get; init; } = new();
     public SourcesOptions Sources { get; init; } = new();
@@ -161,6 +162,21 @@ public sealed class MetricsOptions
     public bool Enabled { get; init; } = true;
 
     public string Path { get; init; } = "/metrics";
+}
+
+public sealed class TracingOptions
+{
+    /// <summary>
+    /// Where spans go over OTLP: for http/protobuf the traces URL (e.g. http://collector:4318/v1/traces), for grpc the
+    /// collector (http://collector:4317). Empty sends none.
+    /// </summary>
+    public string OtlpEndpoint { get; init; } = "";
+
+    /// <summary><c>http/protobuf</c> or <c>grpc</c>.</summary>
+    public string Protocol { get; init; } = "http/protobuf";
+
+    /// <summary>Share of traces kept, 0–1 (a request's parent decision wins when it carries one).</summary>
+    public double SampleRatio { get; init; } = 1.0;
 }
 
 public sealed class CaptioningOptions

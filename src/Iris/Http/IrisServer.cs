@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using Scalar.AspNetCore;
 using Serilog;
 
@@ -23,14 +21,7 @@ public static class IrisServer
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Server.ShutdownTimeoutSeconds));
         builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
-        if (options.Metrics.Enabled)
-            builder.Services.AddOpenTelemetry()
-                .ConfigureResource(resource => resource.AddService("iris", serviceVersion: typeof(IrisServer).Assembly.GetName().Version?.ToString()))
-                .WithMetrics(metrics => metrics
-                .AddMeter(Core.Telemetry.IrisMetrics.MeterName)
-                // ASP.NET Core's and Kestrel's own meters: request durations by route and status, connections.
-                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing", "System.Runtime")
-                .AddPrometheusExporter());
+        builder.Services.AddIrisTelemetry(options, servesHttp: true);
 
         builder.Services.AddIrisCore(options);
         builder.Services.AddHostedService<ModelWarmupService>();

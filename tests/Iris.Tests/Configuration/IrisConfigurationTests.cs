@@ -28,6 +28,8 @@ public class IrisConfigurationTests
     [InlineData("Server:Urls", "ftp://127.0.0.1:21")]
     [InlineData("Models:Mirror", "/no/such/mirror")]
     [InlineData("Metrics:Path", "metrics")]
+    [InlineData("Tracing:OtlpEndpoint", "collector:4318")]
+    [InlineData("Tracing:SampleRatio", "1.5")]
     [InlineData("Captioning:MaxBeams", "0")]
     public void An_out_of_range_value_is_rejected_with_a_message_naming_the_key(string key, string value)
     {
