@@ -88,4 +88,5 @@ public sealed record Job
 public sealed record JobPage(IReadOnlyList<Job> Jobs, string? NextCursor);
 
 /// <summary>What a listing asks for.</summary>
-public sealed record JobQuery(JobStatus? Status = null, int Limit = 50, string? Cursor = null, string? BatchId = null);
+/// <param name="Owner">Only this caller's jobs; null lists everyone's.</param>
+public sealed record JobQuery(JobStatus? Status = null, int Limit = 50, string? Cursor = null, string? BatchId = null, string? Owner = null);

@@ -103,9 +103,20 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     public async Task<Job> GetAsync(string id, CancellationToken cancellationToken) =>
         await store.GetAsync(id, cancellationToken) ?? throw new JobNotFoundException(id);
 
-    /// <summary>Cancels a queued job. Canceling a canceled job is a no-op; a running or finished one is a conflict.</summary>
-    public async Task<Job> CancelAsync(string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// The job as <paramref name="owner"/> sees it: with auth on, another caller's job is "not found", so its
+    /// existence is not revealed. A null owner (Iris without auth) sees every job.
+    /// </summary>
+    public async Task<Job> GetAsync(string id, string? owner, CancellationToken cancellationToken)
     {
+        var job = await GetAsync(id, cancellationToken);
+        return owner is null || job.Owner == owner ? job : throw new JobNotFoundException(id);
+    }
+
+    /// <summary>Cancels a queued job. Canceling a canceled job is a no-op; a running or finished one is a conflict.</summary>
+    public async Task<Job> CancelAsync(string id, string? owner, CancellationToken cancellationToken)
+    {
+        await GetAsync(id, owner, cancellationToken);
         if (await store.CancelAsync(id, cancellationToken))
             IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "canceled"));
         else
@@ -118,8 +129,9 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     }
 
     /// <summary>Re-submits a failed or canceled job (its input is still stored) with a fresh set of attempts.</summary>
-    public async Task<Job> RetryAsync(string id, CancellationToken cancellationToken)
+    public async Task<Job> RetryAsync(string id, string? owner, CancellationToken cancellationToken)
     {
+        await GetAsync(id, owner, cancellationToken);
         var queued = await store.CountAsync(JobStatus.Queued, cancellationToken);
         if (queued >= settings.MaxQueued)
             throw new JobQueueFullException(queued, settings.MaxQueued, settings.RetryAfter);

@@ -91,6 +91,7 @@ public abstract class SqlJobStore : IJobStore
         var parameters = new List<(string, object?)> { ("limit", query.Limit + 1) };
         if (query.Status is { } status) { where.Add("status = @status"); parameters.Add(("status", Name(status))); }
         if (query.BatchId is { } batch) { where.Add("batch_id = @batch"); parameters.Add(("batch", batch)); }
+        if (query.Owner is { } owner) { where.Add("owner = @owner"); parameters.Add(("owner", owner)); }
         if (query.Cursor is { } cursor) { where.Add("id < @cursor"); parameters.Add(("cursor", cursor)); }
         var sql = $"SELECT {Columns} FROM jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY id DESC LIMIT @limit";
         await using var connection = await OpenAsync(cancellationToken);

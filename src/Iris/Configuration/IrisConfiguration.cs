@@ -114,6 +114,15 @@ public static class IrisConfiguration
             errors.Add("Captioning:Model must name a describe model, e.g. flower-captioner-tiny.");
         Range("Captioning:MaxNewTokensLimit", o.Captioning.MaxNewTokensLimit, 1, 4096);
         Range("Captioning:MaxBeams", o.Captioning.MaxBeams, 1, 64);
+        foreach (var (owner, key) in o.Auth.ApiKeys)
+            if (key.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase) ? key.Length != 7 + 64 || !key[7..].All(Uri.IsHexDigit) : key.Length < 16)
+                errors.Add($"Auth:ApiKeys:{owner} must be a key of at least 16 characters, or sha256: followed by 64 hex digits.");
+        if (o.Auth.Jwt.SigningKey.Length > 0 && !IsBase64Key(o.Auth.Jwt.SigningKey))
+            errors.Add("Auth:Jwt:SigningKey must be base64 of at least 32 bytes (HS256).");
+        if (o.Auth.Jwt.Authority.Length > 0 && (!Uri.TryCreate(o.Auth.Jwt.Authority, UriKind.Absolute, out var authority) || authority.Scheme != "https"))
+            errors.Add($"Auth:Jwt:Authority must be an https URL of an OpenID Connect issuer; got '{o.Auth.Jwt.Authority}'.");
+        if (o.RateLimit.PermitsPerMinute < 0 || o.RateLimit.Burst < 0)
+            errors.Add("RateLimit:PermitsPerMinute and RateLimit:Burst must be 0 (off) or more.");
         if (o.Tracing.OtlpEndpoint.Length > 0 && (!Uri.TryCreate(o.Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
             errors.Add($"Tracing:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318/v1/traces; got '{o.Tracing.OtlpEndpoint}'.");
         if (o.Tracing.Protocol is not ("http/protobuf" or "grpc"))
@@ -179,5 +188,11 @@ public static class IrisConfiguration
         for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
             if (inner.Message.Contains(" at '", StringComparison.Ordinal)) message = inner.Message;
         return message;
+    }
+
+    private static bool IsBase64Key(string value)
+    {
+        var buffer = new byte[value.Length];
+        return Convert.TryFromBase64String(value, buffer, out var written) && written >= 32;
     }
 }

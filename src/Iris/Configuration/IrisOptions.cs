@@ -21,6 +21,8 @@ public sealed class IrisOptions
     public LogOptions Log { get; init; } = new();
     public MetricsOptions Metrics { get; init; } = new();
     public TracingOptions Tracing { get; init; } = new();
+    public AuthOptions Auth { get; init; } = new();
+    public RateLimitOptions RateLimit { get; init; } = new();
     public TransformsOptions Transforms { get; init; } = new();
     public StorageOptions Storage { get; init; } = new();
     public SourcesOptions Sources { get; init; } = new();
@@ -162,6 +164,46 @@ public sealed class MetricsOptions
     public bool Enabled { get; init; } = true;
 
     public string Path { get; init; } = "/metrics";
+}
+
+public sealed class AuthOptions
+{
+    /// <summary>
+    /// Owner → API key (or <c>sha256:HEX</c> of it), e.g. <c>IRIS__Auth__ApiKeys__alice=…</c>. Any key, or JWT validation,
+    /// makes every route except the probes, /metrics and the API reference require a caller.
+    /// </summary>
+    public Dictionary<string, string> ApiKeys { get; init; } = new();
+
+    public JwtOptions Jwt { get; init; } = new();
+}
+
+public sealed class JwtOptions
+{
+    /// <summary>An OpenID Connect issuer whose published keys sign the tokens (RS256/ES256), e.g. https://login.example.com/realms/iris.</summary>
+    public string Authority { get; init; } = "";
+
+    /// <summary>A shared HS256 key, base64, for tokens minted by a system you run. Either this or Authority turns JWT on.</summary>
+    public string SigningKey { get; init; } = "";
+
+    /// <summary>Required <c>iss</c>; empty skips the check (Authority checks it anyway).</summary>
+    public string Issuer { get; init; } = "";
+
+    /// <summary>Required <c>aud</c>; empty skips the check.</summary>
+    public string Audience { get; init; } = "";
+
+    /// <summary>The claim that names the caller (the owner of its jobs).</summary>
+    public string OwnerClaim { get; init; } = "sub";
+
+    public bool Enabled => Authority.Length > 0 || SigningKey.Length > 0;
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary>Requests a minute per caller (per client address without auth); 0 is no limit.</summary>
+    public int PermitsPerMinute { get; init; }
+
+    /// <summary>Requests a caller may make at once before the per-minute rate applies; 0 means PermitsPerMinute.</summary>
+    public int Burst { get; init; }
 }
 
 public sealed class TracingOptions

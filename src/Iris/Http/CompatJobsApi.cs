@@ -1,8 +1,10 @@
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Iris.Configuration;
 using Iris.Core.Imaging;
 using Iris.Core.Jobs;
+using Iris.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -66,15 +68,15 @@ public static class CompatJobsApi
         return TypedResults.Ok(new SubmitResponse(result.Jobs[0].Id, SqlJobStore.Name(result.Jobs[0].Status), "Job submitted successfully"));
     }
 
-    private static async Task<Ok<StatusResponse>> StatusAsync(string job_id, JobService service, CancellationToken cancellationToken)
+    private static async Task<Ok<StatusResponse>> StatusAsync(string job_id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken)
     {
-        var job = await service.GetAsync(job_id, cancellationToken);
+        var job = await service.GetAsync(job_id, Access.Owner(user), cancellationToken);
         return TypedResults.Ok(new StatusResponse(job.Id, SqlJobStore.Name(job.Status), job.CreatedAt));
     }
 
-    private static async Task<Ok<ResultResponse>> ResultAsync(string job_id, JobService service, CancellationToken cancellationToken)
+    private static async Task<Ok<ResultResponse>> ResultAsync(string job_id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken)
     {
-        var job = await service.GetAsync(job_id, cancellationToken);
+        var job = await service.GetAsync(job_id, Access.Owner(user), cancellationToken);
         var generatedBy = job.GeneratedBy.Count == 0 ? null : string.Join(", ", job.GeneratedBy.Select(m => m.Name));
         return TypedResults.Ok(new ResultResponse(
             job.Id, SqlJobStore.Name(job.Status), job.Status == JobStatus.Done ? DescriptionOf(job.Result) : null, generatedBy, job.CreatedAt, job.CompletedAt));

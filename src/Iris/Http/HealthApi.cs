@@ -16,7 +16,8 @@ public static class HealthApi
 
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags("Operate");
+        // Probes answer without a caller: orchestrators do not hold API keys.
+        var group = app.MapGroup("").WithTags("Operate").AllowAnonymous();
         group.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }))
             .WithName("Liveness").WithSummary("The process is up and serving HTTP");
         group.MapGet("/readyz", Ready)

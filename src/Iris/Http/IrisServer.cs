@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Security;
 using Scalar.AspNetCore;
 using Serilog;
 
@@ -22,6 +23,7 @@ public static class IrisServer
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Server.ShutdownTimeoutSeconds));
         builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
         builder.Services.AddIrisTelemetry(options, servesHttp: true);
+        builder.Services.AddIrisAccess(options);
 
         builder.Services.AddIrisCore(options);
         builder.Services.AddHostedService<ModelWarmupService>();
@@ -38,6 +40,7 @@ public static class IrisServer
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
+            DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -60,6 +63,7 @@ public static class IrisServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
+        app.UseIrisAccess(options);
         // Recorded here, after routing, because the exception handler clears the endpoint before the log line is written.
         app.Use((http, next) =>
         {
@@ -68,9 +72,10 @@ public static class IrisServer
             return next(http);
         });
 
-        app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapScalarApiReference("/docs", s => s.WithTitle("Iris API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
-        app.MapGet("/", () => TypedResults.Redirect("/docs")).ExcludeFromDescription();
+        // The API reference stays readable without a caller, like the probes.
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapScalarApiReference("/docs", s => s.WithTitle("Iris API").WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
+        app.MapGet("/", () => TypedResults.Redirect("/docs")).ExcludeFromDescription().AllowAnonymous();
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();
@@ -87,7 +92,7 @@ public static class IrisServer
         app.MapCompatJobsApi();
         app.MapDeepStackApi();
         if (options.Metrics.Enabled)
-            app.MapPrometheusScrapingEndpoint(options.Metrics.Path);
+            app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
         return app;
     }
 }

@@ -1,9 +1,11 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Jobs;
 using Iris.Core.Storage;
+using Iris.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
@@ -134,7 +136,7 @@ public static class JobsApi
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString();
         if (idempotencyKey.Length > 255)
             throw new InvalidJobRequestException("The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key");
-        return new JobSubmission(images, tasks, parameters, idempotencyKey.Length == 0 ? null : idempotencyKey, callback);
+        return new JobSubmission(images, tasks, parameters, idempotencyKey.Length == 0 ? null : idempotencyKey, callback, Access.Owner(request.HttpContext.User));
     }
 
     /// <summary>Every file of a multipart form (one job each), or the single image of a raw or JSON body.</summary>
@@ -227,7 +229,7 @@ public static class JobsApi
     }
 
     private static async Task<Ok<JobListResponse>> ListAsync(
-        JobService service, string? status, int? limit, string? cursor, string? batch_id, CancellationToken cancellationToken)
+        JobService service, ClaimsPrincipal user, string? status, int? limit, string? cursor, string? batch_id, CancellationToken cancellationToken)
     {
         JobStatus? filter = null;
         if (status is not null)
@@ -236,21 +238,21 @@ public static class JobsApi
                 : throw new InvalidJobRequestException($"status must be one of queued, processing, done, failed, canceled; got '{status}'.", "status");
         if (limit is < 1 or > 1000)
             throw new InvalidJobRequestException($"limit must be between 1 and 1000; got {limit}.", "limit");
-        var page = await service.Store.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id), cancellationToken);
+        var page = await service.Store.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id, Access.Owner(user)), cancellationToken);
         return TypedResults.Ok(new JobListResponse(page.Jobs.Select(JobResponse.From).ToList(), page.NextCursor));
     }
 
-    private static async Task<Ok<JobResponse>> GetAsync(string id, JobService service, CancellationToken cancellationToken)
+    private static async Task<Ok<JobResponse>> GetAsync(string id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken)
     {
-        var job = await service.GetAsync(id, cancellationToken);
+        var job = await service.GetAsync(id, Access.Owner(user), cancellationToken);
         var webhook = job.CallbackUrl is null ? null : await service.Store.GetWebhookAsync(id, cancellationToken);
         return TypedResults.Ok(JobResponse.From(job) with { Webhook = webhook is null ? null : JobWebhookResponse.From(webhook) });
     }
 
     private static async Task<Results<ContentHttpResult, Accepted<JobResponse>>> GetResultAsync(
-        string id, HttpResponse response, JobService service, CancellationToken cancellationToken)
+        string id, HttpResponse response, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken)
     {
-        var job = await service.GetAsync(id, cancellationToken);
+        var job = await service.GetAsync(id, Access.Owner(user), cancellationToken);
         switch (job.Status)
         {
             case JobStatus.Done:
@@ -265,11 +267,11 @@ public static class JobsApi
         }
     }
 
-    private static async Task<Ok<JobResponse>> CancelAsync(string id, JobService service, CancellationToken cancellationToken) =>
-        TypedResults.Ok(JobResponse.From(await service.CancelAsync(id, cancellationToken)));
+    private static async Task<Ok<JobResponse>> CancelAsync(string id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken) =>
+        TypedResults.Ok(JobResponse.From(await service.CancelAsync(id, Access.Owner(user), cancellationToken)));
 
-    private static async Task<Accepted<JobResponse>> RetryAsync(string id, JobService service, CancellationToken cancellationToken) =>
-        TypedResults.Accepted($"/v1/jobs/{id}", JobResponse.From(await service.RetryAsync(id, cancellationToken)));
+    private static async Task<Accepted<JobResponse>> RetryAsync(string id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken) =>
+        TypedResults.Accepted($"/v1/jobs/{id}", JobResponse.From(await service.RetryAsync(id, Access.Owner(user), cancellationToken)));
 
     /// <summary>
     /// Polls the store rather than listening in-process, because the worker that changes the job may be another
@@ -278,7 +280,7 @@ public static class JobsApi
     private static async Task EventsAsync(string id, HttpContext context, IrisOptions options, JobService service)
     {
         var cancellationToken = context.RequestAborted;
-        var job = await service.GetAsync(id, cancellationToken);
+        var job = await service.GetAsync(id, Access.Owner(context.User), cancellationToken);
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";

@@ -38,7 +38,6 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (status == 503)
             context.Response.Headers.RetryAfter = "5";
-        DeepStackApi.AddClientErrorFields(context, problem);
         context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }

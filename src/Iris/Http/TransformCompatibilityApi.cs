@@ -150,7 +150,8 @@ public static class TransformCompatibilityApi
             images.Select((bytes, i) => new JobInputImage(bytes, $"image-{i}")).ToList(),
             [TransformJobProcessor.TaskName],
             new Dictionary<string, string> { ["ops"] = string.Join('|', ops) },
-            key.Length == 0 ? null : key);
+            key.Length == 0 ? null : key,
+            Owner: Security.Access.Owner(request.HttpContext.User));
         var result = await jobs.SubmitAsync(submission, cancellationToken);
         var response = JobSubmissionResponse.From(result);
         if (result.Replayed) request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";

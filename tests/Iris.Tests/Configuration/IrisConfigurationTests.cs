@@ -30,6 +30,10 @@ public class IrisConfigurationTests
     [InlineData("Metrics:Path", "metrics")]
     [InlineData("Tracing:OtlpEndpoint", "collector:4318")]
     [InlineData("Tracing:SampleRatio", "1.5")]
+    [InlineData("Auth:ApiKeys:alice", "short")]
+    [InlineData("Auth:Jwt:SigningKey", "bm90LWVub3VnaA==")]
+    [InlineData("Auth:Jwt:Authority", "http://login.example.com")]
+    [InlineData("RateLimit:PermitsPerMinute", "-1")]
     [InlineData("Captioning:MaxBeams", "0")]
     public void An_out_of_range_value_is_rejected_with_a_message_naming_the_key(string key, string value)
     {

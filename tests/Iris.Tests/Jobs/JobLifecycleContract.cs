@@ -134,7 +134,7 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         Assert.Equal("transient failure 3", failed.Error);
         Assert.Null(failed.Result);
 
-        var retried = await Service.RetryAsync(job.Id, CancellationToken.None);
+        var retried = await Service.RetryAsync(job.Id, null, CancellationToken.None);
         Assert.Equal(JobStatus.Queued, retried.Status);
         Assert.Equal(0, retried.Attempts);
         var done = (await RunUntilFinishedAsync([job.Id]))[0];
@@ -158,8 +158,8 @@ public abstract class JobLifecycleContract : IAsyncLifetime
     {
         var canceled = await SubmitAsync(new() { ["key"] = "canceled" });
         var kept = await SubmitAsync(new() { ["key"] = "kept" });
-        Assert.Equal(JobStatus.Canceled, (await Service.CancelAsync(canceled.Id, CancellationToken.None)).Status);
-        Assert.Equal(JobStatus.Canceled, (await Service.CancelAsync(canceled.Id, CancellationToken.None)).Status);
+        Assert.Equal(JobStatus.Canceled, (await Service.CancelAsync(canceled.Id, null, CancellationToken.None)).Status);
+        Assert.Equal(JobStatus.Canceled, (await Service.CancelAsync(canceled.Id, null, CancellationToken.None)).Status);
 
         var jobs = await RunUntilFinishedAsync([kept.Id]);
         Assert.Equal(JobStatus.Done, jobs[0].Status);
@@ -167,7 +167,7 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         await RunUntilFinishedAsync([canceled.Id], timeout: TimeSpan.FromSeconds(2));
         Assert.Equal(0, Processor.Runs("canceled"));
         Assert.Equal(JobStatus.Canceled, (await Store.GetAsync(canceled.Id, CancellationToken.None))!.Status);
-        await Assert.ThrowsAsync<JobStateConflictException>(() => Service.CancelAsync(kept.Id, CancellationToken.None));
+        await Assert.ThrowsAsync<JobStateConflictException>(() => Service.CancelAsync(kept.Id, null, CancellationToken.None));
     }
 
     [Fact]
@@ -296,7 +296,7 @@ public abstract class JobLifecycleContract : IAsyncLifetime
     {
         var ids = new List<string>();
         for (var i = 0; i < 5; i++) ids.Add((await SubmitAsync()).Id);
-        await Service.CancelAsync(ids[1], CancellationToken.None);
+        await Service.CancelAsync(ids[1], null, CancellationToken.None);
         var first = await Store.ListAsync(new JobQuery(Limit: 3), CancellationToken.None);
         Assert.Equal(ids.AsEnumerable().Reverse().Take(3), first.Jobs.Select(j => j.Id));
         var second = await Store.ListAsync(new JobQuery(Limit: 3, Cursor: first.NextCursor), CancellationToken.None);

@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Iris.Tests.Support;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Iris.Tests.Http;
+
+/// <summary>API keys, JWTs, job ownership and rate limits on a real server with auth configured.</summary>
+public sealed class AccessTests : IAsyncLifetime
+{
+    private const string AliceKey = "alice-key-0123456789";
+    private const string BobKey = "bob-key-9876543210xyz";
+    private static readonly byte[] JwtKey = RandomNumberGenerator.GetBytes(32);
+    private readonly TempDirectory _data = new();
+    private IrisTestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:alice"] = AliceKey,
+            // Bob's key is configured by its hash only.
+            ["Auth:ApiKeys:bob"] = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(BobKey))),
+            ["Auth:Jwt:SigningKey"] = Convert.ToBase64String(JwtKey),
+            ["Auth:Jwt:Issuer"] = "iris-tests",
+            ["Auth:Jwt:Audience"] = "iris",
+            ["Jobs:Database"] = _data.File("jobs.db"),
+            ["Jobs:InputDirectory"] = _data.File("inputs"),
+            ["Jobs:Workers"] = "0",
+        });
+        await _host.WaitUntilReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _data.Dispose();
+    }
+
+    private static MultipartFormDataContent Dog(params (string Name, string Value)[] fields)
+    {
+        var form = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(TestPaths.RealImage("dog.jpg"))), "image", "dog.jpg" } };
+        foreach (var (name, value) in fields) form.Add(new StringContent(value), name);
+        return form;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content = null, string? apiKey = null, string? bearer = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return await _host.Client.SendAsync(request);
+    }
+
+    private static string Jwt(string subject, byte[]? key = null, string audience = "iris", DateTime? expires = null) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Subject = new ClaimsIdentity([new Claim("sub", subject)]),
+            Issuer = "iris-tests",
+            Audience = audience,
+            IssuedAt = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-10),
+            NotBefore = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-10),
+            Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(key ?? JwtKey), SecurityAlgorithms.HmacSha256),
+        });
+
+    private static async Task AssertUnauthorizedAsync(HttpResponseMessage response, string detail)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(detail, JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString());
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task Without_a_caller_routes_answer_401_while_probes_metrics_and_the_api_reference_stay_open()
+    {
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog()), "X-Api-Key");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Get, "/v1/jobs"), "X-Api-Key");
+        foreach (var open in new[] { "/healthz", "/readyz", "/health", "/metrics", "/openapi/v1.json" })
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, open)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_api_key_works_in_its_header_or_as_a_bearer_token_and_a_wrong_one_is_refused()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), apiKey: AliceKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: AliceKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), apiKey: BobKey)).StatusCode);
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), apiKey: "not-a-key-at-all-1234"), "not valid");
+    }
+
+    [Fact]
+    public async Task A_deepstack_client_authenticates_with_its_api_key_form_field()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/vision/detection", Dog(("api_key", AliceKey)))).StatusCode);
+        using var refused = await SendAsync(HttpMethod.Post, "/v1/vision/detection", Dog(("api_key", "wrong-key-0000000000")));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.False((await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("success").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_signed_jwt_is_accepted_and_an_expired_foreign_or_misaddressed_one_is_not()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol"))).StatusCode);
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol", expires: DateTime.UtcNow.AddMinutes(-5))), "expired");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol", key: RandomNumberGenerator.GetBytes(32))), "signature");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol", audience: "someone-else")), "audience");
+    }
+
+    [Fact]
+    public async Task A_job_belongs_to_its_caller_and_others_cannot_see_or_cancel_it()
+    {
+        using var submitted = await SendAsync(HttpMethod.Post, "/v1/jobs?tasks=detect", Dog(), apiKey: AliceKey);
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}", apiKey: AliceKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}", apiKey: BobKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}", bearer: Jwt("carol"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Delete, $"/v1/jobs/{id}", apiKey: BobKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/api/v1/status/{id}", apiKey: BobKey)).StatusCode);
+
+        var bobs = await (await SendAsync(HttpMethod.Get, "/v1/jobs", apiKey: BobKey)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.DoesNotContain(bobs.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == id);
+        var alices = await (await SendAsync(HttpMethod.Get, "/v1/jobs", apiKey: AliceKey)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains(alices.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == id);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Delete, $"/v1/jobs/{id}", apiKey: AliceKey)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_caller_gets_its_own_rate_limit_and_the_probes_have_none()
+    {
+        await using var limited = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:alice"] = AliceKey,
+            ["Auth:ApiKeys:bob"] = BobKey,
+            ["RateLimit:PermitsPerMinute"] = "2",
+            ["Models:LoadOnStartup"] = "false",
+        });
+        async Task<HttpResponseMessage> Info(string key)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/info") { Content = Dog() };
+            request.Headers.Add("X-Api-Key", key);
+            return await limited.Client.SendAsync(request);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await Info(AliceKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Info(AliceKey)).StatusCode);
+        using var third = await Info(AliceKey);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal("application/problem+json", third.Content.Headers.ContentType?.MediaType);
+        Assert.True(third.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Contains("RateLimit:PermitsPerMinute", (await third.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        // Bob has his own bucket; probes are never limited.
+        Assert.Equal(HttpStatusCode.OK, (await Info(BobKey)).StatusCode);
+        for (var i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.OK, (await limited.Client.GetAsync("/healthz")).StatusCode);
+    }
+}
