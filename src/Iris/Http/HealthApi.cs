@@ -21,7 +21,7 @@ public static class HealthApi
         group.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }))
             .WithName("Liveness").WithSummary("The process is up and serving HTTP");
         group.MapGet("/readyz", Ready)
-            .WithName("Readiness").WithSummary("Enabled models are loaded and storage is writable; 503 otherwise");
+            .WithName("Readiness").WithSummary("Enabled models are loaded and storage is writable (and the S3 bucket answers, with Storage:Provider=s3); 503 otherwise");
         group.MapGet("/health", Health)
             .WithName("Health").WithSummary("Status of every dependency and model, for people and dashboards");
         return app;
