@@ -165,6 +165,9 @@ public sealed class S3ObjectStore : IDisposable
             AmazonServiceException { StatusCode: HttpStatusCode.Forbidden } s3 =>
                 $"access was denied ({s3.ErrorCode ?? "403"}: check Storage:S3:AccessKey and Storage:S3:SecretKey)",
             AmazonServiceException s3 => $"the server answered {(int)s3.StatusCode} {s3.ErrorCode}: {s3.Message}",
+            // The default credential chain found nothing; its message lists every provider it tried.
+            AmazonClientException when e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) =>
+                "no credentials were found (set Storage:S3:AccessKey and Storage:S3:SecretKey, or provide them to the AWS SDK's default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance or pod role)",
             OperationCanceledException => $"no answer within Storage:S3:TimeoutSeconds ({Settings.Timeout.TotalSeconds:0} s) after {Settings.MaxRetries} retries",
             _ => $"the endpoint could not be reached ({Innermost(e).Message}; check Storage:S3:ServiceUrl)",
         };

@@ -56,6 +56,20 @@ public sealed class S3BlobStoreTests : BlobStoreContract
     }
 
     [Fact]
+    public async Task No_credentials_anywhere_is_reported_naming_the_key_options()
+    {
+        Assert.True(Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is null && Environment.GetEnvironmentVariable("AWS_PROFILE") is null,
+            "this test needs an environment without AWS credentials");
+        // Without keys the SDK's default chain is used; on a machine that is not in a cloud it finds nothing. The
+        // instance metadata lookup is switched off so the test does not wait for 169.254.169.254 to time out.
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+        using var store = new S3ObjectStore(TestBucket.Settings(_bucket.Name) with { AccessKey = null, SecretKey = null });
+        var error = await Assert.ThrowsAsync<StorageUnavailableException>(() => store.CheckAsync(CancellationToken.None));
+        Assert.Contains("no credentials were found", error.Message);
+        Assert.Contains("Storage:S3:AccessKey", error.Message);
+    }
+
+    [Fact]
     public async Task An_unreachable_endpoint_is_reported_naming_the_url_option()
     {
         using var store = new S3ObjectStore(TestBucket.Settings(_bucket.Name, serviceUrl: $"http://127.0.0.1:{ClosedPort()}"));
