@@ -41,11 +41,13 @@ public sealed class S3StorageFailureTests
         Assert.Contains("Storage:S3:ServiceUrl", error.Message);
     }
 
-    [Fact]
-    public async Task Iris_serve_exits_with_code_2_when_the_bucket_is_missing()
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("worker")]
+    public async Task Serve_and_worker_exit_with_code_2_when_the_bucket_is_missing(string command)
     {
         using var data = new TempDirectory();
-        var outcome = await IrisProcess.RunAsync(["serve"], new Dictionary<string, string>
+        var outcome = await IrisProcess.RunAsync([command], new Dictionary<string, string>
         {
             ["IRIS__Server__Urls"] = "http://127.0.0.1:0",
             ["IRIS__Storage__Provider"] = "s3",
