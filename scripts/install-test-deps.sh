@@ -22,3 +22,5 @@ fi
 
 # The OCR parity test runs the @gutenye/ocr-node peer (npm, into a git-ignored folder).
 "$(dirname "$0")/install-ocr-peer.sh"
+# The S3 storage tests run against s3rver, a fake S3 server (npm, into a git-ignored folder).
+"$(dirname "$0")/install-s3rver.sh"

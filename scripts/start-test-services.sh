@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Starts private instances of redis-server, PostgreSQL and RabbitMQ for the integration tests: bound to 127.0.0.1,
+# Starts private instances of redis-server, PostgreSQL, RabbitMQ and s3rver for the integration tests: bound to 127.0.0.1,
 # on unusual ports, with all their data in one temporary directory. Prints `export NAME=value` lines for the
-# tests (IRIS_TEST_REDIS, IRIS_TEST_POSTGRES, IRIS_TEST_RABBITMQ, IRIS_TEST_SERVICES_DIR); a service that fails to
+# tests (IRIS_TEST_REDIS, IRIS_TEST_POSTGRES, IRIS_TEST_RABBITMQ, IRIS_TEST_S3, IRIS_TEST_SERVICES_DIR); a service that fails to
 # start is reported on stderr and left unset, so its tests are skipped rather than the whole run failing.
 # Stop them with scripts/stop-test-services.sh "$IRIS_TEST_SERVICES_DIR".
-# Ports: IRIS_TEST_PORT_BASE (default: a free random base) + 0 redis, +1 postgres, +2 rabbitmq, +3 epmd, +4 erlang distribution.
+# Ports: IRIS_TEST_PORT_BASE (default: a free random base) + 0 redis, +1 postgres, +2 rabbitmq, +3 epmd, +4 erlang distribution,
+# +5 s3rver (IRIS_TEST_S3, an S3 endpoint for the S3 storage tests).
 set -uo pipefail
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -14,7 +15,7 @@ else
   # A random base, so concurrent runs on one machine (several checkouts, CI jobs) do not collide.
   for _ in $(seq 1 50); do
     base=$((20000 + (RANDOM % 900) * 10))
-    port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 4)) && break
+    port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 4)) && port_free $((base + 5)) && break
   done
 fi
 redis_port=$base; pg_port=$((base + 1)); amqp_port=$((base + 2)); epmd_port=$((base + 3)); dist_port=$((base + 4))
@@ -85,3 +86,17 @@ if command -v rabbitmq-server >/dev/null; then
   echo "export IRIS_TEST_RABBITMQ_PENDING=amqp://guest:guest@127.0.0.1:$amqp_port/"
 fi
 echo "export IRIS_TEST_RABBITMQ_PORT=$amqp_port"
+
+# --- s3rver: a fake S3 server (the real S3 HTTP API, data in its own directory); credentials S3RVER/S3RVER.
+s3rver_bin="$(dirname "$0")/../tools/s3rver/node_modules/.bin/s3rver"
+if [ -x "$s3rver_bin" ] && command -v node >/dev/null; then
+  s3_port=$((base + 5))
+  mkdir -p "$dir/s3rver/data"
+  setsid "$s3rver_bin" -d "$dir/s3rver/data" -a 127.0.0.1 -p "$s3_port" --silent >"$dir/s3rver/server.log" 2>&1 &
+  echo $! > "$dir/s3rver/s3rver.pid"
+  if wait_port 127.0.0.1 "$s3_port" 30; then
+    echo "export IRIS_TEST_S3=http://127.0.0.1:$s3_port"
+  else
+    echo "s3rver did not start; see $dir/s3rver/server.log" >&2
+  fi
+fi

@@ -6,6 +6,7 @@ dir=${1:-${IRIS_TEST_SERVICES_DIR:-}}
 base=$(cat "$dir/port-base" 2>/dev/null || echo 27460)
 
 [ -f "$dir/redis/redis.pid" ] && kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null
+[ -f "$dir/s3rver/s3rver.pid" ] && kill "$(cat "$dir/s3rver/s3rver.pid")" 2>/dev/null
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [ -f "$dir/postgres/data/postmaster.pid" ]; then

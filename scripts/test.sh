@@ -22,7 +22,7 @@ export IRIS_TEST_SHARED="$shared"
 # Installs the Debian packages and npm peers the suite needs (libvips and ONNX Runtime themselves come as NuGet native packages).
 scripts/install-test-deps.sh
 
-# Real Redis, PostgreSQL and RabbitMQ for the job backends (issue #5), private to this run, stopped on exit.
+# Real Redis, PostgreSQL and RabbitMQ for the job backends (issue #5) and s3rver for S3 storage, private to this run, stopped on exit.
 services=$(scripts/start-test-services.sh)
 eval "$services"
 trap 'scripts/stop-test-services.sh "${IRIS_TEST_SERVICES_DIR:-}"' EXIT

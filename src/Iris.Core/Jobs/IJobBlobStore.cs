@@ -12,6 +12,17 @@ public interface IJobBlobStore
     Task DeleteAsync(string reference, CancellationToken cancellationToken);
 }
 
+/// <summary>Job input references: random ids of letters and digits, so none can name anything outside its store.</summary>
+public static class JobBlobReferences
+{
+    public static string New() => Guid.NewGuid().ToString("N");
+
+    public static string Checked(string reference) =>
+        reference.Length == 0 || reference.Any(c => !char.IsAsciiLetterOrDigit(c))
+            ? throw new ArgumentException($"'{reference}' is not a blob reference.", nameof(reference))
+            : reference;
+}
+
 /// <summary>
 /// Job inputs as files in one directory, named by a random id. Written to a temporary name, flushed, then renamed,
 /// so a reader never sees a partial file. Workers on other machines need this directory shared (e.g. NFS).
@@ -28,7 +39,7 @@ public sealed class LocalDiskJobBlobStore : IJobBlobStore
 
     public async Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        var reference = Guid.NewGuid().ToString("N");
+        var reference = JobBlobReferences.New();
         var path = PathOf(reference);
         var temporary = path + ".part";
         await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
@@ -58,10 +69,5 @@ public sealed class LocalDiskJobBlobStore : IJobBlobStore
         return Task.CompletedTask;
     }
 
-    private string PathOf(string reference)
-    {
-        if (reference.Length == 0 || reference.Any(c => !char.IsAsciiLetterOrDigit(c)))
-            throw new ArgumentException($"'{reference}' is not a blob reference.", nameof(reference));
-        return Path.Combine(_directory, reference);
-    }
+    private string PathOf(string reference) => Path.Combine(_directory, JobBlobReferences.Checked(reference));
 }

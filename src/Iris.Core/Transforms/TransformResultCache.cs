@@ -79,7 +79,9 @@ public sealed class TransformResultCache
         if (TotalBytes <= MaxBytes) return;
         lock (_evictionLock)
         {
-            foreach (var (key, _) in _entries.OrderBy(e => e.Value.LastUse).ToList())
+            // ConcurrentDictionary.ToArray is one atomic snapshot; LINQ over the dictionary itself sizes its buffer from
+            // Count and then copies, which throws when a concurrent write adds an entry in between.
+            foreach (var (key, _) in _entries.ToArray().OrderBy(e => e.Value.LastUse))
             {
                 if (TotalBytes <= MaxBytes) break;
                 if (_entries.TryGetValue(key, out var entry))

@@ -16,7 +16,7 @@ public static class WorkerCommand
         };
         var command = new Command("worker",
             "Run a job worker: take jobs from the queue (Jobs:Queue) and store their results (Jobs:Store), with no HTTP server. " +
-            "Start as many as you like, on this machine or others sharing the store, queue and Jobs:InputDirectory. " +
+            "Start as many as you like, on this machine or others sharing the store, queue and job inputs (Jobs:InputDirectory, or the bucket with Storage:Provider=s3). " +
             "Workers also send finished jobs' webhooks (Jobs:WebhookSecret) and delete finished jobs past Jobs:Retention. " +
             "SIGTERM/Ctrl+C stops taking jobs and lets running ones finish for Jobs:ShutdownGraceSeconds before handing them back.");
         command.Options.Add(concurrency);

@@ -156,6 +156,7 @@ public static class IrisConfiguration
         OneOf("Log:Format", o.Log.Format, "json", "text");
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");
         JobsConfiguration.Validate(o.Jobs, errors);
+        StorageConfiguration.Validate(o.Storage, errors);
         return errors;
     }
 

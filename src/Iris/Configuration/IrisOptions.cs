@@ -288,6 +288,40 @@ public sealed class StorageOptions
 {
     /// <summary>Where uploaded images (POST /api/v1/upload) are stored.</summary>
     public string Directory { get; init; } = "data/blobs";
+
+    /// <summary><c>local</c> (Storage:Directory and Jobs:InputDirectory on disk) or <c>s3</c> (stored images and job inputs in Storage:S3's bucket).</summary>
+    public string Provider { get; init; } = "local";
+
+    public S3Options S3 { get; init; } = new();
+}
+
+/// <summary>An S3-compatible bucket (AWS, MinIO, Ceph, R2) for Storage:Provider=s3.</summary>
+public sealed class S3Options
+{
+    /// <summary>Endpoint such as http://minio:9000; empty = AWS S3 (endpoint from Region).</summary>
+    public string ServiceUrl { get; init; } = "";
+
+    /// <summary>Signing region; empty = the SDK's default (AWS_REGION) for AWS, us-east-1 for other endpoints.</summary>
+    public string Region { get; init; } = "";
+
+    public string Bucket { get; init; } = "";
+
+    /// <summary>Prepended to every key (e.g. <c>iris/</c>); images go under <c>images/</c> and job inputs under <c>job-inputs/</c> after it.</summary>
+    public string Prefix { get; init; } = "";
+
+    /// <summary>With SecretKey; both empty = the SDK's default credential chain (AWS_ACCESS_KEY_ID, profile, instance or pod role).</summary>
+    public string AccessKey { get; init; } = "";
+
+    public string SecretKey { get; init; } = "";
+
+    /// <summary>Path-style URLs (host/bucket/key); unset = true when ServiceUrl is set, false for AWS.</summary>
+    public bool? ForcePathStyle { get; init; }
+
+    /// <summary>Per request attempt.</summary>
+    public int TimeoutSeconds { get; init; } = 30;
+
+    /// <summary>Retries of a failed request (the SDK's standard mode, with backoff).</summary>
+    public int MaxRetries { get; init; } = 3;
 }
 
 public sealed class SourcesOptions

@@ -65,7 +65,7 @@ public static class IrisServices
         });
         // Transforms (issue #6): the transformer, uploaded images, the URL API's result cache and source fetcher.
         services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits()));
-        services.AddSingleton<IBlobStore>(new LocalDiskBlobStore(options.Storage.Directory));
+        services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
         services.AddSingleton(_ => new RemoteImageFetcher(options.RemoteSourcePolicy()));
         return services;

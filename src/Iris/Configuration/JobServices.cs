@@ -23,7 +23,7 @@ public static class JobServices
         services.AddSingleton<TransformJobProcessor>();
         services.AddSingleton<IJobProcessor, JobProcessorRouter>();
 
-        services.AddSingleton<IJobBlobStore>(new LocalDiskJobBlobStore(jobs.InputDirectory));
+        services.AddIrisJobInputStore(options);
         services.AddSingleton(_ => new SqliteJobDatabase(jobs.Database));
         services.AddSingleton<IJobStore>(sp => jobs.Store.ToLowerInvariant() switch
         {

@@ -1,6 +1,7 @@
 using Iris.Configuration;
 using Iris.Core.Inference;
 using Iris.Core.Models;
+using Iris.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -21,24 +22,26 @@ public static class HealthApi
         group.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }))
             .WithName("Liveness").WithSummary("The process is up and serving HTTP");
         group.MapGet("/readyz", Ready)
-            .WithName("Readiness").WithSummary("Enabled models are loaded and storage is writable; 503 otherwise");
+            .WithName("Readiness").WithSummary("Enabled models are loaded and storage is writable (and the S3 bucket answers, with Storage:Provider=s3); 503 otherwise");
         group.MapGet("/health", Health)
             .WithName("Health").WithSummary("Status of every dependency and model, for people and dashboards");
         return app;
     }
 
-    private static Results<Ok<HealthDto>, JsonHttpResult<HealthDto>> Ready(IrisOptions options, ModelRuntime models, ModelStore store) =>
-        Respond(Build(options, models, store));
+    private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Ready(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
+        Respond(await BuildAsync(options, models, store, context));
 
-    private static Results<Ok<HealthDto>, JsonHttpResult<HealthDto>> Health(IrisOptions options, ModelRuntime models, ModelStore store) =>
-        Respond(Build(options, models, store));
+    private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Health(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
+        Respond(await BuildAsync(options, models, store, context));
 
     private static Results<Ok<HealthDto>, JsonHttpResult<HealthDto>> Respond(HealthDto health) =>
         health.Status == "ready" ? TypedResults.Ok(health) : TypedResults.Json(health, statusCode: StatusCodes.Status503ServiceUnavailable);
 
-    private static HealthDto Build(IrisOptions options, ModelRuntime models, ModelStore store)
+    private static async Task<HealthDto> BuildAsync(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context)
     {
         var checks = new List<CheckDto> { StorageCheck(store.CacheDirectory) };
+        if (context.RequestServices.GetService<S3ObjectStore>() is { } bucket)
+            checks.Add(await S3CheckAsync(bucket, context.RequestAborted));
         var statuses = new List<ModelStatus>();
         foreach (var name in options.Models.EnabledModels)
         {
@@ -58,6 +61,27 @@ public static class HealthApi
         var overall = checks.All(c => c.Status == "healthy") ? "ready" : "not_ready";
         var version = typeof(HealthApi).Assembly.GetName().Version?.ToString() ?? "0";
         return new HealthDto(overall, version, Math.Round((DateTimeOffset.UtcNow - Started).TotalSeconds, 1), checks, statuses);
+    }
+
+    /// <summary>Stored images and job inputs (Storage:Provider=s3): the bucket answers, exists and accepts the credentials.</summary>
+    private static async Task<CheckDto> S3CheckAsync(S3ObjectStore bucket, CancellationToken requestAborted)
+    {
+        // A probe must answer while the prober still waits, whatever Storage:S3's timeouts and retries allow a request.
+        using var probe = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        probe.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await bucket.CheckAsync(probe.Token);
+            return new CheckDto("storage:s3", "healthy", bucket.Settings.Describe());
+        }
+        catch (StorageUnavailableException e)
+        {
+            return new CheckDto("storage:s3", "unhealthy", e.Message);
+        }
+        catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
+        {
+            return new CheckDto("storage:s3", "unhealthy", $"S3 storage ({bucket.Settings.Describe()}) did not answer within 5 s.");
+        }
     }
 
     private static CheckDto StorageCheck(string directory)

@@ -3,8 +3,8 @@ using Npgsql;
 namespace Iris.Tests.Support;
 
 /// <summary>
-/// The real Redis, PostgreSQL and RabbitMQ that scripts/test.sh starts (scripts/start-test-services.sh) and passes in
-/// IRIS_TEST_REDIS, IRIS_TEST_POSTGRES and IRIS_TEST_RABBITMQ. Without them those tests fail with this explanation
+/// The real Redis, PostgreSQL, RabbitMQ and s3rver that scripts/test.sh starts (scripts/start-test-services.sh) and passes in
+/// IRIS_TEST_REDIS, IRIS_TEST_POSTGRES, IRIS_TEST_RABBITMQ and IRIS_TEST_S3. Without them those tests fail with this explanation
 /// rather than pass without having run.
 /// </summary>
 public static class TestServices
@@ -13,11 +13,14 @@ public static class TestServices
     public static string Postgres => Required("IRIS_TEST_POSTGRES");
     public static string RabbitMq => Required("IRIS_TEST_RABBITMQ");
 
+    /// <summary>The s3rver endpoint (a fake S3 server speaking the S3 HTTP API), e.g. http://127.0.0.1:20005; see <see cref="TestBucket"/>.</summary>
+    public static string S3 => Required("IRIS_TEST_S3");
+
     private static string Required(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
             : throw new InvalidOperationException(
-                $"{name} is not set. Run the tests through scripts/test.sh, which starts redis-server, PostgreSQL and RabbitMQ on 127.0.0.1 " +
+                $"{name} is not set. Run the tests through scripts/test.sh, which starts redis-server, PostgreSQL, RabbitMQ and s3rver on 127.0.0.1 " +
                 "(scripts/start-test-services.sh), or export it yourself.");
 
     /// <summary>A new, empty PostgreSQL database; dropping it is the caller's job (<see cref="DropDatabaseAsync"/>).</summary>

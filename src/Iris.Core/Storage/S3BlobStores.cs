@@ -1,0 +1,52 @@
+using Iris.Core.Jobs;
+
+namespace Iris.Core.Storage;
+
+/// <summary>
+/// Stored images as objects <c>{Prefix}images/{id}</c> in an S3-compatible bucket, so every server and worker sees the
+/// same images. Ids are content-addressed, so storing bytes that are already there uploads nothing.
+/// </summary>
+public sealed class S3BlobStore(S3ObjectStore bucket) : IBlobStore
+{
+    public const string KeyPrefix = "images/";
+
+    public async Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var id = BlobIds.For(data.Span);
+        if (!await bucket.ExistsAsync(KeyPrefix + id, cancellationToken))
+            await bucket.PutAsync(KeyPrefix + id, data, cancellationToken);
+        return id;
+    }
+
+    public Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken) =>
+        BlobIds.IsValid(id) ? bucket.GetAsync(KeyPrefix + id, cancellationToken) : Task.FromResult<byte[]?>(null);
+
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!BlobIds.IsValid(id) || !await bucket.ExistsAsync(KeyPrefix + id, cancellationToken)) return false;
+        await bucket.DeleteAsync(KeyPrefix + id, cancellationToken);
+        return true;
+    }
+}
+
+/// <summary>
+/// Job inputs as objects <c>{Prefix}job-inputs/{reference}</c> in the same bucket as the images, named by a random id.
+/// An S3 PUT is durable once acknowledged and atomic to readers, so no temporary name is needed.
+/// </summary>
+public sealed class S3JobBlobStore(S3ObjectStore bucket) : IJobBlobStore
+{
+    public const string KeyPrefix = "job-inputs/";
+
+    public async Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var reference = JobBlobReferences.New();
+        await bucket.PutAsync(KeyPrefix + reference, data, cancellationToken);
+        return reference;
+    }
+
+    public Task<byte[]?> GetAsync(string reference, CancellationToken cancellationToken) =>
+        bucket.GetAsync(KeyPrefix + JobBlobReferences.Checked(reference), cancellationToken);
+
+    public Task DeleteAsync(string reference, CancellationToken cancellationToken) =>
+        bucket.DeleteAsync(KeyPrefix + JobBlobReferences.Checked(reference), cancellationToken);
+}
