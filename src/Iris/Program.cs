@@ -3,7 +3,7 @@ using Iris.Cli;
 using Iris.Configuration;
 using Iris.Core.Models;
 
-var root = new RootCommand("Iris — a self-hosted image intelligence server: detect objects, manage models, serve a REST API.");
+var root = new RootCommand("Iris — a self-hosted image intelligence server: detect objects and faces, classify, read text, caption and embed images, transform them, and run it all as durable jobs, over REST or from this CLI.");
 CommonOptions.AddTo(root);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DetectCommand.Create());
