@@ -20,39 +20,57 @@ public static class Letterbox
         var resizedWidth = Math.Clamp((int)(image.Width * ratio), 1, width);
         var resizedHeight = Math.Clamp((int)(image.Height * ratio), 1, height);
 
-        chw[..(3 * width * height)].Fill(padValue);
-
         var plane = width * height;
-        var (red, green, blue) = bgr ? (2, 1, 0) : (0, 1, 2);
-        Span<int> x0 = resizedWidth <= 4096 ? stackalloc int[resizedWidth] : new int[resizedWidth];
+        // Pad only what the resized image does not cover: the right of each of its rows, and the rows below it.
+        for (var c = 0; c < 3; c++)
+        {
+            var channel = chw.Slice(c * plane, plane);
+            if (resizedWidth < width)
+                for (var y = 0; y < resizedHeight; y++)
+                    channel.Slice(y * width + resizedWidth, width - resizedWidth).Fill(padValue);
+            channel[(resizedHeight * width)..].Fill(padValue);
+        }
+        // Per destination column, computed once: the byte offset of the left source pixel, the step to its right
+        // neighbour (0 at the right edge, where OpenCV repeats the edge pixel) and the horizontal weight.
+        var columns = resizedWidth <= 4096 ? stackalloc int[resizedWidth * 2] : new int[resizedWidth * 2];
         Span<float> wx = resizedWidth <= 4096 ? stackalloc float[resizedWidth] : new float[resizedWidth];
         var scaleX = (double)image.Width / resizedWidth;
         var scaleY = (double)image.Height / resizedHeight;
         for (var x = 0; x < resizedWidth; x++)
-            (x0[x], wx[x]) = SourceCoordinate(x, scaleX, image.Width);
+        {
+            var (x0, weight) = SourceCoordinate(x, scaleX, image.Width);
+            columns[2 * x] = x0 * 3;
+            columns[2 * x + 1] = x0 + 1 < image.Width ? 3 : 0;
+            wx[x] = weight;
+        }
 
         var rgb = image.Rgb;
         var stride = image.Stride;
         for (var y = 0; y < resizedHeight; y++)
         {
             var (sy, fy) = SourceCoordinate(y, scaleY, image.Height);
-            var row0 = sy * stride;
-            var row1 = Math.Min(sy + 1, image.Height - 1) * stride;
+            var row0 = rgb.AsSpan(sy * stride, stride);
+            var row1 = rgb.AsSpan(Math.Min(sy + 1, image.Height - 1) * stride, stride);
             var outRow = y * width;
+            // The three output rows of this line; channel order decides which plane each source channel lands in.
+            var first = chw.Slice((bgr ? 2 : 0) * plane + outRow, resizedWidth);
+            var second = chw.Slice(plane + outRow, resizedWidth);
+            var third = chw.Slice((bgr ? 0 : 2) * plane + outRow, resizedWidth);
             for (var x = 0; x < resizedWidth; x++)
             {
-                var i00 = row0 + x0[x] * 3;
-                var i01 = i00 + (x0[x] + 1 < image.Width ? 3 : 0);
-                var i10 = row1 + x0[x] * 3;
-                var i11 = i10 + (i01 - i00);
+                var i0 = columns[2 * x];
+                var i1 = i0 + columns[2 * x + 1];
                 var fx = wx[x];
-                for (var c = 0; c < 3; c++)
-                {
-                    var top = rgb[i00 + c] + (rgb[i01 + c] - rgb[i00 + c]) * fx;
-                    var bottom = rgb[i10 + c] + (rgb[i11 + c] - rgb[i10 + c]) * fx;
-                    var target = c == 0 ? red : c == 1 ? green : blue;
-                    chw[target * plane + outRow + x] = top + (bottom - top) * fy;
-                }
+                // The same arithmetic, in the same order, as the per-sample formula (LetterboxTests checks equality).
+                var top = row0[i0] + (row0[i1] - row0[i0]) * fx;
+                var bottom = row1[i0] + (row1[i1] - row1[i0]) * fx;
+                first[x] = top + (bottom - top) * fy;
+                top = row0[i0 + 1] + (row0[i1 + 1] - row0[i0 + 1]) * fx;
+                bottom = row1[i0 + 1] + (row1[i1 + 1] - row1[i0 + 1]) * fx;
+                second[x] = top + (bottom - top) * fy;
+                top = row0[i0 + 2] + (row0[i1 + 2] - row0[i0 + 2]) * fx;
+                bottom = row1[i0 + 2] + (row1[i1 + 2] - row1[i0 + 2]) * fx;
+                third[x] = top + (bottom - top) * fy;
             }
         }
         return ratio;

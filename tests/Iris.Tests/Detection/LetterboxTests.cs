@@ -50,6 +50,61 @@ public class LetterboxTests
         Assert.Equal(new[] { 0f, 25f, 75f, 100f }, tensor[..4]);
     }
 
+    [Theory]
+    [InlineData(768, 576, 416, 416, true)]
+    [InlineData(123, 457, 416, 416, false)]
+    [InlineData(1, 1, 416, 416, true)]
+    [InlineData(1000, 3, 640, 640, false)]
+    [InlineData(300, 200, 416, 416, true)]
+    public void Fill_computes_every_value_exactly_as_the_per_pixel_bilinear_formula(int width, int height, int tensorWidth, int tensorHeight, bool bgr)
+    {
+        var random = new Random(width * 7919 + height);
+        var rgb = new byte[width * height * 3];
+        random.NextBytes(rgb);
+        var image = new DecodedImage(width, height, rgb, ImageFormat.Png, 1, rgb.Length);
+        var actual = new float[3 * tensorWidth * tensorHeight];
+        var expected = new float[actual.Length];
+        var ratio = Letterbox.Fill(image, actual, tensorWidth, tensorHeight, 114f, bgr);
+        Assert.Equal(ReferenceFill(image, expected, tensorWidth, tensorHeight, 114f, bgr), ratio);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>The letterbox written as plainly as possible, one sample at a time: what any faster version must equal.</summary>
+    private static float ReferenceFill(DecodedImage image, float[] chw, int width, int height, float padValue, bool bgr)
+    {
+        var ratio = Math.Min((float)width / image.Width, (float)height / image.Height);
+        var resizedWidth = Math.Clamp((int)(image.Width * ratio), 1, width);
+        var resizedHeight = Math.Clamp((int)(image.Height * ratio), 1, height);
+        Array.Fill(chw, padValue);
+        var plane = width * height;
+        static (int, float) Source(int destination, double scale, int size)
+        {
+            var f = (destination + 0.5) * scale - 0.5;
+            var i = (int)Math.Floor(f);
+            if (i < 0) return (0, 0f);
+            if (i >= size - 1) return (size - 1, 0f);
+            return (i, (float)(f - i));
+        }
+        for (var y = 0; y < resizedHeight; y++)
+        {
+            var (sy, fy) = Source(y, (double)image.Height / resizedHeight, image.Height);
+            var sy1 = Math.Min(sy + 1, image.Height - 1);
+            for (var x = 0; x < resizedWidth; x++)
+            {
+                var (sx, fx) = Source(x, (double)image.Width / resizedWidth, image.Width);
+                var sx1 = sx + 1 < image.Width ? sx + 1 : sx;
+                for (var c = 0; c < 3; c++)
+                {
+                    int P(int row, int column) => image.Rgb[row * image.Stride + column * 3 + c];
+                    var top = P(sy, sx) + (P(sy, sx1) - P(sy, sx)) * fx;
+                    var bottom = P(sy1, sx) + (P(sy1, sx1) - P(sy1, sx)) * fx;
+                    chw[(bgr ? 2 - c : c) * plane + y * width + x] = top + (bottom - top) * fy;
+                }
+            }
+        }
+        return ratio;
+    }
+
     [Fact]
     public void Normalize_applies_scale_mean_and_std_per_channel()
     {
