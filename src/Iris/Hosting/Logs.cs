@@ -15,7 +15,8 @@ public static class Logs
             .MinimumLevel.Is(level)
             // The request-logging middleware writes the one line per request that matters.
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            // Start-up lines ("Now listening on") are worth keeping, unless the configured level asks for less.
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", level > LogEventLevel.Information ? level : LogEventLevel.Information)
             .Enrich.FromLogContext();
         var standardErrorFrom = toStandardError ? LogEventLevel.Verbose : (LogEventLevel?)null;
         return options.Format.Equals("json", StringComparison.OrdinalIgnoreCase)
