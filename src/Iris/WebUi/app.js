@@ -214,7 +214,9 @@ async function renderAnalysis(result) {
 function list(section, items, listId = section) {
   $(`${section}-section`).hidden = !items;
   if (!items) return;
-  $(listId).replaceChildren(...(items.length ? items : ['none found']).map((text) => el('li', { textContent: text })));
+  $(listId).replaceChildren(...(items.length
+    ? items.map((text) => el('li', { textContent: text }))
+    : [el('li', { className: 'none', textContent: 'none found' })]));
 }
 
 function renderInfo(result) {
@@ -379,9 +381,11 @@ async function loadModels() {
       el('td', {}, el('code', { textContent: m.name })),
       el('td', { textContent: m.task }),
       el('td', { textContent: m.version }),
-      el('td', { title: m.error ?? '' }, el('span', { className: `status state-${m.state}`, textContent: m.installed ? m.state : `${m.state} (not installed)` })),
-      el('td', { textContent: m.bytes ? bytes(m.bytes) : '' }),
-      el('td', { textContent: m.description ?? '' }))));
+      // A model not yet pulled is "not installed" whatever its load state: that is what the operator needs to know.
+      el('td', { title: m.error ?? '' }, el('span', { className: `status state-${m.installed ? m.state : 'absent'}`,
+        textContent: m.installed ? m.state.replaceAll('_', ' ') : 'not installed' })),
+      el('td', { className: 'wide-only', textContent: m.bytes ? bytes(m.bytes) : '' }),
+      el('td', { className: 'wide-only', textContent: m.description ?? '' }))));
   } catch (e) {
     showError(error, e);
   }
