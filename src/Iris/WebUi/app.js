@@ -57,9 +57,10 @@ async function apiJson(path, init) {
 
 function showAuthMessage(text) {
   const banner = $('auth-message');
+  // Focus the key field only when the banner appears, so a repeated 401 does not keep pulling focus away.
+  if (banner.hidden) $('api-key').focus();
   banner.textContent = text;
   banner.hidden = false;
-  $('api-key').focus();
 }
 
 function hideAuthMessage() {
@@ -330,6 +331,8 @@ async function loadJobs() {
     if (page.jobs.length === 0) $('jobs').append(el('tr', {}, el('td', { colSpan: 6, textContent: 'No jobs yet.' })));
   } catch (e) {
     showError(error, e);
+    // Polling cannot succeed without a key; saving one restarts it (refreshActiveView).
+    if (e instanceof ApiError && e.status === 401) { clearInterval(jobsTimer); jobsTimer = null; }
   }
 }
 
