@@ -9,6 +9,7 @@ command -v npm >/dev/null || packages+=(nodejs npm)
 # Hugging Face parity tests (issue #4): python3-onnx derives the decoder_model + decoder_with_past_model pair from a merged decoder.
 packages+=(python3-onnx)
 packages+=(libvips-tools)   # issue #6: the vips CLI is the reference the transform tests compare against
+packages+=(chromium)   # web UI tests (tests/Iris.Tests/Ui): Playwright drives the system browser; its own download needs the internet
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -27,6 +27,7 @@ public sealed class IrisOptions
     public StorageOptions Storage { get; init; } = new();
     public SourcesOptions Sources { get; init; } = new();
     public JobsOptions Jobs { get; init; } = new();
+    public UiOptions Ui { get; init; } = new();
 }
 
 public sealed class ServerOptions
@@ -338,4 +339,10 @@ public sealed class SourcesOptions
 
     public IReadOnlyList<string> AllowedHostList =>
         AllowedHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
+
+public sealed class UiOptions
+{
+    /// <summary>Serve the built-in web UI at <c>/ui</c> (and redirect <c>/</c> to it) from <c>iris serve</c>.</summary>
+    public bool Enabled { get; init; } = true;
 }

@@ -75,7 +75,8 @@ public static class IrisServer
         // The API reference stays readable without a caller, like the probes.
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapScalarApiReference("/docs", s => s.WithTitle("Iris API").WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
-        app.MapGet("/", () => TypedResults.Redirect("/docs")).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/", () => TypedResults.Redirect(options.Ui.Enabled ? WebUi.Path : "/docs")).ExcludeFromDescription().AllowAnonymous();
+        app.MapWebUi(options);
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapDetectApi();

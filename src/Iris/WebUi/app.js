@@ -1,0 +1,440 @@
+// The Iris web UI: one ES module, no framework and no build step, so it ships embedded in iris.dll and works offline.
+// Every API call goes through api(), which adds the API key and turns problem+json answers into readable errors.
+
+const KEY_STORAGE = 'iris.apiKey';
+const $ = (id) => document.getElementById(id);
+
+/** The image the user picked or dropped; every view works on this one file. */
+let chosen = null;
+let chosenUrl = null;
+
+// ---------------------------------------------------------------- API access
+
+class ApiError extends Error {
+  constructor(status, title, detail) {
+    super(detail || title || `HTTP ${status}`);
+    this.status = status;
+    this.title = title;
+  }
+}
+
+/**
+ * fetch() with the stored API key. A 401 shows the banner asking for a key (the server's own reason beside it);
+ * any other error answer becomes an ApiError carrying the problem's `detail`, which callers show, never swallow.
+ */
+async function api(path, init = {}) {
+  const headers = new Headers(init.headers);
+  const key = localStorage.getItem(KEY_STORAGE);
+  if (key) headers.set('X-Api-Key', key);
+  const response = await fetch(path, { ...init, headers });
+  if (response.ok) {
+    if (response.status !== 304) hideAuthMessage();
+    return response;
+  }
+  const problem = await readProblem(response);
+  if (response.status === 401) {
+    showAuthMessage(key
+      ? `The server refused the API key (${problem.detail || problem.title}). Enter an API key that this server accepts.`
+      : 'This server needs an API key: enter an API key above and save it.');
+  }
+  throw new ApiError(response.status, problem.title, problem.detail);
+}
+
+async function readProblem(response) {
+  const text = await response.text();
+  try {
+    const json = JSON.parse(text);
+    return { title: json.title ?? response.statusText, detail: json.detail ?? '' };
+  } catch {
+    // Not problem+json (a proxy's HTML page, say): show the status and the start of the body.
+    return { title: `${response.status} ${response.statusText}`, detail: text.slice(0, 200) };
+  }
+}
+
+async function apiJson(path, init) {
+  return (await api(path, init)).json();
+}
+
+function showAuthMessage(text) {
+  const banner = $('auth-message');
+  // Focus the key field only when the banner appears, so a repeated 401 does not keep pulling focus away.
+  if (banner.hidden) $('api-key').focus();
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+function hideAuthMessage() {
+  $('auth-message').hidden = true;
+}
+
+/** Shows an error in a view's alert region; a 401 already has the banner, so the view only points at it. */
+function showError(element, error) {
+  element.textContent = error instanceof ApiError && error.status === 401
+    ? 'Not authorized: enter an API key above.'
+    : (error instanceof ApiError && error.title ? `${error.title}: ${error.message}` : String(error.message ?? error));
+  element.hidden = false;
+}
+
+function clearError(element) {
+  element.hidden = true;
+  element.textContent = '';
+}
+
+// ---------------------------------------------------------------- small DOM builders (no innerHTML: OCR text and labels are data)
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function pairs(dl, entries) {
+  dl.replaceChildren(...entries.flatMap(([name, value]) => [el('dt', { textContent: name }), el('dd', { textContent: String(value) })]));
+}
+
+const percent = (confidence) => `${(confidence * 100).toFixed(1)}%`;
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// ---------------------------------------------------------------- API key
+
+function setupKey() {
+  const input = $('api-key');
+  input.value = localStorage.getItem(KEY_STORAGE) ?? '';
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const key = input.value.trim();
+    if (key) localStorage.setItem(KEY_STORAGE, key); else localStorage.removeItem(KEY_STORAGE);
+    hideAuthMessage();
+    refreshActiveView();
+  });
+  $('key-clear').addEventListener('click', () => {
+    localStorage.removeItem(KEY_STORAGE);
+    input.value = '';
+  });
+}
+
+// ---------------------------------------------------------------- image picker (file input and drag-and-drop)
+
+function setupPicker() {
+  const zone = $('drop-zone');
+  $('file').addEventListener('change', (event) => choose(event.target.files[0]));
+  // dragover must be cancelled, or the browser opens the dropped file instead of handing it to us.
+  zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    choose(event.dataTransfer.files[0]);
+  });
+}
+
+function choose(file) {
+  if (!file) return;
+  chosen = file;
+  if (chosenUrl) URL.revokeObjectURL(chosenUrl);
+  chosenUrl = URL.createObjectURL(file);
+  $('file-name').textContent = `${file.name} (${bytes(file.size)})`;
+  // A new image invalidates the previous analysis: its boxes belong to another picture.
+  $('stage').hidden = true;
+  for (const id of ['objects', 'faces', 'classes', 'ocr', 'info', 'timings']) $(`${id}-section`).hidden = true;
+  $('caption').hidden = true;
+}
+
+function requireImage(errorElement) {
+  if (chosen) return true;
+  showError(errorElement, new Error('Choose an image first (drop it on the box above or click it).'));
+  return false;
+}
+
+function imageForm(extra = {}) {
+  const form = new FormData();
+  form.append('image', chosen, chosen.name);
+  for (const [name, value] of Object.entries(extra)) form.append(name, value);
+  return form;
+}
+
+// ---------------------------------------------------------------- Analyze
+
+function setupAnalyze() {
+  $('analyze-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const error = $('analyze-error');
+    clearError(error);
+    if (!requireImage(error)) return;
+    const tasks = [...document.querySelectorAll('input[name=task]:checked')].map((box) => box.value);
+    if (tasks.length === 0) { showError(error, new Error('Pick at least one task.')); return; }
+    const status = $('analyze-status');
+    const button = $('analyze-run');
+    button.disabled = true;
+    status.textContent = `Running ${tasks.join(', ')}…`;
+    try {
+      const result = await apiJson(`/v1/analyze?tasks=${encodeURIComponent(tasks.join(','))}`, { method: 'POST', body: imageForm() });
+      await renderAnalysis(result);
+      status.textContent = `Done in ${result.timings_ms?.total ?? '?'} ms.`;
+    } catch (e) {
+      status.textContent = '';
+      showError(error, e);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+async function renderAnalysis(result) {
+  const image = $('analyze-image');
+  image.src = chosenUrl;
+  await image.decode().catch(() => {}); // a format the browser cannot show (TIFF, say) still gets its results listed
+  $('stage').hidden = false;
+
+  const objects = result.detect?.objects ?? [];
+  const faces = result.faces?.faces ?? [];
+  drawBoxes(result.width, result.height, objects, faces);
+
+  list('objects', result.detect && objects.map((o) => `${o.label} ${percent(o.confidence)}`));
+  list('faces', result.faces && faces.map((f, i) => `face ${i + 1} ${percent(f.confidence)}`));
+  list('classes', result.classify && (result.classify.predictions ?? result.classify.labels ?? [])
+    .map((p) => `${p.label} ${percent(p.confidence ?? p.score)}`));
+  list('ocr', result.ocr && result.ocr.lines.map((line) => `${line.text} (${percent(line.confidence)})`), 'ocr-lines');
+
+  const caption = $('caption');
+  caption.hidden = !result.describe;
+  caption.textContent = result.describe ? `“${result.describe.description}”` : '';
+
+  renderInfo(result);
+  $('timings-section').hidden = false;
+  pairs($('timings'), Object.entries(result.timings_ms ?? {}));
+}
+
+/** Fills one result list; `items` undefined means the task did not run, so its section stays hidden. */
+function list(section, items, listId = section) {
+  $(`${section}-section`).hidden = !items;
+  if (!items) return;
+  $(listId).replaceChildren(...(items.length
+    ? items.map((text) => el('li', { textContent: text }))
+    : [el('li', { className: 'none', textContent: 'none found' })]));
+}
+
+function renderInfo(result) {
+  const info = result.info;
+  const entries = [['Size', `${result.width} × ${result.height}`], ['Format', result.format]];
+  if (info) {
+    entries.push(['Type', info.media_type], ['File', bytes(info.file_bytes)], ['Colour space', info.color_space],
+      ['Channels', `${info.channels}${info.has_alpha ? ' (alpha)' : ''}`], ['Brightness', info.brightness?.toFixed?.(2) ?? info.brightness]);
+  }
+  $('info-section').hidden = false;
+  pairs($('info'), entries);
+  $('colors').replaceChildren(...(info?.dominant_colors ?? []).map((color) => {
+    const swatch = el('span', { className: 'swatch', title: `${color.hex} (${percent(color.share)})` }, el('span', { textContent: color.hex }));
+    // Set through the CSSOM, which the page's Content-Security-Policy allows (inline style attributes it would not).
+    swatch.style.backgroundColor = color.hex;
+    swatch.style.color = (color.r * 299 + color.g * 587 + color.b * 114) / 1000 > 140 ? '#000' : '#fff';
+    return swatch;
+  }));
+}
+
+/**
+ * Draws boxes on a canvas laid over the image. The canvas has the image's own pixel size (the server's boxes are in
+ * those pixels, EXIF-upright like the browser shows it) and CSS stretches it with the image, so no coordinate scaling.
+ */
+function drawBoxes(width, height, objects, faces) {
+  const canvas = $('overlay');
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext('2d');
+  context.clearRect(0, 0, width, height);
+  const line = Math.max(2, Math.round(Math.max(width, height) / 300));
+  const font = Math.max(12, Math.round(Math.max(width, height) / 45));
+  context.lineWidth = line;
+  context.font = `${font}px system-ui, sans-serif`;
+  context.textBaseline = 'top';
+  const box = (b, color, label) => {
+    context.strokeStyle = color;
+    context.strokeRect(b.x_min, b.y_min, b.x_max - b.x_min, b.y_max - b.y_min);
+    const textWidth = context.measureText(label).width + line * 2;
+    const y = b.y_min >= font + line * 2 ? b.y_min - font - line * 2 : b.y_min; // above the box unless it touches the top
+    context.fillStyle = color;
+    context.fillRect(b.x_min, y, textWidth, font + line * 2);
+    context.fillStyle = '#fff';
+    context.fillText(label, b.x_min + line, y + line);
+  };
+  for (const o of objects) box(o.box, '#d9480f', `${o.label} ${percent(o.confidence)}`);
+  for (const f of faces) box(f.box, '#1971c2', `face ${percent(f.confidence)}`);
+  // For scripts and tests: how many boxes the overlay shows.
+  canvas.dataset.boxes = String(objects.length + faces.length);
+}
+
+// ---------------------------------------------------------------- Transform
+
+function setupTransform() {
+  let resultUrl = null;
+  $('transform-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const error = $('transform-error');
+    clearError(error);
+    if (!requireImage(error)) return;
+    const status = $('transform-status');
+    status.textContent = 'Transforming…';
+    try {
+      const response = await api('/v1/transform', { method: 'POST', body: imageForm({ ops: $('ops').value.trim() }) });
+      const blob = await response.blob();
+      if (resultUrl) URL.revokeObjectURL(resultUrl);
+      resultUrl = URL.createObjectURL(blob);
+      const image = $('transform-image');
+      image.src = resultUrl;
+      await image.decode().catch(() => {}); // a format this browser cannot display still reports its size and type
+      const size = image.naturalWidth ? `${image.naturalWidth} × ${image.naturalHeight}, ` : '';
+      $('transform-meta').textContent = `${size}${blob.type || response.headers.get('content-type')}, ${bytes(blob.size)}`;
+      $('transform-result').hidden = false;
+      status.textContent = '';
+    } catch (e) {
+      status.textContent = '';
+      $('transform-result').hidden = true;
+      showError(error, e);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- Jobs
+
+let jobsTimer = null;
+
+function setupJobs() {
+  $('jobs-refresh').addEventListener('click', loadJobs);
+  $('jobs-auto').addEventListener('change', scheduleJobs);
+  $('job-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const error = $('jobs-error');
+    clearError(error);
+    if (!requireImage(error)) return;
+    try {
+      const submitted = await apiJson('/v1/jobs', { method: 'POST', body: imageForm({ tasks: $('job-tasks').value.trim() }) });
+      $('jobs-message').textContent = `Submitted job ${submitted.id} (${submitted.status}).`;
+      await loadJobs();
+    } catch (e) {
+      showError(error, e);
+    }
+  });
+}
+
+async function loadJobs() {
+  const error = $('jobs-error');
+  try {
+    const page = await apiJson('/v1/jobs?limit=25');
+    clearError(error);
+    $('jobs').replaceChildren(...page.jobs.map(jobRow));
+    if (page.jobs.length === 0) $('jobs').append(el('tr', {}, el('td', { colSpan: 6, textContent: 'No jobs yet.' })));
+  } catch (e) {
+    showError(error, e);
+    // Polling cannot succeed without a key; saving one restarts it (refreshActiveView).
+    if (e instanceof ApiError && e.status === 401) { clearInterval(jobsTimer); jobsTimer = null; }
+  }
+}
+
+function jobRow(job) {
+  const result = el('td');
+  if (job.status === 'done') {
+    result.append(el('button', { type: 'button', className: 'link', textContent: 'show', onclick: () => showJobResult(job.id) }));
+  } else if (job.error) {
+    result.textContent = job.error;
+  }
+  return el('tr', { className: `job-${job.status}` },
+    el('td', {}, el('code', { textContent: job.id })),
+    el('td', {}, el('span', { className: `status status-${job.status}`, textContent: job.status })),
+    el('td', { textContent: job.tasks.join(', ') }),
+    el('td', { textContent: job.input_name ?? '' }),
+    el('td', { textContent: new Date(job.created_at).toLocaleString() }),
+    result);
+}
+
+async function showJobResult(id) {
+  const pre = $('job-result');
+  try {
+    pre.textContent = JSON.stringify(await apiJson(`/v1/jobs/${encodeURIComponent(id)}/result`), null, 2);
+    pre.hidden = false;
+  } catch (e) {
+    showError($('jobs-error'), e);
+  }
+}
+
+/** Polls only while the Jobs view is showing, so an idle tab in the background costs the server nothing. */
+function scheduleJobs() {
+  clearInterval(jobsTimer);
+  jobsTimer = null;
+  if (activeView === 'jobs' && $('jobs-auto').checked) jobsTimer = setInterval(loadJobs, 3000);
+}
+
+// ---------------------------------------------------------------- Models
+
+function setupModels() {
+  $('models-refresh').addEventListener('click', loadModels);
+}
+
+async function loadModels() {
+  const error = $('models-error');
+  try {
+    const models = await apiJson('/v1/models');
+    clearError(error);
+    $('models').replaceChildren(...models.map((m) => el('tr', {},
+      el('td', {}, el('code', { textContent: m.name })),
+      el('td', { textContent: m.task }),
+      el('td', { textContent: m.version }),
+      // A model not yet pulled is "not installed" whatever its load state: that is what the operator needs to know.
+      el('td', { title: m.error ?? '' }, el('span', { className: `status state-${m.installed ? m.state : 'absent'}`,
+        textContent: m.installed ? m.state.replaceAll('_', ' ') : 'not installed' })),
+      el('td', { className: 'wide-only', textContent: m.bytes ? bytes(m.bytes) : '' }),
+      el('td', { className: 'wide-only', textContent: m.description ?? '' }))));
+  } catch (e) {
+    showError(error, e);
+  }
+}
+
+// ---------------------------------------------------------------- tabs (WAI-ARIA tabs pattern: arrows move, one tab stop)
+
+let activeView = 'analyze';
+const views = ['analyze', 'transform', 'jobs', 'models'];
+
+function setupTabs() {
+  for (const view of views) $(`tab-${view}`).addEventListener('click', () => show(view));
+  document.querySelector('[role=tablist]').addEventListener('keydown', (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    const next = views[(views.indexOf(activeView) + step + views.length) % views.length];
+    show(next);
+    $(`tab-${next}`).focus();
+  });
+}
+
+function show(view) {
+  activeView = view;
+  for (const v of views) {
+    const selected = v === view;
+    $(`tab-${v}`).setAttribute('aria-selected', String(selected));
+    $(`tab-${v}`).tabIndex = selected ? 0 : -1;
+    $(`panel-${v}`).hidden = !selected;
+  }
+  if (location.hash !== `#${view}`) history.replaceState(null, '', `#${view}`);
+  refreshActiveView();
+}
+
+function refreshActiveView() {
+  if (activeView === 'jobs') loadJobs();
+  if (activeView === 'models') loadModels();
+  scheduleJobs();
+}
+
+// ---------------------------------------------------------------- start
+
+setupKey();
+setupPicker();
+setupAnalyze();
+setupTransform();
+setupJobs();
+setupModels();
+setupTabs();
+show(views.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'analyze');
