@@ -83,16 +83,8 @@ public sealed class ImageClassifier : ILoadedModel
             Preprocess(image, tensor.Span);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-            float[] scores;
-            using (await _runGate.EnterAsync(cancellationToken))
-            {
-                stopwatch.Restart();
-                using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, _inputShape);
-                using var runOptions = new RunOptions();
-                using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
-                scores = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-            }
-            var inference = stopwatch.Elapsed.TotalMilliseconds;
+            var (scores, inference) = await _runGate.RunAsync(_session, [_inputName], tensor, _inputShape, _outputNames,
+                outputs => outputs[0].GetTensorDataAsSpan<float>().ToArray(), cancellationToken);
             stopwatch.Restart();
 
             if (Labels is not null && scores.Length != Labels.Count)

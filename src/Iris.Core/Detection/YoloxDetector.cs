@@ -46,20 +46,13 @@ public sealed class YoloxDetector : ILoadedModel
             Letterbox.Normalize(tensor.Span, plane, _spec.Scale, _spec.Mean, _spec.Std);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-            List<YoloxOutputDecoder.Candidate> candidates;
-            double inference;
-            using (await _runGate.EnterAsync(cancellationToken))
+            var (candidates, inference) = await _runGate.RunAsync(_session, [_inputName], tensor, [1, 3, height, width], _outputNames, outputs =>
             {
                 stopwatch.Restart();
-                using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [1, 3, height, width]);
-                using var runOptions = new RunOptions();
-                using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
-                inference = stopwatch.Elapsed.TotalMilliseconds;
-                stopwatch.Restart();
-                candidates = YoloxOutputDecoder.Decode(
+                return YoloxOutputDecoder.Decode(
                     outputs[0].GetTensorDataAsSpan<float>(), Labels.Count, width, height, _spec.Strides,
                     ratio, image.Width, image.Height, parameters.MinConfidence);
-            }
+            }, cancellationToken);
 
             var kept = NonMaxSuppression.ClassAware(candidates, _spec.NmsIou, parameters.MaxDetections);
             var objects = kept.Select(c => new DetectedObject(Labels[c.ClassIndex], c.ClassIndex, c.Score, c.Box)).ToList();

@@ -65,19 +65,12 @@ public sealed class UltraFaceDetector : ILoadedModel
             ImageTensor.Write(pixels, width, height, TensorLayout.Nchw, _spec.ChannelOrder == "bgr", _normalization, tensor.Span);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
-            List<YoloxOutputDecoder.Candidate> candidates;
-            double inference;
-            using (await _runGate.EnterAsync(cancellationToken))
+            var (candidates, inference) = await _runGate.RunAsync(_session, [_inputName], tensor, [1, 3, height, width], _outputNames, outputs =>
             {
                 stopwatch.Restart();
-                using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [1, 3, height, width]);
-                using var runOptions = new RunOptions();
-                using var outputs = _session.Run(runOptions, [_inputName], [inputValue], _outputNames);
-                inference = stopwatch.Elapsed.TotalMilliseconds;
-                stopwatch.Restart();
-                candidates = UltraFaceOutputDecoder.Decode(
+                return UltraFaceOutputDecoder.Decode(
                     outputs[0].GetTensorDataAsSpan<float>(), outputs[1].GetTensorDataAsSpan<float>(), image.Width, image.Height, parameters.MinConfidence);
-            }
+            }, cancellationToken);
             var kept = NonMaxSuppression.ClassAware(candidates, _spec.NmsIou, parameters.MaxFaces);
             var faces = kept.Select(c => new DetectedFace(c.Score, c.Box)).ToList();
             return new FaceDetectionResult(Manifest.Name, image.Width, image.Height, faces,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Iris.Core.Telemetry;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Iris.Core.Inference;
 
@@ -35,6 +36,25 @@ public sealed class RunGate(int maxConcurrentRuns, string model, string stage) :
         activity?.SetTag("iris.wait_seconds", waited);
         IrisMetrics.ModelRunsActive.Add(1, _tags);
         return new Slot(_slots, _tags, Stopwatch.GetTimestamp(), activity);
+    }
+
+    /// <summary>
+    /// One run of a session with a single float input, in a slot. <paramref name="read"/> turns the outputs into the
+    /// result while they are still alive (they belong to ONNX Runtime and go when the run ends).
+    /// </summary>
+    /// <returns>The result, and the milliseconds ONNX Runtime took (neither the wait for a slot nor the reading).</returns>
+    public async Task<(T Result, double RunMs)> RunAsync<T>(InferenceSession session, string[] input, Memory<float> tensor, long[] shape,
+        string[] outputs, Func<IReadOnlyList<OrtValue>, T> read, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken))
+        {
+            using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, shape);
+            using var runOptions = new RunOptions();
+            var started = Stopwatch.GetTimestamp();
+            using var results = session.Run(runOptions, input, [value], outputs);
+            var runMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            return (read(results), runMs);
+        }
     }
 
     public void Dispose() => _slots?.Dispose();

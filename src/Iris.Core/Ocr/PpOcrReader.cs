@@ -314,16 +314,8 @@ public sealed class PpOcrReader : ILoadedModel
         private readonly string[] _inputNames = [session.InputNames[0]];
         private readonly string[] _outputNames = [session.OutputNames[0]];
 
-        public async Task<T> RunAsync<T>(Memory<float> input, long[] shape, Func<OrtValue, T> read, CancellationToken cancellationToken)
-        {
-            using (await gate.EnterAsync(cancellationToken))
-            {
-                using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, shape);
-                using var runOptions = new RunOptions();
-                using var outputs = session.Run(runOptions, _inputNames, [value], _outputNames);
-                return read(outputs[0]);
-            }
-        }
+        public async Task<T> RunAsync<T>(Memory<float> input, long[] shape, Func<OrtValue, T> read, CancellationToken cancellationToken) =>
+            (await gate.RunAsync(session, _inputNames, input, shape, _outputNames, outputs => read(outputs[0]), cancellationToken)).Result;
 
         public void Dispose()
         {
