@@ -42,17 +42,25 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
         return new ImageUpload(await ReadBodyAsync(request.Body, limits.MaxBytes, cancellationToken), null, null);
     }
 
-    private static async Task<ImageUpload> ReadFormAsync(HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
+    /// <summary>
+    /// The request's form, or a 400 naming what is wrong with it: a malformed multipart body (bad framing, a body that
+    /// ends before its closing boundary) is the client's error, not the server's.
+    /// </summary>
+    public static async Task<IFormCollection> ReadFormOrRefuseAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        IFormCollection form;
         try
         {
-            form = await request.ReadFormAsync(cancellationToken);
+            return await request.ReadFormAsync(cancellationToken);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
             throw new InvalidRequestException($"The multipart body could not be read: {e.Message}");
         }
+    }
+
+    private static async Task<ImageUpload> ReadFormAsync(HttpRequest request, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        var form = await ReadFormOrRefuseAsync(request, cancellationToken);
         var file = FileFields.Select(f => form.Files.GetFile(f)).FirstOrDefault(f => f is not null);
         if (file is null)
         {

@@ -151,15 +151,7 @@ public static class JobsApi
             var upload = await ImageUpload.ReadAsync(request, limits, cancellationToken);
             return ([Checked(upload.Bytes, upload.FileName)], null);
         }
-        IFormCollection form;
-        try
-        {
-            form = await request.ReadFormAsync(cancellationToken);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidRequestException($"The multipart body could not be read: {e.Message}");
-        }
+        var form = await ImageUpload.ReadFormOrRefuseAsync(request, cancellationToken);
         if (form.Files.Count == 0)
         {
             if (form.ContainsKey("image_ids")) return ([], form);

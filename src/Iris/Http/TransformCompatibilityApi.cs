@@ -162,7 +162,7 @@ public static class TransformCompatibilityApi
     {
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(cancellationToken);
+            var form = await ImageUpload.ReadFormOrRefuseAsync(request, cancellationToken);
             var images = new List<byte[]>();
             foreach (var file in form.Files)
             {

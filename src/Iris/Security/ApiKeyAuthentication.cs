@@ -45,7 +45,16 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyAuthentica
         // DeepStack clients put the key in the multipart form; reading it here buffers it for the endpoint as well.
         if (request.HasFormContentType && request.Path.StartsWithSegments("/v1/vision"))
         {
-            var form = await request.ReadFormAsync();
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync();
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                // A form that cannot be read carries no key; with a key in a header, the endpoint reports the bad form.
+                return null;
+            }
             if (form["api_key"].ToString() is { Length: > 0 } field) return field;
         }
         return null;

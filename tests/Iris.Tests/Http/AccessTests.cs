@@ -107,6 +107,21 @@ public sealed class AccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_malformed_form_on_a_deepstack_route_is_a_4xx_problem_with_or_without_a_key()
+    {
+        static HttpContent Garbage()
+        {
+            var content = new ByteArrayContent(Encoding.UTF8.GetBytes("garbage--abc"));
+            content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=abc");
+            return content;
+        }
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/vision/detection", Garbage()), "no API key");
+        using var withKey = await SendAsync(HttpMethod.Post, "/v1/vision/detection", Garbage(), apiKey: AliceKey);
+        Assert.Equal(HttpStatusCode.BadRequest, withKey.StatusCode);
+        Assert.Equal("application/problem+json", withKey.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task A_signed_jwt_is_accepted_and_an_expired_foreign_or_misaddressed_one_is_not()
     {
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol"))).StatusCode);
