@@ -26,8 +26,8 @@ catch (InvalidConfigurationException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
-catch (Exception e) when (e is ModelNotReadyException or ModelNotFoundException or ModelTaskMismatchException or Iris.Http.InvalidRequestException
-    or Iris.Core.Analysis.InvalidAnalysisParameterException or InvalidModelManifestException)
+catch (Exception e) when (e is ModelNotReadyException or ModelNotFoundException or ModelTaskMismatchException
+    or Iris.Core.Tasks.InvalidParameterException or InvalidModelManifestException)
 {
     Console.Error.WriteLine(e.Message);
     return 1;

@@ -17,7 +17,7 @@ public interface IJobProcessor
 
     /// <summary>
     /// Checks a submission before it is accepted, so a job that can never run is refused with 400 rather than
-    /// failing later. Throws <see cref="InvalidJobRequestException"/>. Task names are already checked.
+    /// failing later. Throws <see cref="Tasks.InvalidParameterException"/> for a bad parameter. Task names are already checked.
     /// </summary>
     void Validate(IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> parameters);
 

@@ -1,3 +1,4 @@
+using Iris.Core.Tasks;
 using Iris.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
@@ -14,17 +15,15 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
 
     public IReadOnlyCollection<string> Tasks => processor.Tasks;
 
-    /// <summary>Splits a <c>tasks</c> parameter ("detect,ocr") and checks every name against the processor's tasks.</summary>
-    public IReadOnlyList<string> ParseTasks(string? raw, string fallback)
+    /// <summary>Parses a <c>tasks</c> parameter ("detect,ocr") once and checks every name against the processor's tasks.</summary>
+    public TaskList ParseTasks(string? raw, string fallback)
     {
-        var tasks = (string.IsNullOrWhiteSpace(raw) ? fallback : raw)
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(t => t.ToLowerInvariant()).Distinct().ToList();
+        var tasks = TaskList.Parse(string.IsNullOrWhiteSpace(raw) ? fallback : raw);
         if (tasks.Count == 0)
-            throw new InvalidJobRequestException($"tasks must name at least one task; valid tasks: {string.Join(", ", processor.Tasks.Order())}.", "tasks");
+            throw new InvalidParameterException($"tasks must name at least one task; valid tasks: {string.Join(", ", processor.Tasks.Order())}.", "tasks");
         var unknown = tasks.Where(t => !processor.Tasks.Contains(t, StringComparer.OrdinalIgnoreCase)).ToList();
         if (unknown.Count > 0)
-            throw new InvalidJobRequestException(
+            throw new InvalidParameterException(
                 $"Unknown task{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}; valid tasks: {string.Join(", ", processor.Tasks.Order())}.", "tasks");
         return tasks;
     }

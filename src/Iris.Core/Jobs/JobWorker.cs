@@ -167,7 +167,7 @@ public sealed class JobWorker(
 
     /// <summary>Input or requests that fail the same way every time: retrying them only wastes the backoff.</summary>
     public static bool IsPermanent(Exception e) => e is PermanentJobFailureException or ImageRejectedException
-        or InvalidJobRequestException or ModelNotFoundException or ModelTaskMismatchException;
+        or InvalidJobRequestException or Tasks.InvalidParameterException or ModelNotFoundException or ModelTaskMismatchException;
 
     private static string Describe(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } a ? Describe(a.InnerExceptions[0]) : e.Message;
 

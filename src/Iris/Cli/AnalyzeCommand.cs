@@ -1,8 +1,8 @@
+using Iris.Core.Tasks;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Iris.Contracts;
-using Iris.Core.Analysis;
 
 namespace Iris.Cli;
 
@@ -33,10 +33,10 @@ public static class AnalyzeCommand
             {
                 var equals = pair.IndexOf('=');
                 if (equals <= 0)
-                    throw new InvalidAnalysisParameterException($"--param '{pair}' must look like name=value, e.g. classify_model=petal-color.", "--param");
+                    throw new InvalidParameterException($"--param '{pair}' must look like name=value, e.g. classify_model=petal-color.", "--param");
                 values[pair[..equals].Trim()] = pair[(equals + 1)..];
             }
-            var analysisParameters = AnalysisParameters.From(values);
+            var analysisParameters = ParameterReader.From(values);
             return await ImageFiles.ForEachAsync(parse.GetValue(files)!, json: true, async (bytes, ct) =>
             {
                 var total = Stopwatch.StartNew();

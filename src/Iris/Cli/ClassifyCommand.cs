@@ -1,11 +1,10 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Classification;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Iris.Contracts;
 using Iris.Core.Classification;
-using Iris.Core.Imaging;
-using Iris.Core.Inference;
-using Iris.Http;
 using Spectre.Console;
 
 namespace Iris.Cli;
@@ -30,19 +29,17 @@ public static class ClassifyCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var decoder = services.GetRequiredService<ImageDecoder>();
-            var parameters = new ClassificationParameters(
-                RequestParameters.Int(parse.GetValue(topK)?.ToString(CultureInfo.InvariantCulture), "--top-k", options.Classification.TopK, 1, 1000),
-                RequestParameters.Float(parse.GetValue(minConfidence)?.ToString(CultureInfo.InvariantCulture), "--min-confidence", options.Classification.MinConfidence, 0, 1));
-            var classifier = await services.GetRequiredService<ModelRuntime>().GetClassifierAsync(parse.GetValue(model) ?? options.Classification.Model, cancellationToken);
+            var task = services.GetRequiredService<ClassifyTask>();
+            var pipeline = services.GetRequiredService<ImageAnalyzer>();
+            var parameters = new ClassifyTask.Parameters(parse.GetValue(model) ?? task.Default.Model, new ClassificationParameters(
+                ParameterRange.Check(parse.GetValue(topK) ?? task.Default.TopK, "--top-k", 1, ClassifyTask.TopKLimit),
+                ParameterRange.Check(parse.GetValue(minConfidence) ?? task.Default.MinConfidence, "--min-confidence", 0f, 1f)));
 
             return await ImageFiles.ForEachAsync(parse.GetValue(files)!, parse.GetValue(json), async (bytes, ct) =>
             {
                 var total = Stopwatch.StartNew();
-                var image = decoder.Decode(bytes, ct);
-                var decodeMs = total.Elapsed.TotalMilliseconds;
-                var result = await classifier.ClassifyAsync(image, parameters, ct);
-                return ClassificationResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+                var run = await pipeline.RunAsync(task, parameters, bytes, ct);
+                return ClassificationResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds);
             }, PrintTable, cancellationToken);
         });
         return command;

@@ -1,12 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Iris.Contracts;
 using Iris.Core.Captioning;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
-using Iris.Http;
+using Iris.Core.Tasks.Captioning;
 
 namespace Iris.Cli;
 
@@ -33,22 +31,23 @@ public static class DescribeCommand
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
             var decoder = services.GetRequiredService<ImageDecoder>();
-            var runtime = services.GetRequiredService<ModelRuntime>();
-            var raw = new Dictionary<string, string?>
+            var task = services.GetRequiredService<DescribeTask>();
+            var parameters = new DescribeTask.Parameters(parse.GetValue(model) ?? task.Default.Model, task.Check(new GenerationOverrides
             {
-                ["max_new_tokens"] = parse.GetValue(maxNewTokens)?.ToString(CultureInfo.InvariantCulture),
-                ["num_beams"] = parse.GetValue(numBeams)?.ToString(CultureInfo.InvariantCulture),
-                ["no_repeat_ngram_size"] = parse.GetValue(noRepeat)?.ToString(CultureInfo.InvariantCulture),
-                ["repetition_penalty"] = parse.GetValue(repetition)?.ToString(CultureInfo.InvariantCulture),
-            };
-            var overrides = DescribeApi.ParseOverrides(name => raw.GetValueOrDefault(name), options.Captioning);
+                MaxNewTokens = parse.GetValue(maxNewTokens),
+                NumBeams = parse.GetValue(numBeams),
+                NoRepeatNgramSize = parse.GetValue(noRepeat),
+                RepetitionPenalty = parse.GetValue(repetition),
+            }));
+            var overrides = parameters.Generation;
             var size = parse.GetValue(batchSize);
             if (size is < 1 or > 256)
             {
                 Console.Error.WriteLine($"--batch-size must be between 1 and 256; got {size}.");
                 return 2;
             }
-            var captioner = await runtime.GetAsync<ImageCaptioner>(parse.GetValue(model) ?? options.Captioning.Model, "describe", cancellationToken);
+            // Several images per encoder and decoder run: the batch is this command's own, so it loads the task's model itself.
+            var captioner = await task.LoadAsync(parameters, cancellationToken);
 
             var exitCode = 0;
             var documents = new List<object>();

@@ -1,12 +1,9 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Detection;
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
-using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Detection;
-using Iris.Core.Imaging;
-using Iris.Core.Inference;
-using Iris.Http;
 using Spectre.Console;
 
 namespace Iris.Cli;
@@ -31,20 +28,17 @@ public static class DetectCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var decoder = services.GetRequiredService<ImageDecoder>();
-            var runtime = services.GetRequiredService<ModelRuntime>();
-            var parameters = new DetectionParameters(
-                RequestParameters.Float(parse.GetValue(minConfidence)?.ToString(System.Globalization.CultureInfo.InvariantCulture), "--min-confidence", options.Detection.MinConfidence, 0, 1),
-                RequestParameters.Int(parse.GetValue(maxDetections)?.ToString(System.Globalization.CultureInfo.InvariantCulture), "--max-detections", options.Detection.MaxDetections, 1, 1000));
-            var detector = await runtime.GetDetectorAsync(parse.GetValue(model) ?? options.Detection.Model, cancellationToken);
+            var task = services.GetRequiredService<DetectTask>();
+            var pipeline = services.GetRequiredService<ImageAnalyzer>();
+            var parameters = new DetectTask.Parameters(parse.GetValue(model) ?? task.Default.Model, new DetectionParameters(
+                ParameterRange.Check(parse.GetValue(minConfidence) ?? task.Default.MinConfidence, "--min-confidence", 0f, 1f),
+                ParameterRange.Check(parse.GetValue(maxDetections) ?? task.Default.MaxDetections, "--max-detections", 1, DetectTask.MaxDetectionsLimit)));
 
             return await ImageFiles.ForEachAsync(parse.GetValue(files)!, parse.GetValue(json), async (bytes, ct) =>
             {
                 var total = Stopwatch.StartNew();
-                var image = decoder.Decode(bytes, ct);
-                var decodeMs = total.Elapsed.TotalMilliseconds;
-                var result = await detector.DetectAsync(image, parameters, ct);
-                return DetectionResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+                var run = await pipeline.RunAsync(task, parameters, bytes, ct);
+                return DetectionResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds);
             }, PrintTable, cancellationToken);
         });
         return command;

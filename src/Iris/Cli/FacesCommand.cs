@@ -1,11 +1,10 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Faces;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Iris.Contracts;
 using Iris.Core.Faces;
-using Iris.Core.Imaging;
-using Iris.Core.Inference;
-using Iris.Http;
 using Spectre.Console;
 
 namespace Iris.Cli;
@@ -30,19 +29,17 @@ public static class FacesCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var decoder = services.GetRequiredService<ImageDecoder>();
-            var parameters = new FaceDetectionParameters(
-                RequestParameters.Float(parse.GetValue(minConfidence)?.ToString(CultureInfo.InvariantCulture), "--min-confidence", options.Faces.MinConfidence, 0, 1),
-                RequestParameters.Int(parse.GetValue(maxFaces)?.ToString(CultureInfo.InvariantCulture), "--max-faces", options.Faces.MaxFaces, 1, 1000));
-            var detector = await services.GetRequiredService<ModelRuntime>().GetFaceDetectorAsync(parse.GetValue(model) ?? options.Faces.Model, cancellationToken);
+            var task = services.GetRequiredService<FacesTask>();
+            var pipeline = services.GetRequiredService<ImageAnalyzer>();
+            var parameters = new FacesTask.Parameters(parse.GetValue(model) ?? task.Default.Model, new FaceDetectionParameters(
+                ParameterRange.Check(parse.GetValue(minConfidence) ?? task.Default.MinConfidence, "--min-confidence", 0f, 1f),
+                ParameterRange.Check(parse.GetValue(maxFaces) ?? task.Default.MaxFaces, "--max-faces", 1, FacesTask.MaxFacesLimit)));
 
             return await ImageFiles.ForEachAsync(parse.GetValue(files)!, parse.GetValue(json), async (bytes, ct) =>
             {
                 var total = Stopwatch.StartNew();
-                var image = decoder.Decode(bytes, ct);
-                var decodeMs = total.Elapsed.TotalMilliseconds;
-                var result = await detector.DetectAsync(image, parameters, ct);
-                return FacesResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+                var run = await pipeline.RunAsync(task, parameters, bytes, ct);
+                return FacesResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds);
             }, PrintTable, cancellationToken);
         });
         return command;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Iris.Contracts;
-using Iris.Core.Analysis;
 using Iris.Core.Imaging;
 
 namespace Iris.Cli;

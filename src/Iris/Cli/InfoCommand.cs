@@ -1,8 +1,9 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Inspection;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Iris.Contracts;
-using Iris.Core.Imaging;
 using Iris.Core.Inspection;
 using Spectre.Console;
 
@@ -24,19 +25,14 @@ public static class InfoCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var decoder = services.GetRequiredService<ImageDecoder>();
-            var inspector = services.GetRequiredService<ImageInspector>();
-            var parameters = new InspectionParameters(parse.GetValue(includeGps));
-            return await ImageFiles.ForEachAsync(parse.GetValue(files)!, parse.GetValue(json), (bytes, ct) =>
+            var task = services.GetRequiredService<InfoTask>();
+            var pipeline = services.GetRequiredService<ImageAnalyzer>();
+            var parameters = new InfoTask.Parameters(new InspectionParameters(parse.GetValue(includeGps)));
+            return await ImageFiles.ForEachAsync(parse.GetValue(files)!, parse.GetValue(json), async (bytes, ct) =>
             {
                 var total = Stopwatch.StartNew();
-                var header = inspector.ReadHeader(bytes);
-                var headerMs = total.Elapsed.TotalMilliseconds;
-                var decodeClock = Stopwatch.StartNew();
-                var image = decoder.Decode(bytes, ct);
-                var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-                var info = inspector.Inspect(header, image, parameters, headerMs);
-                return Task.FromResult(InfoResponse.From(info, decodeMs, total.Elapsed.TotalMilliseconds));
+                var run = await pipeline.RunAsync(task, parameters, bytes, ct);
+                return InfoResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds);
             }, Print, cancellationToken);
         });
         return command;

@@ -1,13 +1,10 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Ocr;
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
-using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Imaging;
-using Iris.Core.Inference;
 using Iris.Core.Ocr;
-using Iris.Http;
 
 namespace Iris.Cli;
 
@@ -29,20 +26,17 @@ public static class OcrCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var decoder = services.GetRequiredService<ImageDecoder>();
-            var runtime = services.GetRequiredService<ModelRuntime>();
-            var parameters = new OcrParameters(RequestParameters.Float(
-                parse.GetValue(minConfidence)?.ToString(CultureInfo.InvariantCulture), "--min-confidence", options.Ocr.MinConfidence, 0, 1));
-            var reader = await runtime.GetOcrReaderAsync(parse.GetValue(model) ?? options.Ocr.Model, cancellationToken);
+            var task = services.GetRequiredService<OcrTask>();
+            var pipeline = services.GetRequiredService<ImageAnalyzer>();
+            var parameters = new OcrTask.Parameters(parse.GetValue(model) ?? task.Default.Model,
+                new OcrParameters(ParameterRange.Check(parse.GetValue(minConfidence) ?? task.Default.MinConfidence, "--min-confidence", 0f, 1f)));
 
             var inputs = parse.GetValue(files)!;
             return await ImageFiles.ForEachAsync(inputs, parse.GetValue(json), async (bytes, ct) =>
             {
                 var total = Stopwatch.StartNew();
-                var image = decoder.Decode(bytes, ct);
-                var decodeMs = total.Elapsed.TotalMilliseconds;
-                var result = await reader.ReadAsync(image, parameters, ct);
-                return OcrResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds);
+                var run = await pipeline.RunAsync(task, parameters, bytes, ct);
+                return OcrResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds);
             }, (file, response) =>
             {
                 if (inputs.Length > 1) Console.WriteLine($"==> {file.Name} <==");

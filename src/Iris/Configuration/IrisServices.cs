@@ -1,5 +1,3 @@
-using Iris.Analysis;
-using Iris.Core.Analysis;
 using Iris.Core.Classification;
 using Iris.Core.Detection;
 using Iris.Core.Faces;
@@ -10,6 +8,14 @@ using Iris.Core.Models;
 using Iris.Core.Ocr;
 using Iris.Core.Sources;
 using Iris.Core.Storage;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Captioning;
+using Iris.Core.Tasks.Classification;
+using Iris.Core.Tasks.Detection;
+using Iris.Core.Tasks.Embeddings;
+using Iris.Core.Tasks.Faces;
+using Iris.Core.Tasks.Inspection;
+using Iris.Core.Tasks.Ocr;
 using Iris.Core.Transforms;
 
 namespace Iris.Configuration;
@@ -43,21 +49,34 @@ public static class IrisServices
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
             options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
 
-        // One registration per analysis task; /v1/analyze and `iris analyze` find them by name.
-        services.AddSingleton<IAnalysisTask, DetectAnalysisTask>();
-        services.AddSingleton<IAnalysisTask, FacesAnalysisTask>();
-        services.AddSingleton<IAnalysisTask, ClassifyAnalysisTask>();
-        services.AddSingleton<IAnalysisTask, InfoAnalysisTask>();
-        services.AddSingleton<IAnalysisTask, OcrAnalysisTask>();
-        services.AddSingleton<IAnalysisTask, DescribeAnalysisTask>();
+        // The tasks (Iris.Core.Tasks), their defaults from the options tree. Those registered as IImageTask are the ones
+        // /v1/analyze, `iris analyze` and jobs can run by name; embed and zero-shot classify run only from their own routes.
+        services.AddSingleton(sp => new DetectTask(sp.GetRequiredService<ModelRuntime>(),
+            new DetectTask.Defaults(options.Detection.Model, options.Detection.MinConfidence, options.Detection.MaxDetections)));
+        services.AddSingleton(sp => new FacesTask(sp.GetRequiredService<ModelRuntime>(),
+            new FacesTask.Defaults(options.Faces.Model, options.Faces.MinConfidence, options.Faces.MaxFaces)));
+        services.AddSingleton(sp => new ClassifyTask(sp.GetRequiredService<ModelRuntime>(),
+            new ClassifyTask.Defaults(options.Classification.Model, options.Classification.TopK, options.Classification.MinConfidence)));
+        services.AddSingleton(sp => new InfoTask(sp.GetRequiredService<ImageInspector>()));
+        services.AddSingleton(sp => new OcrTask(sp.GetRequiredService<ModelRuntime>(), new OcrTask.Defaults(options.Ocr.Model, options.Ocr.MinConfidence)));
+        services.AddSingleton(sp => new DescribeTask(sp.GetRequiredService<ModelRuntime>(),
+            new DescribeTask.Defaults(options.Captioning.Model, options.Captioning.MaxNewTokensLimit, options.Captioning.MaxBeams)));
+        services.AddSingleton(sp => new EmbedImageTask(sp.GetRequiredService<ModelRuntime>(), new EmbedImageTask.Defaults(options.Embeddings.Model)));
+        services.AddSingleton(sp => new ZeroShotClassifyTask(sp.GetRequiredService<ModelRuntime>(), new ZeroShotClassifyTask.Defaults(options.Embeddings.Model)));
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<DetectTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<FacesTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<ClassifyTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<InfoTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<OcrTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<DescribeTask>());
         services.AddSingleton(sp =>
         {
-            var analyzer = new ImageAnalyzer(sp.GetServices<IAnalysisTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);
+            var analyzer = new ImageAnalyzer(sp.GetServices<IImageTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);
             try
             {
                 analyzer.Resolve(options.Analyze.DefaultTasks);
             }
-            catch (UnknownAnalysisTaskException e)
+            catch (UnknownTaskException e)
             {
                 throw new InvalidConfigurationException([$"Analyze:DefaultTasks is '{options.Analyze.DefaultTasks}': {e.Message}"]);
             }

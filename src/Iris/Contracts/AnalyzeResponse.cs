@@ -1,11 +1,11 @@
 using System.Text.Json.Serialization;
-using Iris.Core.Analysis;
+using Iris.Core.Tasks;
 
 namespace Iris.Contracts;
 
 /// <summary>
-/// The JSON document of <c>POST /v1/analyze</c> and <c>iris analyze --json</c>: the image's size and format, the tasks run,
-/// one section per task under the task's name (the same document as the task's own route), and the timings.
+/// The JSON document of <c>POST /v1/analyze</c>, <c>iris analyze</c> and an analysis job's result: the image's size and
+/// format, the tasks run, one section per task under the task's name (the same document as the task's own route), and the timings.
 /// </summary>
 public sealed record AnalyzeResponse(int Width, int Height, string Format, IReadOnlyList<string> Tasks, IReadOnlyDictionary<string, double> TimingsMs)
 {
@@ -14,13 +14,18 @@ public sealed record AnalyzeResponse(int Width, int Height, string Format, IRead
 
     public static AnalyzeResponse From(AnalysisResult result, double totalMs)
     {
-        var timings = new Dictionary<string, double> { ["prepare"] = Ms(result.PrepareMs), ["decode"] = Ms(result.DecodeMs) };
-        foreach (var (task, ms) in result.TaskMs) timings[task] = Ms(ms);
-        timings["total"] = Ms(totalMs);
-        return new AnalyzeResponse(result.Width, result.Height, result.Format, result.Tasks, timings)
+        var timings = new Dictionary<string, double>(result.Tasks.Count + 3) { ["prepare"] = Ms(result.PrepareMs), ["decode"] = Ms(result.DecodeMs) };
+        var tasks = new string[result.Tasks.Count];
+        var sections = new Dictionary<string, object>(result.Tasks.Count);
+        for (var i = 0; i < tasks.Length; i++)
         {
-            Sections = result.Sections.ToDictionary(p => p.Key, p => p.Value),
-        };
+            var outcome = result.Tasks[i];
+            tasks[i] = outcome.Name;
+            timings[outcome.Name] = Ms(outcome.Ms);
+            sections[outcome.Name] = TaskSections.ToSection(outcome);
+        }
+        timings["total"] = Ms(totalMs);
+        return new AnalyzeResponse(result.Width, result.Height, result.Format, tasks, timings) { Sections = sections };
     }
 
     private static double Ms(double v) => Math.Round(v, 2);

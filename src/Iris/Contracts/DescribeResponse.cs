@@ -1,4 +1,5 @@
 using Iris.Core.Captioning;
+using Iris.Core.Embeddings;
 
 namespace Iris.Contracts;
 
@@ -25,7 +26,15 @@ public sealed record EmbedResponse(string Model, string Input, int Dimensions, f
 public sealed record EmbedTimingsDto(double Decode, double Embed, double Total);
 
 /// <summary>The JSON document of zero-shot <c>POST /v1/classify</c> with an <c>embed</c> (CLIP) model.</summary>
-public sealed record ZeroShotClassifyResponse(string Model, string PromptTemplate, IReadOnlyList<ZeroShotLabelDto> Labels, ZeroShotTimingsDto TimingsMs);
+public sealed record ZeroShotClassifyResponse(string Model, string PromptTemplate, IReadOnlyList<ZeroShotLabelDto> Labels, ZeroShotTimingsDto TimingsMs)
+{
+    public static ZeroShotClassifyResponse From(ZeroShotResult result, double decodeMs, double totalMs) => new(
+        result.Model, result.PromptTemplate,
+        result.Labels.Select(l => new ZeroShotLabelDto(l.Label, MathF.Round(l.Score, 5), MathF.Round(l.Similarity, 5))).ToList(),
+        new ZeroShotTimingsDto(Ms(decodeMs), Ms(result.EmbedMs), Ms(totalMs)));
+
+    private static double Ms(double v) => Math.Round(v, 2);
+}
 
 public sealed record ZeroShotLabelDto(string Label, float Score, float Similarity);
 

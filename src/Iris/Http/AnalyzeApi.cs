@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Analysis;
+using Iris.Core.Tasks;
 using Iris.Core.Imaging;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -36,8 +36,7 @@ public static class AnalyzeApi
         var tasks = queryTasks.Length > 0 ? analyzer.Resolve(queryTasks) : null;
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
         tasks ??= analyzer.Resolve(upload.Parameter(request, "tasks") ?? options.Analyze.DefaultTasks);
-        var parameters = new AnalysisParameters(name => upload.Parameter(request, name));
-        var result = await analyzer.AnalyzeAsync(upload.Bytes, tasks, parameters, cancellationToken);
+        var result = await analyzer.AnalyzeAsync(upload.Bytes, tasks, upload.Parameters(request), cancellationToken);
         return TypedResults.Ok(AnalyzeResponse.From(result, total.Elapsed.TotalMilliseconds));
     }
 }

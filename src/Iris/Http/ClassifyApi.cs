@@ -1,9 +1,9 @@
+using Iris.Core.Models;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Classification;
 using System.Diagnostics;
-using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Classification;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -31,28 +31,23 @@ public static class ClassifyApi
     }
 
     private static async Task<Results<Ok<ClassificationResponse>, Ok<ZeroShotClassifyResponse>>> ClassifyAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, ClassifyTask classify, ZeroShotClassifyTask zeroShot, ImageAnalyzer pipeline, ImageDecoder decoder, ModelCatalog catalog,
+        CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var requestedModel = upload.Parameter(request, "model");
+        var parameters = upload.Parameters(request);
         // One route for both kinds of classifier: the model's task decides, as a client would expect from "classify".
-        var zeroShotModel = requestedModel is null
-            ? upload.Parameter(request, "labels") is not null ? options.Embeddings.Model : null
-            : models.Catalog.Contains(requestedModel) && models.Catalog.Get(requestedModel).Task == "embed" ? requestedModel : null;
-        if (zeroShotModel is not null)
-            return TypedResults.Ok(await ZeroShotClassifyApi.HandleAsync(request, upload, zeroShotModel, decoder, models, cancellationToken));
-
-        var parameters = new ClassificationParameters(
-            RequestParameters.Int(upload.Parameter(request, "top_k"), "top_k", options.Classification.TopK, 1, 1000),
-            RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", options.Classification.MinConfidence, 0f, 1f));
-        var modelName = requestedModel ?? options.Classification.Model;
-
-        var classifier = await models.GetClassifierAsync(modelName, cancellationToken);
-        var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-        var result = await classifier.ClassifyAsync(image, parameters, cancellationToken);
-        return TypedResults.Ok(ClassificationResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds));
+        var requestedModel = parameters.String("model");
+        var isZeroShot = requestedModel is null
+            ? parameters.String("labels") is not null
+            : catalog.Contains(requestedModel) && catalog.Get(requestedModel).Task == "embed";
+        if (isZeroShot)
+        {
+            var zeroShotRun = await pipeline.RunAsync(zeroShot, zeroShot.Read(parameters), upload.Bytes, cancellationToken);
+            return TypedResults.Ok(ZeroShotClassifyResponse.From(zeroShotRun.Result, zeroShotRun.DecodeMs, total.Elapsed.TotalMilliseconds));
+        }
+        var run = await pipeline.RunAsync(classify, classify.Read(parameters), upload.Bytes, cancellationToken);
+        return TypedResults.Ok(ClassificationResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 }

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Detection;
 using Iris.Core.Faces;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Detection;
+using Iris.Core.Tasks.Faces;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
@@ -27,8 +28,8 @@ public static class DeepStackApi
     public static IEndpointRouteBuilder MapDeepStackApi(this IEndpointRouteBuilder app)
     {
         var vision = app.MapGroup(Prefix).WithTags("Compatibility: DeepStack / CodeProject.AI").DisableAntiforgery();
-        vision.MapPost("/detection", (HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken ct) =>
-                DetectAsync(request, options.Detection.Model, decoder, models, ct))
+        vision.MapPost("/detection", (HttpRequest request, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken ct) =>
+                DetectAsync(request, task.Default.Model, task, pipeline, decoder, ct))
             .WithName("DeepStackDetection")
             .WithSummary("Detect objects (DeepStack /v1/vision/detection)")
             .WithDescription("The default detection model (Detection:Model). Answers `{success, predictions: [{label, confidence, x_min, y_min, " +
@@ -37,8 +38,8 @@ public static class DeepStackApi
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(Parameters)
             .ProducesImageProblems();
-        vision.MapPost("/custom/{model}", (string model, HttpRequest request, ImageDecoder decoder, ModelRuntime models, CancellationToken ct) =>
-                DetectAsync(request, model, decoder, models, ct))
+        vision.MapPost("/custom/{model}", (string model, HttpRequest request, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken ct) =>
+                DetectAsync(request, model, task, pipeline, decoder, ct))
             .WithName("DeepStackCustomDetection")
             .WithSummary("Detect objects with a named model (DeepStack /v1/vision/custom/{model})")
             .WithDescription("Any installed `detect` model by name, e.g. a user's own YOLOX manifest; same answer as /v1/vision/detection.")
@@ -69,14 +70,12 @@ public static class DeepStackApi
         new("api_key", JsonSchemaType.String, "Accepted for DeepStack clients and ignored."));
 
     private static async Task<Ok<DeepStackResponse>> DetectAsync(
-        HttpRequest request, string modelName, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, string modelName, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var minConfidence = MinConfidence(upload, request);
-        var detector = await models.GetDetectorAsync(modelName, cancellationToken);
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var result = await detector.DetectAsync(image, new DetectionParameters(minConfidence, 1000), cancellationToken);
+        var parameters = new DetectTask.Parameters(modelName, new DetectionParameters(MinConfidence(upload, request), DetectTask.MaxDetectionsLimit));
+        var result = (await pipeline.RunAsync(task, parameters, upload.Bytes, cancellationToken)).Result;
         var predictions = result.Objects.OrderByDescending(o => o.Confidence)
             .Select(o => DeepStackPrediction.From(o.Label, o.Confidence, o.Box)).ToList();
         var message = predictions.Count == 0 ? "No objects found" : "Found " + string.Join(", ", predictions.Select(p => p.Label).Distinct());
@@ -85,14 +84,12 @@ public static class DeepStackApi
     }
 
     private static async Task<Ok<DeepStackResponse>> FacesAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, FacesTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var minConfidence = MinConfidence(upload, request);
-        var detector = await models.GetFaceDetectorAsync(options.Faces.Model, cancellationToken);
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var result = await detector.DetectAsync(image, new FaceDetectionParameters(minConfidence, 1000), cancellationToken);
+        var parameters = new FacesTask.Parameters(task.Default.Model, new FaceDetectionParameters(MinConfidence(upload, request), FacesTask.MaxFacesLimit));
+        var result = (await pipeline.RunAsync(task, parameters, upload.Bytes, cancellationToken)).Result;
         var predictions = result.Faces.OrderByDescending(f => f.Confidence)
             .Select(f => DeepStackPrediction.From(null, f.Confidence, f.Box)).ToList();
         var message = predictions.Count == 0 ? "No faces found" : $"Found {predictions.Count} face{(predictions.Count == 1 ? "" : "s")}";
@@ -100,8 +97,9 @@ public static class DeepStackApi
             result.Timings.PreprocessMs + result.Timings.InferenceMs + result.Timings.PostprocessMs, total));
     }
 
+    /// <summary>DeepStack's own default, not Detection:MinConfidence: its clients expect 0.4 whatever the server's setting.</summary>
     private static float MinConfidence(ImageUpload upload, HttpRequest request) =>
-        RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", DefaultMinConfidence, 0f, 1f);
+        upload.Parameters(request).Float("min_confidence", DefaultMinConfidence, 0f, 1f);
 
     private static DeepStackResponse Response(HttpRequest request, List<DeepStackPrediction> predictions, string message, string command,
         string model, double inferenceMs, double processMs, Stopwatch total) =>

@@ -1,9 +1,8 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Detection;
 using System.Diagnostics;
-using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Detection;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.OpenApi;
 
@@ -33,21 +32,11 @@ public static class DetectApi
     }
 
     private static async Task<Ok<DetectionResponse>> DetectAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var parameters = new DetectionParameters(
-            RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", options.Detection.MinConfidence, 0f, 1f),
-            RequestParameters.Int(upload.Parameter(request, "max_detections"), "max_detections", options.Detection.MaxDetections, 1, 1000));
-        var modelName = upload.Parameter(request, "model") ?? options.Detection.Model;
-
-        // Resolve the model first: a request for a model that is not ready should not pay for a decode.
-        var detector = await models.GetDetectorAsync(modelName, cancellationToken);
-        var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-        var result = await detector.DetectAsync(image, parameters, cancellationToken);
-        return TypedResults.Ok(DetectionResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds));
+        var run = await pipeline.RunAsync(task, task.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
+        return TypedResults.Ok(DetectionResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 }

@@ -5,6 +5,8 @@ using Iris.Contracts;
 using Iris.Core.Embeddings;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Embeddings;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -27,7 +29,8 @@ public static class EmbedApi
     }
 
     private static async Task<Ok<EmbedResponse>> EmbedAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, IrisOptions options, EmbedImageTask embedImage, ImageAnalyzer pipeline, ImageDecoder decoder, ModelRuntime models,
+        CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var text = await ReadTextAsync(request, options.Embeddings.MaxTextLength, cancellationToken);
@@ -43,14 +46,10 @@ public static class EmbedApi
         }
 
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var clip = await models.GetAsync<ClipModel>(upload.Parameter(request, "model") ?? options.Embeddings.Model, "embed", cancellationToken);
-        var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-        var embedClock = Stopwatch.StartNew();
-        var vector = (await clip.EmbedImagesAsync([image], cancellationToken))[0].Vector;
-        return TypedResults.Ok(new EmbedResponse(clip.Manifest.Name, "image", vector.Length, vector, null,
-            new EmbedTimingsDto(Ms(decodeMs), Ms(embedClock.Elapsed.TotalMilliseconds), Ms(total.Elapsed.TotalMilliseconds))));
+        var run = await pipeline.RunAsync(embedImage, embedImage.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
+        var image = run.Result;
+        return TypedResults.Ok(new EmbedResponse(image.Model, "image", image.Vector.Length, image.Vector, null,
+            new EmbedTimingsDto(Ms(run.DecodeMs), Ms(image.EmbedMs), Ms(total.Elapsed.TotalMilliseconds))));
     }
 
     /// <summary>

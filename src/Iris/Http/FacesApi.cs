@@ -1,9 +1,8 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Faces;
 using System.Diagnostics;
-using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Faces;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -26,20 +25,11 @@ public static class FacesApi
     }
 
     private static async Task<Ok<FacesResponse>> DetectFacesAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, FacesTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var parameters = new FaceDetectionParameters(
-            RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", options.Faces.MinConfidence, 0f, 1f),
-            RequestParameters.Int(upload.Parameter(request, "max_faces"), "max_faces", options.Faces.MaxFaces, 1, 1000));
-        var modelName = upload.Parameter(request, "model") ?? options.Faces.Model;
-
-        var detector = await models.GetFaceDetectorAsync(modelName, cancellationToken);
-        var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-        var result = await detector.DetectAsync(image, parameters, cancellationToken);
-        return TypedResults.Ok(FacesResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds));
+        var run = await pipeline.RunAsync(task, task.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
+        return TypedResults.Ok(FacesResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
@@ -135,6 +136,9 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
         }
         return writer.WrittenSpan.ToArray();
     }
+
+    /// <summary>The request's parameters (query string, form fields, JSON body fields) for a task to read.</summary>
+    public ParameterReader Parameters(HttpRequest request) => new(name => Parameter(request, name));
 
     /// <summary>A parameter from the query string, else from a form field of the same name.</summary>
     public string? Parameter(HttpRequest request, string name)

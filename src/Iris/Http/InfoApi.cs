@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
-using Iris.Core.Inspection;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Inspection;
 using Iris.Core.Sources;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -45,38 +46,26 @@ public static class InfoApi
     }
 
     private static async Task<Ok<InfoResponse>> InfoFromUrlAsync(
-        HttpRequest request, ImageDecoder decoder, ImageInspector inspector, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
+        HttpRequest request, InfoTask task, ImageAnalyzer pipeline, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var raw = request.Query["url"].ToString();
         if (raw.Length == 0)
-            throw new InvalidRequestException("url is required: GET /v1/info?url=https://example.com/photo.jpg (or POST the image itself).", "url");
+            throw new InvalidParameterException("url is required: GET /v1/info?url=https://example.com/photo.jpg (or POST the image itself).", "url");
         if (!Uri.TryCreate(raw, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            throw new InvalidRequestException($"url must be an absolute http(s) URL; got '{raw}'.", "url");
-        var parameters = new InspectionParameters(RequestParameters.Bool(request.Query["include_gps"].FirstOrDefault(), "include_gps", false));
+            throw new InvalidParameterException($"url must be an absolute http(s) URL; got '{raw}'.", "url");
+        var parameters = task.Read(QueryParameters.Reader(request));
         var bytes = await fetcher.FetchAsync(url, cancellationToken);
-        return TypedResults.Ok(Inspect(bytes, parameters, decoder, inspector, cancellationToken, total));
+        var run = await pipeline.RunAsync(task, parameters, bytes, cancellationToken);
+        return TypedResults.Ok(InfoResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 
     private static async Task<Ok<InfoResponse>> InfoAsync(
-        HttpRequest request, ImageDecoder decoder, ImageInspector inspector, CancellationToken cancellationToken)
+        HttpRequest request, InfoTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var parameters = new InspectionParameters(RequestParameters.Bool(upload.Parameter(request, "include_gps"), "include_gps", false));
-        return TypedResults.Ok(Inspect(upload.Bytes, parameters, decoder, inspector, cancellationToken, total));
-    }
-
-    private static InfoResponse Inspect(byte[] bytes, InspectionParameters parameters, ImageDecoder decoder, ImageInspector inspector,
-        CancellationToken cancellationToken, Stopwatch total)
-    {
-        var headerClock = Stopwatch.StartNew();
-        var header = inspector.ReadHeader(bytes);
-        var headerMs = headerClock.Elapsed.TotalMilliseconds;
-        var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(bytes, cancellationToken);
-        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-        var info = inspector.Inspect(header, image, parameters, headerMs);
-        return InfoResponse.From(info, decodeMs, total.Elapsed.TotalMilliseconds);
+        var run = await pipeline.RunAsync(task, task.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
+        return TypedResults.Ok(InfoResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 }

@@ -1,7 +1,10 @@
 namespace Iris.Http;
 
-/// <summary>A request parameter or body that cannot be used as sent; answered with 400 and the parameter's name.</summary>
-public sealed class InvalidRequestException(string detail, string? parameter = null) : Exception(detail)
+/// <summary>
+/// A request whose envelope cannot be used as sent (a body that is not valid JSON, a form without its image field);
+/// answered with 400, naming the field when there is one. A bad parameter is an <see cref="Iris.Core.Tasks.InvalidParameterException"/>.
+/// </summary>
+public sealed class InvalidRequestException(string detail, string? field = null) : Exception(detail)
 {
-    public string? Parameter { get; } = parameter;
+    public string? Field { get; } = field;
 }

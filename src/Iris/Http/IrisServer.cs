@@ -52,7 +52,7 @@ public static class IrisServer
 
         var app = builder.Build();
         // Fails start-up (exit 2) on an Analyze:DefaultTasks naming a task that does not exist, instead of the first request.
-        app.Services.GetRequiredService<Iris.Core.Analysis.ImageAnalyzer>();
+        app.Services.GetRequiredService<Iris.Core.Tasks.ImageAnalyzer>();
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseSerilogRequestLogging(r =>
         {

@@ -1,10 +1,9 @@
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Ocr;
 using Microsoft.OpenApi;
 using System.Diagnostics;
-using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
-using Iris.Core.Ocr;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -33,19 +32,11 @@ public static class OcrApi
     }
 
     private static async Task<Ok<OcrResponse>> ReadAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, ModelRuntime models, CancellationToken cancellationToken)
+        HttpRequest request, OcrTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var parameters = new OcrParameters(
-            RequestParameters.Float(upload.Parameter(request, "min_confidence"), "min_confidence", options.Ocr.MinConfidence, 0f, 1f));
-        var modelName = upload.Parameter(request, "model") ?? options.Ocr.Model;
-
-        var reader = await models.GetOcrReaderAsync(modelName, cancellationToken);
-        var decodeClock = Stopwatch.StartNew();
-        var image = decoder.Decode(upload.Bytes, cancellationToken);
-        var decodeMs = decodeClock.Elapsed.TotalMilliseconds;
-        var result = await reader.ReadAsync(image, parameters, cancellationToken);
-        return TypedResults.Ok(OcrResponse.From(result, decodeMs, total.Elapsed.TotalMilliseconds));
+        var run = await pipeline.RunAsync(task, task.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
+        return TypedResults.Ok(OcrResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 }

@@ -1,9 +1,9 @@
-using Iris.Core.Analysis;
 using Iris.Core.Imaging;
 using Iris.Core.Jobs;
 using Iris.Core.Models;
 using Iris.Core.Sources;
 using Iris.Core.Storage;
+using Iris.Core.Tasks;
 using Iris.Core.Transforms;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -15,7 +15,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        var (status, title) = Classify(exception);
+        var (status, title) = Classify(exception, IsJobSubmission(context.Request));
         if (status >= 500)
             logger.LogError(exception, "Unhandled error on {Path}", context.Request.Path);
         var problem = new ProblemDetails
@@ -25,10 +25,10 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             Detail = status >= 500 && status != 503 ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
             Type = $"https://iris.dev/problems/{Slug(title)}",
         };
-        if (exception is InvalidRequestException { Parameter: { } parameter })
-            problem.Extensions["parameter"] = parameter;
-        if (exception is InvalidAnalysisParameterException analysisParameter)
-            problem.Extensions["parameter"] = analysisParameter.Parameter;
+        if (exception is InvalidRequestException { Field: { } field })
+            problem.Extensions["parameter"] = field;
+        if (exception is InvalidParameterException badParameter)
+            problem.Extensions["parameter"] = badParameter.Parameter;
         if (exception is InvalidTransformException transform) problem.Extensions["parameter"] = transform.Parameter;
         if (exception is OutputTooLargeException tooLarge) problem.Extensions["parameter"] = tooLarge.Parameter;
         if (exception is OutputFormatUnsupportedException format) problem.Extensions["parameter"] = format.Parameter;
@@ -42,11 +42,19 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
 
-    public static (int Status, string Title) Classify(Exception exception) => exception switch
+    /// <summary>
+    /// A job submission's problems have always been titled "Invalid job request", whichever part of it was wrong; the
+    /// same bad parameter elsewhere is an "Invalid request" (or an "Unknown task" for <c>tasks</c>).
+    /// </summary>
+    private static bool IsJobSubmission(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && (request.Path.StartsWithSegments("/v1/jobs") || request.Path.StartsWithSegments("/api/v1/submit"));
+
+    public static (int Status, string Title) Classify(Exception exception, bool jobSubmission = false) => exception switch
     {
+        InvalidParameterException when jobSubmission => (400, "Invalid job request"),
         InvalidRequestException => (400, "Invalid request"),
-        UnknownAnalysisTaskException => (400, "Unknown task"),
-        InvalidAnalysisParameterException => (400, "Invalid request"),
+        UnknownTaskException => (400, "Unknown task"),
+        InvalidParameterException => (400, "Invalid request"),
         InvalidTransformException => (400, "Invalid transform"),
         OutputTooLargeException => (400, "Output too large"),
         OutputFormatUnsupportedException => (400, "Output format not supported"),

@@ -11,6 +11,9 @@ public static class QueryParameters
 {
     public sealed record Parameter(string Name, JsonSchemaType Type, string Description);
 
+    /// <summary>The query string's parameters, for a request whose body is not an image upload.</summary>
+    public static Iris.Core.Tasks.ParameterReader Reader(HttpRequest request) => new(name => request.Query[name].ToString());
+
     public static Func<OpenApiOperation, OpenApiOperationTransformerContext, CancellationToken, Task> Describe(params Parameter[] parameters) =>
         (operation, _, _) =>
         {

@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Iris.Contracts;
-using Iris.Core.Analysis;
-using Iris.Core.Inference;
 using Iris.Core.Jobs;
 using Iris.Core.Models;
+using Iris.Core.Tasks;
 
 namespace Iris.Jobs;
 
@@ -13,7 +11,7 @@ namespace Iris.Jobs;
 /// Runs a job's tasks through the same <see cref="ImageAnalyzer"/> as <c>POST /v1/analyze</c>, so a job's result document is
 /// exactly what that route would have answered for the same image, tasks and parameters.
 /// </summary>
-public sealed class AnalyzeJobProcessor(ImageAnalyzer analyzer, ModelRuntime models) : IJobProcessor
+public sealed class AnalyzeJobProcessor(ImageAnalyzer analyzer, ModelCatalog catalog) : IJobProcessor
 {
     private static readonly JsonSerializerOptions Json = new(DetectionResponse.Json) { WriteIndented = false };
 
@@ -21,29 +19,12 @@ public sealed class AnalyzeJobProcessor(ImageAnalyzer analyzer, ModelRuntime mod
 
     public void Validate(IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> parameters)
     {
-        IReadOnlyList<IAnalysisTask> resolved;
-        try
-        {
-            resolved = analyzer.Resolve(string.Join(',', tasks));
-        }
-        catch (UnknownAnalysisTaskException e)
-        {
-            throw new InvalidJobRequestException(e.Message, "tasks");
-        }
         var normalized = Normalize(tasks, parameters);
-        try
-        {
-            foreach (var task in resolved)
-                task.Validate(AnalysisParameters.From(normalized));
-        }
-        catch (InvalidAnalysisParameterException e)
-        {
-            throw new InvalidJobRequestException(e.Message, e.Parameter);
-        }
+        analyzer.ReadParameters(analyzer.Resolve(TaskList.Of(tasks)), ParameterReader.From(normalized));
         // Models named for a task must exist now; loading them is the worker's business.
         foreach (var (name, value) in normalized)
             if (name.EndsWith("_model", StringComparison.Ordinal) && value is not null)
-                models.Catalog.Get(value);
+                catalog.Get(value);
     }
 
     /// <summary>
@@ -64,28 +45,22 @@ public sealed class AnalyzeJobProcessor(ImageAnalyzer analyzer, ModelRuntime mod
     public async Task<JobOutput> ProcessAsync(JobInput input, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        AnalysisResult result;
-        try
-        {
-            var tasks = analyzer.Resolve(string.Join(',', input.Tasks));
-            var parameters = AnalysisParameters.From(Normalize(input.Tasks, input.Parameters));
-            result = await analyzer.AnalyzeAsync(input.Image, tasks, parameters, cancellationToken);
-        }
-        catch (InvalidAnalysisParameterException e)
-        {
-            throw new PermanentJobFailureException(e.Message, e);
-        }
-        var document = JsonSerializer.SerializeToNode(AnalyzeResponse.From(result, clock.Elapsed.TotalMilliseconds), Json)!.AsObject();
-        return new JobOutput(document.ToJsonString(), GeneratedBy(document, result.Tasks));
+        var tasks = analyzer.Resolve(TaskList.Of(input.Tasks));
+        var result = await analyzer.AnalyzeAsync(input.Image, tasks, ParameterReader.From(Normalize(input.Tasks, input.Parameters)), cancellationToken);
+        var document = JsonSerializer.Serialize(AnalyzeResponse.From(result, clock.Elapsed.TotalMilliseconds), Json);
+        return new JobOutput(document, GeneratedBy(result));
     }
 
-    // Every model section names its model; the catalog gives its version.
-    private List<ModelVersion> GeneratedBy(JsonObject document, IReadOnlyList<string> tasks) =>
-        tasks.Select(t => document[t] is JsonObject section && section["model"] is JsonValue model ? model.GetValue<string>() : null)
-            .OfType<string>()
-            .Where(models.Catalog.Contains)
-            .Distinct()
-            .Select(name => models.Catalog.Get(name))
-            .Select(m => new ModelVersion(m.Name, m.Version))
-            .ToList();
+    // Every model task's result names its model; the catalog gives its version.
+    private List<ModelVersion> GeneratedBy(AnalysisResult result)
+    {
+        var versions = new List<ModelVersion>(result.Tasks.Count);
+        foreach (var outcome in result.Tasks)
+        {
+            if (outcome.Model is not { } name || !catalog.Contains(name) || versions.Exists(v => v.Name == name)) continue;
+            var manifest = catalog.Get(name);
+            versions.Add(new ModelVersion(manifest.Name, manifest.Version));
+        }
+        return versions;
+    }
 }

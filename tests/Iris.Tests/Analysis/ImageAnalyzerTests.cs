@@ -1,32 +1,33 @@
-using Iris.Core.Analysis;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
 using Iris.Tests.Support;
 
 namespace Iris.Tests.Analysis;
 
 public class ImageAnalyzerTests
 {
+    private sealed record LabelParameters(string Label) : ITaskParameters;
+
     /// <summary>A task that records the pixels it was given and how many ran at once.</summary>
-    private sealed class RecordingTask(string name, bool usesModel, Counter counter) : IAnalysisTask
+    private sealed class RecordingTask(string name, bool usesModel, Counter counter) : ImageTask<LabelParameters, string>
     {
-        public string Name => name;
-        public bool UsesModel => usesModel;
-        public void Validate(AnalysisParameters parameters) { }
+        public override string Name => name;
+        public override bool UsesModel => usesModel;
         public List<DecodedImage> Seen { get; } = [];
 
-        public Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
-        {
-            var label = parameters.String($"{name}_label") ?? "none";
-            PreparedAnalysis run = async (input, _) =>
+        public override LabelParameters Read(ParameterReader reader) => new(reader.String("label") ?? "none");
+
+        public override Task<Func<TaskInput, CancellationToken, Task<string>>> PrepareAsync(LabelParameters parameters, CancellationToken cancellationToken) =>
+            Task.FromResult<Func<TaskInput, CancellationToken, Task<string>>>(async (input, _) =>
             {
                 lock (Seen) Seen.Add(input.Image);
                 counter.Enter(usesModel);
                 await Task.Delay(50);
                 counter.Leave(usesModel);
-                return new { label };
-            };
-            return Task.FromResult(run);
-        }
+                return parameters.Label;
+            });
+
+        public override string? ModelOf(string result) => usesModel ? name + "-model" : null;
     }
 
     private sealed class Counter
@@ -56,11 +57,13 @@ public class ImageAnalyzerTests
         var analyzer = new ImageAnalyzer(tasks, new ImageDecoder(ImageLimits.Default), maxParallelModelTasks: 1);
 
         var result = await analyzer.AnalyzeAsync(File.ReadAllBytes(TestPaths.RealImage("dog.jpg")), analyzer.Resolve("c, A ,a,b"),
-            AnalysisParameters.From(new Dictionary<string, string?> { ["b_label"] = "bee" }));
+            ParameterReader.From(new Dictionary<string, string?> { ["b_label"] = "bee" }));
 
-        Assert.Equal(["c", "a", "b"], result.Tasks);
+        Assert.Equal(["c", "a", "b"], result.Tasks.Select(t => t.Name));
         Assert.Single(tasks.SelectMany(t => t.Seen).Distinct());
-        Assert.Equal("bee", result.Sections["b"].GetType().GetProperty("label")!.GetValue(result.Sections["b"]));
+        Assert.Equal("bee", result.Tasks[2].Result);
+        Assert.Equal("b-model", result.Tasks[2].Model);
+        Assert.Null(result.Tasks[0].Model);
         Assert.Equal(1, counter.MaxModels); // model tasks one at a time …
         Assert.Equal(2, counter.MaxAll);    // … with the model-free task beside them
     }
@@ -70,30 +73,51 @@ public class ImageAnalyzerTests
     {
         var analyzer = new ImageAnalyzer([new RecordingTask("detect", true, new Counter()), new RecordingTask("info", false, new Counter())],
             new ImageDecoder(ImageLimits.Default), 1);
-        var error = Assert.Throws<UnknownAnalysisTaskException>(() => analyzer.Resolve("detect,ocr"));
+        var error = Assert.Throws<UnknownTaskException>(() => analyzer.Resolve("detect,ocr"));
         Assert.Equal("Unknown task 'ocr' in tasks. Valid tasks: detect, info.", error.Message);
         Assert.Equal("tasks", error.Parameter);
-        Assert.Throws<UnknownAnalysisTaskException>(() => analyzer.Resolve(" , "));
+        Assert.Throws<UnknownTaskException>(() => analyzer.Resolve(" , "));
     }
 
     [Fact]
     public async Task A_bad_parameter_fails_before_the_image_is_decoded()
     {
-        var analyzer = new ImageAnalyzer([new ThrowingTask()], new ImageDecoder(ImageLimits.Default), 1);
+        var analyzer = new ImageAnalyzer([new StrictTask()], new ImageDecoder(ImageLimits.Default), 1);
         // Not an image at all: if decoding came first this would be an UnsupportedImageFormatException.
-        await Assert.ThrowsAsync<InvalidAnalysisParameterException>(() =>
-            analyzer.AnalyzeAsync("not an image"u8.ToArray(), analyzer.Resolve("strict"), AnalysisParameters.From(new Dictionary<string, string?> { ["n"] = "x" })));
+        var error = await Assert.ThrowsAsync<InvalidParameterException>(() =>
+            analyzer.AnalyzeAsync("not an image"u8.ToArray(), analyzer.Resolve("strict"), ParameterReader.From(new Dictionary<string, string?> { ["strict_n"] = "x" })));
+        Assert.Equal("strict_n", error.Parameter);
+        Assert.Equal("strict_n must be a whole number between 1 and 10; got 'x'.", error.Message);
     }
 
-    private sealed class ThrowingTask : IAnalysisTask
+    [Fact]
+    public async Task A_bad_parameter_of_a_task_that_was_not_asked_for_is_still_refused()
     {
-        public string Name => "strict";
-        public bool UsesModel => false;
-        public void Validate(AnalysisParameters parameters) { }
-        public Task<PreparedAnalysis> PrepareAsync(AnalysisParameters parameters, CancellationToken cancellationToken)
-        {
-            parameters.Int("n", 1, 1, 10);
-            return Task.FromResult<PreparedAnalysis>((_, _) => Task.FromResult<object>(1));
-        }
+        var analyzer = new ImageAnalyzer([new RecordingTask("a", true, new Counter()), new StrictTask()], new ImageDecoder(ImageLimits.Default), 1);
+        var error = await Assert.ThrowsAsync<InvalidParameterException>(() =>
+            analyzer.AnalyzeAsync(File.ReadAllBytes(TestPaths.RealImage("dog.jpg")), analyzer.Resolve("a"),
+                ParameterReader.From(new Dictionary<string, string?> { ["strict_n"] = "abc" })));
+        Assert.Equal("strict_n", error.Parameter);
+    }
+
+    [Fact]
+    public void A_prefixed_reader_names_the_parameter_as_it_was_sent()
+    {
+        var reader = ParameterReader.From(new Dictionary<string, string?> { ["detect_min_confidence"] = "2" }).WithPrefix("detect_");
+        var error = Assert.Throws<InvalidParameterException>(() => reader.Float("min_confidence", 0.4f, 0f, 1f));
+        Assert.Equal("detect_min_confidence must be between 0 and 1; got 2.", error.Message);
+        Assert.Equal("detect_min_confidence", error.Parameter);
+    }
+
+    private sealed record CountParameters(int N) : ITaskParameters;
+
+    private sealed class StrictTask : ImageTask<CountParameters, string>
+    {
+        public override string Name => "strict";
+        public override bool UsesModel => false;
+        public override CountParameters Read(ParameterReader reader) => new(reader.Int("n", 1, 1, 10));
+        public override Task<Func<TaskInput, CancellationToken, Task<string>>> PrepareAsync(CountParameters parameters, CancellationToken cancellationToken) =>
+            Task.FromResult<Func<TaskInput, CancellationToken, Task<string>>>((_, _) => Task.FromResult("ran"));
+        public override string? ModelOf(string result) => null;
     }
 }

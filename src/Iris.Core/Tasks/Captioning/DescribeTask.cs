@@ -1,0 +1,55 @@
+using Iris.Core.Captioning;
+using Iris.Core.Inference;
+
+namespace Iris.Core.Tasks.Captioning;
+
+/// <summary>
+/// <c>describe</c>: a caption. Parameters <c>model</c> and the generation settings <c>max_new_tokens</c>, <c>num_beams</c>,
+/// <c>no_repeat_ngram_size</c>, <c>repetition_penalty</c>, <c>length_penalty</c> (unset: the model's generation_config.json).
+/// </summary>
+public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults) : ImageTask<DescribeTask.Parameters, CaptionBatch>
+{
+    /// <summary>Captioning:Model, Captioning:MaxNewTokensLimit, Captioning:MaxBeams.</summary>
+    public sealed record Defaults(string Model, int MaxNewTokensLimit, int MaxBeams);
+
+    public sealed record Parameters(string Model, GenerationOverrides Generation) : ITaskParameters;
+
+    public override string Name => "describe";
+
+    public Defaults Default => defaults;
+
+    public override Parameters Read(ParameterReader reader) => new(
+        reader.String("model") ?? defaults.Model,
+        new GenerationOverrides
+        {
+            MaxNewTokens = reader.IntOrNull("max_new_tokens", 1, defaults.MaxNewTokensLimit),
+            NumBeams = reader.IntOrNull("num_beams", 1, defaults.MaxBeams),
+            NoRepeatNgramSize = reader.IntOrNull("no_repeat_ngram_size", 0, 32),
+            RepetitionPenalty = reader.FloatOrNull("repetition_penalty", 0.01f, 100f),
+            LengthPenalty = reader.FloatOrNull("length_penalty", -100f, 100f),
+        });
+
+    /// <summary>Generation settings that arrive typed (CLI options), checked against the same ranges as <see cref="Read"/>.</summary>
+    public GenerationOverrides Check(GenerationOverrides overrides) => new()
+    {
+        MaxNewTokens = overrides.MaxNewTokens is { } m ? ParameterRange.Check(m, "max_new_tokens", 1, defaults.MaxNewTokensLimit) : null,
+        NumBeams = overrides.NumBeams is { } b ? ParameterRange.Check(b, "num_beams", 1, defaults.MaxBeams) : null,
+        NoRepeatNgramSize = overrides.NoRepeatNgramSize is { } n ? ParameterRange.Check(n, "no_repeat_ngram_size", 0, 32) : null,
+        RepetitionPenalty = overrides.RepetitionPenalty is { } r ? ParameterRange.Check(r, "repetition_penalty", 0.01f, 100f) : null,
+        LengthPenalty = overrides.LengthPenalty is { } l ? ParameterRange.Check(l, "length_penalty", -100f, 100f) : null,
+        EarlyStopping = overrides.EarlyStopping,
+        MinLength = overrides.MinLength,
+    };
+
+    /// <summary>The captioner of <paramref name="parameters"/>, for callers that caption several images in one batch (the CLI).</summary>
+    public Task<ImageCaptioner> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetAsync<ImageCaptioner>(parameters.Model, "describe", cancellationToken);
+
+    public override async Task<Func<TaskInput, CancellationToken, Task<CaptionBatch>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
+    {
+        var captioner = await LoadAsync(parameters, cancellationToken);
+        return (input, ct) => captioner.DescribeAsync(input.Image, parameters.Generation, ct);
+    }
+
+    public override string? ModelOf(CaptionBatch result) => result.Model;
+}

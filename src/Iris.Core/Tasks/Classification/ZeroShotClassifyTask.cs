@@ -1,0 +1,41 @@
+using Iris.Core.Embeddings;
+using Iris.Core.Inference;
+
+namespace Iris.Core.Tasks.Classification;
+
+/// <summary>
+/// Zero-shot <c>classify</c> with a CLIP (<c>embed</c>) model: the image ranked against <c>labels</c> (comma-separated)
+/// through <c>prompt_template</c>. Parameters <c>model</c> (default Embeddings:Model), <c>labels</c>, <c>prompt_template</c>.
+/// </summary>
+public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTask.Defaults defaults) : ImageTask<ZeroShotClassifyTask.Parameters, ZeroShotResult>
+{
+    /// <summary>Embeddings:Model.</summary>
+    public sealed record Defaults(string Model);
+
+    public sealed record Parameters(string Model, IReadOnlyList<string> Labels, string? PromptTemplate) : ITaskParameters;
+
+    public override string Name => "zero-shot-classify";
+
+    public override Parameters Read(ParameterReader reader)
+    {
+        var labels = (reader.String("labels") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Distinct(StringComparer.Ordinal).ToList();
+        if (labels.Count == 0)
+            throw new InvalidParameterException("Zero-shot classification needs 'labels', a comma-separated list such as labels=cat,dog,flower.", "labels");
+        if (labels.Count > ZeroShotClassifier.MaxLabels)
+            throw new InvalidParameterException($"At most {ZeroShotClassifier.MaxLabels} labels are accepted; got {labels.Count}.", "labels");
+        var template = reader.String("prompt_template");
+        if (template is not null && !template.Contains("{}"))
+            throw new InvalidParameterException($"prompt_template must contain {{}} where the label goes, e.g. \"a photo of a {{}}\"; got '{template}'.", "prompt_template");
+        return new Parameters(reader.String("model") ?? defaults.Model, labels, template);
+    }
+
+    public override async Task<Func<TaskInput, CancellationToken, Task<ZeroShotResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
+    {
+        var model = await models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
+        return (input, ct) => ZeroShotClassifier.ClassifyAsync(model, input.Image, parameters.Labels, parameters.PromptTemplate, ct);
+    }
+
+    public override string? ModelOf(ZeroShotResult result) => result.Model;
+}

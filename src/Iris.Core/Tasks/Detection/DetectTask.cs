@@ -1,0 +1,33 @@
+using Iris.Core.Detection;
+using Iris.Core.Inference;
+
+namespace Iris.Core.Tasks.Detection;
+
+/// <summary><c>detect</c>: objects with labels and boxes. Parameters <c>model</c>, <c>min_confidence</c> 0–1, <c>max_detections</c> 1–1000.</summary>
+public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults) : ImageTask<DetectTask.Parameters, DetectionResult>
+{
+    /// <summary>Detection:Model, Detection:MinConfidence, Detection:MaxDetections.</summary>
+    public sealed record Defaults(string Model, float MinConfidence, int MaxDetections);
+
+    public sealed record Parameters(string Model, DetectionParameters Detection) : ITaskParameters;
+
+    public const int MaxDetectionsLimit = 1000;
+
+    public override string Name => "detect";
+
+    public Defaults Default => defaults;
+
+    public override Parameters Read(ParameterReader reader) => new(
+        reader.String("model") ?? defaults.Model,
+        new DetectionParameters(
+            reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
+            reader.Int("max_detections", defaults.MaxDetections, 1, MaxDetectionsLimit)));
+
+    public override async Task<Func<TaskInput, CancellationToken, Task<DetectionResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
+    {
+        var detector = await models.GetDetectorAsync(parameters.Model, cancellationToken);
+        return (input, ct) => detector.DetectAsync(input.Image, parameters.Detection, ct);
+    }
+
+    public override string? ModelOf(DetectionResult result) => result.Model;
+}

@@ -1,0 +1,33 @@
+using Iris.Core.Faces;
+using Iris.Core.Inference;
+
+namespace Iris.Core.Tasks.Faces;
+
+/// <summary><c>faces</c>: face boxes. Parameters <c>model</c>, <c>min_confidence</c> 0–1, <c>max_faces</c> 1–1000.</summary>
+public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults) : ImageTask<FacesTask.Parameters, FaceDetectionResult>
+{
+    /// <summary>Faces:Model, Faces:MinConfidence, Faces:MaxFaces.</summary>
+    public sealed record Defaults(string Model, float MinConfidence, int MaxFaces);
+
+    public sealed record Parameters(string Model, FaceDetectionParameters Faces) : ITaskParameters;
+
+    public const int MaxFacesLimit = 1000;
+
+    public override string Name => "faces";
+
+    public Defaults Default => defaults;
+
+    public override Parameters Read(ParameterReader reader) => new(
+        reader.String("model") ?? defaults.Model,
+        new FaceDetectionParameters(
+            reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
+            reader.Int("max_faces", defaults.MaxFaces, 1, MaxFacesLimit)));
+
+    public override async Task<Func<TaskInput, CancellationToken, Task<FaceDetectionResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
+    {
+        var detector = await models.GetFaceDetectorAsync(parameters.Model, cancellationToken);
+        return (input, ct) => detector.DetectAsync(input.Image, parameters.Faces, ct);
+    }
+
+    public override string? ModelOf(FaceDetectionResult result) => result.Model;
+}

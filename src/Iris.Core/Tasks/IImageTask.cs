@@ -1,0 +1,70 @@
+using Iris.Core.Imaging;
+
+namespace Iris.Core.Tasks;
+
+/// <summary>The typed parameters of one task (model name included), read once at the door.</summary>
+public interface ITaskParameters;
+
+/// <summary>One image, decoded once and shared by every task of a run: the original bytes (for header and EXIF) and the pixels.</summary>
+public sealed record TaskInput(byte[] Source, DecodedImage Image);
+
+/// <summary>What a task produced: its typed result and the model that produced it (null for a task without a model), for <c>generated_by</c>.</summary>
+public sealed record TaskResult(object Value, string? Model);
+
+/// <summary>A task whose parameters are read and whose model is loaded; running it on the decoded image gives its result.</summary>
+public delegate Task<TaskResult> PreparedTask(TaskInput input, CancellationToken cancellationToken);
+
+/// <summary>
+/// One thing Iris can do to a decoded image (detect, faces, classify, info, …). Every door — a route, a facade, a CLI
+/// command, a job — reads its input into the task's parameters and runs it through <see cref="ImageAnalyzer"/>.
+/// </summary>
+public interface IImageTask
+{
+    /// <summary>The name used in <c>tasks=</c> and as the key of the task's section, lower case.</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// True for tasks that run a model. Model tasks of one analysis run one after another (bounded by
+    /// Analyze:MaxParallelModelTasks), since one ONNX run already uses every core; tasks without a model run beside them.
+    /// </summary>
+    bool UsesModel { get; }
+
+    /// <summary>The prefix of the task's parameters in a request that runs several tasks (<c>detect_</c>).</summary>
+    string ParameterPrefix { get; }
+
+    /// <summary>Reads and checks the task's parameters; throws <see cref="InvalidParameterException"/>. Loads nothing.</summary>
+    ITaskParameters Read(ParameterReader reader);
+
+    /// <summary>Loads the task's model, so a model that is missing or not ready fails before any pixel is decoded.</summary>
+    Task<PreparedTask> PrepareAsync(ITaskParameters parameters, CancellationToken cancellationToken);
+}
+
+/// <summary>A typed task: <typeparamref name="TParameters"/> in, <typeparamref name="TResult"/> out.</summary>
+public abstract class ImageTask<TParameters, TResult> : IImageTask
+    where TParameters : ITaskParameters
+    where TResult : class
+{
+    public abstract string Name { get; }
+    public virtual bool UsesModel => true;
+    public virtual string ParameterPrefix => Name + "_";
+
+    public abstract TParameters Read(ParameterReader reader);
+
+    /// <summary>Loads what the task needs (its model) and returns the run over a decoded image.</summary>
+    public abstract Task<Func<TaskInput, CancellationToken, Task<TResult>>> PrepareAsync(TParameters parameters, CancellationToken cancellationToken);
+
+    /// <summary>The catalog name of the model that produced <paramref name="result"/>; null for a task without a model.</summary>
+    public abstract string? ModelOf(TResult result);
+
+    ITaskParameters IImageTask.Read(ParameterReader reader) => Read(reader);
+
+    async Task<PreparedTask> IImageTask.PrepareAsync(ITaskParameters parameters, CancellationToken cancellationToken)
+    {
+        var run = await PrepareAsync((TParameters)parameters, cancellationToken);
+        return async (input, ct) =>
+        {
+            var result = await run(input, ct);
+            return new TaskResult(result, ModelOf(result));
+        };
+    }
+}
