@@ -6,7 +6,7 @@ namespace Iris.Core.Tasks;
 public interface ITaskParameters;
 
 /// <summary>One image, decoded once and shared by every task of a run: the original bytes (for header and EXIF) and the pixels.</summary>
-public sealed record TaskInput(byte[] Source, DecodedImage Image);
+public readonly record struct TaskInput(byte[] Source, DecodedImage Image);
 
 /// <summary>What a task produced: its typed result and the model that produced it (null for a task without a model), for <c>generated_by</c>.</summary>
 public sealed record TaskResult(object Value, string? Model);

@@ -9,7 +9,7 @@ public sealed record TaskOutcome(string Name, object Result, string? Model, doub
 public sealed record AnalysisResult(int Width, int Height, string Format, IReadOnlyList<TaskOutcome> Tasks, double PrepareMs, double DecodeMs);
 
 /// <summary>The typed result of one task run on its own, and how long the decode took.</summary>
-public sealed record TaskRun<TResult>(TResult Result, double DecodeMs);
+public readonly record struct TaskRun<TResult>(TResult Result, double DecodeMs);
 
 /// <summary>
 /// The one pipeline behind every door: parameters are read before anything is loaded, models are loaded before the image
