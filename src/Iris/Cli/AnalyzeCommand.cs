@@ -1,8 +1,8 @@
-using Iris.Core.Tasks;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Iris.Contracts;
+using Iris.Core.Tasks;
 
 namespace Iris.Cli;
 

@@ -1,10 +1,10 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Classification;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Iris.Contracts;
 using Iris.Core.Classification;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Classification;
 using Spectre.Console;
 
 namespace Iris.Cli;

@@ -1,9 +1,9 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Detection;
 using System.CommandLine;
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Detection;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Detection;
 using Spectre.Console;
 
 namespace Iris.Cli;

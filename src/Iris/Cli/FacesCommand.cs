@@ -1,10 +1,10 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Faces;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Iris.Contracts;
 using Iris.Core.Faces;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Faces;
 using Spectre.Console;
 
 namespace Iris.Cli;

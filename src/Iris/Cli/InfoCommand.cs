@@ -1,10 +1,10 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Inspection;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Iris.Contracts;
 using Iris.Core.Inspection;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Inspection;
 using Spectre.Console;
 
 namespace Iris.Cli;

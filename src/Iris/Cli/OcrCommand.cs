@@ -1,10 +1,10 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Ocr;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Iris.Contracts;
 using Iris.Core.Ocr;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Ocr;
 
 namespace Iris.Cli;
 

@@ -61,7 +61,7 @@ public static class IrisServices
         services.AddSingleton(sp => new OcrTask(sp.GetRequiredService<ModelRuntime>(), new OcrTask.Defaults(options.Ocr.Model, options.Ocr.MinConfidence)));
         services.AddSingleton(sp => new DescribeTask(sp.GetRequiredService<ModelRuntime>(),
             new DescribeTask.Defaults(options.Captioning.Model, options.Captioning.MaxNewTokensLimit, options.Captioning.MaxBeams)));
-        services.AddSingleton(sp => new EmbedImageTask(sp.GetRequiredService<ModelRuntime>(), new EmbedImageTask.Defaults(options.Embeddings.Model)));
+        services.AddSingleton(sp => new EmbedTask(sp.GetRequiredService<ModelRuntime>(), new EmbedTask.Defaults(options.Embeddings.Model)));
         services.AddSingleton(sp => new ZeroShotClassifyTask(sp.GetRequiredService<ModelRuntime>(), new ZeroShotClassifyTask.Defaults(options.Embeddings.Model)));
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<DetectTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<FacesTask>());

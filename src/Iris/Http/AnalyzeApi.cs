@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Tasks;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;

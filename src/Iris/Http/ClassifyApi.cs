@@ -1,9 +1,9 @@
-using Iris.Core.Models;
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Classification;
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Models;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Classification;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;

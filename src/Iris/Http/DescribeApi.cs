@@ -1,8 +1,8 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Captioning;
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Captioning;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -31,9 +31,10 @@ public static class DescribeApi
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var parameters = upload.Parameters(request);
-        var withTokens = parameters.Bool("tokens", false);
-        var run = await pipeline.RunAsync(task, task.Read(parameters), upload.Bytes, cancellationToken);
+        var reader = upload.Parameters(request);
+        var parameters = task.Read(reader);
+        var withTokens = reader.Bool("tokens", false);
+        var run = await pipeline.RunAsync(task, parameters, upload.Bytes, cancellationToken);
         return TypedResults.Ok(DescribeResponse.From(run.Result, 0, withTokens, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 }

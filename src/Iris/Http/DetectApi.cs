@@ -1,8 +1,8 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Detection;
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Detection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.OpenApi;
 

@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Contracts;
-using Iris.Core.Embeddings;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Embeddings;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -29,24 +27,21 @@ public static class EmbedApi
     }
 
     private static async Task<Ok<EmbedResponse>> EmbedAsync(
-        HttpRequest request, IrisOptions options, EmbedImageTask embedImage, ImageAnalyzer pipeline, ImageDecoder decoder, ModelRuntime models,
-        CancellationToken cancellationToken)
+        HttpRequest request, IrisOptions options, EmbedTask embed, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var text = await ReadTextAsync(request, options.Embeddings.MaxTextLength, cancellationToken);
-        var query = request.Query;
-        var withTokens = query["tokens"].ToString() is "true" or "1";
         if (text is not null)
         {
-            var model = await models.GetAsync<ClipModel>(NonEmpty(query["model"]) ?? options.Embeddings.Model, "embed", cancellationToken);
-            var clock = Stopwatch.StartNew();
-            var embedding = (await model.EmbedTextsAsync([text], cancellationToken))[0];
-            return TypedResults.Ok(new EmbedResponse(model.Manifest.Name, "text", embedding.Vector.Length, embedding.Vector,
-                withTokens ? embedding.TokenIds : null, new EmbedTimingsDto(0, Ms(clock.Elapsed.TotalMilliseconds), Ms(total.Elapsed.TotalMilliseconds))));
+            // A text has no pixels to decode; its parameters come from the query string (the body holds the text).
+            var withTokens = request.Query["tokens"].ToString() is "true" or "1";
+            var embedding = await embed.EmbedTextAsync(embed.Read(QueryParameters.Reader(request)), text, cancellationToken);
+            return TypedResults.Ok(new EmbedResponse(embedding.Model, "text", embedding.Vector.Length, embedding.Vector,
+                withTokens ? embedding.TokenIds : null, new EmbedTimingsDto(0, Ms(embedding.EmbedMs), Ms(total.Elapsed.TotalMilliseconds))));
         }
 
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
-        var run = await pipeline.RunAsync(embedImage, embedImage.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
+        var run = await pipeline.RunAsync(embed, embed.Read(upload.Parameters(request)), upload.Bytes, cancellationToken);
         var image = run.Result;
         return TypedResults.Ok(new EmbedResponse(image.Model, "image", image.Vector.Length, image.Vector, null,
             new EmbedTimingsDto(Ms(run.DecodeMs), Ms(image.EmbedMs), Ms(total.Elapsed.TotalMilliseconds))));
@@ -101,8 +96,6 @@ public static class EmbedApi
             };
         }
     }
-
-    private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.ToString() is { Length: > 0 } s ? s : null;
 
     private static double Ms(double v) => Math.Round(v, 2);
 }

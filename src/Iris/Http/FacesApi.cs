@@ -1,8 +1,8 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Faces;
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Faces;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Sources;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Inspection;
-using Iris.Core.Sources;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;

@@ -1,10 +1,10 @@
-using Iris.Core.Tasks;
-using Iris.Core.Tasks.Ocr;
-using Microsoft.OpenApi;
 using System.Diagnostics;
 using Iris.Contracts;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Ocr;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.OpenApi;
 
 namespace Iris.Http;
 

@@ -7,8 +7,14 @@ namespace Iris.Core.Tasks.Embeddings;
 /// <summary>An image's L2-normalised embedding in a CLIP model's joint space.</summary>
 public sealed record ImageEmbedding(string Model, float[] Vector, double EmbedMs);
 
-/// <summary><c>embed</c> of an image. Parameter <c>model</c> (default Embeddings:Model).</summary>
-public sealed class EmbedImageTask(ModelRuntime models, EmbedImageTask.Defaults defaults) : ImageTask<EmbedImageTask.Parameters, ImageEmbedding>
+/// <summary>A text's L2-normalised embedding in the same space, with the token ids the model's tokenizer gave it.</summary>
+public sealed record TextEmbedding(string Model, float[] Vector, int[]? TokenIds, double EmbedMs);
+
+/// <summary>
+/// <c>embed</c>: an image (through the pipeline, like every image task) or a text (<see cref="EmbedTextAsync"/>) into a CLIP
+/// model's joint space. Parameter <c>model</c> (default Embeddings:Model).
+/// </summary>
+public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults) : ImageTask<EmbedTask.Parameters, ImageEmbedding>
 {
     /// <summary>Embeddings:Model.</summary>
     public sealed record Defaults(string Model);
@@ -31,4 +37,12 @@ public sealed class EmbedImageTask(ModelRuntime models, EmbedImageTask.Defaults 
     }
 
     public override string? ModelOf(ImageEmbedding result) => result.Model;
+
+    public async Task<TextEmbedding> EmbedTextAsync(Parameters parameters, string text, CancellationToken cancellationToken)
+    {
+        var model = await models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var embedding = (await model.EmbedTextsAsync([text], cancellationToken))[0];
+        return new TextEmbedding(model.Manifest.Name, embedding.Vector, embedding.TokenIds, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
 }
