@@ -21,6 +21,20 @@ public class VisionCliTests
         Assert.Equal(2, document.RootElement[0].GetProperty("result").GetProperty("predictions").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("detect", "--min-confidence", "2", "--min-confidence must be between 0 and 1; got 2.")]
+    [InlineData("faces", "--max-faces", "0", "--max-faces must be between 1 and 1000; got 0.")]
+    [InlineData("classify", "--top-k", "1001", "--top-k must be between 1 and 1000; got 1001.")]
+    [InlineData("ocr", "--min-confidence", "1.5", "--min-confidence must be between 0 and 1; got 1.5.")]
+    public async Task An_out_of_range_option_exits_1_naming_the_option_before_any_model_is_loaded(string command, string option, string value, string message)
+    {
+        using var cache = new TempDirectory();
+        var outcome = await IrisProcess.RunAsync([command, Flower(0), option, value, "--model-cache", cache.Path]);
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains(message, outcome.StandardError);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cache.Path));
+    }
+
     [Fact]
     public async Task Faces_prints_a_table_with_the_face_count()
     {

@@ -133,6 +133,9 @@ public sealed class JobsApiTests : IAsyncLifetime
         await ProblemAsync(await Client.PostAsync("/v1/jobs", Form((Encoding.UTF8.GetBytes("plain text, not pixels"), "notes.txt"))),
             HttpStatusCode.UnsupportedMediaType, "not an image");
         await ProblemAsync(await Client.PostAsync("/v1/jobs?min_confidence=7", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "min_confidence");
+        var unrequested = await ProblemAsync(await Client.PostAsync("/v1/jobs?tasks=detect&classify_top_k=abc", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "classify_top_k");
+        Assert.Equal("Invalid job request", unrequested.GetProperty("title").GetString());
+        Assert.Equal("classify_top_k", unrequested.GetProperty("parameter").GetString());
         await ProblemAsync(await Client.PostAsync("/v1/jobs?model=nope", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "nope");
         await ProblemAsync(await Client.PostAsync("/v1/jobs?callback_url=ftp://x", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "callback_url");
         await ProblemAsync(await Client.PostAsync("/v1/jobs?image_ids=a,b", new StringContent("")), HttpStatusCode.BadRequest, "'a' is not an image id");

@@ -78,6 +78,8 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
     [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, describe, detect, faces, info, ocr.")]
     [InlineData("/v1/analyze?tasks=classify&classify_top_k=-1", "classify_top_k must be between 1 and 1000")]
     [InlineData("/v1/analyze?tasks=faces&faces_model=yolox-nano", "needs a 'faces' model")]
+    [InlineData("/v1/analyze?tasks=detect&classify_top_k=abc", "classify_top_k must be a whole number between 1 and 1000; got 'abc'.")]
+    [InlineData("/v1/analyze?tasks=detect&describe_num_beams=99", "describe_num_beams must be between 1 and")]
     public async Task Bad_parameters_are_400_with_what_to_change(string path, string detail)
     {
         var problem = await PostProblem(path, Flower(0), HttpStatusCode.BadRequest, detail);
