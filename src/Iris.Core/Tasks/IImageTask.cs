@@ -39,8 +39,12 @@ public interface IImageTask
     Task<PreparedTask> PrepareAsync(ITaskParameters parameters, CancellationToken cancellationToken);
 }
 
-/// <summary>A typed task: <typeparamref name="TParameters"/> in, <typeparamref name="TResult"/> out.</summary>
-public abstract class ImageTask<TParameters, TResult> : IImageTask
+/// <summary>
+/// A typed task: <typeparamref name="TParameters"/> in, <typeparamref name="TResult"/> out, run with the loaded
+/// <typeparamref name="TModel"/>. Loading and running are two calls (not a closure) so that a single-task request adds no
+/// allocation to the model's own.
+/// </summary>
+public abstract class ImageTask<TParameters, TModel, TResult> : IImageTask
     where TParameters : ITaskParameters
     where TResult : class
 {
@@ -50,8 +54,10 @@ public abstract class ImageTask<TParameters, TResult> : IImageTask
 
     public abstract TParameters Read(ParameterReader reader);
 
-    /// <summary>Loads what the task needs (its model) and returns the run over a decoded image.</summary>
-    public abstract Task<Func<TaskInput, CancellationToken, Task<TResult>>> PrepareAsync(TParameters parameters, CancellationToken cancellationToken);
+    /// <summary>Loads (or finds loaded) what the task runs with, normally the model its parameters name.</summary>
+    public abstract Task<TModel> LoadAsync(TParameters parameters, CancellationToken cancellationToken);
+
+    public abstract Task<TResult> RunAsync(TModel model, TParameters parameters, TaskInput input, CancellationToken cancellationToken);
 
     /// <summary>The catalog name of the model that produced <paramref name="result"/>; null for a task without a model.</summary>
     public abstract string? ModelOf(TResult result);
@@ -60,10 +66,11 @@ public abstract class ImageTask<TParameters, TResult> : IImageTask
 
     async Task<PreparedTask> IImageTask.PrepareAsync(ITaskParameters parameters, CancellationToken cancellationToken)
     {
-        var run = await PrepareAsync((TParameters)parameters, cancellationToken);
+        var typed = (TParameters)parameters;
+        var model = await LoadAsync(typed, cancellationToken);
         return async (input, ct) =>
         {
-            var result = await run(input, ct);
+            var result = await RunAsync(model, typed, input, ct);
             return new TaskResult(result, ModelOf(result));
         };
     }

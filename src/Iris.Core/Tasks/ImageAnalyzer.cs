@@ -85,15 +85,15 @@ public sealed class ImageAnalyzer
     }
 
     /// <summary>One task on its own (the task's own route, CLI command or facade): load the model, decode, run.</summary>
-    public async Task<TaskRun<TResult>> RunAsync<TParameters, TResult>(
-        ImageTask<TParameters, TResult> task, TParameters parameters, byte[] source, CancellationToken cancellationToken = default)
+    public async Task<TaskRun<TResult>> RunAsync<TParameters, TModel, TResult>(
+        ImageTask<TParameters, TModel, TResult> task, TParameters parameters, byte[] source, CancellationToken cancellationToken = default)
         where TParameters : ITaskParameters where TResult : class
     {
-        var run = await task.PrepareAsync(parameters, cancellationToken);
+        var model = await task.LoadAsync(parameters, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         var image = _decoder.Decode(source, cancellationToken);
         var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        return new TaskRun<TResult>(await run(new TaskInput(source, image), cancellationToken), decodeMs);
+        return new TaskRun<TResult>(await task.RunAsync(model, parameters, new TaskInput(source, image), cancellationToken), decodeMs);
     }
 
     private static async Task<TaskOutcome> RunAsync(

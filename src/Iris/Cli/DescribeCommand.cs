@@ -46,7 +46,7 @@ public static class DescribeCommand
                 Console.Error.WriteLine($"--batch-size must be between 1 and 256; got {size}.");
                 return 2;
             }
-            // Several images per encoder and decoder run: the batch is this command's own, so it loads the task's model itself.
+            // Several images per encoder and decoder run: the batch is this command's own, so it runs the task's model itself.
             var captioner = await task.LoadAsync(parameters, cancellationToken);
 
             var exitCode = 0;

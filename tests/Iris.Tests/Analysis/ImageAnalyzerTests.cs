@@ -9,7 +9,7 @@ public class ImageAnalyzerTests
     private sealed record LabelParameters(string Label) : ITaskParameters;
 
     /// <summary>A task that records the pixels it was given and how many ran at once.</summary>
-    private sealed class RecordingTask(string name, bool usesModel, Counter counter) : ImageTask<LabelParameters, string>
+    private sealed class RecordingTask(string name, bool usesModel, Counter counter) : ImageTask<LabelParameters, string, string>
     {
         public override string Name => name;
         public override bool UsesModel => usesModel;
@@ -17,15 +17,16 @@ public class ImageAnalyzerTests
 
         public override LabelParameters Read(ParameterReader reader) => new(reader.String("label") ?? "none");
 
-        public override Task<Func<TaskInput, CancellationToken, Task<string>>> PrepareAsync(LabelParameters parameters, CancellationToken cancellationToken) =>
-            Task.FromResult<Func<TaskInput, CancellationToken, Task<string>>>(async (input, _) =>
-            {
-                lock (Seen) Seen.Add(input.Image);
-                counter.Enter(usesModel);
-                await Task.Delay(50);
-                counter.Leave(usesModel);
-                return parameters.Label;
-            });
+        public override Task<string> LoadAsync(LabelParameters parameters, CancellationToken cancellationToken) => Task.FromResult(name + "-model");
+
+        public override async Task<string> RunAsync(string model, LabelParameters parameters, TaskInput input, CancellationToken cancellationToken)
+        {
+            lock (Seen) Seen.Add(input.Image);
+            counter.Enter(usesModel);
+            await Task.Delay(50);
+            counter.Leave(usesModel);
+            return parameters.Label;
+        }
 
         public override string? ModelOf(string result) => usesModel ? name + "-model" : null;
     }
@@ -111,13 +112,13 @@ public class ImageAnalyzerTests
 
     private sealed record CountParameters(int N) : ITaskParameters;
 
-    private sealed class StrictTask : ImageTask<CountParameters, string>
+    private sealed class StrictTask : ImageTask<CountParameters, string, string>
     {
         public override string Name => "strict";
         public override bool UsesModel => false;
         public override CountParameters Read(ParameterReader reader) => new(reader.Int("n", 1, 1, 10));
-        public override Task<Func<TaskInput, CancellationToken, Task<string>>> PrepareAsync(CountParameters parameters, CancellationToken cancellationToken) =>
-            Task.FromResult<Func<TaskInput, CancellationToken, Task<string>>>((_, _) => Task.FromResult("ran"));
+        public override Task<string> LoadAsync(CountParameters parameters, CancellationToken cancellationToken) => Task.FromResult("");
+        public override Task<string> RunAsync(string model, CountParameters parameters, TaskInput input, CancellationToken cancellationToken) => Task.FromResult("ran");
         public override string? ModelOf(string result) => null;
     }
 }

@@ -7,7 +7,7 @@ namespace Iris.Core.Tasks.Captioning;
 /// <c>describe</c>: a caption. Parameters <c>model</c> and the generation settings <c>max_new_tokens</c>, <c>num_beams</c>,
 /// <c>no_repeat_ngram_size</c>, <c>repetition_penalty</c>, <c>length_penalty</c> (unset: the model's generation_config.json).
 /// </summary>
-public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults) : ImageTask<DescribeTask.Parameters, CaptionBatch>
+public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults) : ImageTask<DescribeTask.Parameters, ImageCaptioner, CaptionBatch>
 {
     /// <summary>Captioning:Model, Captioning:MaxNewTokensLimit, Captioning:MaxBeams.</summary>
     public sealed record Defaults(string Model, int MaxNewTokensLimit, int MaxBeams);
@@ -41,15 +41,12 @@ public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defa
         MinLength = overrides.MinLength,
     };
 
-    /// <summary>The captioner of <paramref name="parameters"/>, for callers that caption several images in one batch (the CLI).</summary>
-    public Task<ImageCaptioner> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+    /// <summary>The captioner of <paramref name="parameters"/>; the CLI also uses it directly to caption several images in one batch.</summary>
+    public override Task<ImageCaptioner> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
         models.GetAsync<ImageCaptioner>(parameters.Model, "describe", cancellationToken);
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<CaptionBatch>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
-    {
-        var captioner = await LoadAsync(parameters, cancellationToken);
-        return (input, ct) => captioner.DescribeAsync(input.Image, parameters.Generation, ct);
-    }
+    public override Task<CaptionBatch> RunAsync(ImageCaptioner model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        model.DescribeAsync(input.Image, parameters.Generation, cancellationToken);
 
     public override string? ModelOf(CaptionBatch result) => result.Model;
 }

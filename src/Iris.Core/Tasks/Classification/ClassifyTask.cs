@@ -4,7 +4,7 @@ using Iris.Core.Inference;
 namespace Iris.Core.Tasks.Classification;
 
 /// <summary><c>classify</c> with an image classifier. Parameters <c>model</c>, <c>top_k</c> 1–1000, <c>min_confidence</c> 0–1.</summary>
-public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defaults) : ImageTask<ClassifyTask.Parameters, ClassificationResult>
+public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defaults) : ImageTask<ClassifyTask.Parameters, ImageClassifier, ClassificationResult>
 {
     /// <summary>Classification:Model, Classification:TopK, Classification:MinConfidence.</summary>
     public sealed record Defaults(string Model, int TopK, float MinConfidence);
@@ -23,11 +23,11 @@ public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defa
             reader.Int("top_k", defaults.TopK, 1, TopKLimit),
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f)));
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<ClassificationResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
-    {
-        var classifier = await models.GetClassifierAsync(parameters.Model, cancellationToken);
-        return (input, ct) => classifier.ClassifyAsync(input.Image, parameters.Classification, ct);
-    }
+    public override Task<ImageClassifier> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetClassifierAsync(parameters.Model, cancellationToken);
+
+    public override Task<ClassificationResult> RunAsync(ImageClassifier model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        model.ClassifyAsync(input.Image, parameters.Classification, cancellationToken);
 
     public override string? ModelOf(ClassificationResult result) => result.Model;
 }

@@ -7,7 +7,7 @@ namespace Iris.Core.Tasks.Classification;
 /// Zero-shot <c>classify</c> with a CLIP (<c>embed</c>) model: the image ranked against <c>labels</c> (comma-separated)
 /// through <c>prompt_template</c>. Parameters <c>model</c> (default Embeddings:Model), <c>labels</c>, <c>prompt_template</c>.
 /// </summary>
-public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTask.Defaults defaults) : ImageTask<ZeroShotClassifyTask.Parameters, ZeroShotResult>
+public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTask.Defaults defaults) : ImageTask<ZeroShotClassifyTask.Parameters, ClipModel, ZeroShotResult>
 {
     /// <summary>Embeddings:Model.</summary>
     public sealed record Defaults(string Model);
@@ -31,11 +31,11 @@ public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTa
         return new Parameters(reader.String("model") ?? defaults.Model, labels, template);
     }
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<ZeroShotResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
-    {
-        var model = await models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
-        return (input, ct) => ZeroShotClassifier.ClassifyAsync(model, input.Image, parameters.Labels, parameters.PromptTemplate, ct);
-    }
+    public override Task<ClipModel> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
+
+    public override Task<ZeroShotResult> RunAsync(ClipModel model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        ZeroShotClassifier.ClassifyAsync(model, input.Image, parameters.Labels, parameters.PromptTemplate, cancellationToken);
 
     public override string? ModelOf(ZeroShotResult result) => result.Model;
 }

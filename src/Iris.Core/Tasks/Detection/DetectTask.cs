@@ -4,7 +4,7 @@ using Iris.Core.Inference;
 namespace Iris.Core.Tasks.Detection;
 
 /// <summary><c>detect</c>: objects with labels and boxes. Parameters <c>model</c>, <c>min_confidence</c> 0–1, <c>max_detections</c> 1–1000.</summary>
-public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults) : ImageTask<DetectTask.Parameters, DetectionResult>
+public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults) : ImageTask<DetectTask.Parameters, YoloxDetector, DetectionResult>
 {
     /// <summary>Detection:Model, Detection:MinConfidence, Detection:MaxDetections.</summary>
     public sealed record Defaults(string Model, float MinConfidence, int MaxDetections);
@@ -23,11 +23,11 @@ public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
             reader.Int("max_detections", defaults.MaxDetections, 1, MaxDetectionsLimit)));
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<DetectionResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
-    {
-        var detector = await models.GetDetectorAsync(parameters.Model, cancellationToken);
-        return (input, ct) => detector.DetectAsync(input.Image, parameters.Detection, ct);
-    }
+    public override Task<YoloxDetector> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetDetectorAsync(parameters.Model, cancellationToken);
+
+    public override Task<DetectionResult> RunAsync(YoloxDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        model.DetectAsync(input.Image, parameters.Detection, cancellationToken);
 
     public override string? ModelOf(DetectionResult result) => result.Model;
 }

@@ -14,7 +14,7 @@ public sealed record TextEmbedding(string Model, float[] Vector, int[]? TokenIds
 /// <c>embed</c>: an image (through the pipeline, like every image task) or a text (<see cref="EmbedTextAsync"/>) into a CLIP
 /// model's joint space. Parameter <c>model</c> (default Embeddings:Model).
 /// </summary>
-public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults) : ImageTask<EmbedTask.Parameters, ImageEmbedding>
+public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults) : ImageTask<EmbedTask.Parameters, ClipModel, ImageEmbedding>
 {
     /// <summary>Embeddings:Model.</summary>
     public sealed record Defaults(string Model);
@@ -25,22 +25,21 @@ public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults) 
 
     public override Parameters Read(ParameterReader reader) => new(reader.String("model") ?? defaults.Model);
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<ImageEmbedding>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
+    public override Task<ClipModel> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
+
+    public override async Task<ImageEmbedding> RunAsync(ClipModel model, Parameters parameters, TaskInput input, CancellationToken cancellationToken)
     {
-        var model = await models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
-        return async (input, ct) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            var vector = (await model.EmbedImagesAsync([input.Image], ct))[0].Vector;
-            return new ImageEmbedding(model.Manifest.Name, vector, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        };
+        var started = Stopwatch.GetTimestamp();
+        var vector = (await model.EmbedImagesAsync([input.Image], cancellationToken))[0].Vector;
+        return new ImageEmbedding(model.Manifest.Name, vector, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     public override string? ModelOf(ImageEmbedding result) => result.Model;
 
     public async Task<TextEmbedding> EmbedTextAsync(Parameters parameters, string text, CancellationToken cancellationToken)
     {
-        var model = await models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
+        var model = await LoadAsync(parameters, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         var embedding = (await model.EmbedTextsAsync([text], cancellationToken))[0];
         return new TextEmbedding(model.Manifest.Name, embedding.Vector, embedding.TokenIds, Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -4,7 +4,7 @@ using Iris.Core.Inference;
 namespace Iris.Core.Tasks.Faces;
 
 /// <summary><c>faces</c>: face boxes. Parameters <c>model</c>, <c>min_confidence</c> 0–1, <c>max_faces</c> 1–1000.</summary>
-public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults) : ImageTask<FacesTask.Parameters, FaceDetectionResult>
+public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults) : ImageTask<FacesTask.Parameters, UltraFaceDetector, FaceDetectionResult>
 {
     /// <summary>Faces:Model, Faces:MinConfidence, Faces:MaxFaces.</summary>
     public sealed record Defaults(string Model, float MinConfidence, int MaxFaces);
@@ -23,11 +23,11 @@ public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults) 
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
             reader.Int("max_faces", defaults.MaxFaces, 1, MaxFacesLimit)));
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<FaceDetectionResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
-    {
-        var detector = await models.GetFaceDetectorAsync(parameters.Model, cancellationToken);
-        return (input, ct) => detector.DetectAsync(input.Image, parameters.Faces, ct);
-    }
+    public override Task<UltraFaceDetector> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetFaceDetectorAsync(parameters.Model, cancellationToken);
+
+    public override Task<FaceDetectionResult> RunAsync(UltraFaceDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        model.DetectAsync(input.Image, parameters.Faces, cancellationToken);
 
     public override string? ModelOf(FaceDetectionResult result) => result.Model;
 }

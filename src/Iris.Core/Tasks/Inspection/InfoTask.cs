@@ -4,7 +4,7 @@ using Iris.Core.Inspection;
 namespace Iris.Core.Tasks.Inspection;
 
 /// <summary><c>info</c>: format, size, EXIF and pixel statistics, without a model. Parameter <c>include_gps</c> (never prefixed).</summary>
-public sealed class InfoTask(ImageInspector inspector) : ImageTask<InfoTask.Parameters, ImageInfo>
+public sealed class InfoTask(ImageInspector inspector) : ImageTask<InfoTask.Parameters, ImageInspector, ImageInfo>
 {
     public sealed record Parameters(InspectionParameters Inspection) : ITaskParameters;
 
@@ -14,13 +14,17 @@ public sealed class InfoTask(ImageInspector inspector) : ImageTask<InfoTask.Para
 
     public override Parameters Read(ParameterReader reader) => new(new InspectionParameters(reader.Bool("include_gps", false)));
 
-    public override Task<Func<TaskInput, CancellationToken, Task<ImageInfo>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        Task.FromResult<Func<TaskInput, CancellationToken, Task<ImageInfo>>>((input, _) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            var header = inspector.ReadHeader(input.Source);
-            return Task.FromResult(inspector.Inspect(header, input.Image, parameters.Inspection, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
-        });
+    private readonly Task<ImageInspector> _inspector = Task.FromResult(inspector);
+
+    /// <summary>Nothing to load: the inspector is the "model".</summary>
+    public override Task<ImageInspector> LoadAsync(Parameters parameters, CancellationToken cancellationToken) => _inspector;
+
+    public override Task<ImageInfo> RunAsync(ImageInspector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var header = model.ReadHeader(input.Source);
+        return Task.FromResult(model.Inspect(header, input.Image, parameters.Inspection, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+    }
 
     public override string? ModelOf(ImageInfo result) => null;
 }

@@ -4,7 +4,7 @@ using Iris.Core.Ocr;
 namespace Iris.Core.Tasks.Ocr;
 
 /// <summary><c>ocr</c>: text lines with polygons. Parameters <c>model</c>, <c>min_confidence</c> 0–1.</summary>
-public sealed class OcrTask(ModelRuntime models, OcrTask.Defaults defaults) : ImageTask<OcrTask.Parameters, OcrResult>
+public sealed class OcrTask(ModelRuntime models, OcrTask.Defaults defaults) : ImageTask<OcrTask.Parameters, PpOcrReader, OcrResult>
 {
     /// <summary>Ocr:Model, Ocr:MinConfidence.</summary>
     public sealed record Defaults(string Model, float MinConfidence);
@@ -19,11 +19,11 @@ public sealed class OcrTask(ModelRuntime models, OcrTask.Defaults defaults) : Im
         reader.String("model") ?? defaults.Model,
         new OcrParameters(reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f)));
 
-    public override async Task<Func<TaskInput, CancellationToken, Task<OcrResult>>> PrepareAsync(Parameters parameters, CancellationToken cancellationToken)
-    {
-        var reader = await models.GetOcrReaderAsync(parameters.Model, cancellationToken);
-        return (input, ct) => reader.ReadAsync(input.Image, parameters.Ocr, ct);
-    }
+    public override Task<PpOcrReader> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
+        models.GetOcrReaderAsync(parameters.Model, cancellationToken);
+
+    public override Task<OcrResult> RunAsync(PpOcrReader model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        model.ReadAsync(input.Image, parameters.Ocr, cancellationToken);
 
     public override string? ModelOf(OcrResult result) => result.Model;
 }
