@@ -26,6 +26,9 @@ public static class GoldenResponse
         "created_at", "started_at", "completed_at", "next_attempt_at", "delivered_at",
     };
 
+    /// <summary>Headers that are part of a documented answer (image routes, URL cache, back-off), pinned when sent.</summary>
+    private static readonly string[] ContractHeaders = ["ETag", "Cache-Control", "Vary", "X-Cache", "X-Image-Width", "X-Image-Height", "Retry-After"];
+
     /// <summary>Counts, not durations, inside a timings object: deterministic, so they stay pinned.</summary>
     private static readonly HashSet<string> StableInsideTimings = new(StringComparer.Ordinal) { "decoder_steps" };
 
@@ -47,6 +50,9 @@ public static class GoldenResponse
         text.Append("  \"content_type\": ").Append(Quote(response.Content.Headers.ContentType?.ToString())).Append(",\n");
         if (response.Headers.Location is { } location)
             text.Append("  \"location\": ").Append(Quote(Substitute(location.OriginalString, substitutions))).Append(",\n");
+        foreach (var header in ContractHeaders)
+            if (response.Headers.TryGetValues(header, out var values) || response.Content.Headers.TryGetValues(header, out values))
+                text.Append("  \"").Append(header.ToLowerInvariant()).Append("\": ").Append(Quote(string.Join(", ", values))).Append(",\n");
         if (IsJson(response.Content.Headers.ContentType))
         {
             text.Append("  \"body\": ");
@@ -81,7 +87,16 @@ public static class GoldenResponse
         }
         Assert.True(File.Exists(path), $"No golden file {path}; run the tests with IRIS_UPDATE_GOLDEN=1 to write it, then review and commit it.");
         var expected = File.ReadAllText(path).ReplaceLineEndings("\n");
-        Assert.Equal(expected, canonical);
+        if (expected == canonical) return;
+        var expectedLines = expected.Split('\n');
+        var actualLines = canonical.Split('\n');
+        var line = 0;
+        while (line < expectedLines.Length && line < actualLines.Length && expectedLines[line] == actualLines[line]) line++;
+        Assert.Fail(
+            $"The answer differs from Golden/Responses/{name}.json at line {line + 1}:\n" +
+            $"  golden: {(line < expectedLines.Length ? expectedLines[line] : "(end)")}\n" +
+            $"  now:    {(line < actualLines.Length ? actualLines[line] : "(end)")}\n" +
+            $"If the change is intended, rerun with IRIS_UPDATE_GOLDEN=1 and review the diff. The whole answer now:\n{canonical}");
     }
 
     private static bool IsJson(MediaTypeHeaderValue? type) =>
