@@ -106,46 +106,34 @@ public static class GoldenResponse
     {
         switch (reader.TokenType)
         {
-            case JsonTokenType.StartObject:
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                var isObject = reader.TokenType == JsonTokenType.StartObject;
+                var end = isObject ? JsonTokenType.EndObject : JsonTokenType.EndArray;
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.EndObject)
+                if (reader.TokenType == end)
                 {
-                    text.Append("{}");
+                    text.Append(isObject ? "{}" : "[]");
                     return;
                 }
-                text.Append("{\n");
-                var firstProperty = true;
-                while (reader.TokenType != JsonTokenType.EndObject)
+                text.Append(isObject ? "{\n" : "[\n");
+                var first = true;
+                while (reader.TokenType != end)
                 {
-                    if (!firstProperty) text.Append(",\n");
-                    firstProperty = false;
-                    var name = Raw(ref reader);
-                    text.Append(' ', (depth + 1) * 2).Append('"').Append(name).Append("\": ");
-                    reader.Read();
-                    var childVolatile = VolatileProperties.Contains(name) || (volatileLeaves && !StableInsideTimings.Contains(name));
+                    if (!first) text.Append(",\n");
+                    first = false;
+                    text.Append(' ', (depth + 1) * 2);
+                    var childVolatile = volatileLeaves;
+                    if (isObject)
+                    {
+                        var name = Raw(ref reader);
+                        text.Append('"').Append(name).Append("\": ");
+                        reader.Read();
+                        childVolatile = VolatileProperties.Contains(name) || (volatileLeaves && !StableInsideTimings.Contains(name));
+                    }
                     WriteValue(ref reader, text, depth + 1, childVolatile, substitutions);
                     reader.Read();
                 }
-                text.Append('\n').Append(' ', depth * 2).Append('}');
-                return;
-            case JsonTokenType.StartArray:
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.EndArray)
-                {
-                    text.Append("[]");
-                    return;
-                }
-                text.Append("[\n");
-                var firstItem = true;
-                while (reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (!firstItem) text.Append(",\n");
-                    firstItem = false;
-                    text.Append(' ', (depth + 1) * 2);
-                    WriteValue(ref reader, text, depth + 1, volatileLeaves, substitutions);
-                    reader.Read();
-                }
-                text.Append('\n').Append(' ', depth * 2).Append(']');
+                text.Append('\n').Append(' ', depth * 2).Append(isObject ? '}' : ']');
                 return;
             case JsonTokenType.Null:
                 text.Append("null");
