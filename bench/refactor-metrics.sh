@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The before/after numbers of the one-pipeline refactor (issue #12), in one run, from the repository root:
-#   (a) lines of C# in src/Iris/Http + src/Iris/Cli + src/Iris/Analysis (and src/Iris.Core, where the refactor moves code),
+#   (a) lines of C# in src/Iris/Http + src/Iris/Cli + src/Iris/Analysis (and, for context, all of src/Iris and src/Iris.Core,
+#       where the refactor moves code),
 #   (b) pairs of repeated blocks that `duplicates` reports for the whole repository,
 #   (c) managed bytes allocated per POST /v1/detect and POST /v1/analyze (bench/Iris.Bench `allocations`),
 #   (d) HTTP POST /v1/detect images/s and its ratio to raw session.Run measured in the same run (bench/Iris.Bench `http`).
@@ -9,7 +10,7 @@
 # Environment: SECONDS_PER_WINDOW (default 6, the `http --seconds`), REQUESTS and ROUNDS (default 40 and 5: allocations
 #              are counted over ROUNDS rounds of REQUESTS requests per route, and the median round is reported),
 #              METRICS_DIR (where the full reports are kept; default a fresh temporary folder).
-# Runs in about 2–3 minutes after the build. The summary table comes last; the full reports are printed before it.
+# Runs in about 3 minutes after the build. The summary table comes last; the full reports are printed before it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ http_lines=$(lines_in src/Iris/Http)
 cli_lines=$(lines_in src/Iris/Cli)
 analysis_lines=$(lines_in src/Iris/Analysis)
 core_lines=$(lines_in src/Iris.Core)
+host_lines=$(lines_in src/Iris)
 edge_lines=$((http_lines + cli_lines + analysis_lines))
 
 # (b) The whole repository, the tool's defaults (pairs of 6+ shared lines); the first line carries the count.
@@ -64,6 +66,9 @@ raw_first=$(cell "raw session.Run" 1 4 "$out/http.md")
 raw_again=$(cell "raw session.Run, again" 1 4 "$out/http.md")
 raw_one_thread=$(cell "raw session.Run, 1 intra-op thread" 1 4 "$out/http.md")
 pipeline=$(cell "in-process pipeline" 1 4 "$out/http.md")
+# On a crowded machine two intra-op threads can run slower than one (they wait for each other's core), so the harness's
+# reference (the faster two-thread window) flatters Iris; the fastest of all three raw windows is the sterner one.
+best_raw=$(printf '%s\n' "$raw_first" "$raw_again" "$raw_one_thread" | sort -g | tail -n 1)
 
 echo
 head -n 1 "$out/duplicates.txt"
@@ -79,19 +84,21 @@ echo
 echo "| Metric | Value |"
 echo "|---|---:|"
 echo "| (a) Lines in src/Iris/Http + Cli + Analysis (.cs) | $edge_lines (Http $http_lines, Cli $cli_lines, Analysis $analysis_lines) |"
-echo "| (a) for context: lines in src/Iris.Core (.cs) | $core_lines |"
+echo "| (a) for context: lines in all of src/Iris; in src/Iris.Core (.cs) | $host_lines; $core_lines |"
 echo "| (b) \`duplicates\` pairs, whole repository | ${pairs:-?} |"
 echo "| (c) KB allocated per POST /v1/detect, dog.jpg: median round [fewest–most]; Gen0/1/2 GCs per 100 requests | $detect_kb [$detect_range]; $detect_gcs |"
 echo "| (c) KB allocated per POST /v1/analyze?tasks=detect,faces,info, dog.jpg (same) | $analyze_kb [$analyze_range]; $analyze_gcs |"
 for callers in 1 2 4 8; do
   images=$(cell "HTTP POST /v1/detect" "$callers" 4 "$out/http.md")
   ratio=$(cell "HTTP POST /v1/detect" "$callers" 8 "$out/http.md")
-  [[ -n "$images" ]] && echo "| (d) HTTP POST /v1/detect images/s, $callers caller(s) (× raw) | $images (${ratio}×) |"
+  best_ratio=$(awk -v a="$images" -v b="$best_raw" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }')
+  [[ -n "$images" ]] && echo "| (d) HTTP POST /v1/detect images/s, $callers caller(s) (× raw; × fastest raw window) | $images (${ratio}×; ${best_ratio}×) |"
 done
 echo "| (d) reference: raw session.Run images/s (start, end; 1 intra-op thread) | $raw_first, $raw_again; $raw_one_thread |"
 echo "| (d) reference: in-process pipeline images/s, 1 caller | $pipeline |"
 echo
-echo "× raw divides by the faster of the two raw windows of the same run. Full reports: $out"
+echo "× raw divides by the faster of the two raw windows of the same run (the harness's reference); × fastest raw window by the"
+echo "fastest of all three raw windows ($best_raw images/s), the fairer one when two intra-op threads lose to one. Full reports: $out"
 grep -h '^\*\*Warning' "$out/allocations.md" "$out/http.md" || true
 [[ -n "$incomplete" ]] && echo "duplicates: $incomplete"
 exit 0
