@@ -2,7 +2,7 @@
 # The before/after numbers of the one-pipeline refactor (issue #12), in one run, from the repository root:
 #   (a) lines of C# in src/Iris/Http + src/Iris/Cli + src/Iris/Analysis (and, for context, all of src/Iris and src/Iris.Core,
 #       where the refactor moves code),
-#   (b) pairs of repeated blocks that `duplicates` reports for the whole repository,
+#   (b) pairs of repeated blocks that `duplicates` reports for the whole repository (and, for context, within src/ alone),
 #   (c) managed bytes allocated per POST /v1/detect and POST /v1/analyze (bench/Iris.Bench `allocations`),
 #   (d) HTTP POST /v1/detect images/s and its ratio to raw session.Run measured in the same run (bench/Iris.Bench `http`).
 #
@@ -41,7 +41,10 @@ edge_lines=$((http_lines + cli_lines + analysis_lines))
 echo "Running duplicates…" >&2
 duplicates --seconds 300 >"$out/duplicates.txt"
 pairs=$(head -n 1 "$out/duplicates.txt" | sed -nE 's/^([0-9]+) pairs? of places.*/\1/p; s/^no duplicates.*/0/p')
-incomplete=$(grep '^incomplete:' "$out/duplicates.txt" || true)
+# Within src/ alone as well: the golden tests and the benchmarks that come with a change add pairs of their own.
+duplicates --repo src --seconds 300 >"$out/duplicates-src.txt"
+src_pairs=$(head -n 1 "$out/duplicates-src.txt" | sed -nE 's/^([0-9]+) pairs? of places.*/\1/p; s/^no duplicates.*/0/p')
+incomplete=$(grep -h '^incomplete:' "$out/duplicates.txt" "$out/duplicates-src.txt" || true)
 
 # (c) and (d): the in-process server; the http harness also measures the raw reference twice.
 echo "Measuring allocations ($rounds rounds of $requests requests per route)…" >&2
@@ -86,6 +89,7 @@ echo "|---|---:|"
 echo "| (a) Lines in src/Iris/Http + Cli + Analysis (.cs) | $edge_lines (Http $http_lines, Cli $cli_lines, Analysis $analysis_lines) |"
 echo "| (a) for context: lines in all of src/Iris; in src/Iris.Core (.cs) | $host_lines; $core_lines |"
 echo "| (b) \`duplicates\` pairs, whole repository | ${pairs:-?} |"
+echo "| (b) for context: pairs within src/ alone (\`duplicates --repo src\`) | ${src_pairs:-?} |"
 echo "| (c) KB allocated per POST /v1/detect, dog.jpg: median round [fewest–most]; Gen0/1/2 GCs per 100 requests | $detect_kb [$detect_range]; $detect_gcs |"
 echo "| (c) KB allocated per POST /v1/analyze?tasks=detect,faces,info, dog.jpg (same) | $analyze_kb [$analyze_range]; $analyze_gcs |"
 for callers in 1 2 4 8; do
