@@ -2,8 +2,9 @@ using BenchmarkDotNet.Running;
 using Iris.Bench.Micro;
 using Iris.Bench.Throughput;
 
-// One executable, three modes: `http` (the default) measures images per second from raw ONNX Runtime up to
+// One executable, four modes: `http` (the default) measures images per second from raw ONNX Runtime up to
 // the real server over loopback; `tasks` compares each route's ONNX Runtime time with its HTTP latency;
+// `allocations` counts managed bytes per request of /v1/detect and /v1/analyze;
 // `micro` hands the remaining arguments to BenchmarkDotNet.
 if (args is ["micro", .. var benchmarkArguments])
 {
@@ -14,4 +15,6 @@ if (args is ["micro", .. var benchmarkArguments])
 }
 if (args is ["tasks", .. var taskArguments])
     return await Iris.Bench.Tasks.TaskLatencyCommand.RunAsync(taskArguments);
+if (args is ["allocations", .. var allocationArguments])
+    return await Iris.Bench.Allocations.AllocationCommand.RunAsync(allocationArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Iris.Bench.Throughput;
-using Iris.Configuration;
 
 namespace Iris.Bench.Tasks;
 
@@ -33,56 +32,45 @@ public static class TaskLatencyCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var requests = args.Length > 0 && int.TryParse(args[0], out var n) && n > 0 ? n : 40;
-        var cache = Directory.CreateTempSubdirectory("iris-bench-models-");
-        try
-        {
-            var overrides = ThroughputCommand.Overrides(SharedFolder.ModelsMirror, cache.FullName);
-            var configuration = IrisConfiguration.Build(null, overrides);
-            var options = IrisConfiguration.Load(configuration);
-            await using var server = await InProcessIrisServer.StartAsync(options, configuration, CancellationToken.None);
-            using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        await using var server = await InProcessIrisServer.StartWithFreshCacheAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
 
-            var report = new StringBuilder()
-                .AppendLine($"## Per task: ONNX Runtime time vs end-to-end HTTP, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
-                .AppendLine()
-                .AppendLine($"One caller, {requests} requests per task after 5 warm-up requests; medians. *ONNX Runtime* = the model stages of `timings_ms`.")
-                .AppendLine()
-                .AppendLine("| Task | Image | ONNX Runtime ms | Server total ms | HTTP end-to-end ms | ONNX Runtime share | HTTP / ONNX Runtime |")
-                .AppendLine("|---|---|---:|---:|---:|---:|---:|");
-            foreach (var c in Cases())
-            {
-                var bytes = await File.ReadAllBytesAsync(c.Image);
-                var model = new List<double>();
-                var serverTotal = new List<double>();
-                var endToEnd = new List<double>();
-                for (var i = 0; i < requests + 5; i++)
-                {
-                    using var content = new ByteArrayContent(bytes);
-                    content.Headers.ContentType = new MediaTypeHeaderValue(c.ContentType);
-                    var clock = Stopwatch.StartNew();
-                    using var response = await http.PostAsync(c.Route, content);
-                    var body = await response.Content.ReadAsStringAsync();
-                    var elapsed = clock.Elapsed.TotalMilliseconds;
-                    if (!response.IsSuccessStatusCode)
-                        throw new InvalidOperationException($"{c.Route} answered {(int)response.StatusCode}: {body}");
-                    if (i < 5) continue;
-                    using var document = JsonDocument.Parse(body);
-                    var timings = document.RootElement.GetProperty("timings_ms");
-                    model.Add(c.ModelStages.Sum(s => timings.GetProperty(s).GetDouble()));
-                    serverTotal.Add(timings.GetProperty("total").GetDouble());
-                    endToEnd.Add(elapsed);
-                }
-                double m = Median(model), s = Median(serverTotal), e = Median(endToEnd);
-                report.AppendLine($"| {c.Task} | {Path.GetFileName(c.Image)} | {m:F1} | {s:F1} | {e:F1} | {m / e:P0} | {e / m:F2}× |");
-                Console.Error.WriteLine($"{c.Task}: onnx {m:F1} ms, http {e:F1} ms");
-            }
-            Console.WriteLine(report);
-            return 0;
-        }
-        finally
+        var report = new StringBuilder()
+            .AppendLine($"## Per task: ONNX Runtime time vs end-to-end HTTP, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
+            .AppendLine()
+            .AppendLine($"One caller, {requests} requests per task after 5 warm-up requests; medians. *ONNX Runtime* = the model stages of `timings_ms`.")
+            .AppendLine()
+            .AppendLine("| Task | Image | ONNX Runtime ms | Server total ms | HTTP end-to-end ms | ONNX Runtime share | HTTP / ONNX Runtime |")
+            .AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var c in Cases())
         {
-            cache.Delete(recursive: true);
+            var bytes = await File.ReadAllBytesAsync(c.Image);
+            var model = new List<double>();
+            var serverTotal = new List<double>();
+            var endToEnd = new List<double>();
+            for (var i = 0; i < requests + 5; i++)
+            {
+                using var content = new ByteArrayContent(bytes);
+                content.Headers.ContentType = new MediaTypeHeaderValue(c.ContentType);
+                var clock = Stopwatch.StartNew();
+                using var response = await http.PostAsync(c.Route, content);
+                var body = await response.Content.ReadAsStringAsync();
+                var elapsed = clock.Elapsed.TotalMilliseconds;
+                if (!response.IsSuccessStatusCode)
+                    throw new InvalidOperationException($"{c.Route} answered {(int)response.StatusCode}: {body}");
+                if (i < 5) continue;
+                using var document = JsonDocument.Parse(body);
+                var timings = document.RootElement.GetProperty("timings_ms");
+                model.Add(c.ModelStages.Sum(s => timings.GetProperty(s).GetDouble()));
+                serverTotal.Add(timings.GetProperty("total").GetDouble());
+                endToEnd.Add(elapsed);
+            }
+            double m = Median(model), s = Median(serverTotal), e = Median(endToEnd);
+            report.AppendLine($"| {c.Task} | {Path.GetFileName(c.Image)} | {m:F1} | {s:F1} | {e:F1} | {m / e:P0} | {e / m:F2}× |");
+            Console.Error.WriteLine($"{c.Task}: onnx {m:F1} ms, http {e:F1} ms");
         }
+        Console.WriteLine(report);
+        return 0;
     }
 
     private static double Median(List<double> values)

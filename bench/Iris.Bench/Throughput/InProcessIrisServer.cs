@@ -20,6 +20,9 @@ public sealed class InProcessIrisServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
+    /// <summary>The model cache this server was given to itself, deleted when it stops; null when the caller owns the cache.</summary>
+    private DirectoryInfo? _ownCache;
+
     private InProcessIrisServer(WebApplication app, Uri baseAddress)
     {
         _app = app;
@@ -43,6 +46,27 @@ public sealed class InProcessIrisServer : IAsyncDisposable
         catch
         {
             await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts the server with the default configuration (<see cref="ThroughputCommand.Overrides"/>), its models pulled from the
+    /// shared mirror into a fresh cache, as a new installation would; the cache is deleted when the server is disposed.
+    /// </summary>
+    public static async Task<InProcessIrisServer> StartWithFreshCacheAsync(CancellationToken cancellationToken)
+    {
+        var cache = Directory.CreateTempSubdirectory("iris-bench-models-");
+        try
+        {
+            var configuration = IrisConfiguration.Build(null, ThroughputCommand.Overrides(SharedFolder.ModelsMirror, cache.FullName));
+            var server = await StartAsync(IrisConfiguration.Load(configuration), configuration, cancellationToken);
+            server._ownCache = cache;
+            return server;
+        }
+        catch
+        {
+            cache.Delete(recursive: true);
             throw;
         }
     }
@@ -73,5 +97,6 @@ public sealed class InProcessIrisServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _ownCache?.Delete(recursive: true);
     }
 }

@@ -26,6 +26,9 @@ public static class GoldenResponse
         "created_at", "started_at", "completed_at", "next_attempt_at", "delivered_at",
     };
 
+    /// <summary>Headers that are part of a documented answer (image routes, URL cache, back-off), pinned when sent.</summary>
+    private static readonly string[] ContractHeaders = ["ETag", "Cache-Control", "Vary", "X-Cache", "X-Image-Width", "X-Image-Height", "Retry-After"];
+
     /// <summary>Counts, not durations, inside a timings object: deterministic, so they stay pinned.</summary>
     private static readonly HashSet<string> StableInsideTimings = new(StringComparer.Ordinal) { "decoder_steps" };
 
@@ -47,6 +50,9 @@ public static class GoldenResponse
         text.Append("  \"content_type\": ").Append(Quote(response.Content.Headers.ContentType?.ToString())).Append(",\n");
         if (response.Headers.Location is { } location)
             text.Append("  \"location\": ").Append(Quote(Substitute(location.OriginalString, substitutions))).Append(",\n");
+        foreach (var header in ContractHeaders)
+            if (response.Headers.TryGetValues(header, out var values) || response.Content.Headers.TryGetValues(header, out values))
+                text.Append("  \"").Append(header.ToLowerInvariant()).Append("\": ").Append(Quote(string.Join(", ", values))).Append(",\n");
         if (IsJson(response.Content.Headers.ContentType))
         {
             text.Append("  \"body\": ");
@@ -81,7 +87,16 @@ public static class GoldenResponse
         }
         Assert.True(File.Exists(path), $"No golden file {path}; run the tests with IRIS_UPDATE_GOLDEN=1 to write it, then review and commit it.");
         var expected = File.ReadAllText(path).ReplaceLineEndings("\n");
-        Assert.Equal(expected, canonical);
+        if (expected == canonical) return;
+        var expectedLines = expected.Split('\n');
+        var actualLines = canonical.Split('\n');
+        var line = 0;
+        while (line < expectedLines.Length && line < actualLines.Length && expectedLines[line] == actualLines[line]) line++;
+        Assert.Fail(
+            $"The answer differs from Golden/Responses/{name}.json at line {line + 1}:\n" +
+            $"  golden: {(line < expectedLines.Length ? expectedLines[line] : "(end)")}\n" +
+            $"  now:    {(line < actualLines.Length ? actualLines[line] : "(end)")}\n" +
+            $"If the change is intended, rerun with IRIS_UPDATE_GOLDEN=1 and review the diff. The whole answer now:\n{canonical}");
     }
 
     private static bool IsJson(MediaTypeHeaderValue? type) =>
@@ -91,46 +106,34 @@ public static class GoldenResponse
     {
         switch (reader.TokenType)
         {
-            case JsonTokenType.StartObject:
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                var isObject = reader.TokenType == JsonTokenType.StartObject;
+                var end = isObject ? JsonTokenType.EndObject : JsonTokenType.EndArray;
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.EndObject)
+                if (reader.TokenType == end)
                 {
-                    text.Append("{}");
+                    text.Append(isObject ? "{}" : "[]");
                     return;
                 }
-                text.Append("{\n");
-                var firstProperty = true;
-                while (reader.TokenType != JsonTokenType.EndObject)
+                text.Append(isObject ? "{\n" : "[\n");
+                var first = true;
+                while (reader.TokenType != end)
                 {
-                    if (!firstProperty) text.Append(",\n");
-                    firstProperty = false;
-                    var name = Raw(ref reader);
-                    text.Append(' ', (depth + 1) * 2).Append('"').Append(name).Append("\": ");
-                    reader.Read();
-                    var childVolatile = VolatileProperties.Contains(name) || (volatileLeaves && !StableInsideTimings.Contains(name));
+                    if (!first) text.Append(",\n");
+                    first = false;
+                    text.Append(' ', (depth + 1) * 2);
+                    var childVolatile = volatileLeaves;
+                    if (isObject)
+                    {
+                        var name = Raw(ref reader);
+                        text.Append('"').Append(name).Append("\": ");
+                        reader.Read();
+                        childVolatile = VolatileProperties.Contains(name) || (volatileLeaves && !StableInsideTimings.Contains(name));
+                    }
                     WriteValue(ref reader, text, depth + 1, childVolatile, substitutions);
                     reader.Read();
                 }
-                text.Append('\n').Append(' ', depth * 2).Append('}');
-                return;
-            case JsonTokenType.StartArray:
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.EndArray)
-                {
-                    text.Append("[]");
-                    return;
-                }
-                text.Append("[\n");
-                var firstItem = true;
-                while (reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (!firstItem) text.Append(",\n");
-                    firstItem = false;
-                    text.Append(' ', (depth + 1) * 2);
-                    WriteValue(ref reader, text, depth + 1, volatileLeaves, substitutions);
-                    reader.Read();
-                }
-                text.Append('\n').Append(' ', depth * 2).Append(']');
+                text.Append('\n').Append(' ', depth * 2).Append(isObject ? '}' : ']');
                 return;
             case JsonTokenType.Null:
                 text.Append("null");
