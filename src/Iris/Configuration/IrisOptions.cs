@@ -176,6 +176,12 @@ public sealed class AuthOptions
     public Dictionary<string, string> ApiKeys { get; init; } = new();
 
     public JwtOptions Jwt { get; init; } = new();
+
+    /// <summary>
+    /// Owners are namespaced by credential kind (<c>key:alice</c>, <c>jwt:alice</c>) unless this is true, in which case an
+    /// API key named alice and a token with <c>sub=alice</c> are one caller and see each other's jobs.
+    /// </summary>
+    public bool SharedOwnerNamespace { get; init; }
 }
 
 public sealed class JwtOptions
