@@ -22,7 +22,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         {
             Status = status,
             Title = title,
-            Detail = status >= 500 && status != 503 ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
+            Detail = status >= 500 && status is not (503 or 507) ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
             Type = $"https://iris.dev/problems/{Slug(title)}",
         };
         if (exception is InvalidRequestException { Parameter: { } parameter })
@@ -68,6 +68,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         ImageDecodeTimeoutException => (422, "Image decode timed out"),
         ModelNotReadyException => (503, "Model not ready"),
         StorageUnavailableException => (503, "Storage unavailable"),
+        StorageFullException => (507, "Insufficient storage"),
         InvalidJobRequestException => (400, "Invalid job request"),
         JobNotFoundException => (404, "Job not found"),
         JobStateConflictException => (409, "Job state conflict"),
