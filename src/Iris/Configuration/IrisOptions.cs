@@ -37,6 +37,9 @@ public sealed class ServerOptions
 
     /// <summary>How long shutdown waits for in-flight requests.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = 30;
+
+    /// <summary>Longest request target (path and query), in bytes; longer answers 414 problem+json.</summary>
+    public int MaxUrlLength { get; init; } = 8192;
 }
 
 public sealed class ModelsOptions
