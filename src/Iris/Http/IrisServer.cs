@@ -12,7 +12,7 @@ public static class IrisServer
 {
     public static WebApplication Build(IrisOptions options, IConfiguration configuration)
     {
-        StorageStartupCheck.RequireWritableDirectories(options);
+        StorageStartupCheck.RequireWritableDirectories(options, servesHttp: true);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseUrls(options.Server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -86,4 +86,21 @@ public sealed class FullAndReadOnlyDiskTests
         Assert.Contains("not writable", outcome.StandardError);
         Assert.DoesNotContain("Unhandled exception", outcome.StandardError);
     }
+
+    [TmpfsFact]
+    public async Task A_worker_on_a_read_only_job_input_directory_exits_2_naming_the_option()
+    {
+        using var disk = new TmpfsMount(1024 * 1024, readOnly: true);
+        using var elsewhere = new TempDirectory();
+        var outcome = await IrisProcess.RunAsync(["worker"], new Dictionary<string, string>
+        {
+            ["IRIS__Storage__Directory"] = elsewhere.File("blobs"),
+            ["IRIS__Jobs__InputDirectory"] = disk.File("job-inputs"),
+            ["IRIS__Jobs__Database"] = elsewhere.File("jobs.db"),
+        });
+
+        Assert.True(outcome.ExitCode == 2, $"exit {outcome.ExitCode}: {outcome.StandardError}");
+        Assert.Contains("Jobs:InputDirectory", outcome.StandardError);
+        Assert.DoesNotContain("Storage:Directory", outcome.StandardError);
+    }
 }
