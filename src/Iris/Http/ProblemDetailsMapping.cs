@@ -25,6 +25,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             Detail = status >= 500 && status is not (503 or 507) ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
             Type = $"https://iris.dev/problems/{Slug(title)}",
         };
+        if (exception is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 })
+            problem.Detail = "The job database has no space left (Jobs:Database); free space on its disk or point Jobs:Database at a larger one.";
         if (exception is InvalidRequestException { Parameter: { } parameter })
             problem.Extensions["parameter"] = parameter;
         if (exception is InvalidAnalysisParameterException analysisParameter)
@@ -69,6 +71,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         ModelNotReadyException => (503, "Model not ready"),
         StorageUnavailableException => (503, "Storage unavailable"),
         StorageFullException => (507, "Insufficient storage"),
+        // SQLITE_FULL: only the job database is SQLite.
+        Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } => (507, "Insufficient storage"),
         InvalidJobRequestException => (400, "Invalid job request"),
         JobNotFoundException => (404, "Job not found"),
         JobStateConflictException => (409, "Job state conflict"),

@@ -54,6 +54,42 @@ public sealed class FullAndReadOnlyDiskTests
     }
 
     [TmpfsFact]
+    public async Task A_full_job_database_disk_answers_507_naming_jobs_database()
+    {
+        using var disk = new TmpfsMount(2 * 1024 * 1024, readOnly: false);
+        using var elsewhere = new TempDirectory();
+        var host = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Storage:Directory"] = elsewhere.File("blobs"),
+            ["Jobs:InputDirectory"] = elsewhere.File("job-inputs"),
+            ["Jobs:Database"] = disk.File("jobs.db"),
+            ["Jobs:Workers"] = "0",
+            ["Models:LoadOnStartup"] = "false",
+        });
+        try
+        {
+            disk.Fill();
+
+            // Enough submissions to need pages the full disk cannot give.
+            string? detail = null;
+            for (var i = 0; i < 50 && detail is null; i++)
+            {
+                using var response = await host.Client.PostAsync($"/v1/jobs?tasks=info&n={i}", Dog());
+                if (response.StatusCode != HttpStatusCode.Accepted) detail = await AssertInsufficientStorageAsync(response);
+            }
+            Assert.NotNull(detail);
+            Assert.Contains("Jobs:Database", detail);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await host.Client.GetAsync("/readyz")).StatusCode);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            // Pooled connections keep the database open after the server stops.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+    }
+
+    [TmpfsFact]
     public async Task The_local_blob_store_on_a_full_disk_throws_storage_full_naming_its_option_and_leaves_no_partial_file()
     {
         using var disk = new TmpfsMount(1024 * 1024, readOnly: false);
