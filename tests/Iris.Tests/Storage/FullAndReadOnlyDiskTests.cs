@@ -102,11 +102,21 @@ public sealed class FullAndReadOnlyDiskTests
         Assert.DoesNotContain(Directory.EnumerateFiles(disk.Path, "*.tmp", SearchOption.AllDirectories), _ => true);
     }
 
+    /// <summary>Runs <c>iris COMMAND</c> with the given options and returns its standard error, once it exited with 2.</summary>
+    private static async Task<string> ExitsWithTwoAsync(string command, Dictionary<string, string> environment)
+    {
+        var outcome = await IrisProcess.RunAsync([command], environment);
+        Assert.True(outcome.ExitCode == 2, $"exit {outcome.ExitCode}: {outcome.StandardError}");
+        Assert.Contains("not writable", outcome.StandardError);
+        Assert.DoesNotContain("Unhandled exception", outcome.StandardError);
+        return outcome.StandardError;
+    }
+
     [TmpfsFact]
     public async Task Serve_on_a_read_only_data_directory_exits_2_naming_the_option()
     {
         using var disk = new TmpfsMount(1024 * 1024, readOnly: true);
-        var outcome = await IrisProcess.RunAsync(["serve"], new Dictionary<string, string>
+        var error = await ExitsWithTwoAsync("serve", new Dictionary<string, string>
         {
             ["IRIS__Server__Urls"] = "http://127.0.0.1:0",
             ["IRIS__Storage__Directory"] = disk.File("blobs"),
@@ -116,11 +126,8 @@ public sealed class FullAndReadOnlyDiskTests
             ["IRIS__Models__CacheDirectory"] = disk.File("models"),
         });
 
-        Assert.True(outcome.ExitCode == 2, $"exit {outcome.ExitCode}: {outcome.StandardError}");
-        Assert.Contains("Jobs:InputDirectory", outcome.StandardError);
-        Assert.Contains("Storage:Directory", outcome.StandardError);
-        Assert.Contains("not writable", outcome.StandardError);
-        Assert.DoesNotContain("Unhandled exception", outcome.StandardError);
+        Assert.Contains("Jobs:InputDirectory", error);
+        Assert.Contains("Storage:Directory", error);
     }
 
     [TmpfsFact]
@@ -128,15 +135,14 @@ public sealed class FullAndReadOnlyDiskTests
     {
         using var disk = new TmpfsMount(1024 * 1024, readOnly: true);
         using var elsewhere = new TempDirectory();
-        var outcome = await IrisProcess.RunAsync(["worker"], new Dictionary<string, string>
+        var error = await ExitsWithTwoAsync("worker", new Dictionary<string, string>
         {
             ["IRIS__Storage__Directory"] = elsewhere.File("blobs"),
             ["IRIS__Jobs__InputDirectory"] = disk.File("job-inputs"),
             ["IRIS__Jobs__Database"] = elsewhere.File("jobs.db"),
         });
 
-        Assert.True(outcome.ExitCode == 2, $"exit {outcome.ExitCode}: {outcome.StandardError}");
-        Assert.Contains("Jobs:InputDirectory", outcome.StandardError);
-        Assert.DoesNotContain("Storage:Directory", outcome.StandardError);
+        Assert.Contains("Jobs:InputDirectory", error);
+        Assert.DoesNotContain("Storage:Directory", error);
     }
 }
