@@ -120,7 +120,7 @@ public sealed class PpOcrReader : ILoadedModel
     }
 
     /// <summary>Adds <paramref name="rows"/> rows above and below, repeating the edge rows (background, in a cropped line).</summary>
-    private static RgbImage PadVertically(RgbImage image, int rows)
+    internal static RgbImage PadVertically(RgbImage image, int rows)
     {
         var stride = image.Width * 3;
         var padded = new RgbImage(image.Width, image.Height + 2 * rows);
