@@ -59,28 +59,35 @@ public static class PillowResampler
         var horizontal = plan.ResizedWidth == width ? null : Coefficients.Compute(width, plan.ResizedWidth, plan.CropX, outWidth, kernel, support, antialias);
         var vertical = plan.ResizedHeight == height ? null : Coefficients.Compute(height, plan.ResizedHeight, plan.CropY, outHeight, kernel, support, antialias);
 
-        // Only the source rows some output row reads need the horizontal pass.
-        int firstRow = plan.CropY, lastRow = plan.CropY + outHeight;
-        if (vertical is not null)
-        {
-            (firstRow, lastRow) = (int.MaxValue, 0);
-            for (var i = 0; i < outHeight; i++)
-            {
-                firstRow = Math.Min(firstRow, vertical.Start[i]);
-                lastRow = Math.Max(lastRow, vertical.Start[i] + vertical.Count[i]);
-            }
-        }
+        // Only the source rows (columns) some output row (column) reads are touched.
+        var (firstRow, lastRow) = vertical?.Span() ?? (plan.CropY, plan.CropY + outHeight);
+        var (firstColumn, lastColumn) = horizontal?.Span() ?? (plan.CropX, plan.CropX + outWidth);
+        var stride = width * 3;
         var rowBytes = outWidth * 3;
-        var intermediateLength = checked((lastRow - firstRow) * rowBytes);
+        // Pillow resamples horizontally first, which keeps (rows read × output width) pixels in between. For a line
+        // thousands of times taller than wide that is gigabytes, while the other order keeps (output height × columns
+        // read): the cheaper order is taken when the first would be large, and real photos keep Pillow's order.
+        var horizontalFirstBytes = (long)(lastRow - firstRow) * rowBytes;
+        var verticalFirstBytes = (long)outHeight * (lastColumn - firstColumn) * 3;
+        var verticalFirst = horizontalFirstBytes > 1 << 24 && horizontalFirstBytes > 4 * verticalFirstBytes;
+        var intermediateRowBytes = verticalFirst ? (lastColumn - firstColumn) * 3 : rowBytes;
+        var intermediateLength = checked((int)(verticalFirst ? verticalFirstBytes : horizontalFirstBytes));
         var intermediate = ArrayPool<byte>.Shared.Rent(intermediateLength);
-        var accumulator = ArrayPool<int>.Shared.Rent(rowBytes);
+        var accumulator = ArrayPool<int>.Shared.Rent(Math.Max(rowBytes, intermediateRowBytes));
         try
         {
-            HorizontalPass(rgb, width, firstRow, lastRow, plan.CropX, horizontal, intermediate.AsSpan(0, intermediateLength), outWidth);
-            if (vertical is null)
-                intermediate.AsSpan(0, outHeight * rowBytes).CopyTo(destination);
+            var between = intermediate.AsSpan(0, intermediateLength);
+            if (verticalFirst)
+            {
+                // Source columns firstColumn … lastColumn − 1, every output row; then each of those rows horizontally.
+                VerticalPass(rgb, stride, firstColumn * 3, intermediateRowBytes, firstRow: 0, vertical, plan.CropY, between, outHeight, accumulator);
+                HorizontalPass(between, intermediateRowBytes, 0, outHeight, plan.CropX - firstColumn, firstColumn, horizontal, destination, outWidth);
+            }
             else
-                VerticalPass(intermediate, rowBytes, firstRow, vertical, destination, outHeight, accumulator.AsSpan(0, rowBytes));
+            {
+                HorizontalPass(rgb, stride, firstRow, lastRow, plan.CropX, 0, horizontal, between, outWidth);
+                VerticalPass(between, rowBytes, 0, rowBytes, firstRow, vertical, plan.CropY, destination, outHeight, accumulator);
+            }
         }
         finally
         {
@@ -89,18 +96,23 @@ public static class PillowResampler
         }
     }
 
-    private static void HorizontalPass(ReadOnlySpan<byte> rgb, int width, int firstRow, int lastRow, int cropX, Coefficients? horizontal,
-        Span<byte> intermediate, int outWidth)
+    /// <summary>
+    /// Rows <paramref name="firstRow"/> … <paramref name="lastRow"/> − 1 of <paramref name="source"/> (rows of
+    /// <paramref name="sourceStride"/> bytes) into consecutive rows of <paramref name="target"/>; without coefficients
+    /// (no horizontal change) the window's columns from <paramref name="cropX"/> are copied. Tap starts are source
+    /// indices; <paramref name="columnShift"/> is the source column that the first byte of each row holds.
+    /// </summary>
+    private static void HorizontalPass(ReadOnlySpan<byte> source, int sourceStride, int firstRow, int lastRow, int cropX, int columnShift,
+        Coefficients? horizontal, Span<byte> target, int outWidth)
     {
-        var stride = width * 3;
         var rowBytes = outWidth * 3;
         for (var y = firstRow; y < lastRow; y++)
         {
-            var source = rgb.Slice(y * stride, stride);
-            var target = intermediate.Slice((y - firstRow) * rowBytes, rowBytes);
+            var row = source.Slice(y * sourceStride, sourceStride);
+            var output = target.Slice((y - firstRow) * rowBytes, rowBytes);
             if (horizontal is null)
             {
-                source.Slice(cropX * 3, rowBytes).CopyTo(target);
+                row.Slice(cropX * 3, rowBytes).CopyTo(output);
                 continue;
             }
             var weights = horizontal.Weights;
@@ -108,7 +120,7 @@ public static class PillowResampler
             {
                 int r = Half, g = Half, b = Half;
                 var taps = weights.AsSpan(x * horizontal.MaxTaps, horizontal.Count[x]);
-                var pixels = source.Slice(horizontal.Start[x] * 3, taps.Length * 3);
+                var pixels = row.Slice((horizontal.Start[x] - columnShift) * 3, taps.Length * 3);
                 for (int k = 0, at = 0; k < taps.Length; k++, at += 3)
                 {
                     var weight = taps[k];
@@ -116,32 +128,43 @@ public static class PillowResampler
                     g += pixels[at + 1] * weight;
                     b += pixels[at + 2] * weight;
                 }
-                target[x * 3] = Clip8(r);
-                target[x * 3 + 1] = Clip8(g);
-                target[x * 3 + 2] = Clip8(b);
+                output[x * 3] = Clip8(r);
+                output[x * 3 + 1] = Clip8(g);
+                output[x * 3 + 2] = Clip8(b);
             }
         }
     }
 
-    /// <summary>Row by row: each output row is a weighted sum of whole intermediate rows, read sequentially.</summary>
-    private static void VerticalPass(byte[] intermediate, int rowBytes, int firstRow, Coefficients vertical, Span<byte> destination, int outHeight,
-        Span<int> accumulator)
+    /// <summary>
+    /// Row by row: each output row is a weighted sum of whole source rows (<paramref name="rowBytes"/> bytes from
+    /// <paramref name="columnOffset"/> in each), read sequentially. <paramref name="firstRow"/> is the source row held by
+    /// the first row of <paramref name="source"/>; without coefficients (no vertical change) the rows from
+    /// <paramref name="cropY"/> are copied.
+    /// </summary>
+    private static void VerticalPass(ReadOnlySpan<byte> source, int sourceStride, int columnOffset, int rowBytes, int firstRow, Coefficients? vertical,
+        int cropY, Span<byte> target, int outHeight, Span<int> accumulator)
     {
+        accumulator = accumulator[..rowBytes];
         for (var y = 0; y < outHeight; y++)
         {
+            var output = target.Slice(y * rowBytes, rowBytes);
+            if (vertical is null)
+            {
+                source.Slice((cropY + y - firstRow) * sourceStride + columnOffset, rowBytes).CopyTo(output);
+                continue;
+            }
             accumulator.Fill(Half);
             var taps = vertical.Weights.AsSpan(y * vertical.MaxTaps, vertical.Count[y]);
             var rowStart = vertical.Start[y] - firstRow;
             for (var k = 0; k < taps.Length; k++)
             {
                 var weight = taps[k];
-                var row = intermediate.AsSpan((rowStart + k) * rowBytes, rowBytes);
+                var row = source.Slice((rowStart + k) * sourceStride + columnOffset, rowBytes);
                 for (var i = 0; i < row.Length; i++)
                     accumulator[i] += row[i] * weight;
             }
-            var target = destination.Slice(y * rowBytes, rowBytes);
-            for (var i = 0; i < target.Length; i++)
-                target[i] = Clip8(accumulator[i]);
+            for (var i = 0; i < output.Length; i++)
+                output[i] = Clip8(accumulator[i]);
         }
     }
 
@@ -159,6 +182,18 @@ public static class PillowResampler
     /// </summary>
     internal sealed record Coefficients(int[] Start, int[] Count, int[] Weights, int MaxTaps)
     {
+        /// <summary>The source range all the taps read: first index and one past the last.</summary>
+        public (int First, int End) Span()
+        {
+            var (first, end) = (int.MaxValue, 0);
+            for (var i = 0; i < Start.Length; i++)
+            {
+                first = Math.Min(first, Start[i]);
+                end = Math.Max(end, Start[i] + Count[i]);
+            }
+            return (first, end);
+        }
+
         public static Coefficients Compute(int inSize, int outSize, int offset, int count, Func<double, double> kernel, double filterSupport, bool antialias)
         {
             var scale = (double)inSize / outSize;

@@ -51,7 +51,8 @@ public sealed class PreprocessingCharacterizationTests
     /// The old code normalised with four different float formulas; the kit has one (<see cref="PixelNormalization"/>).
     /// Where a model's formula was not the kit's, the test recomputes the old formula from the kit's un-normalised
     /// output (which must match the recorded hash bit for bit, so resizing, layout and channel order are unchanged) and
-    /// holds the kit's normalised tensor within <see cref="Tolerance"/> of it: a few float32 rounding steps.
+    /// holds the kit's normalised tensor within <see cref="Tolerance"/> of it: a few float32 rounding steps (the largest
+    /// seen on these images is 7.2e-7, three steps at 2.23, in the torchvision classifier's input).
     /// </summary>
     private const float Tolerance = 2e-6f;
 
