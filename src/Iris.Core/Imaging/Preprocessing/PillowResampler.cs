@@ -37,7 +37,12 @@ public static class PillowResampler
     }
 
     /// <summary>Resizes (and crops) interleaved RGB into <paramref name="destination"/> (plan.Width × plan.Height × 3 bytes).</summary>
-    public static void Resize(ReadOnlySpan<byte> rgb, int width, int height, ResizePlan plan, ResampleFilter filter, bool antialias, Span<byte> destination)
+    public static void Resize(ReadOnlySpan<byte> rgb, int width, int height, ResizePlan plan, ResampleFilter filter, bool antialias, Span<byte> destination) =>
+        Resize(rgb, width, height, plan, filter, antialias, destination, verticalFirst: null);
+
+    /// <param name="verticalFirst">The pass order; null chooses it by cost (tests force either).</param>
+    internal static void Resize(ReadOnlySpan<byte> rgb, int width, int height, ResizePlan plan, ResampleFilter filter, bool antialias, Span<byte> destination,
+        bool? verticalFirst)
     {
         int outWidth = plan.Width, outHeight = plan.Height;
         if (width < 1 || height < 1 || outWidth < 1 || outHeight < 1)
@@ -69,15 +74,15 @@ public static class PillowResampler
         // read): the cheaper order is taken when the first would be large, and real photos keep Pillow's order.
         var horizontalFirstBytes = (long)(lastRow - firstRow) * rowBytes;
         var verticalFirstBytes = (long)outHeight * (lastColumn - firstColumn) * 3;
-        var verticalFirst = horizontalFirstBytes > 1 << 24 && horizontalFirstBytes > 4 * verticalFirstBytes;
-        var intermediateRowBytes = verticalFirst ? (lastColumn - firstColumn) * 3 : rowBytes;
-        var intermediateLength = checked((int)(verticalFirst ? verticalFirstBytes : horizontalFirstBytes));
+        var verticalPassFirst = verticalFirst ?? (horizontalFirstBytes > 1 << 24 && horizontalFirstBytes > 4 * verticalFirstBytes);
+        var intermediateRowBytes = verticalPassFirst ? (lastColumn - firstColumn) * 3 : rowBytes;
+        var intermediateLength = checked((int)(verticalPassFirst ? verticalFirstBytes : horizontalFirstBytes));
         var intermediate = ArrayPool<byte>.Shared.Rent(intermediateLength);
         var accumulator = ArrayPool<int>.Shared.Rent(Math.Max(rowBytes, intermediateRowBytes));
         try
         {
             var between = intermediate.AsSpan(0, intermediateLength);
-            if (verticalFirst)
+            if (verticalPassFirst)
             {
                 // Source columns firstColumn … lastColumn − 1, every output row; then each of those rows horizontally.
                 VerticalPass(rgb, stride, firstColumn * 3, intermediateRowBytes, firstRow: 0, vertical, plan.CropY, between, outHeight, accumulator);
