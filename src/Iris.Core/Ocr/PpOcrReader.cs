@@ -86,9 +86,8 @@ public sealed class PpOcrReader : ILoadedModel
     public async Task<OcrResult> ReadAsync(DecodedImage image, OcrParameters? parameters = null, CancellationToken cancellationToken = default)
     {
         var minConfidence = parameters?.MinConfidence ?? _spec.DefaultMinConfidence;
-        var source = image;
         var clock = Stopwatch.StartNew();
-        var detected = await DetectAsync(source, cancellationToken);
+        var detected = await DetectAsync(image, cancellationToken);
         var detectMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
@@ -96,7 +95,7 @@ public sealed class PpOcrReader : ILoadedModel
         var boxes = new List<TextBox>(detected.Count);
         var cropList = new List<DecodedImage>(detected.Count);
         foreach (var box in detected)
-            if (PerspectiveCrop.TryCrop(source, box.Corners, _spec.Recognition.VerticalRatio) is { } crop)
+            if (PerspectiveCrop.TryCrop(image, box.Corners, _spec.Recognition.VerticalRatio) is { } crop)
             {
                 boxes.Add(box);
                 cropList.Add(crop);
@@ -144,8 +143,8 @@ public sealed class PpOcrReader : ILoadedModel
     {
         var spec = _spec.Detection;
         var pad = PaddingRows(image.Width, image.Height, spec);
-        if (pad == 0) return await DetectPaddedAsync(image, 0, cancellationToken);
         var boxes = await DetectPaddedAsync(image, pad, cancellationToken);
+        if (pad == 0) return boxes;
         return boxes.Select(b => b with
         {
             Corners = b.Corners.Select(p => new PointF(p.X, Math.Clamp(p.Y - pad, 0, image.Height - 1))).ToArray(),
