@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Iris.Core.Classification;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
+using Iris.Core.Imaging.Preprocessing;
 
 namespace Iris.Bench;
 
@@ -33,8 +33,8 @@ public class ClassifierPreprocessingBenchmarks
 
     private void Run(ClassifierSettings settings, ResizePlan plan)
     {
-        BilinearResampler.Resize(_image.Rgb, _image.Width, _image.Height, plan, settings.Antialias, _pixels);
-        ImageTensor.Write(_pixels, plan.Width, plan.Height, settings.Layout, settings.Bgr, settings.Normalization, _tensor);
+        PillowResampler.Resize(_image.Rgb, _image.Width, _image.Height, plan, ResampleFilter.Bilinear, settings.Antialias, _pixels);
+        TensorWriter.Write(_pixels, plan.Width, plan.Height, settings.Format, _tensor);
     }
 
     [Benchmark(Description = "petal-color: stretch 64×64, NHWC")]
@@ -47,5 +47,5 @@ public class ClassifierPreprocessingBenchmarks
     public void TorchvisionNoAntialias() => Run(_torchvisionNoAntialias, ResizePlan.ShorterSideThenCenterCrop(_image.Width, _image.Height, 256, 224, 224));
 
     [Benchmark(Description = "UltraFace: stretch 320×240, no antialias")]
-    public void UltraFace() => BilinearResampler.Resize(_image.Rgb, _image.Width, _image.Height, ResizePlan.Stretch(320, 240), false, _facePixels);
+    public void UltraFace() => PillowResampler.Resize(_image.Rgb, _image.Width, _image.Height, ResizePlan.Stretch(320, 240), ResampleFilter.Bilinear, false, _facePixels);
 }

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Iris.Core.Detection;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 
 namespace Iris.Bench.Micro;
 
@@ -12,11 +12,12 @@ public class LetterboxBenchmarks
 
     private DecodedImage _image = null!;
     private readonly float[] _tensor = new float[3 * Size * Size];
+    private readonly TensorFormat _bgr = new(TensorLayout.Nchw, Bgr: true, PixelNormalization.None);
 
     [GlobalSetup]
     public void LoadImage() =>
         _image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(SharedFolder.TestImage()));
 
     [Benchmark]
-    public float Fill() => Letterbox.Fill(_image, _tensor, Size, Size, padValue: 114f, bgr: true);
+    public float Fill() => Letterbox.Fill(_image, _tensor, Size, Size, padValue: 114f, _bgr);
 }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Iris.Core.Detection;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -35,7 +36,7 @@ public class YoloxPostprocessBenchmarks
         var image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(SharedFolder.TestImage()));
         (_imageWidth, _imageHeight) = (image.Width, image.Height);
         var input = new float[3 * _spec.InputWidth * _spec.InputHeight];
-        _ratio = Letterbox.Fill(image, input, _spec.InputWidth, _spec.InputHeight, _spec.PadValue, bgr: _spec.ChannelOrder == "bgr");
+        _ratio = Letterbox.Fill(image, input, _spec.InputWidth, _spec.InputHeight, _spec.PadValue, YoloxDetector.InputFormat(_spec));
 
         using var session = new OnnxSessionFactory(new InferenceSettings()).Create(MirrorPath(modelFile));
         using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [1, 3, _spec.InputHeight, _spec.InputWidth]);

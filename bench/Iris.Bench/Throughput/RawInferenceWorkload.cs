@@ -1,5 +1,6 @@
 using Iris.Core.Detection;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -24,8 +25,7 @@ public sealed class RawInferenceWorkload : IDisposable
         _session = sessions.Create(modelPath);
         int width = spec.InputWidth, height = spec.InputHeight;
         var tensor = new float[3 * width * height];
-        Letterbox.Fill(image, tensor, width, height, spec.PadValue, bgr: spec.ChannelOrder == "bgr");
-        Letterbox.Normalize(tensor, width * height, spec.Scale, spec.Mean, spec.Std);
+        Letterbox.Fill(image, tensor, width, height, spec.PadValue, YoloxDetector.InputFormat(spec));
         _input = OrtValue.CreateTensorValueFromMemory(tensor, [1, 3, height, width]);
         _inputNames = [spec.InputName ?? _session.InputNames[0]];
         _outputNames = [_session.OutputNames[0]];

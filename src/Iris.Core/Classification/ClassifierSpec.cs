@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Iris.Core.Inference;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Models;
 
 namespace Iris.Core.Classification;
@@ -94,8 +94,8 @@ public sealed record ClassifierSpec
 
         var scale = (PixelRange ?? preset.PixelRange ?? "0..1") switch
         {
-            "0..1" => 1f / 255f,
-            "0..255" => 1f,
+            "0..1" => 1.0 / 255,
+            "0..255" => 1.0,
             var other => throw Invalid(modelName, $"pixel_range '{other}' must be 0..1 or 0..255"),
         };
         PixelNormalization normalization;
@@ -113,7 +113,7 @@ public sealed record ClassifierSpec
             "probabilities" => false,
             var other => throw Invalid(modelName, $"output '{other}' must be logits or probabilities"),
         };
-        return new ClassifierSettings(layout, bgr, width, height, resize, resizeSize, Antialias ?? preset.Antialias ?? true, normalization, logits);
+        return new ClassifierSettings(new TensorFormat(layout, bgr, normalization), width, height, resize, resizeSize, Antialias ?? preset.Antialias ?? true, logits);
     }
 
     private static InvalidModelManifestException Invalid(string model, string reason) => new(model, $"its 'classifier' section is invalid: {reason}");
@@ -123,8 +123,7 @@ public enum ClassifierResize { Stretch, CenterCrop }
 
 /// <summary>A classifier's input and output conventions with every value decided.</summary>
 public sealed record ClassifierSettings(
-    TensorLayout Layout, bool Bgr, int InputWidth, int InputHeight, ClassifierResize Resize, int ResizeSize, bool Antialias,
-    PixelNormalization Normalization, bool OutputIsLogits);
+    TensorFormat Format, int InputWidth, int InputHeight, ClassifierResize Resize, int ResizeSize, bool Antialias, bool OutputIsLogits);
 
 /// <summary>The common conventions a manifest can name instead of spelling them out.</summary>
 public static class ClassifierPresets

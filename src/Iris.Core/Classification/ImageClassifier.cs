@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -28,7 +29,7 @@ public sealed class ImageClassifier : ILoadedModel
         _inputName = inputName;
         _outputNames = [outputName];
         Labels = labels;
-        _inputShape = settings.Layout == TensorLayout.Nchw
+        _inputShape = settings.Format.Layout == TensorLayout.Nchw
             ? [1, 3, settings.InputHeight, settings.InputWidth]
             : [1, settings.InputHeight, settings.InputWidth, 3];
         _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "classify");
@@ -51,8 +52,8 @@ public sealed class ImageClassifier : ILoadedModel
         var pixels = ArrayPool<byte>.Shared.Rent(plan.Width * plan.Height * 3);
         try
         {
-            BilinearResampler.Resize(image.Rgb, image.Width, image.Height, plan, Settings.Antialias, pixels);
-            ImageTensor.Write(pixels, plan.Width, plan.Height, Settings.Layout, Settings.Bgr, Settings.Normalization, tensor);
+            PillowResampler.Resize(image.Rgb, image.Width, image.Height, plan, ResampleFilter.Bilinear, Settings.Antialias, pixels);
+            TensorWriter.Write(pixels, plan.Width, plan.Height, Settings.Format, tensor);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 
@@ -61,10 +62,10 @@ public sealed class ImageClassifierLoader(OnnxSessionFactory sessions) : IModelL
     {
         if (dimensions.Length != 4)
             throw new InvalidModelManifestException(model, $"its input has {dimensions.Length} dimensions; an image classifier takes [batch, 3, H, W] or [batch, H, W, 3]");
-        int[] expected = settings.Layout == TensorLayout.Nchw ? [1, 3, settings.InputHeight, settings.InputWidth] : [1, settings.InputHeight, settings.InputWidth, 3];
+        int[] expected = settings.Format.Layout == TensorLayout.Nchw ? [1, 3, settings.InputHeight, settings.InputWidth] : [1, settings.InputHeight, settings.InputWidth, 3];
         for (var i = 0; i < 4; i++)
             if (dimensions[i] > 0 && dimensions[i] != expected[i])
                 throw new InvalidModelManifestException(model,
-                    $"the ONNX input is [{string.Join(", ", dimensions)}] but the classifier section describes [{string.Join(", ", expected)}] ({settings.Layout.ToString().ToUpperInvariant()}); check layout and input size");
+                    $"the ONNX input is [{string.Join(", ", dimensions)}] but the classifier section describes [{string.Join(", ", expected)}] ({settings.Format.Layout.ToString().ToUpperInvariant()}); check layout and input size");
     }
 }

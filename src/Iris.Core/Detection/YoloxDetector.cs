@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -15,6 +16,7 @@ public sealed class YoloxDetector : ILoadedModel
     private readonly string _inputName;
     private readonly string[] _outputNames;
     private readonly RunGate _runGate;
+    private readonly TensorFormat _format;
 
     public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
     {
@@ -28,10 +30,26 @@ public sealed class YoloxDetector : ILoadedModel
         if (!session.InputMetadata.ContainsKey(_inputName))
             throw new InvalidModelManifestException(manifest.Name, $"the ONNX file has no input named '{_inputName}' (it has {string.Join(", ", session.InputNames)})");
         _outputNames = [session.OutputNames[0]];
+        try
+        {
+            _format = InputFormat(_spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidModelManifestException(manifest.Name, $"its detector scale/mean/std are invalid: {e.Message.TrimEnd('.')}");
+        }
         _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "detect");
     }
 
     public ModelManifest Manifest { get; }
+
+    /// <summary>The input tensor's pixels as the manifest describes them; mean and std are per tensor plane (the model's channel order).</summary>
+    public static TensorFormat InputFormat(DetectorSpec spec)
+    {
+        var bgr = spec.ChannelOrder == "bgr";
+        return new TensorFormat(TensorLayout.Nchw, bgr,
+            new PixelNormalization(spec.Scale, PixelNormalization.ToRgbOrder(spec.Mean, bgr), PixelNormalization.ToRgbOrder(spec.Std, bgr)));
+    }
     public IReadOnlyList<string> Labels { get; }
 
     public async Task<DetectionResult> DetectAsync(DecodedImage image, DetectionParameters parameters, CancellationToken cancellationToken = default)
@@ -42,8 +60,7 @@ public sealed class YoloxDetector : ILoadedModel
         try
         {
             var tensor = input.AsMemory(0, 3 * plane);
-            var ratio = Letterbox.Fill(image, tensor.Span, width, height, _spec.PadValue, bgr: _spec.ChannelOrder == "bgr");
-            Letterbox.Normalize(tensor.Span, plane, _spec.Scale, _spec.Mean, _spec.Std);
+            var ratio = Letterbox.Fill(image, tensor.Span, width, height, _spec.PadValue, _format);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
             var (candidates, inference) = await _runGate.RunAsync(_session, [_inputName], tensor, [1, 3, height, width], _outputNames, outputs =>

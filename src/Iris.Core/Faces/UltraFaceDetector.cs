@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Iris.Core.Detection;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -18,7 +19,7 @@ public sealed class UltraFaceDetector : ILoadedModel
     private readonly FaceDetectorSpec _spec;
     private readonly string _inputName;
     private readonly string[] _outputNames;
-    private readonly PixelNormalization _normalization;
+    private readonly TensorFormat _format;
     private readonly RunGate _runGate;
 
     public UltraFaceDetector(ModelManifest manifest, FaceDetectorSpec spec, InferenceSession session, int maxConcurrentRuns = 0)
@@ -39,7 +40,7 @@ public sealed class UltraFaceDetector : ILoadedModel
         _outputNames = [spec.ScoresOutput, spec.BoxesOutput];
         try
         {
-            _normalization = new PixelNormalization(1f, spec.Mean, spec.Std);
+            _format = new TensorFormat(TensorLayout.Nchw, spec.ChannelOrder == "bgr", new PixelNormalization(1, spec.Mean, spec.Std));
         }
         catch (ArgumentException e)
         {
@@ -61,8 +62,8 @@ public sealed class UltraFaceDetector : ILoadedModel
         {
             var tensor = input.AsMemory(0, length);
             // The authors' demo resizes with cv2.resize (INTER_LINEAR): no antialiasing.
-            BilinearResampler.Resize(image.Rgb, image.Width, image.Height, ResizePlan.Stretch(width, height), antialias: false, pixels);
-            ImageTensor.Write(pixels, width, height, TensorLayout.Nchw, _spec.ChannelOrder == "bgr", _normalization, tensor.Span);
+            PillowResampler.Resize(image.Rgb, image.Width, image.Height, ResizePlan.Stretch(width, height), ResampleFilter.Bilinear, antialias: false, pixels);
+            TensorWriter.Write(pixels, width, height, _format, tensor.Span);
             var preprocess = stopwatch.Elapsed.TotalMilliseconds;
 
             var (candidates, inference) = await _runGate.RunAsync(_session, [_inputName], tensor, [1, 3, height, width], _outputNames, outputs =>

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 
 namespace Iris.Core.HuggingFace;
 
 /// <summary>
 /// A Hugging Face image processor (<c>ViTImageProcessor</c>, <c>CLIPImageProcessor</c> and their kin) driven by the
 /// model's <c>preprocessor_config.json</c>: convert to RGB, resize (exact size, or shortest edge) with Pillow's filter,
-/// centre crop, rescale, normalise, channels first.
+/// centre crop, rescale, normalise, channels first. The steps are the pre-processing kit's; only the window the
+/// crop keeps is resampled.
 /// </summary>
 public sealed class HfImageProcessor
 {
@@ -15,7 +17,7 @@ public sealed class HfImageProcessor
     public int? ResizeWidth { get; init; }
     public int? ResizeHeight { get; init; }
     public int? ShortestEdge { get; init; }
-    public PilResampler.Filter Resample { get; init; } = PilResampler.Filter.Bilinear;
+    public ResampleFilter Resample { get; init; } = ResampleFilter.Bilinear;
     public bool DoCenterCrop { get; init; }
     public int CropWidth { get; init; }
     public int CropHeight { get; init; }
@@ -39,9 +41,10 @@ public sealed class HfImageProcessor
         if (ShortestEdge is { } edge)
         {
             // Python int() truncates, as transformers does when it scales the long side.
+            // Held within ResizePlan.MaxSide: an extreme aspect ratio only widens the virtual image the crop is taken from.
             return width <= height
-                ? (edge, (int)((double)edge * height / width))
-                : ((int)((double)edge * width / height), edge);
+                ? (edge, ResizePlan.Side(Math.Floor((double)edge * height / width)))
+                : (ResizePlan.Side(Math.Floor((double)edge * width / height)), edge);
         }
         return (width, height);
     }
@@ -91,7 +94,7 @@ public sealed class HfImageProcessor
             ResizeWidth = width,
             ResizeHeight = height,
             ShortestEdge = shortest,
-            Resample = (PilResampler.Filter)resample,
+            Resample = (ResampleFilter)resample,
             DoCenterCrop = doCrop,
             CropWidth = cropWidth,
             CropHeight = cropHeight,
@@ -103,38 +106,30 @@ public sealed class HfImageProcessor
         };
         if (!processor.DoResize && !processor.DoCenterCrop)
             throw new InvalidDataException($"{origin}: without resize or centre crop the input size is unknown.");
+        try
+        {
+            _ = processor.Format;
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{origin}: image_mean/image_std/rescale_factor are invalid: {e.Message}");
+        }
         return processor;
     }
+
+    /// <summary>Channels first, RGB, rescaled and normalised as the config says.</summary>
+    public TensorFormat Format => _format ??= new TensorFormat(TensorLayout.Nchw, Bgr: false,
+        new PixelNormalization(DoRescale ? RescaleFactor : 1.0, DoNormalize ? Mean : null, DoNormalize ? Std : null));
+
+    private TensorFormat? _format;
 
     /// <summary>Writes the image as a channels-first float tensor (3 × H × W) into <paramref name="destination"/>.</summary>
     public void Fill(DecodedImage image, Span<float> destination)
     {
-        var resized = image;
-        if (DoResize)
-        {
-            var (w, h) = ResizedSize(image.Width, image.Height);
-            resized = PilResampler.Resize(image, w, h, Resample);
-        }
-        if (DoCenterCrop && (resized.Width != CropWidth || resized.Height != CropHeight))
-        {
-            // transformers' center_crop: integer offsets, rounding towards the top-left.
-            var top = (resized.Height - CropHeight) / 2;
-            var left = (resized.Width - CropWidth) / 2;
-            resized = PilResampler.Crop(resized, left, top, CropWidth, CropHeight);
-        }
-        int width = resized.Width, height = resized.Height, plane = width * height;
-        if (destination.Length < 3 * plane)
-            throw new ArgumentException($"The tensor holds {destination.Length} floats; {width}×{height}×3 needs {3 * plane}.", nameof(destination));
-        var rgb = resized.Rgb;
-        var scale = DoRescale ? RescaleFactor : 1.0;
-        for (var c = 0; c < 3; c++)
-        {
-            // Computed in double then rounded once, as numpy's float64 rescale followed by the float32 cast.
-            double mean = DoNormalize ? Mean[c] : 0.0, std = DoNormalize ? Std[c] : 1.0;
-            var lut = new float[256];
-            for (var v = 0; v < 256; v++) lut[v] = (float)(((float)(v * scale) - mean) / std);
-            var channel = destination.Slice(c * plane, plane);
-            for (var i = 0; i < plane; i++) channel[i] = lut[rgb[i * 3 + c]];
-        }
+        var (resizedWidth, resizedHeight) = DoResize ? ResizedSize(image.Width, image.Height) : (image.Width, image.Height);
+        var resized = DoCenterCrop
+            ? CenterCrop.ResizeThenCrop(image, resizedWidth, resizedHeight, CropWidth, CropHeight, Resample)
+            : PillowResampler.Resize(image, resizedWidth, resizedHeight, Resample);
+        TensorWriter.Write(resized.Rgb, resized.Width, resized.Height, Format, destination);
     }
 }

@@ -8,6 +8,8 @@ public sealed class DecodedImage
 {
     public DecodedImage(int width, int height, byte[] rgb, ImageFormat format, int orientation, long sourceBytes)
     {
+        if (width < 1 || height < 1)
+            throw new ArgumentOutOfRangeException(nameof(width), $"An image needs at least 1×1 pixels; got {width}×{height}.");
         if (rgb.Length < (long)width * height * 3)
             throw new ArgumentException($"Pixel buffer holds {rgb.Length} bytes; {width}×{height} RGB needs {(long)width * height * 3}.", nameof(rgb));
         Width = width;
@@ -32,4 +34,7 @@ public sealed class DecodedImage
     public long SourceBytes { get; }
 
     public int Stride => Width * 3;
+
+    /// <summary>Other pixels (a resize, crop or turn of this image) with this image's provenance.</summary>
+    public DecodedImage WithPixels(int width, int height, byte[] rgb) => new(width, height, rgb, Format, Orientation, SourceBytes);
 }

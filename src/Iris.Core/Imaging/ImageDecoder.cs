@@ -11,12 +11,7 @@ namespace Iris.Core.Imaging;
 /// </summary>
 public sealed class ImageDecoder
 {
-    static ImageDecoder()
-    {
-        // Every request brings new bytes, so libvips' operation cache would only hold on to
-        // decoded buffers that are never asked for again.
-        Cache.Max = 0;
-    }
+    static ImageDecoder() => Libvips.EnsureConfigured();
 
     private readonly ImageLimits _limits;
 

@@ -1,4 +1,5 @@
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 
 namespace Iris.Core.Inspection;
 
@@ -28,11 +29,11 @@ public static class ImageStatistics
     public static PixelStatistics Compute(DecodedImage image, int paletteSize, double blurThreshold)
     {
         var thumbPlan = ResizePlan.FitWithin(image.Width, image.Height, ThumbnailSide);
-        var thumbnail = BilinearResampler.Resize(image, thumbPlan, antialias: true);
+        var thumbnail = PillowResampler.Resize(image, thumbPlan).Rgb;
         var (brightness, contrast) = LumaMoments(thumbnail);
         var sharpPlan = ResizePlan.FitWithin(image.Width, image.Height, SharpnessSide);
         var sharpSource = sharpPlan.Width == image.Width && sharpPlan.Height == image.Height
-            ? image.Rgb : BilinearResampler.Resize(image, sharpPlan, antialias: true);
+            ? image.Rgb : PillowResampler.Resize(image, sharpPlan).Rgb;
         var variance = LaplacianVariance(Luma(sharpSource, sharpPlan.Width * sharpPlan.Height), sharpPlan.Width, sharpPlan.Height);
         return new PixelStatistics(
             DominantColors(thumbnail, paletteSize),
@@ -111,7 +112,7 @@ public static class ImageStatistics
     /// </summary>
     public static string DifferenceHash(DecodedImage image)
     {
-        var small = BilinearResampler.Resize(image, ResizePlan.Stretch(9, 8), antialias: true);
+        var small = PillowResampler.Resize(image, ResizePlan.Stretch(9, 8)).Rgb;
         var grey = Luma(small, 72);
         ulong hash = 0;
         for (var y = 0; y < 8; y++)

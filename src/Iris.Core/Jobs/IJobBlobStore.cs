@@ -42,12 +42,20 @@ public sealed class LocalDiskJobBlobStore : IJobBlobStore
         var reference = JobBlobReferences.New();
         var path = PathOf(reference);
         var temporary = path + ".part";
-        await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+        try
         {
-            await file.WriteAsync(data, cancellationToken);
-            file.Flush(flushToDisk: true);
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(data, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path);
         }
-        File.Move(temporary, path);
+        catch (IOException e) when (Storage.StorageFullException.IsDiskFull(e))
+        {
+            File.Delete(temporary);
+            throw new Storage.StorageFullException("job input store", "Jobs:InputDirectory", _directory, e);
+        }
         return reference;
     }
 

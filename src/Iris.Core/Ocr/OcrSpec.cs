@@ -71,6 +71,12 @@ public sealed record OcrRecognitionSpec
 
     /// <summary>The narrowest input width; wider crops in a batch widen the whole batch (PaddleOCR's 3×48×320).</summary>
     public int MinWidth { get; init; } = 320;
+
+    /// <summary>
+    /// The widest input: a longer line is squashed into it (as the direction classifier's input is). 256 × 48 px
+    /// (a 256:1 line) keeps a batch's tensor bounded (under 50 MB for 6 lines) whatever boxes the detector finds.
+    /// </summary>
+    public int MaxWidth { get; init; } = 12_288;
     public int BatchSize { get; init; } = 6;
 
     /// <summary>The last class is a space, after the dictionary's characters (PaddleOCR's use_space_char).</summary>

@@ -1,3 +1,6 @@
+using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
+
 namespace Iris.Core.Ocr;
 
 /// <summary>
@@ -8,7 +11,7 @@ namespace Iris.Core.Ocr;
 public static class PerspectiveCrop
 {
     /// <summary>The crop, or null when no projective map fits the corners (they coincide).</summary>
-    public static RgbImage? TryCrop(RgbImage source, PointF[] corners, float verticalRatio = 1.5f)
+    public static DecodedImage? TryCrop(DecodedImage source, PointF[] corners, float verticalRatio = 1.5f)
     {
         try
         {
@@ -20,14 +23,17 @@ public static class PerspectiveCrop
         }
     }
 
-    public static RgbImage Crop(RgbImage source, PointF[] corners, float verticalRatio = 1.5f)
+    public static DecodedImage Crop(DecodedImage source, PointF[] corners, float verticalRatio = 1.5f)
     {
         var width = Math.Max(1, (int)Math.Max(OcrGeometry.Distance(corners[0], corners[1]), OcrGeometry.Distance(corners[2], corners[3])));
         var height = Math.Max(1, (int)Math.Max(OcrGeometry.Distance(corners[0], corners[3]), OcrGeometry.Distance(corners[1], corners[2])));
         // The map from crop pixels back to source pixels, so each crop pixel is sampled once.
         var h = Homography(
             [new PointF(0, 0), new PointF(width, 0), new PointF(width, height), new PointF(0, height)], corners);
-        var crop = new RgbImage(width, height);
+        // A box is never much larger than the image it lies on; this only guards the size arithmetic.
+        if ((long)width * height > 4L * source.Width * source.Height + 1_000_000)
+            throw new ArgumentException($"The box's {width}×{height} crop is larger than its {source.Width}×{source.Height} image.");
+        var crop = new byte[width * height * 3];
         Span<float> pixel = stackalloc float[3];
         for (var y = 0; y < height; y++)
             for (var x = 0; x < width; x++)
@@ -38,9 +44,10 @@ public static class PerspectiveCrop
                 SampleBicubic(source, sx, sy, pixel);
                 var target = (y * width + x) * 3;
                 for (var c = 0; c < 3; c++)
-                    crop.Pixels[target + c] = (byte)Math.Clamp(MathF.Round(pixel[c]), 0, 255);
+                    crop[target + c] = (byte)Math.Clamp(MathF.Round(pixel[c]), 0, 255);
             }
-        return height >= verticalRatio * width ? crop.RotateCounterClockwise() : crop;
+        var image = source.WithPixels(width, height, crop);
+        return height >= verticalRatio * width ? Rotation.CounterClockwise(image) : image;
     }
 
     /// <summary>The 3×3 projective map (h₈ = 1) taking each <paramref name="from"/> point to its <paramref name="to"/> point (cv2.getPerspectiveTransform).</summary>
@@ -77,7 +84,7 @@ public static class PerspectiveCrop
     }
 
     /// <summary>OpenCV's bicubic kernel (a = −0.75) over a 4×4 neighbourhood, clamping coordinates at the border.</summary>
-    private static void SampleBicubic(RgbImage image, double x, double y, Span<float> result)
+    private static void SampleBicubic(DecodedImage image, double x, double y, Span<float> result)
     {
         var x0 = (int)Math.Floor(x);
         var y0 = (int)Math.Floor(y);
@@ -94,9 +101,9 @@ public static class PerspectiveCrop
             {
                 var index = row + Math.Clamp(x0 - 1 + i, 0, image.Width - 1) * 3;
                 var weight = wx[i] * wy[j];
-                result[0] += image.Pixels[index] * weight;
-                result[1] += image.Pixels[index + 1] * weight;
-                result[2] += image.Pixels[index + 2] * weight;
+                result[0] += image.Rgb[index] * weight;
+                result[1] += image.Rgb[index + 1] * weight;
+                result[2] += image.Rgb[index + 2] * weight;
             }
         }
     }

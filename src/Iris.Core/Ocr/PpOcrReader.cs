@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -14,9 +15,15 @@ namespace Iris.Core.Ocr;
 /// </summary>
 public sealed class PpOcrReader : ILoadedModel
 {
-    private static readonly float[] HalfMean = [0.5f, 0.5f, 0.5f];
+    private static readonly float[] Half = [0.5f, 0.5f, 0.5f];
+
+    /// <summary>PaddleOCR pads recognition and direction inputs with zeros after normalising.</summary>
+    private static readonly float[] ZeroPad = [0f, 0f, 0f];
 
     private readonly OcrSpec _spec;
+    private readonly TensorFormat _detectionFormat;
+    private readonly TensorFormat _classifierFormat;
+    private readonly TensorFormat _recognitionFormat;
     private readonly Stage _detector;
     private readonly Stage? _classifier;
     private readonly SessionPool _recognizers;
@@ -33,6 +40,10 @@ public sealed class PpOcrReader : ILoadedModel
         if (recognizers.Count == 0) throw new ArgumentException("At least one recognition session is needed.", nameof(recognizers));
         _recognizers = new SessionPool(recognizers, manifest.Name);
         _decoder = new CtcDecoder(dictionary, spec.Recognition.SpaceCharacter);
+        // Mean and std are given in the tensor's channel order (PaddleOCR feeds OpenCV's BGR images); pixels are x/255.
+        _detectionFormat = Format(manifest.Name, spec.Detection.ChannelOrder, spec.Detection.Mean, spec.Detection.Std);
+        _classifierFormat = Format(manifest.Name, "bgr", Half, Half);
+        _recognitionFormat = Format(manifest.Name, spec.Recognition.ChannelOrder, spec.Recognition.Mean, spec.Recognition.Std);
         var classes = recognizers[0].OutputMetadata[recognizers[0].OutputNames[0]].Dimensions[^1];
         if (classes > 0 && classes != _decoder.ClassCount)
             throw new InvalidModelManifestException(manifest.Name,
@@ -41,20 +52,50 @@ public sealed class PpOcrReader : ILoadedModel
 
     public ModelManifest Manifest { get; }
 
+    private static TensorFormat Format(string model, string channelOrder, float[] mean, float[] std)
+    {
+        var bgr = channelOrder == "bgr";
+        try
+        {
+            return new TensorFormat(TensorLayout.Nchw, bgr,
+                new PixelNormalization(1.0 / 255, PixelNormalization.ToRgbOrder(mean, bgr), PixelNormalization.ToRgbOrder(std, bgr)));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidModelManifestException(model, $"its ocr mean/std are invalid: {e.Message.TrimEnd('.')}");
+        }
+    }
+
+    /// <summary>
+    /// Resizes <paramref name="image"/> (OpenCV bilinear, as PaddleOCR's cv2.resize) into the top-left of one image slot
+    /// of a planar tensor, and zeros the rest of the slot.
+    /// </summary>
+    internal static void WriteSlot(DecodedImage image, Span<float> slot, int tensorWidth, int tensorHeight, int resizedWidth, int resizedHeight,
+        TensorFormat format, int padRows = 0)
+    {
+        resizedWidth = Math.Clamp(resizedWidth, 1, tensorWidth);
+        resizedHeight = Math.Clamp(resizedHeight, 1, tensorHeight);
+        TensorWriter.FillOutside(slot, format, tensorWidth, tensorHeight, resizedWidth, resizedHeight, ZeroPad);
+        OpenCvBilinear.Write(image, resizedWidth, resizedHeight, format, slot, tensorWidth, tensorHeight, padRows);
+    }
+
+    /// <summary>PaddleOCR's resize for recognition and direction: height fixed, width by aspect ratio, capped at the slot width.</summary>
+    public static int ResizedWidth(DecodedImage image, int height, int maxWidth) =>
+        (int)Math.Clamp(Math.Ceiling(height * (double)image.Width / image.Height), 1, maxWidth);
+
     public async Task<OcrResult> ReadAsync(DecodedImage image, OcrParameters? parameters = null, CancellationToken cancellationToken = default)
     {
         var minConfidence = parameters?.MinConfidence ?? _spec.DefaultMinConfidence;
-        var source = RgbImage.From(image);
         var clock = Stopwatch.StartNew();
-        var detected = await DetectAsync(source, cancellationToken);
+        var detected = await DetectAsync(image, cancellationToken);
         var detectMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
         // A box clipped at the image border can collapse until no projective map fits it; it holds no text.
         var boxes = new List<TextBox>(detected.Count);
-        var cropList = new List<RgbImage>(detected.Count);
+        var cropList = new List<DecodedImage>(detected.Count);
         foreach (var box in detected)
-            if (PerspectiveCrop.TryCrop(source, box.Corners, _spec.Recognition.VerticalRatio) is { } crop)
+            if (PerspectiveCrop.TryCrop(image, box.Corners, _spec.Recognition.VerticalRatio) is { } crop)
             {
                 boxes.Add(box);
                 cropList.Add(crop);
@@ -98,12 +139,12 @@ public sealed class PpOcrReader : ILoadedModel
         return (Round(width), Round(height));
     }
 
-    private async Task<List<TextBox>> DetectAsync(RgbImage image, CancellationToken cancellationToken)
+    private async Task<List<TextBox>> DetectAsync(DecodedImage image, CancellationToken cancellationToken)
     {
         var spec = _spec.Detection;
         var pad = PaddingRows(image.Width, image.Height, spec);
-        if (pad == 0) return await DetectUnpaddedAsync(image, cancellationToken);
-        var boxes = await DetectUnpaddedAsync(PadVertically(image, pad), cancellationToken);
+        var boxes = await DetectPaddedAsync(image, pad, cancellationToken);
+        if (pad == 0) return boxes;
         return boxes.Select(b => b with
         {
             Corners = b.Corners.Select(p => new PointF(p.X, Math.Clamp(p.Y - pad, 0, image.Height - 1))).ToArray(),
@@ -119,30 +160,23 @@ public sealed class PpOcrReader : ILoadedModel
         return Math.Max(0, (target - height) / 2);
     }
 
-    /// <summary>Adds <paramref name="rows"/> rows above and below, repeating the edge rows (background, in a cropped line).</summary>
-    private static RgbImage PadVertically(RgbImage image, int rows)
-    {
-        var stride = image.Width * 3;
-        var padded = new RgbImage(image.Width, image.Height + 2 * rows);
-        for (var y = 0; y < padded.Height; y++)
-        {
-            var source = Math.Clamp(y - rows, 0, image.Height - 1);
-            image.Pixels.AsSpan(source * stride, stride).CopyTo(padded.Pixels.AsSpan(y * stride));
-        }
-        return padded;
-    }
-
-    private async Task<List<TextBox>> DetectUnpaddedAsync(RgbImage image, CancellationToken cancellationToken)
+    /// <summary>
+    /// Detection on the image with <paramref name="padRows"/> rows repeating its edge rows above and below (background,
+    /// in a cropped line); the padding is only read through the sampler, never built, so a 1,000,000×1 line costs
+    /// what its detection input costs.
+    /// </summary>
+    private async Task<List<TextBox>> DetectPaddedAsync(DecodedImage image, int padRows, CancellationToken cancellationToken)
     {
         var spec = _spec.Detection;
-        var (width, height) = DetectionSize(image.Width, image.Height, spec);
+        var paddedHeight = image.Height + 2 * padRows;
+        var (width, height) = DetectionSize(image.Width, paddedHeight, spec);
         var length = 3 * width * height;
         var input = ArrayPool<float>.Shared.Rent(length);
         try
         {
-            OcrTensor.Write(image, input.AsSpan(0, length), width, height, width, height, spec.ChannelOrder == "bgr", spec.Mean, spec.Std);
+            WriteSlot(image, input.AsSpan(0, length), width, height, width, height, _detectionFormat, padRows);
             return await _detector.RunAsync(input.AsMemory(0, length), [1, 3, height, width],
-                output => DbPostprocessor.Extract(output.GetTensorDataAsSpan<float>(), width, height, image.Width, image.Height, spec), cancellationToken);
+                output => DbPostprocessor.Extract(output.GetTensorDataAsSpan<float>(), width, height, image.Width, paddedHeight, spec), cancellationToken);
         }
         finally
         {
@@ -151,7 +185,7 @@ public sealed class PpOcrReader : ILoadedModel
     }
 
     /// <summary>Turns the crops the classifier reads as upside down, and marks them in <paramref name="turned"/>.</summary>
-    private async Task ClassifyAsync(RgbImage[] crops, bool[] turned, CancellationToken cancellationToken)
+    private async Task ClassifyAsync(DecodedImage[] crops, bool[] turned, CancellationToken cancellationToken)
     {
         var spec = _spec.Classifier;
         int width = spec.InputWidth, height = spec.InputHeight, slot = 3 * width * height;
@@ -167,8 +201,7 @@ public sealed class PpOcrReader : ILoadedModel
                     // answers "180°" with > 0.9 and the line is read upside down. Its first 4:1 window, at full
                     // height, is what the classifier was trained on, and decides reliably either way.
                     var crop = LeadingWindow(crops[batch[b]], (double)width / height);
-                    OcrTensor.Write(crop, input.AsSpan(b * slot, slot), width, height, OcrTensor.ResizedWidth(crop, height, width), height,
-                        bgr: true, HalfMean, HalfMean);
+                    WriteSlot(crop, input.AsSpan(b * slot, slot), width, height, ResizedWidth(crop, height, width), height, _classifierFormat);
                 }
                 var turn = await _classifier!.RunAsync(input.AsMemory(0, length), [batch.Length, 3, height, width], output =>
                 {
@@ -183,7 +216,7 @@ public sealed class PpOcrReader : ILoadedModel
                 for (var b = 0; b < batch.Length; b++)
                     if (turn[b])
                     {
-                        crops[batch[b]] = crops[batch[b]].Rotate180();
+                        crops[batch[b]] = Rotation.HalfTurn(crops[batch[b]]);
                         turned[batch[b]] = true;
                     }
             }
@@ -194,7 +227,7 @@ public sealed class PpOcrReader : ILoadedModel
         }
     }
 
-    private async Task<(string Text, float Confidence)[]> RecognizeAsync(RgbImage[] crops, CancellationToken cancellationToken)
+    private async Task<(string Text, float Confidence)[]> RecognizeAsync(DecodedImage[] crops, CancellationToken cancellationToken)
     {
         var spec = _spec.Recognition;
         var height = spec.InputHeight;
@@ -206,7 +239,7 @@ public sealed class PpOcrReader : ILoadedModel
         {
             // The batch is as wide as its widest crop needs, and never narrower than MinWidth.
             var ratio = Math.Max((double)spec.MinWidth / height, batch.Max(i => (double)crops[i].Width / crops[i].Height));
-            var width = Math.Max(1, (int)Math.Ceiling(height * ratio));
+            var width = (int)Math.Clamp(Math.Ceiling(height * ratio), 1, Math.Max(spec.MinWidth, spec.MaxWidth));
             int slot = 3 * width * height, length = batch.Length * slot;
             var input = ArrayPool<float>.Shared.Rent(length);
             try
@@ -214,8 +247,7 @@ public sealed class PpOcrReader : ILoadedModel
                 for (var b = 0; b < batch.Length; b++)
                 {
                     var crop = crops[batch[b]];
-                    OcrTensor.Write(crop, input.AsSpan(b * slot, slot), width, height, OcrTensor.ResizedWidth(crop, height, width), height,
-                        spec.ChannelOrder == "bgr", spec.Mean, spec.Std);
+                    WriteSlot(crop, input.AsSpan(b * slot, slot), width, height, ResizedWidth(crop, height, width), height, _recognitionFormat);
                 }
                 var decoded = await _recognizers.RunAsync(input.AsMemory(0, length), [batch.Length, 3, height, width], output =>
                 {
@@ -238,27 +270,23 @@ public sealed class PpOcrReader : ILoadedModel
     }
 
     /// <summary>The left part of a crop, at most <paramref name="aspectRatio"/> times as wide as it is tall.</summary>
-    public static RgbImage LeadingWindow(RgbImage crop, double aspectRatio)
+    public static DecodedImage LeadingWindow(DecodedImage crop, double aspectRatio)
     {
-        var width = (int)Math.Ceiling(crop.Height * aspectRatio);
-        if (crop.Width <= width) return crop;
-        var window = new RgbImage(width, crop.Height);
-        for (var y = 0; y < crop.Height; y++)
-            crop.Pixels.AsSpan(y * crop.Width * 3, width * 3).CopyTo(window.Pixels.AsSpan(y * width * 3));
-        return window;
+        var width = Math.Ceiling(crop.Height * aspectRatio);
+        return crop.Width <= width ? crop : CenterCrop.Region(crop, 0, 0, (int)width, crop.Height);
     }
 
     /// <summary>Crop indices sorted by width/height and cut into batches, so each batch pads as little as possible.</summary>
-    private static IEnumerable<int[]> BatchesByAspectRatio(RgbImage[] crops, int batchSize) =>
+    private static IEnumerable<int[]> BatchesByAspectRatio(DecodedImage[] crops, int batchSize) =>
         Enumerable.Range(0, crops.Length).OrderBy(i => (double)crops[i].Width / crops[i].Height).Chunk(Math.Max(1, batchSize));
 
     /// <summary>Runs each network once, so the first request does not pay for ONNX Runtime's first-run set-up.</summary>
     public async Task WarmUpAsync(CancellationToken cancellationToken)
     {
-        var blank = new RgbImage(64, 64);
-        Array.Fill(blank.Pixels, (byte)255);
-        await DetectAsync(blank, cancellationToken);
-        var line = new RgbImage(96, 32);
+        var white = new byte[64 * 64 * 3];
+        Array.Fill(white, (byte)255);
+        await DetectAsync(new DecodedImage(64, 64, white, ImageFormat.Png, 1, 0), cancellationToken);
+        var line = new DecodedImage(96, 32, new byte[96 * 32 * 3], ImageFormat.Png, 1, 0);
         if (_classifier is not null) await ClassifyAsync([line], new bool[1], cancellationToken);
         await RecognizeAsync(Enumerable.Repeat(line, _recognizers.Count).ToArray(), cancellationToken);
     }

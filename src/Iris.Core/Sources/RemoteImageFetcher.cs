@@ -95,9 +95,21 @@ public sealed class RemoteImageFetcher : IDisposable
     {
         if (url.Scheme is not ("http" or "https"))
             throw new SourceNotAllowedException($"Only http and https source URLs are fetched; got '{url.Scheme}:'.");
-        if (!Policy.HostAllowed(url.IdnHost))
+        // "localhost." and "example.com." are the same hosts as without the root label's dot.
+        var host = url.IdnHost.TrimEnd('.');
+        if (!Policy.HostAllowed(host))
             throw new SourceNotAllowedException($"The host '{url.IdnHost}' is not in Sources:AllowedHosts.");
+        if (Policy.AllowPrivateNetworks) return;
+        // Refused here, not only where the socket opens: the resolver rejects 0.0.0.0 and :: outright, and a name under
+        // .localhost never leaves the machine (RFC 6761), whatever the resolver would answer.
+        if (IPAddress.TryParse(host, out var literal) && IsPrivate(literal)
+            || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+            throw Refused(url.IdnHost);
     }
+
+    private static SourceNotAllowedException Refused(string host) => new(
+        $"The host '{host}' is or resolves to a private, loopback, link-local or unspecified address; such sources are refused unless Sources:AllowPrivateNetworks is true.");
 
     private async Task<byte[]> ReadCappedAsync(Stream body, CancellationToken cancellationToken)
     {
@@ -118,11 +130,12 @@ public sealed class RemoteImageFetcher : IDisposable
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
-        var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
+        // An address literal is used as it is: Dns.GetHostAddressesAsync throws on 0.0.0.0 and ::.
+        var addresses = IPAddress.TryParse(context.DnsEndPoint.Host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
         var allowed = addresses.Where(a => Policy.AllowPrivateNetworks || !IsPrivate(a)).ToArray();
-        if (allowed.Length == 0)
-            throw new SourceNotAllowedException(
-                $"The host '{context.DnsEndPoint.Host}' resolves to a private, loopback or link-local address; such sources are refused unless Sources:AllowPrivateNetworks is true.");
+        if (allowed.Length == 0) throw Refused(context.DnsEndPoint.Host);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -136,11 +149,14 @@ public sealed class RemoteImageFetcher : IDisposable
         }
     }
 
-    /// <summary>Loopback, RFC 1918, link-local, CGNAT, unique-local IPv6, multicast and unspecified addresses.</summary>
+    /// <summary>
+    /// Loopback, RFC 1918, link-local, CGNAT, benchmarking, unique-local IPv6, multicast, broadcast and unspecified
+    /// addresses, including IPv4 addresses carried inside IPv6 (mapped <c>::ffff:a.b.c.d</c>, compatible <c>::a.b.c.d</c>,
+    /// NAT64 <c>64:ff9b::a.b.c.d</c> and 6to4 <c>2002:AABB:CCDD::</c>), which reach the same hosts.
+    /// </summary>
     public static bool IsPrivate(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return true;
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {
             var b = address.GetAddressBytes();
@@ -148,10 +164,19 @@ public sealed class RemoteImageFetcher : IDisposable
                 || b[0] == 169 && b[1] == 254
                 || b[0] == 172 && b[1] is >= 16 and <= 31
                 || b[0] == 192 && b[1] == 168
+                || b[0] == 192 && b[1] == 0 && b[2] == 0
+                || b[0] == 198 && b[1] is 18 or 19
                 || b[0] == 100 && b[1] is >= 64 and <= 127;
         }
         var bytes = address.GetAddressBytes();
-        return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast || (bytes[0] & 0xFE) == 0xFC;
+        // ::/96 holds :: (unspecified), ::1 (loopback) and the deprecated IPv4-compatible addresses.
+        if (bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0) return true;
+        if (bytes is [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, ..])
+            return IsPrivate(new IPAddress(bytes.AsSpan(12, 4)));
+        if (bytes is [0x20, 0x02, ..])
+            return IsPrivate(new IPAddress(bytes.AsSpan(2, 4)));
+        return IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
+            || (bytes[0] & 0xFE) == 0xFC;
     }
 
     private static string Describe(Uri url) => $"{url.Scheme}://{url.Authority}{url.AbsolutePath}";

@@ -5,7 +5,8 @@ namespace Iris.Core.Storage;
 /// grows too large. Writes go to a temporary file renamed into place, so a reader never sees half a blob.
 /// The directory is created on first write: a server that never stores anything leaves no trace.
 /// </summary>
-public sealed class LocalDiskBlobStore(string root) : IBlobStore
+/// <param name="option">The option that names <paramref name="root"/>, for a full disk's message.</param>
+public sealed class LocalDiskBlobStore(string root, string option = "Storage:Directory") : IBlobStore
 {
     public string Root { get; } = Path.GetFullPath(root);
 
@@ -14,12 +15,16 @@ public sealed class LocalDiskBlobStore(string root) : IBlobStore
         var id = BlobIds.For(data.Span);
         var path = PathFor(id);
         if (File.Exists(path)) return id;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             await File.WriteAllBytesAsync(temporary, data.ToArray(), cancellationToken);
             File.Move(temporary, path, overwrite: true);
+        }
+        catch (IOException e) when (StorageFullException.IsDiskFull(e))
+        {
+            throw new StorageFullException("image store", option, Root, e);
         }
         finally
         {

@@ -28,11 +28,7 @@ public sealed record TransformResult(byte[] Bytes, ImageFormat Format, int Width
 /// </summary>
 public sealed class ImageTransformer
 {
-    static ImageTransformer()
-    {
-        // As in ImageDecoder: every request brings new bytes, so libvips' operation cache would only hold memory.
-        Cache.Max = 0;
-    }
+    static ImageTransformer() => Libvips.EnsureConfigured();
 
     private readonly ImageLimits _imageLimits;
     private readonly SemaphoreSlim? _gate;

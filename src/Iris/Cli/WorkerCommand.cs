@@ -27,6 +27,7 @@ public static class WorkerCommand
             if (slots < 1)
                 throw new InvalidConfigurationException([$"--concurrency must be at least 1; got {slots}."]);
 
+            StorageStartupCheck.RequireWritableDirectories(options, servesHttp: false);
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
             builder.Configuration.AddConfiguration(configuration);
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Jobs.ShutdownGraceSeconds + 10));

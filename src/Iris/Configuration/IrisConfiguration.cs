@@ -71,6 +71,7 @@ public static class IrisConfiguration
             if (!Uri.TryCreate(url.Replace("*", "localhost").Replace("+", "localhost"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 errors.Add($"Server:Urls contains '{url}', which is not an http(s) URL such as http://127.0.0.1:8080.");
         Range("Server:ShutdownTimeoutSeconds", o.Server.ShutdownTimeoutSeconds, 0, 3600);
+        Range("Server:MaxUrlLength", o.Server.MaxUrlLength, 1024, 1_048_576);
 
         if (string.IsNullOrWhiteSpace(o.Models.CacheDirectory))
             errors.Add("Models:CacheDirectory must not be empty.");

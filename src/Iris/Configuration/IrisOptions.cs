@@ -37,6 +37,9 @@ public sealed class ServerOptions
 
     /// <summary>How long shutdown waits for in-flight requests.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = 30;
+
+    /// <summary>Longest request target (path and query), in bytes; longer answers 414 problem+json.</summary>
+    public int MaxUrlLength { get; init; } = 8192;
 }
 
 public sealed class ModelsOptions
@@ -176,6 +179,12 @@ public sealed class AuthOptions
     public Dictionary<string, string> ApiKeys { get; init; } = new();
 
     public JwtOptions Jwt { get; init; } = new();
+
+    /// <summary>
+    /// Owners are namespaced by credential kind (<c>key:alice</c>, <c>jwt:alice</c>) unless this is true, in which case an
+    /// API key named alice and a token with <c>sub=alice</c> are one caller and see each other's jobs.
+    /// </summary>
+    public bool SharedOwnerNamespace { get; init; }
 }
 
 public sealed class JwtOptions

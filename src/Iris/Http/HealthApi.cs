@@ -1,4 +1,5 @@
 using Iris.Configuration;
+using Iris.Hosting;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Iris.Core.Storage;
@@ -39,7 +40,10 @@ public static class HealthApi
 
     private static async Task<HealthDto> BuildAsync(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context)
     {
-        var checks = new List<CheckDto> { StorageCheck(store.CacheDirectory) };
+        var checks = new List<CheckDto> { StorageCheck("storage:model-cache", store.CacheDirectory, "Models:CacheDirectory") };
+        // A full or read-only data disk turns uploads and job submissions into 507s: take the node out of rotation.
+        foreach (var (name, option, directory) in StorageStartupCheck.LocalDirectories(options))
+            checks.Add(StorageCheck($"storage:{name}", directory, option));
         if (context.RequestServices.GetService<S3ObjectStore>() is { } bucket)
             checks.Add(await S3CheckAsync(bucket, context.RequestAborted));
         var statuses = new List<ModelStatus>();
@@ -84,19 +88,9 @@ public static class HealthApi
         }
     }
 
-    private static CheckDto StorageCheck(string directory)
-    {
-        try
-        {
-            Directory.CreateDirectory(directory);
-            var probe = Path.Combine(directory, $".write-probe-{Environment.ProcessId}");
-            File.WriteAllText(probe, "ok");
-            File.Delete(probe);
-            return new CheckDto("storage:model-cache", "healthy", directory);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return new CheckDto("storage:model-cache", "unhealthy", $"{directory} is not writable: {e.Message}");
-        }
-    }
+    /// <summary>A small probe file written and deleted, so a full disk shows as well as a read-only one.</summary>
+    private static CheckDto StorageCheck(string name, string directory, string option) =>
+        LocalDirectoryProbe.WhyNotWritable(directory) is { } why
+            ? new CheckDto(name, "unhealthy", $"{option} ({Path.GetFullPath(directory)}) is not writable: {why}")
+            : new CheckDto(name, "healthy", Path.GetFullPath(directory));
 }

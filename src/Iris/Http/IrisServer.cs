@@ -12,6 +12,7 @@ public static class IrisServer
 {
     public static WebApplication Build(IrisOptions options, IConfiguration configuration)
     {
+        StorageStartupCheck.RequireWritableDirectories(options, servesHttp: true);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseUrls(options.Server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -19,6 +20,12 @@ public static class IrisServer
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = ImageUpload.RequestBodyLimit(options.ImageLimits());
+            // Kestrel answers what it refuses while parsing with a bare status, before any middleware runs. Its request
+            // line limit sits above Server:MaxUrlLength, so a long URL reaches UrlLengthLimit and gets a problem+json 414;
+            // and header values are read as Latin-1 rather than refused for a non-ASCII byte, so the app decides (an
+            // X-Request-Id that is not plain ASCII is replaced, like any unusable one).
+            k.Limits.MaxRequestLineSize = Math.Max(64 * 1024, options.Server.MaxUrlLength + 4096);
+            k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Server.ShutdownTimeoutSeconds));
         builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
@@ -54,6 +61,7 @@ public static class IrisServer
         // Fails start-up (exit 2) on an Analyze:DefaultTasks naming a task that does not exist, instead of the first request.
         app.Services.GetRequiredService<Iris.Core.Tasks.ImageAnalyzer>();
         app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<UrlLengthLimit>();
         app.UseSerilogRequestLogging(r =>
         {
             r.MessageTemplate = "{RequestMethod:l} {RequestPath:l} ({Route:l}) responded {StatusCode} in {Elapsed:0.0} ms";

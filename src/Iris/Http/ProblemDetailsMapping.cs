@@ -22,9 +22,11 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         {
             Status = status,
             Title = title,
-            Detail = status >= 500 && status != 503 ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
+            Detail = status >= 500 && status is not (503 or 507) ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
             Type = $"https://iris.dev/problems/{Slug(title)}",
         };
+        if (exception is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 })
+            problem.Detail = "The job database has no space left (Jobs:Database); free space on its disk or point Jobs:Database at a larger one.";
         if (exception is InvalidRequestException { Field: { } field })
             problem.Extensions["parameter"] = field;
         if (exception is InvalidParameterException badParameter)
@@ -76,6 +78,9 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         ImageDecodeTimeoutException => (422, "Image decode timed out"),
         ModelNotReadyException => (503, "Model not ready"),
         StorageUnavailableException => (503, "Storage unavailable"),
+        StorageFullException => (507, "Insufficient storage"),
+        // SQLITE_FULL: only the job database is SQLite.
+        Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } => (507, "Insufficient storage"),
         InvalidJobRequestException => (400, "Invalid job request"),
         JobNotFoundException => (404, "Job not found"),
         JobStateConflictException => (409, "Job state conflict"),

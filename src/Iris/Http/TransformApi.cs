@@ -66,12 +66,14 @@ public static class TransformApi
             .WithName("Upload")
             .WithTags("Transform")
             .WithSummary("Store an image and get its id for the URL API")
-            .WithDescription("Same envelopes as /v1/transform. The image is checked (format, byte and pixel limits) and stored; " +
+            .WithDescription("Same envelopes as /v1/transform. The image is checked (format, byte and pixel limits, and that it decodes) and stored; " +
                 "the id is content-addressed, so uploading the same bytes again returns the same id.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage)
             .DisableAntiforgery();
         return app;
     }
@@ -124,10 +126,13 @@ public static class TransformApi
     }
 
     private static async Task<Created<UploadResponse>> UploadAsync(
-        HttpRequest request, ImageTransformer transformer, IBlobStore blobs, CancellationToken cancellationToken)
+        HttpRequest request, ImageTransformer transformer, ImageDecoder decoder, IBlobStore blobs, CancellationToken cancellationToken)
     {
         var upload = await ImageUpload.ReadAsync(request, transformer.ImageLimits, cancellationToken);
         var info = transformer.Inspect(upload.Bytes);
+        // A sound header says nothing of the pixels behind it: a truncated or corrupt image would be stored, and fail
+        // every later transform and job that names its id. Decoding it once (under the usual limits) refuses it now, 422.
+        decoder.Decode(upload.Bytes, cancellationToken);
         var id = await blobs.PutAsync(upload.Bytes, cancellationToken);
         return TypedResults.Created($"/v1/img/unsafe/-/{id}",
             new UploadResponse(id, info.Format.Name(), info.Width, info.Height, info.Frames, upload.Bytes.Length, $"/v1/img/{{signature}}/-/{id}"));

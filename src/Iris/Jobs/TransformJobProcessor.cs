@@ -55,14 +55,17 @@ public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobSto
         return new JobOutput(document, []);
     }
 
-    /// <summary>The pipelines of <c>ops</c> (or <c>transform_ops</c>), each parsed now so a typo fails at submit.</summary>
+    /// <summary>The pipelines of <c>ops</c> (or <c>transform_ops</c>), at most Transforms:MaxBatchItems, each parsed now so a typo fails at submit.</summary>
     private List<(string Ops, TransformPipeline Pipeline)> Pipelines(IReadOnlyDictionary<string, string> parameters)
     {
         var ops = parameters.GetValueOrDefault("ops") ?? parameters.GetValueOrDefault("transform_ops")
             ?? throw new InvalidTransformException("A transform job needs ops: one pipeline (e.g. resize:w=800;format:webp), or several separated by '|'.", "ops");
-        return ops.Split(PipelineSeparator, StringSplitOptions.TrimEntries)
-            .Select(text => (text, transformer.Parser.Parse(text)))
-            .ToList();
+        var texts = ops.Split(PipelineSeparator, StringSplitOptions.TrimEntries);
+        // One job is one image through its pipelines: as many as one /api/v1/batch answers at once, no more.
+        if (texts.Length > options.Transforms.MaxBatchItems)
+            throw new InvalidTransformException(
+                $"A transform job runs at most {options.Transforms.MaxBatchItems} pipelines (Transforms:MaxBatchItems); got {texts.Length}.", "ops");
+        return texts.Select(text => (text, transformer.Parser.Parse(text))).ToList();
     }
 
     /// <summary>A /v1/img URL that serves the stored output as it is: signed when a key is configured.</summary>

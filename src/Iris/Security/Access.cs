@@ -12,11 +12,19 @@ namespace Iris.Security;
 /// Who may call Iris and how often. Off by default (the quick start and a trusted network need none). With API keys
 /// (<c>Auth:ApiKeys</c>) or JWT validation (<c>Auth:Jwt</c>) configured, every route needs a caller, except the health
 /// probes, <c>/metrics</c> and the API reference; the caller's name owns the jobs it submits and sees only those.
+/// The owner is namespaced by the kind of credential (<c>key:alice</c>, <c>jwt:alice</c>), so a token whose subject
+/// happens to equal an API key's name is a different caller, unless <c>Auth:SharedOwnerNamespace</c> says they are one.
 /// <c>RateLimit:PermitsPerMinute</c> gives each caller (or each client address, without auth) a token bucket.
 /// </summary>
 public static class Access
 {
     private const string Selector = "iris";
+
+    /// <summary>
+    /// The claim every authenticated caller carries: its namespaced owner. Every route that is not explicitly anonymous
+    /// requires it, so with auth on a request never reaches a job route without an owner (a null owner sees every job).
+    /// </summary>
+    public const string OwnerClaimType = "iris:owner";
 
     public static bool Enabled(IrisOptions options) => options.Auth.ApiKeys.Count > 0 || options.Auth.Jwt.Enabled;
 
@@ -57,6 +65,7 @@ public static class Access
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, key =>
             {
                 key.Keys = options.Auth.ApiKeys.ToDictionary(p => p.Key, p => ApiKeyAuthenticationOptions.HashOf(p.Value));
+                key.SharedOwnerNamespace = options.Auth.SharedOwnerNamespace;
             });
         if (options.Auth.Jwt.Enabled)
             authentication.AddJwtBearer(JwtBearerDefaults.AuthenticationScheme, jwt =>
@@ -77,15 +86,25 @@ public static class Access
                 };
                 jwt.Events = new JwtBearerEvents
                 {
+                    // A token that names no owner would own nothing and, worse, be treated like Iris without auth.
+                    OnTokenValidated = context =>
+                    {
+                        var owner = context.Principal?.FindFirst(settings.OwnerClaim)?.Value;
+                        if (string.IsNullOrWhiteSpace(owner) || context.Principal?.Identity is not ClaimsIdentity identity)
+                            context.Fail($"The token carries no '{settings.OwnerClaim}' claim (Auth:Jwt:OwnerClaim), which names the caller that owns its jobs.");
+                        else
+                            identity.AddClaim(new Claim(OwnerClaimType, Namespaced("jwt", owner, options.Auth.SharedOwnerNamespace)));
+                        return Task.CompletedTask;
+                    },
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
-                        await ChallengeAsync(context.HttpContext, context.ErrorDescription ?? context.AuthenticateFailure?.Message);
+                        await ChallengeAsync(context.HttpContext, context.ErrorDescription is { Length: > 0 } description ? description : context.AuthenticateFailure?.Message);
                     },
                 };
             });
         services.AddAuthorization(authorization => authorization.FallbackPolicy =
-            new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+            new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireClaim(OwnerClaimType).Build());
         return services;
     }
 
@@ -100,8 +119,15 @@ public static class Access
         return app;
     }
 
-    /// <summary>The caller's name when authenticated, for job ownership; null when Iris runs without auth.</summary>
-    public static string? Owner(ClaimsPrincipal user) => user.Identity is { IsAuthenticated: true, Name: { } name } ? name : null;
+    /// <summary>
+    /// The caller's namespaced owner, for job ownership; null only when Iris runs without auth (the authorization
+    /// policy turns away any authenticated caller without one before a route runs).
+    /// </summary>
+    public static string? Owner(ClaimsPrincipal user) =>
+        user.Identity is { IsAuthenticated: true } && user.FindFirst(OwnerClaimType)?.Value is { Length: > 0 } owner ? owner : null;
+
+    /// <summary><c>key:alice</c> or <c>jwt:alice</c>; the bare name when <c>Auth:SharedOwnerNamespace</c> is true.</summary>
+    internal static string Namespaced(string kind, string name, bool shared) => shared ? name : $"{kind}:{name}";
 
     private static string Caller(HttpContext http) =>
         Owner(http.User) is { } owner ? "caller:" + owner : "address:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");

@@ -26,7 +26,9 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyAuthentica
         foreach (var (owner, expected) in Options.Keys)
             if (CryptographicOperations.FixedTimeEquals(hash, expected))
                 return AuthenticateResult.Success(new AuthenticationTicket(
-                    new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, owner)], SchemeName)), SchemeName));
+                    new ClaimsPrincipal(new ClaimsIdentity(
+                        [new Claim(ClaimTypes.Name, owner), new Claim(Access.OwnerClaimType, Access.Namespaced("key", owner, Options.SharedOwnerNamespace))],
+                        SchemeName)), SchemeName));
         return AuthenticateResult.Fail("The API key is not valid.");
     }
 
@@ -73,6 +75,9 @@ public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
 {
     /// <summary>Owner → SHA-256 of the key.</summary>
     public IReadOnlyDictionary<string, byte[]> Keys { get; set; } = new Dictionary<string, byte[]>();
+
+    /// <summary>Auth:SharedOwnerNamespace: owners are bare names, shared with JWT subjects.</summary>
+    public bool SharedOwnerNamespace { get; set; }
 
     /// <summary>
     /// The configured value of a key: the key itself, or <c>sha256:HEX</c> so that the configuration never holds it.

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Iris.Core.Classification;
 using Iris.Core.Imaging;
-using Iris.Core.Inference;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Models;
 
 namespace Iris.Tests.Classification;
@@ -15,7 +15,7 @@ public class ClassifierPreprocessingTests
     {
         // Halving 4 pixels: Pillow's bilinear spans 3 source pixels with weights .75 .75 .25 (normalised), not 2.
         var output = new byte[2 * 3];
-        BilinearResampler.Resize(Row(0, 100, 200, 40), 4, 1, ResizePlan.Stretch(2, 1), antialias: true, output);
+        PillowResampler.Resize(Row(0, 100, 200, 40), 4, 1, ResizePlan.Stretch(2, 1), ResampleFilter.Bilinear, true, output);
         Assert.Equal(71, output[0]); // (0·.75 + 100·.75 + 200·.25) / 1.75 = 71.4
         Assert.Equal(output[0], output[1]);
         Assert.Equal(output[0], output[2]);
@@ -25,7 +25,7 @@ public class ClassifierPreprocessingTests
     public void Downscale_without_antialias_averages_two_pixels_as_OpenCV_INTER_LINEAR_does()
     {
         var output = new byte[2 * 3];
-        BilinearResampler.Resize(Row(0, 100, 200, 40), 4, 1, ResizePlan.Stretch(2, 1), antialias: false, output);
+        PillowResampler.Resize(Row(0, 100, 200, 40), 4, 1, ResizePlan.Stretch(2, 1), ResampleFilter.Bilinear, false, output);
         Assert.Equal(50, output[0]);
         Assert.Equal(120, output[3]);
     }
@@ -34,7 +34,7 @@ public class ClassifierPreprocessingTests
     public void Upscale_interpolates_between_pixel_centres_and_repeats_the_edges()
     {
         var output = new byte[4 * 3];
-        BilinearResampler.Resize(Row(0, 200), 2, 1, ResizePlan.Stretch(4, 1), antialias: true, output);
+        PillowResampler.Resize(Row(0, 200), 2, 1, ResizePlan.Stretch(4, 1), ResampleFilter.Bilinear, true, output);
         Assert.Equal(new byte[] { 0, 50, 150, 200 }, output.Where((_, i) => i % 3 == 0).ToArray());
     }
 
@@ -53,9 +53,9 @@ public class ClassifierPreprocessingTests
         var source = new byte[40 * 30 * 3];
         new Random(3).NextBytes(source);
         var full = new byte[20 * 15 * 3];
-        BilinearResampler.Resize(source, 40, 30, ResizePlan.Stretch(20, 15), true, full);
+        PillowResampler.Resize(source, 40, 30, ResizePlan.Stretch(20, 15), ResampleFilter.Bilinear, true, full);
         var window = new byte[10 * 5 * 3];
-        BilinearResampler.Resize(source, 40, 30, new ResizePlan(20, 15, 4, 6, 10, 5), true, window);
+        PillowResampler.Resize(source, 40, 30, new ResizePlan(20, 15, 4, 6, 10, 5), ResampleFilter.Bilinear, true, window);
         for (var y = 0; y < 5; y++)
             Assert.Equal(full.AsSpan(((y + 6) * 20 + 4) * 3, 30).ToArray(), window.AsSpan(y * 30, 30).ToArray());
     }
@@ -66,10 +66,10 @@ public class ClassifierPreprocessingTests
         byte[] rgb = [10, 20, 30, 40, 50, 60]; // two pixels
         var identity = new PixelNormalization(1f);
         var nchw = new float[6];
-        ImageTensor.Write(rgb, 2, 1, TensorLayout.Nchw, bgr: false, identity, nchw);
+        TensorWriter.Write(rgb, 2, 1, new TensorFormat(TensorLayout.Nchw, false, identity), nchw);
         Assert.Equal(new float[] { 10, 40, 20, 50, 30, 60 }, nchw);
         var nhwcBgr = new float[6];
-        ImageTensor.Write(rgb, 2, 1, TensorLayout.Nhwc, bgr: true, identity, nhwcBgr);
+        TensorWriter.Write(rgb, 2, 1, new TensorFormat(TensorLayout.Nhwc, true, identity), nhwcBgr);
         Assert.Equal(new float[] { 30, 20, 10, 60, 50, 40 }, nhwcBgr);
     }
 
@@ -78,7 +78,7 @@ public class ClassifierPreprocessingTests
     {
         var settings = new ClassifierSpec { Preset = "torchvision", Model = "m.onnx" }.Resolve("m");
         var tensor = new float[3];
-        ImageTensor.Write([255, 0, 128], 1, 1, settings.Layout, settings.Bgr, settings.Normalization, tensor);
+        TensorWriter.Write([255, 0, 128], 1, 1, settings.Format, tensor);
         Assert.Equal((1f - 0.485f) / 0.229f, tensor[0], 4);
         Assert.Equal((0f - 0.456f) / 0.224f, tensor[1], 4);
         Assert.Equal((128f / 255f - 0.406f) / 0.225f, tensor[2], 4);
@@ -99,15 +99,15 @@ public class ClassifierPreprocessingTests
     public void Presets_fill_what_the_manifest_leaves_out_and_the_manifest_wins()
     {
         var torchvision = new ClassifierSpec { Preset = "torchvision", Model = "m.onnx" }.Resolve("m");
-        Assert.Equal((224, 224, 256, ClassifierResize.CenterCrop, TensorLayout.Nchw), (torchvision.InputWidth, torchvision.InputHeight, torchvision.ResizeSize, torchvision.Resize, torchvision.Layout));
-        Assert.Equal([0.485f, 0.456f, 0.406f], torchvision.Normalization.Mean);
+        Assert.Equal((224, 224, 256, ClassifierResize.CenterCrop, TensorLayout.Nchw), (torchvision.InputWidth, torchvision.InputHeight, torchvision.ResizeSize, torchvision.Resize, torchvision.Format.Layout));
+        Assert.Equal([0.485f, 0.456f, 0.406f], torchvision.Format.Normalization.Mean);
 
         var overridden = new ClassifierSpec { Preset = "torchvision", Model = "m.onnx", InputWidth = 299, InputHeight = 299, ResizeSize = 342, ChannelOrder = "bgr" }.Resolve("m");
-        Assert.Equal((299, 342, true), (overridden.InputWidth, overridden.ResizeSize, overridden.Bgr));
+        Assert.Equal((299, 342, true), (overridden.InputWidth, overridden.ResizeSize, overridden.Format.Bgr));
 
         var raw = new ClassifierSpec { Preset = "raw", Model = "m.onnx" }.Resolve("m", (64, 48));
-        Assert.Equal((64, 48, ClassifierResize.Stretch, 1f / 255f), (raw.InputWidth, raw.InputHeight, raw.Resize, raw.Normalization.Scale));
-        Assert.Equal([0f, 0f, 0f], raw.Normalization.Mean);
+        Assert.Equal((64, 48, ClassifierResize.Stretch, 1.0 / 255), (raw.InputWidth, raw.InputHeight, raw.Resize, raw.Format.Normalization.Scale));
+        Assert.Equal([0f, 0f, 0f], raw.Format.Normalization.Mean);
     }
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Core.Classification;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Tests.Support;
 
 namespace Iris.Tests.Classification;

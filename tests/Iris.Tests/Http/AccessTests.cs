@@ -58,10 +58,10 @@ public sealed class AccessTests : IAsyncLifetime
         return await _host.Client.SendAsync(request);
     }
 
-    private static string Jwt(string subject, byte[]? key = null, string audience = "iris", DateTime? expires = null) =>
+    private static string Jwt(string? subject, byte[]? key = null, string audience = "iris", DateTime? expires = null) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
-            Subject = new ClaimsIdentity([new Claim("sub", subject)]),
+            Subject = new ClaimsIdentity(subject is null ? [new Claim("name", "nobody in particular")] : [new Claim("sub", subject)]),
             Issuer = "iris-tests",
             Audience = audience,
             IssuedAt = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-10),
@@ -148,6 +148,65 @@ public sealed class AccessTests : IAsyncLifetime
         var alices = await (await SendAsync(HttpMethod.Get, "/v1/jobs", apiKey: AliceKey)).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains(alices.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == id);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Delete, $"/v1/jobs/{id}", apiKey: AliceKey)).StatusCode);
+    }
+
+    private async Task<string> SubmitAsAliceKeyAsync()
+    {
+        using var submitted = await SendAsync(HttpMethod.Post, "/v1/jobs?tasks=detect", Dog(), apiKey: AliceKey);
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        return (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_signed_jwt_without_the_owner_claim_is_401_naming_the_claim_and_sees_no_job()
+    {
+        var id = await SubmitAsAliceKeyAsync();
+        var ownerless = Jwt(subject: null);
+
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Get, "/v1/jobs", bearer: ownerless), "'sub' claim");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}", bearer: ownerless), "Auth:Jwt:OwnerClaim");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}/events", bearer: ownerless), "'sub' claim");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Get, $"/api/v1/status/{id}", bearer: ownerless), "'sub' claim");
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: ownerless), "'sub' claim");
+    }
+
+    [Fact]
+    public async Task An_api_key_and_a_jwt_with_the_same_name_are_different_owners()
+    {
+        var id = await SubmitAsAliceKeyAsync();
+        var aliceToken = Jwt("alice");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}", bearer: aliceToken)).StatusCode);
+        var listed = await (await SendAsync(HttpMethod.Get, "/v1/jobs", bearer: aliceToken)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.DoesNotContain(listed.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == id);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, $"/v1/jobs/{id}", apiKey: AliceKey)).StatusCode);
+    }
+
+    [Fact]
+    public async Task With_a_shared_owner_namespace_a_key_and_a_jwt_of_the_same_name_are_one_owner()
+    {
+        using var data = new TempDirectory();
+        await using var shared = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:alice"] = AliceKey,
+            ["Auth:Jwt:SigningKey"] = Convert.ToBase64String(JwtKey),
+            ["Auth:Jwt:Issuer"] = "iris-tests",
+            ["Auth:Jwt:Audience"] = "iris",
+            ["Auth:SharedOwnerNamespace"] = "true",
+            ["Jobs:Database"] = data.File("jobs.db"),
+            ["Jobs:InputDirectory"] = data.File("inputs"),
+            ["Jobs:Workers"] = "0",
+            ["Models:LoadOnStartup"] = "false",
+        });
+        var submit = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs?tasks=info") { Content = Dog() };
+        submit.Headers.Add("X-Api-Key", AliceKey);
+        using var submitted = await shared.Client.SendAsync(submit);
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        var read = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{id}");
+        read.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt("alice"));
+        Assert.Equal(HttpStatusCode.OK, (await shared.Client.SendAsync(read)).StatusCode);
     }
 
     [Fact]

@@ -43,6 +43,21 @@ public class ImageUrlApiTests(TransformHost server) : IClassFixture<TransformHos
         await TransformApiTests.AssertProblem(response, HttpStatusCode.UnsupportedMediaType, "not an image");
     }
 
+    [Theory]
+    [InlineData("dog.jpg")]
+    [InlineData("png")]
+    public async Task Upload_refuses_a_truncated_image_with_422_and_stores_nothing(string source)
+    {
+        var whole = source == "png" ? Image.NewFromBuffer(Dog).PngsaveBuffer() : Dog;
+        var truncated = whole[..(whole.Length * 2 / 3)];
+
+        using var response = await Client.PostAsync("/api/v1/upload", TransformApiTests.Raw(truncated));
+
+        await TransformApiTests.AssertProblem(response, HttpStatusCode.UnprocessableEntity, "corrupt or truncated");
+        using var stored = await Client.GetAsync(TransformHost.SignedUrl("resize:w=10", Iris.Core.Storage.BlobIds.For(truncated)));
+        Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
+    }
+
     [Fact]
     public async Task A_signed_url_serves_the_transformed_stored_image_cacheably()
     {

@@ -37,6 +37,23 @@ public class InfoFromUrlTests
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Fact]
+    public async Task Get_info_refuses_unspecified_address_forms_of_this_machine_with_403()
+    {
+        await using var files = await FileServer.StartAsync();
+        var port = files.Add("photos/dog.jpg", await File.ReadAllBytesAsync(TestPaths.RealImage("dog.jpg"))).Port;
+        await using var host = await IrisTestHost.StartAsync();
+
+        foreach (var target in new[] { "0.0.0.0", "0", "[::]", "localhost.", "[::ffff:127.0.0.1]" })
+        {
+            using var response = await host.Client.GetAsync($"/v1/info?url={Uri.EscapeDataString($"http://{target}:{port}/photos/dog.jpg")}");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{target}: {(int)response.StatusCode} {body}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("Sources:AllowPrivateNetworks", JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString());
+        }
+    }
+
     [Theory]
     [InlineData("/v1/info", "url is required")]
     [InlineData("/v1/info?url=ftp://example.com/a.jpg", "http(s)")]

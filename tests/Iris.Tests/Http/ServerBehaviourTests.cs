@@ -30,6 +30,46 @@ public class ServerBehaviourTests
         Assert.Contains("Images:DecodeTimeoutMs", await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>One HTTP/1.1 request as raw bytes (what HttpClient would refuse to send), and the raw answer.</summary>
+    private static async Task<string> RawExchangeAsync(Uri server, byte[] request)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(request);
+        using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await reader.ReadToEndAsync(timeout.Token);
+    }
+
+    private static byte[] Request(string target, params string[] headers) =>
+        [.. System.Text.Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"),
+         .. headers.SelectMany(h => System.Text.Encoding.UTF8.GetBytes(h + "\r\n")),
+         .. "\r\n"u8.ToArray()];
+
+    [Fact]
+    public async Task A_too_long_url_is_a_414_problem_naming_the_limit()
+    {
+        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?> { ["Models:LoadOnStartup"] = "false" });
+
+        var answer = await RawExchangeAsync(host.Address, Request("/v1/info?url=" + new string('a', 20_000)));
+
+        Assert.StartsWith("HTTP/1.1 414", answer);
+        Assert.Contains("Content-Type: application/problem+json", answer, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Server:MaxUrlLength", answer);
+    }
+
+    [Fact]
+    public async Task A_non_ascii_request_id_is_replaced_instead_of_a_bare_400()
+    {
+        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?> { ["Models:LoadOnStartup"] = "false" });
+
+        var answer = await RawExchangeAsync(host.Address, Request("/healthz", "X-Request-Id: caf\u00e9-\u2603"));
+
+        Assert.StartsWith("HTTP/1.1 200", answer);
+        Assert.Matches(@"(?im)^X-Request-Id: [0-9a-f]{32}\r$", answer);
+    }
+
     [Fact]
     public async Task Shutdown_lets_an_in_flight_request_finish()
     {

@@ -59,4 +59,16 @@ public sealed class TransformJobsTests(TransformHost fixture) : IClassFixture<Tr
         var problem = await JobsApiTests.ProblemAsync(await SubmitAsync("tasks=transform&ops=resize:w=abc"), HttpStatusCode.BadRequest, "between 1 and 100000");
         Assert.Equal("resize.w", problem.GetProperty("parameter").GetString());
     }
+
+    [Fact]
+    public async Task A_transform_job_with_more_pipelines_than_a_batch_allows_is_400_naming_the_limit()
+    {
+        // The fixture sets Transforms:MaxBatchItems to 6.
+        var ops = Uri.EscapeDataString(string.Join('|', Enumerable.Repeat("flip", 7)));
+        var problem = await JobsApiTests.ProblemAsync(await SubmitAsync($"tasks=transform&ops={ops}"), HttpStatusCode.BadRequest, "Transforms:MaxBatchItems");
+        Assert.Equal("ops", problem.GetProperty("parameter").GetString());
+
+        using var atTheLimit = await SubmitAsync($"tasks=transform&ops={Uri.EscapeDataString(string.Join('|', Enumerable.Repeat("flip", 6)))}");
+        Assert.Equal(HttpStatusCode.Accepted, atTheLimit.StatusCode);
+    }
 }

@@ -1,3 +1,5 @@
+using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Core.Ocr;
 
 namespace Iris.Tests.Ocr;
@@ -6,6 +8,9 @@ namespace Iris.Tests.Ocr;
 public class OcrStepTests
 {
     private static PointF P(float x, float y) => new(x, y);
+
+    private static DecodedImage Image(int width, int height, byte[]? rgb = null) =>
+        new(width, height, rgb ?? new byte[width * height * 3], ImageFormat.Png, 1, 0);
 
     [Fact]
     public void MinAreaRect_of_a_rotated_rectangle_recovers_its_sides()
@@ -114,27 +119,27 @@ public class OcrStepTests
     [Fact]
     public void Perspective_crop_of_an_axis_aligned_box_copies_the_pixels()
     {
-        var image = new RgbImage(20, 10);
-        for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = (byte)(i % 251);
+        var image = Image(20, 10);
+        for (var i = 0; i < image.Rgb.Length; i++) image.Rgb[i] = (byte)(i % 251);
         var crop = PerspectiveCrop.Crop(image, [P(2, 3), P(12, 3), P(12, 8), P(2, 8)]);
         Assert.Equal((10, 5), (crop.Width, crop.Height));
         for (var y = 0; y < 5; y++)
             for (var x = 0; x < 10; x++)
                 for (var c = 0; c < 3; c++)
-                    Assert.Equal(image.Pixels[((y + 3) * 20 + x + 2) * 3 + c], crop.Pixels[(y * 10 + x) * 3 + c]);
+                    Assert.Equal(image.Rgb[((y + 3) * 20 + x + 2) * 3 + c], crop.Rgb[(y * 10 + x) * 3 + c]);
     }
 
     [Fact]
     public void A_degenerate_quadrilateral_gives_no_crop_instead_of_an_error()
     {
-        var image = new RgbImage(20, 10);
+        var image = Image(20, 10);
         Assert.Null(PerspectiveCrop.TryCrop(image, [P(5, 5), P(5, 5), P(5, 5), P(5, 5)]));
     }
 
     [Fact]
     public void A_crop_much_taller_than_wide_is_turned_to_read_as_a_line()
     {
-        var image = new RgbImage(10, 40);
+        var image = Image(10, 40);
         var crop = PerspectiveCrop.Crop(image, [P(0, 0), P(8, 0), P(8, 30), P(0, 30)]);
         Assert.Equal((30, 8), (crop.Width, crop.Height));
     }
@@ -142,23 +147,23 @@ public class OcrStepTests
     [Fact]
     public void The_direction_classifier_sees_the_first_4_to_1_window_of_a_long_line()
     {
-        var line = new RgbImage(340, 10);
-        for (var i = 0; i < line.Pixels.Length; i++) line.Pixels[i] = (byte)(i / 3 % 340);
+        var line = Image(340, 10);
+        for (var i = 0; i < line.Rgb.Length; i++) line.Rgb[i] = (byte)(i / 3 % 340);
         var window = PpOcrReader.LeadingWindow(line, 4.0);
         Assert.Equal((40, 10), (window.Width, window.Height));
-        Assert.Equal(39, window.Pixels[(9 * 40 + 39) * 3]);
-        var shortLine = new RgbImage(30, 10);
+        Assert.Equal(39, window.Rgb[(9 * 40 + 39) * 3]);
+        var shortLine = Image(30, 10);
         Assert.Same(shortLine, PpOcrReader.LeadingWindow(shortLine, 4.0));
     }
 
     [Fact]
     public void Rotations_move_pixels_where_numpy_rot90_and_a_half_turn_put_them()
     {
-        var image = new RgbImage(2, 1, [1, 1, 1, 2, 2, 2]); // [A B]
-        var left = image.RotateCounterClockwise();          // B above A
+        var image = Image(2, 1, [1, 1, 1, 2, 2, 2]); // [A B]
+        var left = Rotation.CounterClockwise(image);        // B above A
         Assert.Equal((1, 2), (left.Width, left.Height));
-        Assert.Equal([2, 2, 2, 1, 1, 1], left.Pixels);
-        Assert.Equal([2, 2, 2, 1, 1, 1], image.Rotate180().Pixels);
+        Assert.Equal([2, 2, 2, 1, 1, 1], left.Rgb);
+        Assert.Equal([2, 2, 2, 1, 1, 1], Rotation.HalfTurn(image).Rgb);
     }
 
     [Fact]

@@ -1,10 +1,12 @@
-using Iris.Core.Detection;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 
-namespace Iris.Tests.Detection;
+namespace Iris.Tests.Imaging.Preprocessing;
 
 public class LetterboxTests
 {
+    private static TensorFormat Planar(bool bgr) => new(TensorLayout.Nchw, bgr, PixelNormalization.None);
+
     private static DecodedImage Solid(int width, int height, byte r, byte g, byte b)
     {
         var rgb = new byte[width * height * 3];
@@ -17,7 +19,7 @@ public class LetterboxTests
     {
         var image = Solid(200, 100, 10, 20, 30);
         var tensor = new float[3 * 416 * 416];
-        var ratio = Letterbox.Fill(image, tensor, 416, 416, 114f, bgr: true);
+        var ratio = Letterbox.Fill(image, tensor, 416, 416, 114f, Planar(true));
 
         Assert.Equal(2.08f, ratio, 3);
         // The image covers 416×208 at the top; everything below is padding.
@@ -33,7 +35,7 @@ public class LetterboxTests
     {
         var image = Solid(4, 4, 200, 100, 50);
         var tensor = new float[3 * 8 * 8];
-        Letterbox.Fill(image, tensor, 8, 8, 0f, bgr: false);
+        Letterbox.Fill(image, tensor, 8, 8, 0f, Planar(false));
         Assert.Equal(200f, tensor[0]);
         Assert.Equal(100f, tensor[64]);
         Assert.Equal(50f, tensor[128]);
@@ -46,7 +48,7 @@ public class LetterboxTests
         var rgb = new byte[] { 0, 0, 0, 100, 100, 100 };
         var image = new DecodedImage(2, 1, rgb, ImageFormat.Png, 1, 6);
         var tensor = new float[3 * 2 * 4];
-        Letterbox.Fill(image, tensor, 4, 2, 114f, bgr: false);
+        Letterbox.Fill(image, tensor, 4, 2, 114f, Planar(false));
         Assert.Equal(new[] { 0f, 25f, 75f, 100f }, tensor[..4]);
     }
 
@@ -64,7 +66,7 @@ public class LetterboxTests
         var image = new DecodedImage(width, height, rgb, ImageFormat.Png, 1, rgb.Length);
         var actual = new float[3 * tensorWidth * tensorHeight];
         var expected = new float[actual.Length];
-        var ratio = Letterbox.Fill(image, actual, tensorWidth, tensorHeight, 114f, bgr);
+        var ratio = Letterbox.Fill(image, actual, tensorWidth, tensorHeight, 114f, Planar(bgr));
         Assert.Equal(ReferenceFill(image, expected, tensorWidth, tensorHeight, 114f, bgr), ratio);
         Assert.Equal(expected, actual);
     }
@@ -106,10 +108,12 @@ public class LetterboxTests
     }
 
     [Fact]
-    public void Normalize_applies_scale_mean_and_std_per_channel()
+    public void Normalisation_applies_scale_mean_and_std_to_pixels_and_padding_alike()
     {
-        var tensor = new float[] { 255, 255, 0, 0, 51, 51 };
-        Letterbox.Normalize(tensor, 2, 1f / 255, [0.5f, 0.5f, 0.2f], [0.5f, 0.25f, 0.1f]);
-        Assert.Equal(new[] { 1f, 1f, -2f, -2f, 0f, 0f }, tensor.Select(v => MathF.Round(v, 4)).ToArray());
+        // A 1×1 white image in a 2×1 canvas padded with 51: (x/255 − mean) / std per channel.
+        var format = new TensorFormat(TensorLayout.Nchw, false, new PixelNormalization(1.0 / 255, [0.5f, 0.5f, 0.2f], [0.5f, 0.25f, 0.1f]));
+        var tensor = new float[3 * 2];
+        Letterbox.Fill(Solid(1, 1, 255, 255, 0), tensor, 2, 1, 51f, format);
+        Assert.Equal(new[] { 1f, -0.6f, 2f, -1.2f, -2f, 0f }, tensor.Select(v => MathF.Round(v, 4)).ToArray());
     }
 }

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using Iris.Core.HuggingFace;
 using Iris.Core.Imaging;
+using Iris.Core.Imaging.Preprocessing;
 using Iris.Tests.Support;
 
-namespace Iris.Tests.Imaging;
+namespace Iris.Tests.Imaging.Preprocessing;
 
-public sealed class PilResamplerTests
+public sealed class PillowResamplerTests
 {
     private sealed record Case(int Width, int Height, byte[] Source, string Filter, int OutWidth, int OutHeight, byte[] Expected);
 
@@ -33,7 +34,7 @@ public sealed class PilResamplerTests
     {
         var c = Cases.Value[index];
         var image = new DecodedImage(c.Width, c.Height, c.Source, ImageFormat.Png, 1, 0);
-        var resized = PilResampler.Resize(image, c.OutWidth, c.OutHeight, Enum.Parse<PilResampler.Filter>(c.Filter));
+        var resized = PillowResampler.Resize(image, c.OutWidth, c.OutHeight, Enum.Parse<ResampleFilter>(c.Filter));
         Assert.True(c.Expected.AsSpan().SequenceEqual(resized.Rgb), name);
     }
 
@@ -42,14 +43,14 @@ public sealed class PilResamplerTests
     {
         var rgb = Enumerable.Range(0, 4 * 3 * 3).Select(i => (byte)(i * 7)).ToArray();
         var image = new DecodedImage(4, 3, rgb, ImageFormat.Png, 1, 0);
-        Assert.Same(image, PilResampler.Resize(image, 4, 3, PilResampler.Filter.Bicubic));
+        Assert.Same(image, PillowResampler.Resize(image, 4, 3, ResampleFilter.Bicubic));
     }
 
     [Fact]
     public void Clip_processor_resizes_the_shortest_edge_then_crops_the_centre()
     {
         var processor = HfImageProcessor.FromFile(Path.Combine(FlowerReference.MirrorFolder("clip-tiny"), "preprocessor_config.json"));
-        Assert.Equal(PilResampler.Filter.Bicubic, processor.Resample);
+        Assert.Equal(ResampleFilter.Bicubic, processor.Resample);
         Assert.Equal((170, 128), processor.ResizedSize(400, 300));
         Assert.Equal((128, 128), processor.OutputSize(new DecodedImage(400, 300, new byte[400 * 300 * 3], ImageFormat.Png, 1, 0)));
 
