@@ -26,10 +26,16 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>
     /// Claims the job for <paramref name="worker"/>: a queued job, or a processing one whose holder's heartbeat is
-    /// older than <paramref name="staleAfter"/> (that worker died). Counts an attempt. Null when the job is finished,
-    /// canceled, unknown or held by a live worker.
+    /// older than <paramref name="staleAfter"/> (that worker died). The attempt is counted durably by the claim itself,
+    /// before the job runs, so a job that kills its worker still uses up its attempts. A claim that finds all
+    /// <paramref name="maxAttempts"/> used (their workers died without reporting) dead-letters the job instead: it is
+    /// returned <see cref="JobStatus.Failed"/> with the reason <see cref="WorkerDiedError"/>, and must not run.
+    /// Null when the job is finished, canceled, unknown or held by a live worker.
     /// </summary>
-    Task<Job?> TryStartAsync(string id, string worker, TimeSpan staleAfter, CancellationToken cancellationToken);
+    Task<Job?> TryStartAsync(string id, string worker, TimeSpan staleAfter, int maxAttempts, CancellationToken cancellationToken);
+
+    /// <summary>The start of the error of a job dead-lettered by <see cref="TryStartAsync"/>.</summary>
+    public const string WorkerDiedError = "worker died while processing";
 
     /// <summary>Proves <paramref name="worker"/> still works on the job; false when it lost the job.</summary>
     Task<bool> HeartbeatAsync(string id, string worker, CancellationToken cancellationToken);

@@ -72,7 +72,7 @@ public sealed class JobWorker(
         using var activity = IrisTracing.Source.StartActivity("job.process", ActivityKind.Consumer);
         activity?.SetTag("iris.job_id", delivery.JobId);
         var none = CancellationToken.None;
-        var job = await store.TryStartAsync(delivery.JobId, Id, settings.Lease, none);
+        var job = await store.TryStartAsync(delivery.JobId, Id, settings.Lease, settings.MaxAttempts, none);
         if (job is null)
         {
             var current = await store.GetAsync(delivery.JobId, none);
@@ -85,12 +85,11 @@ public sealed class JobWorker(
                 await queue.AckAsync(delivery, none);
             return;
         }
-        if (job.Attempts > settings.MaxAttempts)
+        if (job.Status == JobStatus.Failed)
         {
-            // Only a worker that died mid-job takes attempts past the maximum (failures stop at it): a job that keeps
-            // killing its workers is failed rather than passed around forever.
-            if (await store.FailAsync(job.Id, Id, $"Abandoned after {job.Attempts - 1} attempts whose workers stopped without reporting (last error: {job.Error ?? "none"}).", none))
-                IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "failed"));
+            // The claim found every attempt used by workers that died in the job: dead-lettered, never run again.
+            IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "failed"));
+            logger?.LogError("Job {JobId} dead-lettered: {Error}", job.Id, job.Error);
             await queue.AckAsync(delivery, none);
             await NotifyAsync(job.Id);
             return;

@@ -201,7 +201,7 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         var doomed = await _backend.OpenAnotherQueueAsync();
         var delivery = await doomed.ReceiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
         Assert.Equal(job.Id, delivery!.JobId);
-        Assert.NotNull(await Store.TryStartAsync(job.Id, "dead-worker", Settings.Lease, CancellationToken.None));
+        Assert.NotNull(await Store.TryStartAsync(job.Id, "dead-worker", Settings.Lease, Settings.MaxAttempts, CancellationToken.None));
         await doomed.DisposeAsync();
 
         var done = (await RunUntilFinishedAsync([job.Id], timeout: TimeSpan.FromSeconds(30)))[0];
@@ -210,6 +210,44 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         Assert.Equal(1, Processor.Runs("orphan"));
         // The dead worker cannot write a result over it.
         Assert.False(await Store.CompleteAsync(job.Id, "dead-worker", "{}", [], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Job_whose_workers_keep_dying_is_dead_lettered_after_MaxAttempts_without_running_again()
+    {
+        // The first attempt fails for real; every later one is taken by a worker that dies in it (no heartbeat, no ack,
+        // no outcome), as a job that crashes its process does.
+        var job = await SubmitAsync(new() { ["key"] = "poison", ["fail_times"] = "1" });
+        var firstQueue = await _backend.OpenAnotherQueueAsync();
+        var first = await firstQueue.ReceiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        await new JobWorker(Store, firstQueue, Blobs, Processor, Settings).HandleAsync(first!, CancellationToken.None);
+        await firstQueue.DisposeAsync();
+        Assert.Equal("transient failure 1", (await Store.GetAsync(job.Id, CancellationToken.None))!.Error);
+
+        for (var attempt = 2; attempt <= Settings.MaxAttempts; attempt++)
+        {
+            var doomed = await _backend.OpenAnotherQueueAsync();
+            var delivery = await doomed.ReceiveAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+            Assert.Equal(job.Id, delivery!.JobId);
+            // The previous holder's heartbeat goes stale a lease after it died; then this one takes over and dies too.
+            Job? claimed = null;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (claimed is null && DateTime.UtcNow < deadline)
+                if ((claimed = await Store.TryStartAsync(job.Id, $"dead-worker-{attempt}", Settings.Lease, Settings.MaxAttempts, CancellationToken.None)) is null)
+                    await Task.Delay(100);
+            Assert.Equal(JobStatus.Processing, claimed?.Status);
+            Assert.Equal(attempt, claimed!.Attempts);
+            await doomed.DisposeAsync();
+        }
+
+        var failed = (await RunUntilFinishedAsync([job.Id], timeout: TimeSpan.FromSeconds(30)))[0];
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Equal(Settings.MaxAttempts, failed.Attempts);
+        Assert.StartsWith(IJobStore.WorkerDiedError, failed.Error);
+        Assert.EndsWith("last error: transient failure 1", failed.Error);
+        // Run once (the real failure); the dead workers never reached the processor, and the live one did not run it.
+        Assert.Equal(1, Processor.Runs("poison"));
+        Assert.Null(await Store.TryStartAsync(job.Id, "late-worker", TimeSpan.Zero, Settings.MaxAttempts, CancellationToken.None));
     }
 
     [Fact]

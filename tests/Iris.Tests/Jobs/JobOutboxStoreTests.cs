@@ -66,7 +66,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
             Assert.True(await _store.CancelAsync(job.Id, CancellationToken.None));
             return job;
         }
-        Assert.NotNull(await _store.TryStartAsync(job.Id, "w1", Lease, CancellationToken.None));
+        Assert.NotNull(await _store.TryStartAsync(job.Id, "w1", Lease, 3, CancellationToken.None));
         Assert.True(final == JobStatus.Done
             ? await _store.CompleteAsync(job.Id, "w1", "{}", [], CancellationToken.None)
             : await _store.FailAsync(job.Id, "w1", "broken", CancellationToken.None));
@@ -178,7 +178,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         var undelivered = await FinishAsync(JobStatus.Done);
         var queued = await CreateAsync();
         var processing = await CreateAsync();
-        Assert.NotNull(await _store.TryStartAsync(processing.Id, "w1", Lease, CancellationToken.None));
+        Assert.NotNull(await _store.TryStartAsync(processing.Id, "w1", Lease, 3, CancellationToken.None));
         // The webhooks of done and failed are settled; undelivered's stays pending.
         foreach (var claimed in await _store.ClaimWebhooksAsync(Lease, 100, CancellationToken.None))
         {
