@@ -8,8 +8,10 @@ namespace Iris.Core.Jobs;
 /// job, then enqueue it), cancel, retry. A job is recorded before it is enqueued, so whatever the queue delivers
 /// exists in the store; a 202 is only answered once both are durable.
 /// </summary>
-public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore blobs, IJobProcessor processor, JobSettings settings, ILogger<JobService>? logger = null)
+public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore blobs, IJobProcessor processor, JobSettings settings, ILogger<JobService>? logger = null, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     public IJobStore Store => store;
 
     public IReadOnlyCollection<string> Tasks => processor.Tasks;
@@ -53,15 +55,15 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
         if (queued + submission.Images.Count > settings.MaxQueued)
             throw new JobQueueFullException(queued, settings.MaxQueued, settings.RetryAfter);
 
-        var now = DateTimeOffset.UtcNow;
-        var batchId = submission.Images.Count > 1 ? Job.NewId() : null;
+        var now = _clock.GetUtcNow();
+        var batchId = submission.Images.Count > 1 ? Job.NewId(_clock) : null;
         var jobs = new List<Job>();
         for (var i = 0; i < submission.Images.Count; i++)
         {
             var image = submission.Images[i];
             jobs.Add(new Job
             {
-                Id = Job.NewId(),
+                Id = Job.NewId(_clock),
                 Tasks = submission.Tasks,
                 Parameters = submission.Parameters,
                 InputRef = await blobs.PutAsync(image.Bytes, cancellationToken),

@@ -14,8 +14,10 @@ namespace Iris.Core.Jobs;
 /// </summary>
 public sealed class JobWorker(
     IJobStore store, IJobQueue queue, IJobBlobStore blobs, IJobProcessor processor, JobSettings settings,
-    Func<Job, Task>? onFinished = null, ILogger<JobWorker>? logger = null)
+    Func<Job, Task>? onFinished = null, ILogger<JobWorker>? logger = null, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     private readonly Dictionary<string, SemaphoreSlim> _taskLimits = settings.TaskConcurrency
         .ToDictionary(p => p.Key, p => new SemaphoreSlim(p.Value, p.Value), StringComparer.OrdinalIgnoreCase);
 
@@ -48,7 +50,7 @@ public sealed class JobWorker(
             {
                 // The queue is unreachable (broker restart, network): keep trying rather than dying.
                 logger?.LogWarning("Receiving from the job queue failed: {Error}", e.Message);
-                await Delay(TimeSpan.FromSeconds(1), stopping);
+                await DelayAsync(TimeSpan.FromSeconds(1), stopping);
                 continue;
             }
             if (delivery is null) continue;
@@ -60,7 +62,7 @@ public sealed class JobWorker(
             {
                 // Bookkeeping failed (store down): the delivery is not acked, so its lease expiry redelivers it.
                 logger?.LogError(e, "Job {JobId}: could not record the outcome; it will be redelivered", delivery.JobId);
-                await Delay(TimeSpan.FromSeconds(1), stopping);
+                await DelayAsync(TimeSpan.FromSeconds(1), stopping);
             }
         }
     }
@@ -177,7 +179,7 @@ public sealed class JobWorker(
         {
             while (!lost.IsCancellationRequested)
             {
-                await Task.Delay(interval, lost.Token);
+                await Task.Delay(interval, _clock, lost.Token);
                 if (!await store.HeartbeatAsync(jobId, Id, lost.Token))
                 {
                     logger?.LogWarning("Job {JobId}: lost to another worker (heartbeat too late)", jobId);
@@ -229,8 +231,8 @@ public sealed class JobWorker(
         if (job is not null) await onFinished(job);
     }
 
-    private static async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        try { await Task.Delay(delay, cancellationToken); } catch (OperationCanceledException) { }
+        try { await Task.Delay(delay, _clock, cancellationToken); } catch (OperationCanceledException) { }
     }
 }

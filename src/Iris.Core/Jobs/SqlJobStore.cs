@@ -8,8 +8,10 @@ namespace Iris.Core.Jobs;
 /// both backends share one set of state transitions. Every transition is one conditional UPDATE: the WHERE clause
 /// is the state machine, and the affected-row count says whether this caller won.
 /// </summary>
-public abstract class SqlJobStore : IJobStore
+public abstract class SqlJobStore(TimeProvider? clock) : IJobStore
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     private const string Columns =
         "id, status, tasks, parameters, input_ref, input_name, batch_id, result, error, attempts, created_at, updated_at, " +
         "started_at, completed_at, generated_by, owner, idempotency_key, callback_url, worker, heartbeat_at";
@@ -202,7 +204,7 @@ public abstract class SqlJobStore : IJobStore
             INSERT INTO webhook_deliveries (id, job_id, url, event, attempts, next_attempt_at, status, created_at)
             SELECT @delivery, id, callback_url, @event, 0, @now, 'pending', @now FROM jobs
             WHERE id = @id AND callback_url IS NOT NULL
-            """, ("delivery", Job.NewId()), ("id", id), ("event", "job." + Name(final)), ("now", now));
+            """, ("delivery", Job.NewId(_clock)), ("id", id), ("event", "job." + Name(final)), ("now", now));
         outbox.Transaction = transaction;
         await outbox.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -274,7 +276,7 @@ public abstract class SqlJobStore : IJobStore
         return deleted.Select(d => d.Input).ToList();
     }
 
-    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     public static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 

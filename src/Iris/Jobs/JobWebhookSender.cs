@@ -14,8 +14,10 @@ namespace Iris.Jobs;
 /// drop the repeats that at-least-once delivery allows. One call is one attempt: <see cref="JobWebhookDispatcher"/>
 /// decides when to retry.
 /// </summary>
-public sealed class JobWebhookSender(HttpClient http)
+public sealed class JobWebhookSender(HttpClient http, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     public const string SignatureHeader = "X-Iris-Signature";
     public const string TimestampHeader = "X-Iris-Timestamp";
     public const string EventHeader = "X-Iris-Event";
@@ -36,7 +38,7 @@ public sealed class JobWebhookSender(HttpClient http)
     public async Task<string?> SendAsync(WebhookDelivery delivery, Job job, string secret, CancellationToken cancellationToken)
     {
         var body = Body(delivery.Event, job);
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var timestamp = _clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add(EventHeader, delivery.Event);
         request.Headers.Add(TimestampHeader, timestamp);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -17,8 +18,9 @@ public delegate Task<Job> KafkaRequestIntake(KafkaJobRequest request, Cancellati
 /// </summary>
 public sealed class KafkaJobQueue(
     string bootstrapServers, string requestTopic, string responseTopic, string groupId, IJobStore store,
-    KafkaRequestIntake intake, ILogger? logger = null) : IJobQueue
+    KafkaRequestIntake intake, ILogger? logger = null, TimeProvider? clock = null) : IJobQueue
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private const string KafkaKeyPrefix = "kafka:";
 
     private readonly KafkaOffsetTracker _offsets = new();
@@ -90,20 +92,20 @@ public sealed class KafkaJobQueue(
         {
             CorrelationId = jobId,
             JobId = jobId,
-            NotBefore = delay > TimeSpan.Zero ? DateTimeOffset.UtcNow.Add(delay).ToUnixTimeMilliseconds() : null,
+            NotBefore = delay > TimeSpan.Zero ? _clock.GetUtcNow().Add(delay).ToUnixTimeMilliseconds() : null,
         };
         await Producer.ProduceAsync(requestTopic, new Message<string, byte[]> { Key = jobId, Value = request.ToUtf8() }, cancellationToken);
     }
 
     public async Task<JobDelivery?> ReceiveAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + wait;
+        var started = Stopwatch.GetTimestamp();
         await _consume.WaitAsync(cancellationToken);
         try
         {
             while (true)
             {
-                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
                 var due = _delayed.FindIndex(d => d.Due <= now);
                 if (due >= 0)
                 {
@@ -111,7 +113,7 @@ public sealed class KafkaJobQueue(
                     _delayed.RemoveAt(due);
                     return delivery;
                 }
-                var left = deadline - DateTime.UtcNow;
+                var left = wait - Stopwatch.GetElapsedTime(started);
                 if (left <= TimeSpan.Zero) return null;
                 var consumed = await Task.Run(() => Consumer.Consume(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250)), cancellationToken);
                 if (consumed is null) continue;
@@ -183,7 +185,7 @@ public sealed class KafkaJobQueue(
 
     private async Task RespondAsync(string correlationId, string? jobId, string status, string? error, CancellationToken cancellationToken)
     {
-        var response = new KafkaJobResponse { CorrelationId = correlationId, JobId = jobId ?? "", Status = status, Error = error, CreatedAt = DateTimeOffset.UtcNow };
+        var response = new KafkaJobResponse { CorrelationId = correlationId, JobId = jobId ?? "", Status = status, Error = error, CreatedAt = _clock.GetUtcNow() };
         await Producer.ProduceAsync(responseTopic, new Message<string, byte[]> { Key = correlationId, Value = response.ToUtf8() }, cancellationToken);
     }
 
