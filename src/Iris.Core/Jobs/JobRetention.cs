@@ -8,7 +8,7 @@ namespace Iris.Core.Jobs;
 /// in batches, each deleted by exactly one sweeper, so several processes can sweep at once; a process that dies between
 /// a batch and its blobs leaves those input files behind, never a job without its input.
 /// </summary>
-public sealed class JobRetention(IJobStore store, IJobBlobStore blobs, TimeSpan retention, int batchSize = 100, ILogger<JobRetention>? logger = null, TimeProvider? clock = null)
+public sealed class JobRetention(IJobRetentionStore store, IJobBlobStore blobs, TimeSpan retention, int batchSize = 100, ILogger<JobRetention>? logger = null, TimeProvider? clock = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 

@@ -12,8 +12,6 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    public IJobStore Store => store;
-
     public IReadOnlyCollection<string> Tasks => processor.Tasks;
 
     /// <summary>Splits a <c>tasks</c> parameter ("detect,ocr") and checks every name against the processor's tasks.</summary>
@@ -101,6 +99,9 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
 
     private static string? IdempotencyKeyOf(string? key, int index, int count) =>
         key is null ? null : count == 1 ? key : $"{key}#{index}";
+
+    /// <summary>One page of jobs; <see cref="JobQuery.Owner"/> limits it to that caller's.</summary>
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => store.ListAsync(query, cancellationToken);
 
     public async Task<Job> GetAsync(string id, CancellationToken cancellationToken) =>
         await store.GetAsync(id, cancellationToken) ?? throw new JobNotFoundException(id);

@@ -8,7 +8,7 @@ namespace Iris.Core.Jobs;
 /// both backends share one set of state transitions. Every transition is one conditional UPDATE: the WHERE clause
 /// is the state machine, and the affected-row count says whether this caller won.
 /// </summary>
-public abstract class SqlJobStore(TimeProvider? clock) : IJobStore
+public abstract class SqlJobStore(TimeProvider? clock) : IJobStore, IWebhookOutbox, IJobRetentionStore
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 

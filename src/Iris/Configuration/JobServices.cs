@@ -28,12 +28,16 @@ public static class JobServices
         services.TryAddSingleton(TimeProvider.System);
         services.AddIrisJobInputStore(options);
         services.AddSingleton(_ => new SqliteJobDatabase(jobs.Database));
-        services.AddSingleton<IJobStore>(sp => jobs.Store.ToLowerInvariant() switch
+        // One store object holds the jobs, their webhook outbox and what retention deletes; each consumer sees only its part.
+        services.AddSingleton<SqlJobStore>(sp => jobs.Store.ToLowerInvariant() switch
         {
             "sqlite" => new SqliteJobStore(sp.GetRequiredService<SqliteJobDatabase>(), sp.GetRequiredService<TimeProvider>()),
             "postgres" => new PostgresJobStore(jobs.Postgres.ConnectionString, sp.GetRequiredService<TimeProvider>()),
             var other => throw new InvalidConfigurationException([$"Jobs:Store '{other}' is not available in this build."]),
         });
+        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<SqlJobStore>());
+        services.AddSingleton<IWebhookOutbox>(sp => sp.GetRequiredService<SqlJobStore>());
+        services.AddSingleton<IJobRetentionStore>(sp => sp.GetRequiredService<SqlJobStore>());
         services.AddSingleton<IJobQueue>(sp => jobs.Queue.ToLowerInvariant() switch
         {
             "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<TimeProvider>()),
@@ -49,7 +53,7 @@ public static class JobServices
         });
         services.AddSingleton<JobService>();
         services.AddSingleton(sp => new JobWebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
+        services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IWebhookOutbox>(), sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
             settings, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<ILogger<JobWebhookDispatcher>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobWorker(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(), sp.GetRequiredService<IJobBlobStore>(),
@@ -57,7 +61,7 @@ public static class JobServices
             sp.GetRequiredService<ILogger<JobWorker>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobRecovery(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(),
             TimeSpan.FromSeconds(jobs.RecoverAfterSeconds), sp.GetRequiredService<ILogger<JobRecovery>>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new JobRetention(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobBlobStore>(),
+        services.AddSingleton(sp => new JobRetention(sp.GetRequiredService<IJobRetentionStore>(), sp.GetRequiredService<IJobBlobStore>(),
             settings.Retention, logger: sp.GetRequiredService<ILogger<JobRetention>>(), clock: sp.GetRequiredService<TimeProvider>()));
         // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
         services.AddHostedService<JobInfrastructureStartup>();

@@ -230,14 +230,15 @@ public static class JobsApi
                 : throw new InvalidJobRequestException($"status must be one of queued, processing, done, failed, canceled; got '{status}'.", "status");
         if (limit is < 1 or > 1000)
             throw new InvalidJobRequestException($"limit must be between 1 and 1000; got {limit}.", "limit");
-        var page = await service.Store.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id, Access.Owner(user)), cancellationToken);
+        var page = await service.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id, Access.Owner(user)), cancellationToken);
         return TypedResults.Ok(new JobListResponse(page.Jobs.Select(JobResponse.From).ToList(), page.NextCursor));
     }
 
-    private static async Task<Ok<JobResponse>> GetAsync(string id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken)
+    private static async Task<Ok<JobResponse>> GetAsync(
+        string id, ClaimsPrincipal user, JobService service, IWebhookOutbox outbox, CancellationToken cancellationToken)
     {
         var job = await service.GetAsync(id, Access.Owner(user), cancellationToken);
-        var webhook = job.CallbackUrl is null ? null : await service.Store.GetWebhookAsync(id, cancellationToken);
+        var webhook = job.CallbackUrl is null ? null : await outbox.GetWebhookAsync(id, cancellationToken);
         return TypedResults.Ok(JobResponse.From(job) with { Webhook = webhook is null ? null : JobWebhookResponse.From(webhook) });
     }
 

@@ -18,14 +18,14 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     protected readonly TempDirectory Scratch = new();
-    private IJobStore _store = null!;
+    private SqlJobStore _store = null!;
     private LocalDiskJobBlobStore _blobs = null!;
 
     /// <summary>Creates the empty database this test runs on.</summary>
     protected abstract Task CreateDatabaseAsync();
 
     /// <summary>A new store over the test's database (as a restarted process opens it), reading the time from <paramref name="clock"/>.</summary>
-    protected abstract IJobStore OpenStore(TimeProvider? clock = null);
+    protected abstract SqlJobStore OpenStore(TimeProvider? clock = null);
 
     /// <summary>Takes the database back to its schema from before the outbox, as an older Iris left it.</summary>
     protected abstract Task DowngradeAsync();
@@ -156,7 +156,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         var settings = new JobSettings { WebhookSecret = "s" };
         using var http = new HttpClient();
         var dispatchers = Enumerable.Range(0, 2).Select(_ => new JobWebhookDispatcher(
-            _store, new JobWebhookSender(http), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
+            _store, _store, new JobWebhookSender(http), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (receiver.Requests.Count < 20 && DateTime.UtcNow < deadline)
@@ -186,7 +186,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         Assert.True(await store.CompleteAsync(job.Id, "w1", "{}", [], CancellationToken.None));
         var settings = new JobSettings { WebhookSecret = "s", WebhookBaseDelay = TimeSpan.FromSeconds(10), WebhookMaxAttempts = 3 };
         using var http = new HttpClient();
-        var dispatcher = new JobWebhookDispatcher(store, new JobWebhookSender(http, clock), settings, TimeSpan.FromMilliseconds(50),
+        var dispatcher = new JobWebhookDispatcher(store, store, new JobWebhookSender(http, clock), settings, TimeSpan.FromMilliseconds(50),
             NullLogger<JobWebhookDispatcher>.Instance, clock);
 
         // Attempt 1 now; then each attempt is due exactly one backoff (10 s, then 20 s) after the previous one, not a tick before.
@@ -272,7 +272,7 @@ public sealed class SqliteJobOutboxStoreTests : JobOutboxStoreContract
 
     protected override Task CreateDatabaseAsync() => Task.CompletedTask;
 
-    protected override IJobStore OpenStore(TimeProvider? clock = null) => new SqliteJobStore(new SqliteJobDatabase(Path), clock);
+    protected override SqlJobStore OpenStore(TimeProvider? clock = null) => new SqliteJobStore(new SqliteJobDatabase(Path), clock);
 
     private async Task ExecuteAsync(string sql)
     {
@@ -292,7 +292,7 @@ public sealed class PostgresJobOutboxStoreTests : JobOutboxStoreContract
 
     protected override async Task CreateDatabaseAsync() => _database = await TestServices.CreateDatabaseAsync();
 
-    protected override IJobStore OpenStore(TimeProvider? clock = null) => new PostgresJobStore(_database, clock);
+    protected override SqlJobStore OpenStore(TimeProvider? clock = null) => new PostgresJobStore(_database, clock);
 
     private async Task ExecuteAsync(string sql)
     {
