@@ -43,15 +43,15 @@ public static class JobServices
             "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<TimeProvider>()),
             "redis" => new RedisStreamsJobQueue(jobs.Redis.ConnectionString, jobs.Redis.Stream, jobs.Redis.Group, settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<TimeProvider>()),
             "rabbitmq" => new RabbitMqJobQueue(jobs.RabbitMq.Uri, jobs.RabbitMq.Queue, (ushort)jobs.RabbitMq.Prefetch),
-            // The intake resolves JobService lazily: JobService itself depends on this queue.
             "kafka" => new KafkaJobQueue(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic, jobs.Kafka.GroupId,
-                sp.GetRequiredService<IJobStore>(),
-                (request, cancellationToken) => KafkaRequestIntakes.Through(
-                    sp.GetRequiredService<JobService>(), sp.GetRequiredService<IJobQueue>(), jobs.DefaultTasks)(request, cancellationToken),
-                sp.GetRequiredService<ILogger<KafkaJobQueue>>(), sp.GetRequiredService<TimeProvider>()),
+                sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<ILogger<KafkaJobQueue>>(), sp.GetRequiredService<TimeProvider>()),
             var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
         });
         services.AddSingleton<JobService>();
+        if (jobs.Queue.Equals("kafka", StringComparison.OrdinalIgnoreCase))
+            services.AddSingleton(sp => new KafkaRequestIntake(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic,
+                jobs.Kafka.GroupId, sp.GetRequiredService<JobService>(), jobs.DefaultTasks, sp.GetRequiredService<ILogger<KafkaRequestIntake>>(),
+                sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobWebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IWebhookOutbox>(), sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
             settings, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<ILogger<JobWebhookDispatcher>>(), sp.GetRequiredService<TimeProvider>()));
@@ -78,6 +78,10 @@ public static class JobServices
             // worker's shutdown grace are still sent.
             services.AddHostedService(sp => new JobWebhookDispatcherService(sp.GetRequiredService<JobWebhookDispatcher>()));
             services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
+            // Kafka clients' requests are taken in where workers run, as they always were: an API-only node stays out
+            // of the request topic's consumer groups.
+            if (services.Any(d => d.ServiceType == typeof(KafkaRequestIntake)))
+                services.AddHostedService(sp => new KafkaRequestIntakeService(sp.GetRequiredService<KafkaRequestIntake>()));
             services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
                 TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
                 sp.GetRequiredService<ILogger<JobRecoveryService>>()));
