@@ -52,7 +52,7 @@ public static class JobServices
             services.AddSingleton(sp => new KafkaRequestIntake(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic,
                 jobs.Kafka.GroupId, sp.GetRequiredService<JobService>(), jobs.DefaultTasks, sp.GetRequiredService<ILogger<KafkaRequestIntake>>(),
                 sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new JobWebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JobWebhookSender(sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IWebhookOutbox>(), sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
             settings, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<ILogger<JobWebhookDispatcher>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobWorker(

@@ -14,8 +14,11 @@ namespace Iris.Jobs;
 /// drop the repeats that at-least-once delivery allows. One call is one attempt: <see cref="JobWebhookDispatcher"/>
 /// decides when to retry.
 /// </summary>
-public sealed class JobWebhookSender(HttpClient http, TimeProvider? clock = null)
+public sealed class JobWebhookSender(IHttpClientFactory clients, TimeProvider? clock = null)
 {
+    /// <summary>The named client webhooks are posted with (10 s time-out).</summary>
+    public const string ClientName = "webhooks";
+
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     public const string SignatureHeader = "X-Iris-Signature";
@@ -47,7 +50,7 @@ public sealed class JobWebhookSender(HttpClient http, TimeProvider? clock = null
         request.Headers.Add(AttemptHeader, delivery.Attempts.ToString(CultureInfo.InvariantCulture));
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken);
+            using var response = await clients.CreateClient(ClientName).SendAsync(request, cancellationToken);
             return response.IsSuccessStatusCode ? null : $"answered {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))

@@ -3,6 +3,7 @@ using Iris.Core.Jobs.Postgres;
 using Iris.Core.Jobs.Sqlite;
 using Iris.Jobs;
 using Iris.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Data.Sqlite;
@@ -17,6 +18,7 @@ namespace Iris.Tests.Jobs;
 public abstract class JobOutboxStoreContract : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private static readonly IHttpClientFactory HttpClients = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
     protected readonly TempDirectory Scratch = new();
     private SqlJobStore _store = null!;
     private LocalDiskJobBlobStore _blobs = null!;
@@ -154,9 +156,8 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         var jobs = new List<Job>();
         for (var i = 0; i < 20; i++) jobs.Add(await FinishAsync(JobStatus.Done, receiver.Url));
         var settings = new JobSettings { WebhookSecret = "s" };
-        using var http = new HttpClient();
         var dispatchers = Enumerable.Range(0, 2).Select(_ => new JobWebhookDispatcher(
-            _store, _store, new JobWebhookSender(http), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
+            _store, _store, new JobWebhookSender(HttpClients), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (receiver.Requests.Count < 20 && DateTime.UtcNow < deadline)
@@ -185,8 +186,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         Assert.NotNull(await store.TryStartAsync(job.Id, "w1", Lease, 3, CancellationToken.None));
         Assert.True(await store.CompleteAsync(job.Id, "w1", "{}", [], CancellationToken.None));
         var settings = new JobSettings { WebhookSecret = "s", WebhookBaseDelay = TimeSpan.FromSeconds(10), WebhookMaxAttempts = 3 };
-        using var http = new HttpClient();
-        var dispatcher = new JobWebhookDispatcher(store, store, new JobWebhookSender(http, clock), settings, TimeSpan.FromMilliseconds(50),
+        var dispatcher = new JobWebhookDispatcher(store, store, new JobWebhookSender(HttpClients, clock), settings, TimeSpan.FromMilliseconds(50),
             NullLogger<JobWebhookDispatcher>.Instance, clock);
 
         // Attempt 1 now; then each attempt is due exactly one backoff (10 s, then 20 s) after the previous one, not a tick before.
