@@ -22,8 +22,9 @@ public static class IrisServices
         services.AddSingleton(options);
         services.AddSingleton(new ImageDecoder(options.ImageLimits()));
         services.AddSingleton(sp => new ModelCatalog(BuiltInManifests.Load(), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
+        services.AddIrisHttpClients(options);
         services.AddSingleton(sp => new ModelDownloader(
-            new HttpClient { Timeout = TimeSpan.FromSeconds(options.Models.DownloadTimeoutSeconds) },
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.Models),
             options.Models.DownloadAttempts, sp.GetService<ILogger<ModelDownloader>>()));
         services.AddSingleton(sp => new ModelStore(
             options.Models.CacheDirectory, options.Models.Mirror, sp.GetRequiredService<ModelDownloader>(), sp.GetService<ILogger<ModelStore>>()));
@@ -67,7 +68,7 @@ public static class IrisServices
         services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits()));
         services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
-        services.AddSingleton(_ => new RemoteImageFetcher(options.RemoteSourcePolicy()));
+        services.AddSingleton(sp => new RemoteImageFetcher(options.RemoteSourcePolicy(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.RemoteSources)));
         return services;
     }
 }
