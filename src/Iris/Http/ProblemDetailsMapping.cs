@@ -67,6 +67,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         CorruptImageException => (422, "Corrupt image"),
         ImageDecodeTimeoutException => (422, "Image decode timed out"),
         ModelNotReadyException => (503, "Model not ready"),
+        DecodeCapacityExceededException => (503, "Server busy"),
         StorageUnavailableException => (503, "Storage unavailable"),
         InvalidJobRequestException => (400, "Invalid job request"),
         JobNotFoundException => (404, "Job not found"),
