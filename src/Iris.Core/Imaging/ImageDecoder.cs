@@ -79,6 +79,8 @@ public sealed class ImageDecoder
 
     private DecodedImage DecodeWithVips(byte[] data, ImageFormat format, CancellationToken cancellationToken)
     {
+        if (format == ImageFormat.Svg)
+            SvgComplexity.Check(data);
         var image = Open(data, format, null);
         DecodeAdmission.Lease? lease = null;
         try

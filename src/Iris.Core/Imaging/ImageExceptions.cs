@@ -38,3 +38,6 @@ public sealed class CorruptImageException(string message, Exception? inner = nul
 
 public sealed class ImageDecodeTimeoutException(TimeSpan timeout)
     : ImageRejectedException($"Decoding the image took longer than {timeout.TotalMilliseconds:N0} ms (Images:DecodeTimeoutMs).");
+
+/// <summary>The image is valid but would cost more work than any real image of its kind (an SVG that expands without bound).</summary>
+public sealed class ImageTooComplexException(string message) : ImageRejectedException(message);

@@ -75,7 +75,11 @@ public sealed class ImageTransformer
     /// </summary>
     public async Task<TransformResult> TransformAsync(byte[] data, TransformPipeline pipeline, string? accept, CancellationToken cancellationToken)
     {
-        await _gate!.WaitAsync(cancellationToken);
+        // The wait for a slot counts against the budget: slots held by work that is still being stopped must not
+        // leave later requests waiting without limit.
+        var started = Stopwatch.GetTimestamp();
+        if (!await _gate!.WaitAsync(Limits.TimeBudget, cancellationToken))
+            throw new TransformTimeoutException(Limits.TimeBudget);
         Task<TransformResult> work;
         try
         {
@@ -89,7 +93,8 @@ public sealed class ImageTransformer
         _ = work.ContinueWith(_ => _gate.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
-            return await work.WaitAsync(Limits.TimeBudget, cancellationToken);
+            var left = Limits.TimeBudget - Stopwatch.GetElapsedTime(started);
+            return await work.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -215,6 +220,8 @@ public sealed class ImageTransformer
     /// is opened at the scale that fits, as in <see cref="ImageDecoder"/>.</summary>
     private Image OpenHeader(byte[] data, ImageFormat format)
     {
+        if (format == ImageFormat.Svg)
+            SvgComplexity.Check(data);
         try
         {
             var image = Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated);
