@@ -20,16 +20,20 @@ public sealed class DecodeBudgetApiTests
         return content;
     }
 
+    private static async Task<IrisTestHost> StartAsync(TempDirectory data, Dictionary<string, string> settings)
+    {
+        var all = TransformHost.Settings(data.Path);
+        all["Models:Enabled"] = "";
+        foreach (var (key, value) in settings) all[key] = value;
+        return await IrisTestHost.StartAsync(all);
+    }
+
     [Fact]
     public async Task The_svg_blur_bomb_answers_within_the_decode_and_transform_budgets_and_the_next_request_is_fast()
     {
         using var data = new TempDirectory();
-        var settings = TransformHost.Settings(data.Path);
         // Short budgets, so the bomb (1.4 s even at the default Images:MaxSvgPixels) must be cut off by them.
-        settings["Images:DecodeTimeoutMs"] = "300";
-        settings["Transforms:TimeBudgetMs"] = "300";
-        settings["Models:Enabled"] = "";
-        await using var host = await IrisTestHost.StartAsync(settings);
+        await using var host = await StartAsync(data, new() { ["Images:DecodeTimeoutMs"] = "300", ["Transforms:TimeBudgetMs"] = "300" });
         var bomb = Encoding.UTF8.GetBytes(HostileImages.SvgBlurBomb);
         Assert.True(bomb.Length < 240);
 
@@ -57,11 +61,7 @@ public sealed class DecodeBudgetApiTests
     public async Task A_burst_of_large_images_past_the_pixel_budget_is_shed_with_503_and_Retry_After_and_none_fails()
     {
         using var data = new TempDirectory();
-        var settings = TransformHost.Settings(data.Path);
-        settings["Models:Enabled"] = "";
-        settings["Images:MaxInFlightPixels"] = "9000000";
-        settings["Images:AdmissionWaitMs"] = "0";
-        await using var host = await IrisTestHost.StartAsync(settings);
+        await using var host = await StartAsync(data, new() { ["Images:MaxInFlightPixels"] = "9000000", ["Images:AdmissionWaitMs"] = "0" });
         var large = HostileImages.PngRgb(3000, 3000);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>

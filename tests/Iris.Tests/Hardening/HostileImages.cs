@@ -181,16 +181,12 @@ public static class HostileImages
         return stream.ToArray();
     }
 
-    private static byte[] BmpHeader(int width, int height, int bitsPerPixel)
+    /// <summary>A 4×4 BMP whose header is then made to declare another size and depth.</summary>
+    public static byte[] BmpHeader(int width, int height, int bitsPerPixel)
     {
-        var data = new byte[54 + 16];
-        "BM"u8.CopyTo(data);
-        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(2), data.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(10), 54);
-        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(14), 40);
+        var data = TestImages.Bmp24(4, 4, (_, _) => (1, 2, 3));
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(18), width);
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(22), height);
-        BinaryPrimitives.WriteInt16LittleEndian(data.AsSpan(26), 1);
         BinaryPrimitives.WriteInt16LittleEndian(data.AsSpan(28), (short)bitsPerPixel);
         return data;
     }

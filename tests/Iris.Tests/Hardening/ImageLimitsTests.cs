@@ -17,8 +17,8 @@ public sealed class ImageLimitsTests
         { "png 1×1,000,000", TestImages.PngWithDeclaredSize(1, 1_000_000), "Images:MaxHeight" },
         { "png 20,000×10", TestImages.PngWithDeclaredSize(20_000, 10), "Images:MaxAspectRatio" },
         { "png 8000×8000 declared", TestImages.PngWithDeclaredSize(8000, 8000), "Images:MaxPixels" },
-        { "bmp 6,000,000×1", BmpOfDeclaredSize(6_000_000, 1), "Images:MaxWidth" },
-        { "bmp 5000×2", BmpOfDeclaredSize(5000, 2), "Images:MaxAspectRatio" },
+        { "bmp 6,000,000×1", HostileImages.BmpHeader(6_000_000, 1, 24), "Images:MaxWidth" },
+        { "bmp 5000×2", HostileImages.BmpHeader(5000, 2, 24), "Images:MaxAspectRatio" },
     };
 
     [Theory]
@@ -91,11 +91,4 @@ public sealed class ImageLimitsTests
         Assert.Equal(40, image.Width);
     }
 
-    private static byte[] BmpOfDeclaredSize(int width, int height)
-    {
-        var data = TestImages.Bmp24(2, 2, (_, _) => (1, 2, 3));
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(18), width);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(22), height);
-        return data;
-    }
 }
