@@ -63,6 +63,17 @@ public sealed class ImageLimitsTests
     }
 
     [Fact]
+    public void A_decode_whose_caller_has_gone_is_killed_instead_of_finishing()
+    {
+        var large = HostileImages.PngRgb(4000, 4000);
+        using var gone = new CancellationTokenSource();
+        gone.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new ImageDecoder(Limits).Decode(large, gone.Token));
+        var transformer = new ImageTransformer(Limits, TransformLimits.Default);
+        Assert.ThrowsAny<OperationCanceledException>(() => transformer.Transform(large, transformer.Parser.Parse("resize:w=64"), null, gone.Token));
+    }
+
+    [Fact]
     public void An_svg_that_expands_through_nested_use_is_refused_before_librsvg_renders_it()
     {
         var bomb = HostileImages.Corpus().Single(f => f.Name == "svg-nested-use").Bytes;
