@@ -44,8 +44,8 @@ for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$server/status"; }
 echo "idle RSS before: $(rss) MiB"
 
-peak=0
-( while kill -0 "$server" 2>/dev/null; do r=$(rss); [ "${r:-0}" -gt "$(cat "$work/peak" 2>/dev/null || echo 0)" ] && echo "$r" > "$work/peak"; sleep 0.1; done ) &
+# Peak RSS, sampled every 100 ms; written whole (mv) so a read never sees a half-written file.
+( max=0; while kill -0 "$server" 2>/dev/null; do r=$(rss); [ "${r:-0}" -gt "$max" ] && max=$r; echo "$max" > "$work/peak.tmp" && mv "$work/peak.tmp" "$work/peak"; sleep 0.1; done ) &
 sampler=$!
 
 start=$(date +%s.%N)
@@ -55,8 +55,10 @@ for i in $(seq 1 "$requests"); do
 done
 wait $(jobs -p | grep -v "^$sampler$" | grep -v "^$server$") 2>/dev/null || true
 end=$(date +%s.%N)
-peak=$(cat "$work/peak")
+sleep 0.3
 kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+peak=$(cat "$work/peak")
 
 cat "$work"/result.* > "$work/all"
 python3 - "$work/all" "$requests" "$start" "$end" "$peak" <<'PY'
@@ -69,6 +71,6 @@ print(f"requests {sys.argv[2]}: " + ", ".join(f"{c}×{n}" for c, n in sorted(cod
 print(f"shed (503): {codes.get('503', 0)}; 5xx other than 503: {sum(n for c, n in codes.items() if c.startswith('5') and c != '503')}")
 print(f"admitted p50 {rank(0.5):.2f} s, p99 {rank(0.99):.2f} s; burst wall {float(sys.argv[4]) - float(sys.argv[3]):.1f} s; peak RSS {sys.argv[5]} MiB")
 PY
-grep -il "retry-after" "$work"/head.* | wc -l | xargs echo "answers with Retry-After:"
+echo "answers with Retry-After: $(cat "$work"/head.* | grep -ci '^retry-after:' || true)"
 sleep "$idle"
 echo "RSS after ${idle} s idle: $(rss) MiB"

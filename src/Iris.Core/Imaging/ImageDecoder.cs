@@ -107,7 +107,8 @@ public sealed class ImageDecoder
         }
 
         // librsvg rasterises in one call that libvips' kill cannot interrupt. The render runs on its own thread and the
-        // request stops waiting at the deadline; what is left of the render is bounded by Images:MaxSvgPixels, and its
+        // request stops waiting at the deadline; what is left of the render is bounded by Images:MaxSvgPixels and by
+        // SvgComplexity, and its
         // lease and image are released when it ends.
         var render = Task.Run(() =>
         {
@@ -115,6 +116,8 @@ public sealed class ImageDecoder
             using (lease)
                 return Render(image, format, data.Length, cancellationToken);
         }, CancellationToken.None);
+        // A render abandoned at the deadline may still fail later; its exception is observed here, not lost.
+        _ = render.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         try
         {
             if (!render.Wait(_limits.DecodeTimeout, cancellationToken))

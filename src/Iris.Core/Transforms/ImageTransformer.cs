@@ -90,7 +90,9 @@ public sealed class ImageTransformer
             _gate.Release();
             throw;
         }
-        _ = work.ContinueWith(_ => _gate.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Observes the outcome too: work abandoned at the budget may still fail later, and nobody else will look.
+        _ = work.ContinueWith(t => { _ = t.Exception; _gate.Release(); },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             var left = Limits.TimeBudget - Stopwatch.GetElapsedTime(started);
