@@ -106,10 +106,9 @@ public sealed class ImageDecoder
                 return Render(image, format, data.Length, cancellationToken);
         }
 
-        // librsvg rasterises in one call that libvips' kill cannot interrupt. The render runs on its own thread and the
+        // librsvg rasterises in calls that libvips' kill cannot interrupt. The render runs on its own thread and the
         // request stops waiting at the deadline; what is left of the render is bounded by Images:MaxSvgPixels and by
-        // SvgComplexity, and its
-        // lease and image are released when it ends.
+        // SvgComplexity, and its image and lease are released when it ends.
         var render = Task.Run(() =>
         {
             using (image)
