@@ -15,9 +15,10 @@ public sealed record ImageLimits(long MaxBytes, long MaxPixels, TimeSpan DecodeT
 
     public int MaxHeight { get; init; } = 32_768;
 
-    /// <summary>Longer side over shorter side. Real panoramas, receipts and scrolled screenshots stay under ~30:1; a
-    /// 1,000,000×1 "image" only exists to make a model's resize round one side to zero.</summary>
-    public double MaxAspectRatio { get; init; } = 100;
+    /// <summary>Longer side over shorter side. Photos, panoramas and long screenshots stay under ~30:1, and thin strips
+    /// (a 3000×2 rule or barcode row) are answered today, so the bound sits above them: it refuses what is left within
+    /// MaxWidth only to make a model's resize round one side to nothing, such as 32,768×1.</summary>
+    public double MaxAspectRatio { get; init; } = 2000;
 
     /// <summary>
     /// SVG is rasterised by librsvg in one call that libvips cannot interrupt, and its cost grows faster than its area

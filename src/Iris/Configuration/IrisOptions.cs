@@ -100,7 +100,7 @@ public sealed class ImagesOptions
     public int MaxHeight { get; init; } = 32_768;
 
     /// <summary>Longer side over shorter side; thinner images are refused from the header.</summary>
-    public double MaxAspectRatio { get; init; } = 100;
+    public double MaxAspectRatio { get; init; } = 2000;
 
     /// <summary>SVGs are rasterised at a scale that fits this many pixels (librsvg cannot be interrupted mid-render).</summary>
     public long MaxSvgPixels { get; init; } = 4_000_000;
