@@ -8,16 +8,24 @@ namespace Iris.Core.Imaging;
 /// Turns untrusted bytes into a <see cref="DecodedImage"/>: checks the byte limit, identifies the
 /// format by content, reads only the header to check the pixel limit, then decodes with libvips
 /// under a deadline, applies EXIF orientation and converts to 8-bit sRGB.
+/// Every decode first takes its pixels from the process-wide <see cref="DecodeAdmission"/> budget. The deadline and the
+/// caller's cancellation end libvips' work (the image is killed, so evaluation stops at the next tile), not just the wait.
 /// </summary>
 public sealed class ImageDecoder
 {
     static ImageDecoder() => Libvips.EnsureConfigured();
 
     private readonly ImageLimits _limits;
+    private readonly DecodeAdmission _admission;
 
-    public ImageDecoder(ImageLimits limits) => _limits = limits;
+    public ImageDecoder(ImageLimits limits, DecodeAdmission? admission = null)
+    {
+        _limits = limits;
+        _admission = admission ?? DecodeAdmission.Unlimited;
+    }
 
     public ImageLimits Limits => _limits;
+    public DecodeAdmission Admission => _admission;
 
     public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default)
     {
@@ -52,58 +60,119 @@ public sealed class ImageDecoder
                 "the format is detected from the file's content, not its name or Content-Type.");
 
         return format == ImageFormat.Bmp
-            ? DecodeBmp(data)
+            ? DecodeBmp(data, cancellationToken)
             : DecodeWithVips(data, format, cancellationToken);
     }
 
-    private DecodedImage DecodeBmp(byte[] data)
+    private DecodedImage DecodeBmp(byte[] data, CancellationToken cancellationToken)
     {
         var header = BmpDecoder.ReadHeader(data);
-        CheckPixels(header.Width, header.Height);
+        _limits.CheckDimensions(header.Width, header.Height);
+        using var lease = _admission.Admit((long)header.Width * header.Height, outlivesCall: true, cancellationToken);
         return new DecodedImage(header.Width, header.Height, BmpDecoder.DecodeRgb(data, header), ImageFormat.Bmp, 1, data.Length);
     }
 
     private DecodedImage DecodeWithVips(byte[] data, ImageFormat format, CancellationToken cancellationToken)
     {
-        Image image;
+        if (format == ImageFormat.Svg)
+            SvgComplexity.Check(data);
+        var image = Open(data, format, null);
+        DecodeAdmission.Lease? lease = null;
         try
         {
-            // Opening reads the header only; pixels are decoded later, when they are written out.
-            image = Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated);
+            _limits.CheckDimensions(image.Width, image.Height);
+            if (format == ImageFormat.Svg && SvgScale(image.Width, image.Height, _limits.MaxSvgPixels) is { } scale)
+            {
+                image.Dispose();
+                image = Open(data, format, scale);
+            }
+            lease = _admission.Admit((long)image.Width * image.Height, outlivesCall: true, cancellationToken);
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+
+        if (format != ImageFormat.Svg)
+        {
+            using (image)
+            using (lease)
+                return Render(image, format, data.Length, cancellationToken);
+        }
+
+        // librsvg rasterises in calls that libvips' kill cannot interrupt. The render runs on its own thread and the
+        // request stops waiting at the deadline; what is left of the render is bounded by Images:MaxSvgPixels and by
+        // SvgComplexity, and its image and lease are released when it ends.
+        var render = Task.Run(() =>
+        {
+            using (image)
+            using (lease)
+                return Render(image, format, data.Length, cancellationToken);
+        }, CancellationToken.None);
+        // A render abandoned at the deadline may still fail later; its exception is observed here, not lost.
+        _ = render.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        try
+        {
+            if (!render.Wait(_limits.DecodeTimeout, cancellationToken))
+                throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
+        }
+        catch (AggregateException)
+        {
+            // The render's own exception is rethrown below, unwrapped.
+        }
+        return render.GetAwaiter().GetResult();
+    }
+
+    private DecodedImage Render(Image image, ImageFormat format, long sourceBytes, CancellationToken cancellationToken)
+    {
+        var orientation = image.Contains("orientation") ? Math.Clamp((int)image.Get("orientation"), 1, 8) : 1;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_limits.DecodeTimeout);
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            using var upright = orientation == 1 ? image.Copy() : image.Autorot();
+            using var rgb = ToSrgb8(upright);
+            // Killing the image on the deadline or on the caller's cancellation makes libvips stop at the next tile and
+            // fail the write, so the CPU work ends with the request.
+            rgb.SetProgress(NoProgress.Instance, deadline.Token);
+            var pixels = rgb.WriteToMemory<byte>();
+            // libvips checks for cancellation only between tiles, so a decode can finish past the deadline without
+            // being stopped; the limit still holds.
+            if (stopwatch.Elapsed >= _limits.DecodeTimeout)
+                throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
+            return new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes);
+        }
+        catch (VipsException e)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (deadline.IsCancellationRequested || stopwatch.Elapsed >= _limits.DecodeTimeout)
+                throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
+            throw new CorruptImageException($"The {format.Name().ToUpperInvariant()} image is corrupt or truncated: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>Opening reads the header only; pixels are decoded later, when they are written out.</summary>
+    private static Image Open(byte[] data, ImageFormat format, double? svgScale)
+    {
+        try
+        {
+            return svgScale is { } scale
+                ? Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated, kwargs: new VOption { { "scale", scale } })
+                : Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated);
         }
         catch (VipsException e)
         {
             throw LoadFailure(format, e);
         }
+    }
 
-        using (image)
-        {
-            CheckPixels(image.Width, image.Height);
-            var orientation = image.Contains("orientation") ? Math.Clamp((int)image.Get("orientation"), 1, 8) : 1;
-
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(_limits.DecodeTimeout);
-            var stopwatch = Stopwatch.StartNew();
-            try
-            {
-                using var upright = orientation == 1 ? image.Copy() : image.Autorot();
-                using var rgb = ToSrgb8(upright);
-                rgb.SetProgress(NoProgress.Instance, deadline.Token);
-                var pixels = rgb.WriteToMemory<byte>();
-                // libvips checks for cancellation only between progress ticks, so a decode can finish past the
-                // deadline without being stopped; the limit still holds.
-                if (stopwatch.Elapsed >= _limits.DecodeTimeout)
-                    throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
-                return new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, data.Length);
-            }
-            catch (VipsException e)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (deadline.IsCancellationRequested || stopwatch.Elapsed >= _limits.DecodeTimeout)
-                    throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
-                throw new CorruptImageException($"The {format.Name().ToUpperInvariant()} image is corrupt or truncated: {FirstLine(e.Message)}", e);
-            }
-        }
+    /// <summary>The scale at which an SVG of this declared size renders within <paramref name="maxPixels"/>; null when it already fits.</summary>
+    public static double? SvgScale(int width, int height, long maxPixels)
+    {
+        var pixels = (double)width * height;
+        return pixels <= maxPixels ? null : Math.Sqrt(maxPixels / pixels) * 0.999;
     }
 
     private static Image ToSrgb8(Image image)
@@ -128,12 +197,6 @@ public sealed class ImageDecoder
             srgb = wide.Cast(Enums.BandFormat.Uchar);
         }
         return srgb;
-    }
-
-    private void CheckPixels(int width, int height)
-    {
-        if ((long)width * height > _limits.MaxPixels)
-            throw new ImageDimensionsTooLargeException(width, height, _limits.MaxPixels);
     }
 
     private static ImageRejectedException LoadFailure(ImageFormat format, VipsException e)

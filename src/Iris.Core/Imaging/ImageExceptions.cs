@@ -13,12 +13,23 @@ public sealed class ImageTooLargeException(long bytes, long maxBytes)
     public long MaxBytes { get; } = maxBytes;
 }
 
-public sealed class ImageDimensionsTooLargeException(int width, int height, long maxPixels)
-    : ImageRejectedException(
-        $"The image header declares {width}×{height} = {(long)width * height:N0} pixels; the limit is {maxPixels:N0} pixels (Images:MaxPixels).")
+/// <summary>The header declares a size beyond one of the limits (pixels, width, height or aspect ratio); the message names it.</summary>
+public sealed class ImageDimensionsTooLargeException : ImageRejectedException
 {
-    public int Width { get; } = width;
-    public int Height { get; } = height;
+    public ImageDimensionsTooLargeException(int width, int height, long maxPixels)
+        : this(width, height,
+            $"The image header declares {width}×{height} = {(long)width * height:N0} pixels; the limit is {maxPixels:N0} pixels (Images:MaxPixels).")
+    {
+    }
+
+    public ImageDimensionsTooLargeException(int width, int height, string message) : base(message)
+    {
+        Width = width;
+        Height = height;
+    }
+
+    public int Width { get; }
+    public int Height { get; }
 }
 
 public sealed class UnsupportedImageFormatException(string message) : ImageRejectedException(message);
@@ -27,3 +38,6 @@ public sealed class CorruptImageException(string message, Exception? inner = nul
 
 public sealed class ImageDecodeTimeoutException(TimeSpan timeout)
     : ImageRejectedException($"Decoding the image took longer than {timeout.TotalMilliseconds:N0} ms (Images:DecodeTimeoutMs).");
+
+/// <summary>The image is valid but would cost more work than any real image of its kind (an SVG that expands without bound).</summary>
+public sealed class ImageTooComplexException(string message) : ImageRejectedException(message);

@@ -32,7 +32,7 @@ public sealed record GpsLocation(double Latitude, double Longitude, double? Alti
 
 /// <summary>
 /// Reads an <see cref="ImageHeader"/> with libvips (header only, no pixel decoding) after the same byte limit and
-/// content sniffing as <see cref="ImageDecoder"/>. BMP, which the bundled libvips cannot open, is read by Iris' own reader.
+/// content sniffing as <see cref="ImageDecoder"/>, and refuses sizes beyond <see cref="ImageLimits.CheckDimensions"/>. BMP, which the bundled libvips cannot open, is read by Iris' own reader.
 /// </summary>
 public static class ImageHeaderReader
 {
@@ -49,6 +49,7 @@ public static class ImageHeaderReader
         if (format == ImageFormat.Bmp)
         {
             var bmp = BmpDecoder.ReadHeader(data);
+            limits.CheckDimensions(bmp.Width, bmp.Height);
             var alpha = bmp.BitsPerPixel == 32;
             return new ImageHeader(format, bmp.Width, bmp.Height, bmp.BitsPerPixel <= 8 ? bmp.BitsPerPixel : 8, alpha ? 4 : 3, alpha,
                 "srgb", 1, 1, data.Length, null);
@@ -70,6 +71,7 @@ public static class ImageHeaderReader
             var frames = fields.Contains("n-pages") ? Math.Max(1, (int)image.Get("n-pages")) : 1;
             // For GIF, WebP and animated formats libvips reports one page's height when loading one page.
             var height = fields.Contains("page-height") ? (int)image.Get("page-height") : image.Height;
+            limits.CheckDimensions(image.Width, height);
             var bitDepth = fields.Contains("bits-per-sample") ? (int)image.Get("bits-per-sample") : BitDepth(image.Format);
             var exif = fields.Any(f => f.StartsWith("exif-ifd", StringComparison.Ordinal)) ? ReadExif(image, fields) : null;
             return new ImageHeader(format, image.Width, height, bitDepth, image.Bands, image.HasAlpha(),

@@ -1,8 +1,10 @@
 namespace Iris.Core.Jobs;
 
 /// <summary>
-/// The authoritative record of every job. Every state change is a conditional update, so concurrent or
-/// redelivered workers cannot both win: only the worker that holds a job can complete it, and a job completes once.
+/// The authoritative record of every job and its lifecycle. Every state change is a conditional update, so concurrent
+/// or redelivered workers cannot both win: only the worker that holds a job can complete it, and a job completes once.
+/// The same database also holds the webhook outbox (<see cref="IWebhookOutbox"/>) and is swept by retention
+/// (<see cref="IJobRetentionStore"/>); those are separate interfaces because separate components use them.
 /// </summary>
 public interface IJobStore : IAsyncDisposable
 {
@@ -26,10 +28,16 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>
     /// Claims the job for <paramref name="worker"/>: a queued job, or a processing one whose holder's heartbeat is
-    /// older than <paramref name="staleAfter"/> (that worker died). Counts an attempt. Null when the job is finished,
-    /// canceled, unknown or held by a live worker.
+    /// older than <paramref name="staleAfter"/> (that worker died). The attempt is counted durably by the claim itself,
+    /// before the job runs, so a job that kills its worker still uses up its attempts. A claim that finds all
+    /// <paramref name="maxAttempts"/> used (their workers died without reporting) dead-letters the job instead: it is
+    /// returned <see cref="JobStatus.Failed"/> with the reason <see cref="WorkerDiedError"/>, and must not run.
+    /// Null when the job is finished, canceled, unknown or held by a live worker.
     /// </summary>
-    Task<Job?> TryStartAsync(string id, string worker, TimeSpan staleAfter, CancellationToken cancellationToken);
+    Task<Job?> TryStartAsync(string id, string worker, TimeSpan staleAfter, int maxAttempts, CancellationToken cancellationToken);
+
+    /// <summary>The start of the error of a job dead-lettered by <see cref="TryStartAsync"/>.</summary>
+    public const string WorkerDiedError = "worker died while processing";
 
     /// <summary>Proves <paramref name="worker"/> still works on the job; false when it lost the job.</summary>
     Task<bool> HeartbeatAsync(string id, string worker, CancellationToken cancellationToken);
@@ -57,28 +65,4 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>Failed or canceled → queued with attempts reset, for a manual retry. False otherwise.</summary>
     Task<bool> ResubmitAsync(string id, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Claims up to <paramref name="limit"/> pending webhook deliveries that are due: counts an attempt and moves
-    /// their due time <paramref name="lease"/> ahead, in one conditional update, so concurrent dispatchers never send
-    /// the same delivery at once and one that dies mid-send is retried once the lease runs out.
-    /// </summary>
-    Task<IReadOnlyList<WebhookDelivery>> ClaimWebhooksAsync(TimeSpan lease, int limit, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Records the outcome of attempt <paramref name="attempt"/> (delivered, failed for good, or pending again until
-    /// <paramref name="nextAttemptAt"/>). False when the delivery moved on meanwhile (its claim expired and another
-    /// dispatcher took it).
-    /// </summary>
-    Task<bool> RecordWebhookAsync(string deliveryId, int attempt, WebhookStatus status, DateTimeOffset nextAttemptAt, string? error, CancellationToken cancellationToken);
-
-    /// <summary>The job's latest webhook delivery (a retried job can finish, and notify, more than once).</summary>
-    Task<WebhookDelivery?> GetWebhookAsync(string jobId, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Deletes up to <paramref name="limit"/> jobs that finished (done, failed, canceled) before <paramref name="before"/>,
-    /// with their delivered or failed webhooks; a job whose webhook is still pending stays. Returns the deleted jobs'
-    /// input references, whose blobs the caller deletes.
-    /// </summary>
-    Task<IReadOnlyList<string>> DeleteFinishedAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);
 }

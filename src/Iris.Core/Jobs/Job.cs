@@ -63,13 +63,13 @@ public sealed record Job
     /// random bits; 32 hex digits), so ids double as list cursors and a batch lists in upload order. UUIDv7 alone is
     /// not ordered within one millisecond.
     /// </summary>
-    public static string NewId()
+    public static string NewId(TimeProvider? clock = null)
     {
         long time;
         int sequence;
         lock (IdLock)
         {
-            time = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastIdTime);
+            time = Math.Max((clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds(), _lastIdTime);
             if (time == _lastIdTime && ++_idSequence > 0xFFFF)
             {
                 time++;

@@ -8,11 +8,13 @@ namespace Iris.Core.Jobs;
 /// lost messages (a Redis restart without AOF, a purged queue). Enqueuing a job that is still in the queue only makes a
 /// duplicate delivery, which the store turns away, so the sweep errs on the side of enqueuing.
 /// </summary>
-public sealed class JobRecovery(IJobStore store, IJobQueue queue, TimeSpan staleAfter, ILogger<JobRecovery>? logger = null)
+public sealed class JobRecovery(IJobStore store, IJobQueue queue, TimeSpan staleAfter, ILogger<JobRecovery>? logger = null, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
-        var stale = await store.ListStaleAsync(DateTimeOffset.UtcNow - staleAfter, 500, cancellationToken);
+        var stale = await store.ListStaleAsync(_clock.GetUtcNow() - staleAfter, 500, cancellationToken);
         foreach (var job in stale)
         {
             await queue.EnqueueAsync(job.Id, TimeSpan.Zero, cancellationToken);

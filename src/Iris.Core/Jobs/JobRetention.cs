@@ -8,12 +8,14 @@ namespace Iris.Core.Jobs;
 /// in batches, each deleted by exactly one sweeper, so several processes can sweep at once; a process that dies between
 /// a batch and its blobs leaves those input files behind, never a job without its input.
 /// </summary>
-public sealed class JobRetention(IJobStore store, IJobBlobStore blobs, TimeSpan retention, int batchSize = 100, ILogger<JobRetention>? logger = null)
+public sealed class JobRetention(IJobRetentionStore store, IJobBlobStore blobs, TimeSpan retention, int batchSize = 100, ILogger<JobRetention>? logger = null, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
         if (retention <= TimeSpan.Zero) return 0;
-        var before = DateTimeOffset.UtcNow - retention;
+        var before = _clock.GetUtcNow() - retention;
         var total = 0;
         while (true)
         {

@@ -9,9 +9,9 @@ namespace Iris.Core.Jobs;
 /// job, then enqueue it), cancel, retry. A job is recorded before it is enqueued, so whatever the queue delivers
 /// exists in the store; a 202 is only answered once both are durable.
 /// </summary>
-public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore blobs, IJobProcessor processor, JobSettings settings, ILogger<JobService>? logger = null)
+public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore blobs, IJobProcessor processor, JobSettings settings, ILogger<JobService>? logger = null, TimeProvider? clock = null)
 {
-    public IJobStore Store => store;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     public IReadOnlyCollection<string> Tasks => processor.Tasks;
 
@@ -52,15 +52,15 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
         if (queued + submission.Images.Count > settings.MaxQueued)
             throw new JobQueueFullException(queued, settings.MaxQueued, settings.RetryAfter);
 
-        var now = DateTimeOffset.UtcNow;
-        var batchId = submission.Images.Count > 1 ? Job.NewId() : null;
+        var now = _clock.GetUtcNow();
+        var batchId = submission.Images.Count > 1 ? Job.NewId(_clock) : null;
         var jobs = new List<Job>();
         for (var i = 0; i < submission.Images.Count; i++)
         {
             var image = submission.Images[i];
             jobs.Add(new Job
             {
-                Id = Job.NewId(),
+                Id = Job.NewId(_clock),
                 Tasks = submission.Tasks,
                 Parameters = submission.Parameters,
                 InputRef = await blobs.PutAsync(image.Bytes, cancellationToken),
@@ -98,6 +98,9 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
 
     private static string? IdempotencyKeyOf(string? key, int index, int count) =>
         key is null ? null : count == 1 ? key : $"{key}#{index}";
+
+    /// <summary>One page of jobs; <see cref="JobQuery.Owner"/> limits it to that caller's.</summary>
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => store.ListAsync(query, cancellationToken);
 
     public async Task<Job> GetAsync(string id, CancellationToken cancellationToken) =>
         await store.GetAsync(id, cancellationToken) ?? throw new JobNotFoundException(id);

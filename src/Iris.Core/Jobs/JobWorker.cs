@@ -14,8 +14,10 @@ namespace Iris.Core.Jobs;
 /// </summary>
 public sealed class JobWorker(
     IJobStore store, IJobQueue queue, IJobBlobStore blobs, IJobProcessor processor, JobSettings settings,
-    Func<Job, Task>? onFinished = null, ILogger<JobWorker>? logger = null)
+    Func<Job, Task>? onFinished = null, ILogger<JobWorker>? logger = null, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     private readonly Dictionary<string, SemaphoreSlim> _taskLimits = settings.TaskConcurrency
         .ToDictionary(p => p.Key, p => new SemaphoreSlim(p.Value, p.Value), StringComparer.OrdinalIgnoreCase);
 
@@ -48,7 +50,7 @@ public sealed class JobWorker(
             {
                 // The queue is unreachable (broker restart, network): keep trying rather than dying.
                 logger?.LogWarning("Receiving from the job queue failed: {Error}", e.Message);
-                await Delay(TimeSpan.FromSeconds(1), stopping);
+                await DelayAsync(TimeSpan.FromSeconds(1), stopping);
                 continue;
             }
             if (delivery is null) continue;
@@ -60,7 +62,7 @@ public sealed class JobWorker(
             {
                 // Bookkeeping failed (store down): the delivery is not acked, so its lease expiry redelivers it.
                 logger?.LogError(e, "Job {JobId}: could not record the outcome; it will be redelivered", delivery.JobId);
-                await Delay(TimeSpan.FromSeconds(1), stopping);
+                await DelayAsync(TimeSpan.FromSeconds(1), stopping);
             }
         }
     }
@@ -72,7 +74,7 @@ public sealed class JobWorker(
         using var activity = IrisTracing.Source.StartActivity("job.process", ActivityKind.Consumer);
         activity?.SetTag("iris.job_id", delivery.JobId);
         var none = CancellationToken.None;
-        var job = await store.TryStartAsync(delivery.JobId, Id, settings.Lease, none);
+        var job = await store.TryStartAsync(delivery.JobId, Id, settings.Lease, settings.MaxAttempts, none);
         if (job is null)
         {
             var current = await store.GetAsync(delivery.JobId, none);
@@ -85,12 +87,11 @@ public sealed class JobWorker(
                 await queue.AckAsync(delivery, none);
             return;
         }
-        if (job.Attempts > settings.MaxAttempts)
+        if (job.Status == JobStatus.Failed)
         {
-            // Only a worker that died mid-job takes attempts past the maximum (failures stop at it): a job that keeps
-            // killing its workers is failed rather than passed around forever.
-            if (await store.FailAsync(job.Id, Id, $"Abandoned after {job.Attempts - 1} attempts whose workers stopped without reporting (last error: {job.Error ?? "none"}).", none))
-                IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "failed"));
+            // The claim found every attempt used by workers that died in the job: dead-lettered, never run again.
+            IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "failed"));
+            logger?.LogError("Job {JobId} dead-lettered: {Error}", job.Id, job.Error);
             await queue.AckAsync(delivery, none);
             await NotifyAsync(job.Id);
             return;
@@ -178,7 +179,7 @@ public sealed class JobWorker(
         {
             while (!lost.IsCancellationRequested)
             {
-                await Task.Delay(interval, lost.Token);
+                await Task.Delay(interval, _clock, lost.Token);
                 if (!await store.HeartbeatAsync(jobId, Id, lost.Token))
                 {
                     logger?.LogWarning("Job {JobId}: lost to another worker (heartbeat too late)", jobId);
@@ -230,8 +231,8 @@ public sealed class JobWorker(
         if (job is not null) await onFinished(job);
     }
 
-    private static async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        try { await Task.Delay(delay, cancellationToken); } catch (OperationCanceledException) { }
+        try { await Task.Delay(delay, _clock, cancellationToken); } catch (OperationCanceledException) { }
     }
 }

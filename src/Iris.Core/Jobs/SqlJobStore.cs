@@ -8,8 +8,10 @@ namespace Iris.Core.Jobs;
 /// both backends share one set of state transitions. Every transition is one conditional UPDATE: the WHERE clause
 /// is the state machine, and the affected-row count says whether this caller won.
 /// </summary>
-public abstract class SqlJobStore : IJobStore
+public abstract class SqlJobStore(TimeProvider? clock) : IJobStore, IWebhookOutbox, IJobRetentionStore
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     private const string Columns =
         "id, status, tasks, parameters, input_ref, input_name, batch_id, result, error, attempts, created_at, updated_at, " +
         "started_at, completed_at, generated_by, owner, idempotency_key, callback_url, worker, heartbeat_at";
@@ -109,15 +111,27 @@ public abstract class SqlJobStore : IJobStore
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
     }
 
-    public Task<Job?> TryStartAsync(string id, string worker, TimeSpan staleAfter, CancellationToken cancellationToken)
+    public async Task<Job?> TryStartAsync(string id, string worker, TimeSpan staleAfter, int maxAttempts, CancellationToken cancellationToken)
     {
         var now = Now();
-        return QuerySingleAsync($"""
+        var stale = now - (long)staleAfter.TotalMilliseconds;
+        var claimed = await QuerySingleAsync($"""
             UPDATE jobs SET status = 'processing', worker = @worker, heartbeat_at = @now, attempts = attempts + 1,
                 started_at = coalesce(started_at, @now), updated_at = @now
-            WHERE id = @id AND (status = 'queued' OR (status = 'processing' AND heartbeat_at < @stale))
+            WHERE id = @id AND attempts < @max AND (status = 'queued' OR (status = 'processing' AND heartbeat_at < @stale))
             RETURNING {Columns}
-            """, cancellationToken, ("id", id), ("worker", worker), ("now", now), ("stale", now - (long)staleAfter.TotalMilliseconds));
+            """, cancellationToken, ("id", id), ("worker", worker), ("now", now), ("stale", stale), ("max", maxAttempts));
+        if (claimed is not null) return claimed;
+        // Every attempt was counted when it was claimed, and failures stop retrying at the maximum: a claimable job with
+        // all its attempts used was left by workers that died in it (a crash, a kill, the OOM killer). Running it again
+        // would likely kill this worker too, so it is dead-lettered, keeping an earlier attempt's error if there was one.
+        var deadLettered = await FinishAsync(id, JobStatus.Failed, """
+            UPDATE jobs SET status = 'failed', error = @died || coalesce('; last error: ' || error, ''), completed_at = @now,
+                updated_at = @now, worker = NULL, heartbeat_at = NULL
+            WHERE id = @id AND attempts >= @max AND (status = 'queued' OR (status = 'processing' AND heartbeat_at < @stale))
+            """, cancellationToken, ("max", maxAttempts), ("stale", stale),
+            ("died", $"{IJobStore.WorkerDiedError}; dead-lettered after {maxAttempts} attempt{(maxAttempts == 1 ? "" : "s")}"));
+        return deadLettered ? await GetAsync(id, cancellationToken) : null;
     }
 
     public Task<bool> HeartbeatAsync(string id, string worker, CancellationToken cancellationToken) =>
@@ -190,7 +204,7 @@ public abstract class SqlJobStore : IJobStore
             INSERT INTO webhook_deliveries (id, job_id, url, event, attempts, next_attempt_at, status, created_at)
             SELECT @delivery, id, callback_url, @event, 0, @now, 'pending', @now FROM jobs
             WHERE id = @id AND callback_url IS NOT NULL
-            """, ("delivery", Job.NewId()), ("id", id), ("event", "job." + Name(final)), ("now", now));
+            """, ("delivery", Job.NewId(_clock)), ("id", id), ("event", "job." + Name(final)), ("now", now));
         outbox.Transaction = transaction;
         await outbox.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -262,7 +276,7 @@ public abstract class SqlJobStore : IJobStore
         return deleted.Select(d => d.Input).ToList();
     }
 
-    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     public static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 

@@ -54,17 +54,18 @@ public sealed class HubClient : IDisposable
     private readonly ModelStore _store;
     private readonly ILogger? _logger;
 
-    public HubClient(Uri endpoint, string? token, string cacheDirectory, int downloadAttempts, TimeSpan timeout, ILogger? logger = null)
+    /// <param name="http">Follows redirects (downloads); HttpClient drops the Authorization header when a GET is
+    /// redirected to another host, so the token never reaches the CDN.</param>
+    /// <param name="headClient">Does not follow redirects: for HEAD the hash headers are on the redirect itself.</param>
+    public HubClient(Uri endpoint, string? token, string cacheDirectory, int downloadAttempts, HttpClient http, HttpClient headClient, ILogger? logger = null)
     {
         _endpoint = new Uri(endpoint.ToString().TrimEnd('/') + "/");
         _logger = logger;
-        // Redirects are followed by hand for HEAD (the hash headers are on the redirect itself). HttpClient drops the
-        // Authorization header when a GET is redirected to another host, so the token never reaches the CDN.
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = true }) { Timeout = timeout };
+        _http = http;
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("iris/1.0");
         if (!string.IsNullOrWhiteSpace(token))
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        _headClient = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = timeout };
+        _headClient = headClient;
         if (!string.IsNullOrWhiteSpace(token))
             _headClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         _store = new ModelStore(cacheDirectory, null, new ModelDownloader(_http, downloadAttempts));

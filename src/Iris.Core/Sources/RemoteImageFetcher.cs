@@ -29,25 +29,29 @@ public sealed class SourceFetchException(string message, int status) : Exception
 /// a timeout, and redirects followed by hand so every hop is checked again. Addresses are checked where the socket is
 /// opened, after DNS resolution, so a public name that resolves to 127.0.0.1 or 10.x (DNS rebinding) is refused too.
 /// </summary>
-public sealed class RemoteImageFetcher : IDisposable
+/// <remarks>
+/// <paramref name="client"/> must send through <see cref="CreateHandler"/> for the same policy (the host registers it as
+/// the primary handler of a named client): the address checks live in that handler.
+/// </remarks>
+public sealed class RemoteImageFetcher(RemoteSourcePolicy policy, HttpClient client)
 {
-    private readonly HttpClient _client;
+    private const string UserAgent = "Iris/1.0 (image transform source fetch)";
 
-    public RemoteImageFetcher(RemoteSourcePolicy policy)
+    /// <summary>
+    /// The handler every fetch goes through: redirects are not followed (each hop is checked by hand), bodies are not
+    /// decompressed (the size cap counts what arrives), and the connection is opened by <see cref="ConnectAsync"/>.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(RemoteSourcePolicy policy) => new()
     {
-        Policy = policy;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = policy.Timeout,
-            ConnectCallback = ConnectAsync,
-        };
-        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        _client.DefaultRequestHeaders.UserAgent.ParseAdd("Iris/1.0 (image transform source fetch)");
-    }
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = policy.Timeout,
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(policy, context, cancellationToken),
+    };
 
-    public RemoteSourcePolicy Policy { get; }
+    private readonly HttpClient _client = client;
+
+    public RemoteSourcePolicy Policy { get; } = policy;
 
     public async Task<byte[]> FetchAsync(Uri url, CancellationToken cancellationToken)
     {
@@ -60,6 +64,7 @@ public sealed class RemoteImageFetcher : IDisposable
                 CheckUrl(url);
                 using var request = new HttpRequestMessage(HttpMethod.Get, url);
                 request.Headers.Accept.ParseAdd("image/*");
+                request.Headers.UserAgent.ParseAdd(UserAgent);
                 using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
                 if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
                 {
@@ -128,13 +133,13 @@ public sealed class RemoteImageFetcher : IDisposable
         }
     }
 
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(RemoteSourcePolicy policy, SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         // An address literal is used as it is: Dns.GetHostAddressesAsync throws on 0.0.0.0 and ::.
         var addresses = IPAddress.TryParse(context.DnsEndPoint.Host, out var literal)
             ? [literal]
             : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
-        var allowed = addresses.Where(a => Policy.AllowPrivateNetworks || !IsPrivate(a)).ToArray();
+        var allowed = addresses.Where(a => policy.AllowPrivateNetworks || !IsPrivate(a)).ToArray();
         if (allowed.Length == 0) throw Refused(context.DnsEndPoint.Host);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -180,6 +185,4 @@ public sealed class RemoteImageFetcher : IDisposable
     }
 
     private static string Describe(Uri url) => $"{url.Scheme}://{url.Authority}{url.AbsolutePath}";
-
-    public void Dispose() => _client.Dispose();
 }

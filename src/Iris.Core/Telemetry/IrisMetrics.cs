@@ -38,6 +38,15 @@ public static class IrisMetrics
     public static readonly Counter<long> ImagesRejected =
         Meter.CreateCounter<long>("iris.images.rejected", "{image}", "Images refused before or while decoding, by reason.");
 
+    public static readonly Counter<long> DecodesAdmitted =
+        Meter.CreateCounter<long>("iris.decode.admitted", "{image}", "Decodes and transforms admitted within Images:MaxInFlightPixels.");
+
+    public static readonly Counter<long> DecodesShed =
+        Meter.CreateCounter<long>("iris.decode.shed", "{image}", "Decodes refused with 503 because Images:MaxInFlightPixels stayed full for Images:AdmissionWaitMs.");
+
+    public static readonly UpDownCounter<long> DecodePixelsInFlight =
+        Meter.CreateUpDownCounter<long>("iris.decode.pixels.in_flight", "{pixel}", "Decoded pixels held by admitted requests now.");
+
     public static readonly Counter<long> JobsSubmitted =
         Meter.CreateCounter<long>("iris.jobs.submitted", "{job}", "Jobs accepted (one per image of a submission).");
 

@@ -31,11 +31,13 @@ public sealed class ImageTransformer
     static ImageTransformer() => Libvips.EnsureConfigured();
 
     private readonly ImageLimits _imageLimits;
+    private readonly DecodeAdmission _admission;
     private readonly SemaphoreSlim? _gate;
 
-    public ImageTransformer(ImageLimits imageLimits, TransformLimits limits)
+    public ImageTransformer(ImageLimits imageLimits, TransformLimits limits, DecodeAdmission? admission = null)
     {
         _imageLimits = imageLimits;
+        _admission = admission ?? DecodeAdmission.Unlimited;
         Limits = limits;
         Parser = new TransformPipelineParser(limits.MaxPipelineLength);
         var concurrency = limits.MaxConcurrent > 0 ? limits.MaxConcurrent : Environment.ProcessorCount;
@@ -62,17 +64,39 @@ public sealed class ImageTransformer
         return new SourceInfo(format, swap ? header.Height : header.Width, swap ? header.Width : header.Height, frames, orientation, data.Length);
     }
 
-    /// <summary>Waits for a transform slot (Transforms:MaxConcurrent), so a burst of requests queues instead of oversubscribing the cores and memory.</summary>
+    /// <summary>
+    /// Waits for a transform slot (Transforms:MaxConcurrent), so a burst of requests queues instead of oversubscribing the
+    /// cores and memory, and answers by the time budget even when libvips cannot be stopped at once: the work runs on the
+    /// thread pool, is killed on the budget or the caller's cancellation, and keeps its slot until it has really ended.
+    /// </summary>
     public async Task<TransformResult> TransformAsync(byte[] data, TransformPipeline pipeline, string? accept, CancellationToken cancellationToken)
     {
-        await _gate!.WaitAsync(cancellationToken);
+        // The wait for a slot counts against the budget: slots held by work that is still being stopped must not
+        // leave later requests waiting without limit.
+        var started = Stopwatch.GetTimestamp();
+        if (!await _gate!.WaitAsync(Limits.TimeBudget, cancellationToken))
+            throw new TransformTimeoutException(Limits.TimeBudget);
+        Task<TransformResult> work;
         try
         {
-            return Transform(data, pipeline, accept, cancellationToken);
+            work = Task.Run(() => Transform(data, pipeline, accept, cancellationToken), CancellationToken.None);
         }
-        finally
+        catch
         {
             _gate.Release();
+            throw;
+        }
+        // Observes the outcome too: work abandoned at the budget may still fail later, and nobody else will look.
+        _ = work.ContinueWith(t => { _ = t.Exception; _gate.Release(); },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            var left = Limits.TimeBudget - Stopwatch.GetElapsedTime(started);
+            return await work.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TransformTimeoutException(Limits.TimeBudget);
         }
     }
 
@@ -84,6 +108,8 @@ public sealed class ImageTransformer
             throw new OutputFormatUnsupportedException(
                 $"This server's libvips cannot write {target.Name().ToUpperInvariant()}; format must be one of {string.Join(", ", OutputFormats.Supported.Select(f => f.Name()))} (or auto).");
 
+        var source = Inspect(data);
+        using var lease = _admission.Admit((long)source.Width * source.Height * source.Frames, outlivesCall: false, cancellationToken);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(Limits.TimeBudget);
         var clock = Stopwatch.StartNew();
@@ -95,6 +121,9 @@ public sealed class ImageTransformer
                 ? animation
                 : format == ImageFormat.Bmp ? LoadBmp(data) : Load(data, format, pipeline, out steps);
             if (format == ImageFormat.Bmp) steps = pipeline.Steps;
+            // Killing the source stops every evaluation that pulls from it, including steps that measure the image
+            // (trim, normalize, smart crop) before the output is written.
+            image.SetProgress(NoProgress.Instance, budget.Token);
             try
             {
                 foreach (var step in steps)
@@ -185,11 +214,23 @@ public sealed class ImageTransformer
                 "the format is detected from the file's content, not its name or Content-Type.");
     }
 
-    private static Image OpenHeader(byte[] data, ImageFormat format)
+    /// <summary>Opens the source (header only; pixels come later, on demand). An SVG larger than Images:MaxSvgPixels
+    /// is opened at the scale that fits, as in <see cref="ImageDecoder"/>.</summary>
+    private Image OpenHeader(byte[] data, ImageFormat format)
     {
+        if (format == ImageFormat.Svg)
+            SvgComplexity.Check(data);
         try
         {
-            return Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated);
+            var image = Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated);
+            if (format != ImageFormat.Svg) return image;
+            using (image)
+            {
+                CheckPixels(image.Width, image.Height);
+                return ImageDecoder.SvgScale(image.Width, image.Height, _imageLimits.MaxSvgPixels) is { } scale
+                    ? Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated, kwargs: new VOption { { "scale", scale } })
+                    : image.Copy();
+            }
         }
         catch (VipsException e)
         {
@@ -210,11 +251,7 @@ public sealed class ImageTransformer
         return (orientation, frames);
     }
 
-    private void CheckPixels(int width, int height)
-    {
-        if ((long)width * height > _imageLimits.MaxPixels)
-            throw new ImageDimensionsTooLargeException(width, height, _imageLimits.MaxPixels);
-    }
+    private void CheckPixels(int width, int height) => _imageLimits.CheckDimensions(width, height);
 
     private void CheckOutput(string op, int width, int height)
     {
@@ -325,7 +362,7 @@ public sealed class ImageTransformer
             return resize.Finish(scaled);
         }
 
-        using var image = Image.NewFromBuffer(data, failOn: Enums.FailOn.Truncated);
+        using var image = OpenHeader(data, format);
         using var upright = orientation == 1 ? image.Copy() : image.Autorot();
         using var converted = toSrgb ? upright.IccTransform("srgb", embedded: true) : upright.Copy();
         return ToWorkingSpace(converted);

@@ -20,8 +20,10 @@ public static class HubPull
             return false;
         }
         var modelName = name ?? reference.DefaultModelName;
+        await using var services = new ServiceCollection().AddIrisHttpClients(options).BuildServiceProvider();
+        var clients = services.GetRequiredService<IHttpClientFactory>();
         using var client = new HubClient(new Uri(options.Models.HubEndpoint), options.Models.HubToken, options.Models.CacheDirectory,
-            options.Models.DownloadAttempts, TimeSpan.FromSeconds(options.Models.DownloadTimeoutSeconds));
+            options.Models.DownloadAttempts, clients.CreateClient(HttpClients.Hub), clients.CreateClient(HttpClients.HubHead));
         try
         {
             var result = await client.PullAsync(reference, modelName, patterns, quantized, force, new Progress<string>(Console.WriteLine), cancellationToken);

@@ -89,6 +89,12 @@ public static class IrisConfiguration
         Range("Images:MaxBytes", o.Images.MaxBytes, 1, 2_000_000_000);
         Range("Images:MaxPixels", o.Images.MaxPixels, 1, 1_000_000_000);
         Range("Images:DecodeTimeoutMs", o.Images.DecodeTimeoutMs, 1, 600_000);
+        Range("Images:MaxWidth", o.Images.MaxWidth, 1, 1_000_000);
+        Range("Images:MaxHeight", o.Images.MaxHeight, 1, 1_000_000);
+        Range("Images:MaxAspectRatio", o.Images.MaxAspectRatio, 1, 1_000_000);
+        Range("Images:MaxSvgPixels", o.Images.MaxSvgPixels, 1, 1_000_000_000);
+        Range("Images:MaxInFlightPixels", o.Images.MaxInFlightPixels, 0, 1e15);
+        Range("Images:AdmissionWaitMs", o.Images.AdmissionWaitMs, 0, 600_000);
 
         if (string.IsNullOrWhiteSpace(o.Detection.Model))
             errors.Add("Detection:Model must name a detection model, e.g. yolox-nano.");
@@ -162,7 +168,19 @@ public static class IrisConfiguration
     }
 
     public static ImageLimits ImageLimits(this IrisOptions o) =>
-        new(o.Images.MaxBytes, o.Images.MaxPixels, TimeSpan.FromMilliseconds(o.Images.DecodeTimeoutMs));
+        new(o.Images.MaxBytes, o.Images.MaxPixels, TimeSpan.FromMilliseconds(o.Images.DecodeTimeoutMs))
+        {
+            MaxWidth = o.Images.MaxWidth,
+            MaxHeight = o.Images.MaxHeight,
+            MaxAspectRatio = o.Images.MaxAspectRatio,
+            MaxSvgPixels = o.Images.MaxSvgPixels,
+        };
+
+    public static DecodeAdmission CreateDecodeAdmission(this IrisOptions o) => new(
+        o.Images.MaxInFlightPixels > 0
+            ? o.Images.MaxInFlightPixels
+            : DecodeAdmission.BudgetFromMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, o.Images.MaxPixels),
+        TimeSpan.FromMilliseconds(o.Images.AdmissionWaitMs));
 
     public static TransformLimits TransformLimits(this IrisOptions o) => new(
         o.Transforms.MaxOutputPixels, o.Transforms.MaxPipelineLength, TimeSpan.FromMilliseconds(o.Transforms.TimeBudgetMs),

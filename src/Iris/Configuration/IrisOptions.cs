@@ -97,7 +97,24 @@ public sealed class ImagesOptions
 {
     public long MaxBytes { get; init; } = 20_000_000;
     public long MaxPixels { get; init; } = 40_000_000;
+
+    /// <summary>Widest and tallest accepted image, checked from the header like <see cref="MaxPixels"/>.</summary>
+    public int MaxWidth { get; init; } = 32_768;
+    public int MaxHeight { get; init; } = 32_768;
+
+    /// <summary>Longer side over shorter side; thinner images are refused from the header.</summary>
+    public double MaxAspectRatio { get; init; } = 2000;
+
+    /// <summary>SVGs are rasterised at a scale that fits this many pixels (librsvg cannot be interrupted mid-render).</summary>
+    public long MaxSvgPixels { get; init; } = 4_000_000;
+
     public int DecodeTimeoutMs { get; init; } = 10_000;
+
+    /// <summary>Decoded pixels allowed in flight across the process; 0 = sized from the memory available (a quarter of it at 8 bytes per pixel).</summary>
+    public long MaxInFlightPixels { get; init; }
+
+    /// <summary>How long a decode waits for room in <see cref="MaxInFlightPixels"/> before it is shed with 503 and Retry-After.</summary>
+    public int AdmissionWaitMs { get; init; } = 2_000;
 }
 
 public sealed class DetectionOptions

@@ -26,10 +26,14 @@ public static class IrisServices
     public static IServiceCollection AddIrisCore(this IServiceCollection services, IrisOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton(new ImageDecoder(options.ImageLimits()));
+        // One budget of decoded pixels for the whole process: every decode and every transform takes from it.
+        var admission = options.CreateDecodeAdmission();
+        services.AddSingleton(admission);
+        services.AddSingleton(new ImageDecoder(options.ImageLimits(), admission));
         services.AddSingleton(sp => new ModelCatalog(BuiltInManifests.Load(), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
+        services.AddIrisHttpClients(options);
         services.AddSingleton(sp => new ModelDownloader(
-            new HttpClient { Timeout = TimeSpan.FromSeconds(options.Models.DownloadTimeoutSeconds) },
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.Models),
             options.Models.DownloadAttempts, sp.GetService<ILogger<ModelDownloader>>()));
         services.AddSingleton(sp => new ModelStore(
             options.Models.CacheDirectory, options.Models.Mirror, sp.GetRequiredService<ModelDownloader>(), sp.GetService<ILogger<ModelStore>>()));
@@ -83,10 +87,10 @@ public static class IrisServices
             return analyzer;
         });
         // Transforms (issue #6): the transformer, uploaded images, the URL API's result cache and source fetcher.
-        services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits()));
+        services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits(), admission));
         services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
-        services.AddSingleton(_ => new RemoteImageFetcher(options.RemoteSourcePolicy()));
+        services.AddSingleton(sp => new RemoteImageFetcher(options.RemoteSourcePolicy(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.RemoteSources)));
         return services;
     }
 }

@@ -6,6 +6,7 @@ using Iris.Core.Jobs.Redis;
 using Iris.Core.Jobs.Sqlite;
 using Iris.Hosting;
 using Iris.Jobs;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Iris.Configuration;
 
@@ -23,39 +24,45 @@ public static class JobServices
         services.AddSingleton<TransformJobProcessor>();
         services.AddSingleton<IJobProcessor, JobProcessorRouter>();
 
+        // Every job clock reads this one, so a test host can replace it with a fake.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddIrisJobInputStore(options);
         services.AddSingleton(_ => new SqliteJobDatabase(jobs.Database));
-        services.AddSingleton<IJobStore>(sp => jobs.Store.ToLowerInvariant() switch
+        // One store object holds the jobs, their webhook outbox and what retention deletes; each consumer sees only its part.
+        services.AddSingleton<SqlJobStore>(sp => jobs.Store.ToLowerInvariant() switch
         {
-            "sqlite" => new SqliteJobStore(sp.GetRequiredService<SqliteJobDatabase>()),
-            "postgres" => new PostgresJobStore(jobs.Postgres.ConnectionString),
+            "sqlite" => new SqliteJobStore(sp.GetRequiredService<SqliteJobDatabase>(), sp.GetRequiredService<TimeProvider>()),
+            "postgres" => new PostgresJobStore(jobs.Postgres.ConnectionString, sp.GetRequiredService<TimeProvider>()),
             var other => throw new InvalidConfigurationException([$"Jobs:Store '{other}' is not available in this build."]),
         });
+        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<SqlJobStore>());
+        services.AddSingleton<IWebhookOutbox>(sp => sp.GetRequiredService<SqlJobStore>());
+        services.AddSingleton<IJobRetentionStore>(sp => sp.GetRequiredService<SqlJobStore>());
         services.AddSingleton<IJobQueue>(sp => jobs.Queue.ToLowerInvariant() switch
         {
-            "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
-            "redis" => new RedisStreamsJobQueue(jobs.Redis.ConnectionString, jobs.Redis.Stream, jobs.Redis.Group, settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs)),
+            "embedded" => new SqliteJobQueue(sp.GetRequiredService<SqliteJobDatabase>(), settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<TimeProvider>()),
+            "redis" => new RedisStreamsJobQueue(jobs.Redis.ConnectionString, jobs.Redis.Stream, jobs.Redis.Group, settings.Lease, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<TimeProvider>()),
             "rabbitmq" => new RabbitMqJobQueue(jobs.RabbitMq.Uri, jobs.RabbitMq.Queue, (ushort)jobs.RabbitMq.Prefetch),
-            // The intake resolves JobService lazily: JobService itself depends on this queue.
             "kafka" => new KafkaJobQueue(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic, jobs.Kafka.GroupId,
-                sp.GetRequiredService<IJobStore>(),
-                (request, cancellationToken) => KafkaRequestIntakes.Through(
-                    sp.GetRequiredService<JobService>(), sp.GetRequiredService<IJobQueue>(), jobs.DefaultTasks)(request, cancellationToken),
-                sp.GetRequiredService<ILogger<KafkaJobQueue>>()),
+                sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<ILogger<KafkaJobQueue>>(), sp.GetRequiredService<TimeProvider>()),
             var other => throw new InvalidConfigurationException([$"Jobs:Queue '{other}' is not available in this build."]),
         });
         services.AddSingleton<JobService>();
-        services.AddSingleton(_ => new JobWebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
-        services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
-            settings, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<ILogger<JobWebhookDispatcher>>()));
+        if (jobs.Queue.Equals("kafka", StringComparison.OrdinalIgnoreCase))
+            services.AddSingleton(sp => new KafkaRequestIntake(jobs.Kafka.BootstrapServers, jobs.Kafka.RequestTopic, jobs.Kafka.ResponseTopic,
+                jobs.Kafka.GroupId, sp.GetRequiredService<JobService>(), jobs.DefaultTasks, sp.GetRequiredService<ILogger<KafkaRequestIntake>>(),
+                sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JobWebhookSender(sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JobWebhookDispatcher(sp.GetRequiredService<IWebhookOutbox>(), sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobWebhookSender>(),
+            settings, TimeSpan.FromMilliseconds(jobs.PollIntervalMs), sp.GetRequiredService<ILogger<JobWebhookDispatcher>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobWorker(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(), sp.GetRequiredService<IJobBlobStore>(),
             sp.GetRequiredService<IJobProcessor>(), settings, sp.GetRequiredService<JobWebhookDispatcher>().OnFinishedAsync,
-            sp.GetRequiredService<ILogger<JobWorker>>()));
+            sp.GetRequiredService<ILogger<JobWorker>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobRecovery(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobQueue>(),
-            TimeSpan.FromSeconds(jobs.RecoverAfterSeconds), sp.GetRequiredService<ILogger<JobRecovery>>()));
-        services.AddSingleton(sp => new JobRetention(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<IJobBlobStore>(),
-            settings.Retention, logger: sp.GetRequiredService<ILogger<JobRetention>>()));
+            TimeSpan.FromSeconds(jobs.RecoverAfterSeconds), sp.GetRequiredService<ILogger<JobRecovery>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JobRetention(sp.GetRequiredService<IJobRetentionStore>(), sp.GetRequiredService<IJobBlobStore>(),
+            settings.Retention, logger: sp.GetRequiredService<ILogger<JobRetention>>(), clock: sp.GetRequiredService<TimeProvider>()));
         // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
         services.AddHostedService<JobInfrastructureStartup>();
         return services;
@@ -71,6 +78,10 @@ public static class JobServices
             // worker's shutdown grace are still sent.
             services.AddHostedService(sp => new JobWebhookDispatcherService(sp.GetRequiredService<JobWebhookDispatcher>()));
             services.AddHostedService(sp => new JobWorkerService(sp.GetRequiredService<JobWorker>(), concurrency));
+            // Kafka clients' requests are taken in where workers run, as they always were: an API-only node stays out
+            // of the request topic's consumer groups.
+            if (services.Any(d => d.ServiceType == typeof(KafkaRequestIntake)))
+                services.AddHostedService(sp => new KafkaRequestIntakeService(sp.GetRequiredService<KafkaRequestIntake>()));
             services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
                 TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
                 sp.GetRequiredService<ILogger<JobRecoveryService>>()));

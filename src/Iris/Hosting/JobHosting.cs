@@ -1,4 +1,5 @@
 using Iris.Core.Jobs;
+using Iris.Core.Jobs.Kafka;
 using Iris.Jobs;
 
 namespace Iris.Hosting;
@@ -67,6 +68,12 @@ public sealed class JobRetentionService(JobRetention retention, TimeSpan interva
     : JobSweepService("retention", interval, logger)
 {
     protected override Task SweepAsync(CancellationToken cancellationToken) => retention.SweepAsync(cancellationToken);
+}
+
+/// <summary>Submits the requests of Kafka clients as jobs (<see cref="KafkaRequestIntake"/>) for the life of the host.</summary>
+public sealed class KafkaRequestIntakeService(KafkaRequestIntake intake) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => intake.RunAsync(stoppingToken);
 }
 
 /// <summary>Sends the webhooks of finished jobs (<see cref="JobWebhookDispatcher"/>) for the life of the host.</summary>

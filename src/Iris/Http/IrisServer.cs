@@ -72,6 +72,13 @@ public static class IrisServer
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseIrisAccess(options);
+        // A decoded image lives as long as the request that holds it, so its pixels stay counted until the request ends.
+        var admission = app.Services.GetRequiredService<Iris.Core.Imaging.DecodeAdmission>();
+        app.Use(async (http, next) =>
+        {
+            using (admission.BeginScope())
+                await next(http);
+        });
         // Recorded here, after routing, because the exception handler clears the endpoint before the log line is written.
         app.Use((http, next) =>
         {

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Json;
 using Iris.Configuration;
@@ -79,7 +82,8 @@ public static class JobsApi
         jobs.MapGet("/{id}/events", EventsAsync)
             .WithName("JobEvents")
             .WithSummary("Stream a job's status changes (Server-Sent Events)")
-            .WithDescription("Sends `event: status` with the job document now and at every change, and ends after the job finishes.")
+            .WithDescription("Sends `event: status` with the job document now and at every change, and ends after the job finishes; " +
+                "an empty `event: keep-alive` comes after 15 s without a change.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
@@ -230,14 +234,15 @@ public static class JobsApi
                 : throw new InvalidJobRequestException($"status must be one of queued, processing, done, failed, canceled; got '{status}'.", "status");
         if (limit is < 1 or > 1000)
             throw new InvalidJobRequestException($"limit must be between 1 and 1000; got {limit}.", "limit");
-        var page = await service.Store.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id, Access.Owner(user)), cancellationToken);
+        var page = await service.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id, Access.Owner(user)), cancellationToken);
         return TypedResults.Ok(new JobListResponse(page.Jobs.Select(JobResponse.From).ToList(), page.NextCursor));
     }
 
-    private static async Task<Ok<JobResponse>> GetAsync(string id, ClaimsPrincipal user, JobService service, CancellationToken cancellationToken)
+    private static async Task<Ok<JobResponse>> GetAsync(
+        string id, ClaimsPrincipal user, JobService service, IWebhookOutbox outbox, CancellationToken cancellationToken)
     {
         var job = await service.GetAsync(id, Access.Owner(user), cancellationToken);
-        var webhook = job.CallbackUrl is null ? null : await service.Store.GetWebhookAsync(id, cancellationToken);
+        var webhook = job.CallbackUrl is null ? null : await outbox.GetWebhookAsync(id, cancellationToken);
         return TypedResults.Ok(JobResponse.From(job) with { Webhook = webhook is null ? null : JobWebhookResponse.From(webhook) });
     }
 
@@ -267,47 +272,64 @@ public static class JobsApi
 
     /// <summary>
     /// Polls the store rather than listening in-process, because the worker that changes the job may be another
-    /// process or machine; every store change is seen within one poll interval.
+    /// process or machine; every store change is seen within one poll interval. An unknown job (or another owner's)
+    /// is a 404 problem before the stream starts.
     /// </summary>
-    private static async Task EventsAsync(string id, HttpContext context, IrisOptions options, JobService service)
+    private static async Task<ServerSentEventsResult<string>> EventsAsync(
+        string id, HttpContext context, IrisOptions options, JobService service, TimeProvider clock)
     {
-        var cancellationToken = context.RequestAborted;
-        var job = await service.GetAsync(id, Access.Owner(context.User), cancellationToken);
-        context.Response.Headers.ContentType = "text/event-stream";
-        context.Response.Headers.CacheControl = "no-cache";
+        var job = await service.GetAsync(id, Access.Owner(context.User), context.RequestAborted);
+        // Tells nginx-style proxies not to buffer the stream (the result itself sets no-cache and the content type).
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        var poll = TimeSpan.FromMilliseconds(options.Jobs.PollIntervalMs);
-        var keepAlive = DateTime.UtcNow;
+        return TypedResults.ServerSentEvents(StatusEventsAsync(job, service, TimeSpan.FromMilliseconds(options.Jobs.PollIntervalMs), clock, context.RequestAborted));
+    }
+
+    /// <summary>
+    /// <c>event: status</c> (numbered by <c>id</c>) with the job document now and at each change of status, attempts
+    /// or error, ending once the job is finished; an empty <c>event: keep-alive</c> after 15 s without one, so proxies
+    /// do not close an idle stream.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<string>> StatusEventsAsync(
+        Job job, JobService service, TimeSpan poll, TimeProvider clock, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var keepAlive = clock.GetTimestamp();
         (JobStatus, int, string?)? last = null;
         var sequence = 0;
+        while (true)
+        {
+            var state = (job.Status, job.Attempts, job.Error);
+            if (state != last)
+            {
+                last = state;
+                yield return new SseItem<string>(JsonSerializer.Serialize(JobResponse.From(job), JobResponse.Json), "status")
+                {
+                    EventId = (++sequence).ToString(CultureInfo.InvariantCulture),
+                };
+                keepAlive = clock.GetTimestamp();
+            }
+            if (job.IsFinished) yield break;
+            if (clock.GetElapsedTime(keepAlive) > TimeSpan.FromSeconds(15))
+            {
+                yield return new SseItem<string>("", "keep-alive");
+                keepAlive = clock.GetTimestamp();
+            }
+            var next = await NextAsync(job.Id, service, poll, clock, cancellationToken);
+            // The client went away.
+            if (next is null) yield break;
+            job = next;
+        }
+    }
+
+    private static async Task<Job?> NextAsync(string id, JobService service, TimeSpan poll, TimeProvider clock, CancellationToken cancellationToken)
+    {
         try
         {
-            while (true)
-            {
-                var state = (job.Status, job.Attempts, job.Error);
-                if (state != last)
-                {
-                    last = state;
-                    var data = JsonSerializer.Serialize(JobResponse.From(job), JobResponse.Json);
-                    await context.Response.WriteAsync($"id: {++sequence}\nevent: status\ndata: {data}\n\n", cancellationToken);
-                    await context.Response.Body.FlushAsync(cancellationToken);
-                    keepAlive = DateTime.UtcNow;
-                }
-                if (job.IsFinished) return;
-                if (DateTime.UtcNow - keepAlive > TimeSpan.FromSeconds(15))
-                {
-                    // A comment line keeps proxies from closing an idle stream.
-                    await context.Response.WriteAsync(": keep-alive\n\n", cancellationToken);
-                    await context.Response.Body.FlushAsync(cancellationToken);
-                    keepAlive = DateTime.UtcNow;
-                }
-                await Task.Delay(poll, cancellationToken);
-                job = await service.GetAsync(id, cancellationToken);
-            }
+            await Task.Delay(poll, clock, cancellationToken);
+            return await service.GetAsync(id, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The client went away.
+            return null;
         }
     }
 }

@@ -76,7 +76,9 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         UnsupportedImageFormatException => (415, "Unsupported image format"),
         CorruptImageException => (422, "Corrupt image"),
         ImageDecodeTimeoutException => (422, "Image decode timed out"),
+        ImageTooComplexException => (422, "Image too complex"),
         ModelNotReadyException => (503, "Model not ready"),
+        DecodeCapacityExceededException => (503, "Server busy"),
         StorageUnavailableException => (503, "Storage unavailable"),
         StorageFullException => (507, "Insufficient storage"),
         // SQLITE_FULL: only the job database is SQLite.

@@ -9,8 +9,10 @@ namespace Iris.Jobs;
 /// retried with exponential backoff (Jobs:WebhookBaseDelaySeconds) until Jobs:WebhookMaxAttempts, then marked failed.
 /// </summary>
 public sealed class JobWebhookDispatcher(
-    IJobStore store, JobWebhookSender sender, JobSettings settings, TimeSpan pollInterval, ILogger<JobWebhookDispatcher> logger)
+    IWebhookOutbox outbox, IJobStore jobs, JobWebhookSender sender, JobSettings settings, TimeSpan pollInterval, ILogger<JobWebhookDispatcher> logger, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     /// <summary>Longer than one send can take (the HTTP client gives up after 10 s), so a claim never expires mid-send.</summary>
     public static readonly TimeSpan ClaimLease = TimeSpan.FromSeconds(60);
 
@@ -56,7 +58,7 @@ public sealed class JobWebhookDispatcher(
     /// <summary>Claims the deliveries that are due and makes one attempt at each; returns how many it claimed.</summary>
     public async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
     {
-        var due = await store.ClaimWebhooksAsync(ClaimLease, Batch, cancellationToken);
+        var due = await outbox.ClaimWebhooksAsync(ClaimLease, Batch, cancellationToken);
         await Task.WhenAll(due.Select(d => AttemptAsync(d, cancellationToken)));
         return due.Count;
     }
@@ -64,7 +66,7 @@ public sealed class JobWebhookDispatcher(
     private async Task AttemptAsync(WebhookDelivery delivery, CancellationToken cancellationToken)
     {
         var none = CancellationToken.None;
-        var job = await store.GetAsync(delivery.JobId, none);
+        var job = await jobs.GetAsync(delivery.JobId, none);
         string? error;
         if (job is null)
             error = "the job no longer exists";
@@ -79,26 +81,26 @@ public sealed class JobWebhookDispatcher(
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // Shutting down mid-send: due again at once for whichever dispatcher runs next.
-                await store.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Pending, DateTimeOffset.UtcNow, "interrupted by shutdown", none);
+                await outbox.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Pending, _clock.GetUtcNow(), "interrupted by shutdown", none);
                 return;
             }
         }
 
         if (error is null)
         {
-            await store.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Delivered, DateTimeOffset.UtcNow, null, none);
+            await outbox.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Delivered, _clock.GetUtcNow(), null, none);
             logger.LogInformation("Webhook {DeliveryId} for job {JobId} delivered to {Url} (attempt {Attempt})", delivery.Id, delivery.JobId, delivery.Url, delivery.Attempts);
         }
         else if (job is null || settings.WebhookSecret is null || delivery.Attempts >= settings.WebhookMaxAttempts)
         {
-            await store.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Failed, DateTimeOffset.UtcNow, error, none);
+            await outbox.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Failed, _clock.GetUtcNow(), error, none);
             logger.LogError("Webhook {DeliveryId} for job {JobId} to {Url} gave up after {Attempts} attempts: {Error}",
                 delivery.Id, delivery.JobId, delivery.Url, delivery.Attempts, error);
         }
         else
         {
             var delay = settings.WebhookDelay(delivery.Attempts);
-            await store.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Pending, DateTimeOffset.UtcNow + delay, error, none);
+            await outbox.RecordWebhookAsync(delivery.Id, delivery.Attempts, WebhookStatus.Pending, _clock.GetUtcNow() + delay, error, none);
             logger.LogWarning("Webhook {DeliveryId} for job {JobId} to {Url} failed (attempt {Attempt}), retrying in {DelayMs} ms: {Error}",
                 delivery.Id, delivery.JobId, delivery.Url, delivery.Attempts, delay.TotalMilliseconds, error);
         }

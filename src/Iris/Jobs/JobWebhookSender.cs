@@ -14,8 +14,13 @@ namespace Iris.Jobs;
 /// drop the repeats that at-least-once delivery allows. One call is one attempt: <see cref="JobWebhookDispatcher"/>
 /// decides when to retry.
 /// </summary>
-public sealed class JobWebhookSender(HttpClient http)
+public sealed class JobWebhookSender(IHttpClientFactory clients, TimeProvider? clock = null)
 {
+    /// <summary>The named client webhooks are posted with (10 s time-out).</summary>
+    public const string ClientName = "webhooks";
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     public const string SignatureHeader = "X-Iris-Signature";
     public const string TimestampHeader = "X-Iris-Timestamp";
     public const string EventHeader = "X-Iris-Event";
@@ -36,7 +41,7 @@ public sealed class JobWebhookSender(HttpClient http)
     public async Task<string?> SendAsync(WebhookDelivery delivery, Job job, string secret, CancellationToken cancellationToken)
     {
         var body = Body(delivery.Event, job);
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var timestamp = _clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add(EventHeader, delivery.Event);
         request.Headers.Add(TimestampHeader, timestamp);
@@ -45,7 +50,7 @@ public sealed class JobWebhookSender(HttpClient http)
         request.Headers.Add(AttemptHeader, delivery.Attempts.ToString(CultureInfo.InvariantCulture));
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken);
+            using var response = await clients.CreateClient(ClientName).SendAsync(request, cancellationToken);
             return response.IsSuccessStatusCode ? null : $"answered {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))

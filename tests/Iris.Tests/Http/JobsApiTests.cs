@@ -200,6 +200,10 @@ public sealed class JobsApiTests : IAsyncLifetime
         Assert.Equal("queued", statuses[0]);
         Assert.Equal("done", statuses[^1]);
         Assert.Equal(statuses.Count, statuses.Distinct().Count());
+        // Each status event is numbered 1, 2, … so a reconnecting client can say where it was (Last-Event-ID).
+        var ids = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(e => e.Contains("event: status"))
+            .Select(e => e.Split('\n').Single(l => l.StartsWith("id: "))["id: ".Length..]).ToList();
+        Assert.Equal(Enumerable.Range(1, statuses.Count).Select(i => i.ToString()), ids);
     }
 
     [Fact]

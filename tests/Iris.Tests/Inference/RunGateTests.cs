@@ -8,37 +8,38 @@ public sealed class RunGateTests
     public async Task At_most_the_configured_number_of_runs_are_inside_at_once()
     {
         using var gate = new RunGate(2, "test-model", "test");
-        var inside = 0;
-        var most = 0;
-        var release = new TaskCompletionSource();
-        async Task RunAsync()
-        {
-            using (await gate.EnterAsync(CancellationToken.None))
-            {
-                var now = Interlocked.Increment(ref inside);
-                InterlockedMax(ref most, now);
-                await release.Task;
-                Interlocked.Decrement(ref inside);
-            }
-        }
-        var runs = Enumerable.Range(0, 5).Select(_ => Task.Run(RunAsync)).ToList();
-        // Wait until two runs are in; the other three must be waiting at the gate.
-        for (var i = 0; i < 200 && Volatile.Read(ref inside) < 2; i++) await Task.Delay(10);
-        await Task.Delay(50);
-        Assert.Equal(2, Volatile.Read(ref inside));
-        release.SetResult();
-        await Task.WhenAll(runs);
-        Assert.Equal(2, most);
-        Assert.Equal(0, inside);
+        var first = await gate.EnterAsync(CancellationToken.None);
+        var second = await gate.EnterAsync(CancellationToken.None);
+        // A slot's wait completes synchronously when a slot is free, so "not completed" means "waiting at the gate".
+        var third = gate.EnterAsync(CancellationToken.None).AsTask();
+        var fourth = gate.EnterAsync(CancellationToken.None).AsTask();
+        Assert.False(third.IsCompleted);
+        Assert.False(fourth.IsCompleted);
+
+        first.Dispose();
+        using var admitted = await (await Task.WhenAny(third, fourth)).WaitAsync(TimeSpan.FromSeconds(5));
+        var stillWaiting = third.IsCompleted ? fourth : third;
+        Assert.False(stillWaiting.IsCompleted);
+        second.Dispose();
+        using var last = await stillWaiting.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public async Task Zero_means_no_bound()
     {
-        using var gate = new RunGate(0, "test-model", "test");
-        var slots = new List<RunGate.Slot>();
-        for (var i = 0; i < 50; i++) slots.Add(await gate.EnterAsync(CancellationToken.None));
-        foreach (var slot in slots) slot.Dispose();
+        using var unbounded = new RunGate(0, "test-model", "test");
+        // 50 runs enter at once, none waiting for another to leave: every entry completes synchronously.
+        var entries = Enumerable.Range(0, 50).Select(_ => unbounded.EnterAsync(CancellationToken.None).AsTask()).ToList();
+        Assert.All(entries, entry => Assert.True(entry.IsCompletedSuccessfully));
+        foreach (var entry in entries) (await entry).Dispose();
+
+        // The same check tells a bound: with one slot, the second entry waits until the first leaves.
+        using var bounded = new RunGate(1, "test-model", "test");
+        var held = await bounded.EnterAsync(CancellationToken.None);
+        var waiting = bounded.EnterAsync(CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        held.Dispose();
+        using var next = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -51,11 +52,5 @@ public sealed class RunGateTests
         held.Dispose();
         // The slot the canceled waiter never got is free.
         using var next = await gate.EnterAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int current;
-        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current) { }
     }
 }

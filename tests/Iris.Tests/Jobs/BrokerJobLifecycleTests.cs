@@ -10,12 +10,16 @@ namespace Iris.Tests.Jobs;
 /// <summary>How each store and queue of a combination is created, on the real servers scripts/test.sh starts.</summary>
 internal static class Backends
 {
-    public static async Task<(IJobStore Store, Func<Task> Drop)> StoreAsync(string kind, TempDirectory scratch)
+    /// <summary>A store on a fresh database, how to open another client of it on a given clock, and how to drop it.</summary>
+    public static async Task<(IJobStore Store, Func<TimeProvider, IJobStore> Open, Func<Task> Drop)> StoreAsync(string kind, TempDirectory scratch)
     {
         if (kind == "sqlite")
-            return (new SqliteJobStore(new SqliteJobDatabase(scratch.File("jobs.db"))), () => Task.CompletedTask);
+        {
+            var path = scratch.File("jobs.db");
+            return (new SqliteJobStore(new SqliteJobDatabase(path)), clock => new SqliteJobStore(new SqliteJobDatabase(path), clock), () => Task.CompletedTask);
+        }
         var database = await TestServices.CreateDatabaseAsync();
-        return (new PostgresJobStore(database), () => TestServices.DropDatabaseAsync(database));
+        return (new PostgresJobStore(database), clock => new PostgresJobStore(database, clock), () => TestServices.DropDatabaseAsync(database));
     }
 
     public static Func<Task<IJobQueue>> Queue(string kind, TimeSpan lease)
@@ -39,11 +43,13 @@ internal static class Backends
         };
     }
 
-    public sealed class Backend(IJobStore store, IJobQueue queue, Func<Task<IJobQueue>> another, Func<Task> drop) : IJobBackend
+    public sealed class Backend(IJobStore store, IJobQueue queue, Func<Task<IJobQueue>> another, Func<TimeProvider, IJobStore> openStore, Func<Task> drop) : IJobBackend
     {
         private readonly List<IJobQueue> _others = [];
         public IJobStore Store => store;
         public IJobQueue Queue => queue;
+
+        public IJobStore OpenStore(TimeProvider clock) => openStore(clock);
 
         public async Task<IJobQueue> OpenAnotherQueueAsync()
         {
@@ -63,9 +69,9 @@ internal static class Backends
 
     public static async Task<IJobBackend> CreateAsync(string store, string queue, TempDirectory scratch, TimeSpan lease)
     {
-        var (jobStore, drop) = await StoreAsync(store, scratch);
+        var (jobStore, openStore, drop) = await StoreAsync(store, scratch);
         var open = Queue(queue, lease);
-        return new Backend(jobStore, await open(), open, drop);
+        return new Backend(jobStore, await open(), open, openStore, drop);
     }
 }
 

@@ -180,6 +180,70 @@ public sealed partial class JobCrashSafetyTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("sqlite", "embedded")]
+    [InlineData("postgres", "redis")]
+    [InlineData("sqlite", "rabbitmq")]
+    public async Task Job_that_takes_its_process_down_every_time_is_dead_lettered_after_MaxAttempts_and_the_server_stays_up(string store, string queue)
+    {
+        var (environment, cleanup) = await BackendAsync(store, queue, workers: 0);
+        environment["IRIS__Jobs__MaxAttempts"] = "3";
+        try
+        {
+            await using var api = await IrisTestHost.StartAsync(environment.ToDictionary(
+                p => p.Key["IRIS__".Length..].Replace("__", ":"), p => (string?)p.Value));
+            var id = (await SubmitAsync(api.Client, 1))[0];
+            // The job's input becomes a FIFO no one writes to: reading it never returns, so every worker that takes the
+            // job is stuck inside it until the test kills the process, as a job that crashes its process would leave it.
+            var input = Directory.GetFiles(_data.File("inputs")).Single();
+            File.Delete(input);
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [input])!)
+            {
+                await mkfifo.WaitForExitAsync();
+                Assert.Equal(0, mkfifo.ExitCode);
+            }
+
+            for (var attempt = 1; attempt <= 3; attempt++)
+            {
+                var doomed = IrisDaemon.Start(["worker", "--concurrency", "1"], environment);
+                await WaitForJobAsync(api.Client, id, j => j.GetProperty("status").GetString() == "processing"
+                    && j.GetProperty("attempts").GetInt32() == attempt, TimeSpan.FromMinutes(1));
+                await doomed.KillAsync();
+                await doomed.DisposeAsync();
+            }
+
+            var urls = $"http://127.0.0.1:{FreePort()}";
+            await using var server = IrisDaemon.Start(["serve"], new Dictionary<string, string>(environment)
+            {
+                ["IRIS__Jobs__Workers"] = "1", ["IRIS__Server__Urls"] = urls,
+            });
+            var failed = await WaitForJobAsync(api.Client, id, j => j.GetProperty("status").GetString() == "failed", TimeSpan.FromMinutes(1));
+            Assert.Equal(3, failed.GetProperty("attempts").GetInt32());
+            Assert.StartsWith("worker died while processing", failed.GetProperty("error").GetString());
+            using var client = new HttpClient { BaseAddress = new Uri(urls), Timeout = TimeSpan.FromSeconds(30) };
+            await server.WaitForLineAsync(l => l.Contains("Now listening", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+            Assert.False(server.HasExited);
+            Assert.Equal(0, await server.StopAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            await cleanup();
+        }
+    }
+
+    private static async Task<JsonElement> WaitForJobAsync(HttpClient client, string id, Func<JsonElement, bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var job = await client.GetFromJsonAsync<JsonElement>($"/v1/jobs/{id}");
+            if (condition(job)) return job;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Job {id} did not get there in time: {job}");
+            await Task.Delay(100);
+        }
+    }
+
     internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Core.Jobs;
 using Iris.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Iris.Tests.Jobs;
 
@@ -12,6 +13,9 @@ public interface IJobBackend : IAsyncDisposable
 
     /// <summary>A second, independent client of the same queue (its own connection), as another worker process has.</summary>
     Task<IJobQueue> OpenAnotherQueueAsync();
+
+    /// <summary>A second client of the same store that reads the time from <paramref name="clock"/>.</summary>
+    IJobStore OpenStore(TimeProvider clock);
 }
 
 /// <summary>
@@ -201,7 +205,7 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         var doomed = await _backend.OpenAnotherQueueAsync();
         var delivery = await doomed.ReceiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
         Assert.Equal(job.Id, delivery!.JobId);
-        Assert.NotNull(await Store.TryStartAsync(job.Id, "dead-worker", Settings.Lease, CancellationToken.None));
+        Assert.NotNull(await Store.TryStartAsync(job.Id, "dead-worker", Settings.Lease, Settings.MaxAttempts, CancellationToken.None));
         await doomed.DisposeAsync();
 
         var done = (await RunUntilFinishedAsync([job.Id], timeout: TimeSpan.FromSeconds(30)))[0];
@@ -213,21 +217,63 @@ public abstract class JobLifecycleContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Job_whose_workers_keep_dying_is_dead_lettered_after_MaxAttempts_without_running_again()
+    {
+        // The first attempt fails for real; every later one is taken by a worker that dies in it (no heartbeat, no ack,
+        // no outcome), as a job that crashes its process does.
+        var job = await SubmitAsync(new() { ["key"] = "poison", ["fail_times"] = "1" });
+        var firstQueue = await _backend.OpenAnotherQueueAsync();
+        var first = await firstQueue.ReceiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        await new JobWorker(Store, firstQueue, Blobs, Processor, Settings).HandleAsync(first!, CancellationToken.None);
+        await firstQueue.DisposeAsync();
+        Assert.Equal("transient failure 1", (await Store.GetAsync(job.Id, CancellationToken.None))!.Error);
+
+        for (var attempt = 2; attempt <= Settings.MaxAttempts; attempt++)
+        {
+            var doomed = await _backend.OpenAnotherQueueAsync();
+            var delivery = await doomed.ReceiveAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+            Assert.Equal(job.Id, delivery!.JobId);
+            // The previous holder's heartbeat goes stale a lease after it died; then this one takes over and dies too.
+            Job? claimed = null;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (claimed is null && DateTime.UtcNow < deadline)
+                if ((claimed = await Store.TryStartAsync(job.Id, $"dead-worker-{attempt}", Settings.Lease, Settings.MaxAttempts, CancellationToken.None)) is null)
+                    await Task.Delay(100);
+            Assert.Equal(JobStatus.Processing, claimed?.Status);
+            Assert.Equal(attempt, claimed!.Attempts);
+            await doomed.DisposeAsync();
+        }
+
+        var failed = (await RunUntilFinishedAsync([job.Id], timeout: TimeSpan.FromSeconds(30)))[0];
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Equal(Settings.MaxAttempts, failed.Attempts);
+        Assert.StartsWith(IJobStore.WorkerDiedError, failed.Error);
+        Assert.EndsWith("last error: transient failure 1", failed.Error);
+        // Run once (the real failure); the dead workers never reached the processor, and the live one did not run it.
+        Assert.Equal(1, Processor.Runs("poison"));
+        Assert.Null(await Store.TryStartAsync(job.Id, "late-worker", TimeSpan.Zero, Settings.MaxAttempts, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Job_the_queue_never_received_is_recovered_from_the_store()
     {
         // Recorded, then the process died before enqueuing it (or the broker lost the message).
-        var now = DateTimeOffset.UtcNow;
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var store = _backend.OpenStore(clock);
+        var now = clock.GetUtcNow();
         var orphan = new Job
         {
-            Id = Job.NewId(), Tasks = ["echo"], Parameters = new Dictionary<string, string> { ["key"] = "lost" },
+            Id = Job.NewId(clock), Tasks = ["echo"], Parameters = new Dictionary<string, string> { ["key"] = "lost" },
             InputRef = await Blobs.PutAsync(new byte[7], CancellationToken.None), CreatedAt = now, UpdatedAt = now,
         };
-        await Store.CreateAsync([orphan], CancellationToken.None);
-        var recovery = new JobRecovery(Store, Queue, TimeSpan.FromMilliseconds(300));
-        Assert.Equal(0, await recovery.SweepAsync(CancellationToken.None));
-        await Task.Delay(400);
+        await store.CreateAsync([orphan], CancellationToken.None);
+        var recovery = new JobRecovery(store, Queue, TimeSpan.FromMilliseconds(300), clock: clock);
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(0, await recovery.SweepAsync(CancellationToken.None)); // not older than 300 ms yet
+        clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal(1, await recovery.SweepAsync(CancellationToken.None));
-        Assert.Equal(0, await recovery.SweepAsync(CancellationToken.None)); // touched: not swept again at once
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(0, await recovery.SweepAsync(CancellationToken.None)); // touched: not swept again within 300 ms
 
         var done = (await RunUntilFinishedAsync([orphan.Id]))[0];
         Assert.Equal(JobStatus.Done, done.Status);
@@ -240,11 +286,20 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         var job = await SubmitAsync(new() { ["key"] = "dup", ["sleep_ms"] = "300" });
         await Queue.EnqueueAsync(job.Id, TimeSpan.Zero, CancellationToken.None);
         await Queue.EnqueueAsync(job.Id, TimeSpan.Zero, CancellationToken.None);
-        var done = (await RunUntilFinishedAsync([job.Id], concurrency: 3))[0];
+        // All three deliveries are handled at once and to the end, so nothing is left to run later.
+        var deliveries = new List<JobDelivery>();
+        for (var i = 0; i < 3; i++) deliveries.Add((await Queue.ReceiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None))!);
+        Assert.All(deliveries, d => Assert.Equal(job.Id, d.JobId));
+        var worker = NewWorker();
+        await Task.WhenAll(deliveries.Select(d => worker.HandleAsync(d, CancellationToken.None)));
+        var done = (await Store.GetAsync(job.Id, CancellationToken.None))!;
         Assert.Equal(JobStatus.Done, done.Status);
-        await Task.Delay(500);
         Assert.Equal(1, Processor.Runs("dup"));
-        Assert.Equal(1, (await Store.GetAsync(job.Id, CancellationToken.None))!.Attempts);
+        Assert.Equal(1, done.Attempts);
+        // A duplicate delivered after the job finished is acknowledged without running it.
+        var late = await Queue.ReceiveAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        if (late is not null) await worker.HandleAsync(late, CancellationToken.None);
+        Assert.Equal(1, Processor.Runs("dup"));
     }
 
     [Fact]
@@ -315,12 +370,15 @@ public sealed class SqliteEmbeddedJobLifecycleTests : JobLifecycleContract
         return Task.FromResult<IJobBackend>(new Backend(
             new Iris.Core.Jobs.Sqlite.SqliteJobStore(database),
             new Iris.Core.Jobs.Sqlite.SqliteJobQueue(database, Settings.Lease, TimeSpan.FromMilliseconds(50)),
-            () => new Iris.Core.Jobs.Sqlite.SqliteJobQueue(new Iris.Core.Jobs.Sqlite.SqliteJobDatabase(database.Path), Settings.Lease, TimeSpan.FromMilliseconds(50))));
+            () => new Iris.Core.Jobs.Sqlite.SqliteJobQueue(new Iris.Core.Jobs.Sqlite.SqliteJobDatabase(database.Path), Settings.Lease, TimeSpan.FromMilliseconds(50)),
+            database.Path));
     }
 
-    private sealed record Backend(IJobStore Store, IJobQueue Queue, Func<IJobQueue> Another) : IJobBackend
+    private sealed record Backend(IJobStore Store, IJobQueue Queue, Func<IJobQueue> Another, string Path) : IJobBackend
     {
         public Task<IJobQueue> OpenAnotherQueueAsync() => Task.FromResult(Another());
+
+        public IJobStore OpenStore(TimeProvider clock) => new Iris.Core.Jobs.Sqlite.SqliteJobStore(new Iris.Core.Jobs.Sqlite.SqliteJobDatabase(Path), clock);
 
         public ValueTask DisposeAsync()
         {

@@ -3,7 +3,9 @@ using Iris.Core.Jobs.Postgres;
 using Iris.Core.Jobs.Sqlite;
 using Iris.Jobs;
 using Iris.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -16,15 +18,16 @@ namespace Iris.Tests.Jobs;
 public abstract class JobOutboxStoreContract : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private static readonly IHttpClientFactory HttpClients = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
     protected readonly TempDirectory Scratch = new();
-    private IJobStore _store = null!;
+    private SqlJobStore _store = null!;
     private LocalDiskJobBlobStore _blobs = null!;
 
     /// <summary>Creates the empty database this test runs on.</summary>
     protected abstract Task CreateDatabaseAsync();
 
-    /// <summary>A new store over the test's database (as a restarted process opens it).</summary>
-    protected abstract IJobStore OpenStore();
+    /// <summary>A new store over the test's database (as a restarted process opens it), reading the time from <paramref name="clock"/>.</summary>
+    protected abstract SqlJobStore OpenStore(TimeProvider? clock = null);
 
     /// <summary>Takes the database back to its schema from before the outbox, as an older Iris left it.</summary>
     protected abstract Task DowngradeAsync();
@@ -66,7 +69,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
             Assert.True(await _store.CancelAsync(job.Id, CancellationToken.None));
             return job;
         }
-        Assert.NotNull(await _store.TryStartAsync(job.Id, "w1", Lease, CancellationToken.None));
+        Assert.NotNull(await _store.TryStartAsync(job.Id, "w1", Lease, 3, CancellationToken.None));
         Assert.True(final == JobStatus.Done
             ? await _store.CompleteAsync(job.Id, "w1", "{}", [], CancellationToken.None)
             : await _store.FailAsync(job.Id, "w1", "broken", CancellationToken.None));
@@ -153,9 +156,8 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         var jobs = new List<Job>();
         for (var i = 0; i < 20; i++) jobs.Add(await FinishAsync(JobStatus.Done, receiver.Url));
         var settings = new JobSettings { WebhookSecret = "s" };
-        using var http = new HttpClient();
         var dispatchers = Enumerable.Range(0, 2).Select(_ => new JobWebhookDispatcher(
-            _store, new JobWebhookSender(http), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
+            _store, _store, new JobWebhookSender(HttpClients), settings, TimeSpan.FromMilliseconds(50), NullLogger<JobWebhookDispatcher>.Instance)).ToList();
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (receiver.Requests.Count < 20 && DateTime.UtcNow < deadline)
@@ -169,6 +171,46 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Refused_webhook_is_retried_after_each_backoff_and_never_after_its_last_attempt()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var store = OpenStore(clock);
+        await using var receiver = await WebhookReceiver.StartAsync(refusing: true);
+        var now = clock.GetUtcNow();
+        var job = new Job
+        {
+            Id = Job.NewId(clock), Tasks = ["echo"], InputRef = await _blobs.PutAsync(new byte[] { 1 }, CancellationToken.None),
+            CreatedAt = now, UpdatedAt = now, CallbackUrl = receiver.Url,
+        };
+        await store.CreateAsync([job], CancellationToken.None);
+        Assert.NotNull(await store.TryStartAsync(job.Id, "w1", Lease, 3, CancellationToken.None));
+        Assert.True(await store.CompleteAsync(job.Id, "w1", "{}", [], CancellationToken.None));
+        var settings = new JobSettings { WebhookSecret = "s", WebhookBaseDelay = TimeSpan.FromSeconds(10), WebhookMaxAttempts = 3 };
+        var dispatcher = new JobWebhookDispatcher(store, store, new JobWebhookSender(HttpClients, clock), settings, TimeSpan.FromMilliseconds(50),
+            NullLogger<JobWebhookDispatcher>.Instance, clock);
+
+        // Attempt 1 now; then each attempt is due exactly one backoff (10 s, then 20 s) after the previous one, not a tick before.
+        Assert.Equal(1, await dispatcher.DispatchDueAsync(CancellationToken.None));
+        foreach (var backoff in new[] { TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20) })
+        {
+            clock.Advance(backoff - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(0, await dispatcher.DispatchDueAsync(CancellationToken.None));
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(1, await dispatcher.DispatchDueAsync(CancellationToken.None));
+        }
+        var failed = (await store.GetWebhookAsync(job.Id, CancellationToken.None))!;
+        Assert.Equal(WebhookStatus.Failed, failed.Status);
+        Assert.Equal(3, failed.Attempts);
+
+        // Given up: however much time passes (a claim's lease, a day), no fourth attempt is made.
+        clock.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(0, await dispatcher.DispatchDueAsync(CancellationToken.None));
+        Assert.Equal(["1", "2", "3"], receiver.Requests.Select(r => r.Headers["X-Iris-Delivery-Attempt"]));
+        // The signature's timestamp is the dispatcher's clock.
+        Assert.Equal((clock.GetUtcNow() - TimeSpan.FromDays(1)).ToUnixTimeSeconds().ToString(), receiver.Requests.Last().Headers["X-Iris-Timestamp"]);
+    }
+
+    [Fact]
     public async Task Retention_deletes_expired_finished_jobs_with_their_inputs_and_keeps_the_rest()
     {
         var retention = TimeSpan.FromSeconds(2);
@@ -178,7 +220,7 @@ public abstract class JobOutboxStoreContract : IAsyncLifetime
         var undelivered = await FinishAsync(JobStatus.Done);
         var queued = await CreateAsync();
         var processing = await CreateAsync();
-        Assert.NotNull(await _store.TryStartAsync(processing.Id, "w1", Lease, CancellationToken.None));
+        Assert.NotNull(await _store.TryStartAsync(processing.Id, "w1", Lease, 3, CancellationToken.None));
         // The webhooks of done and failed are settled; undelivered's stays pending.
         foreach (var claimed in await _store.ClaimWebhooksAsync(Lease, 100, CancellationToken.None))
         {
@@ -230,7 +272,7 @@ public sealed class SqliteJobOutboxStoreTests : JobOutboxStoreContract
 
     protected override Task CreateDatabaseAsync() => Task.CompletedTask;
 
-    protected override IJobStore OpenStore() => new SqliteJobStore(new SqliteJobDatabase(Path));
+    protected override SqlJobStore OpenStore(TimeProvider? clock = null) => new SqliteJobStore(new SqliteJobDatabase(Path), clock);
 
     private async Task ExecuteAsync(string sql)
     {
@@ -250,7 +292,7 @@ public sealed class PostgresJobOutboxStoreTests : JobOutboxStoreContract
 
     protected override async Task CreateDatabaseAsync() => _database = await TestServices.CreateDatabaseAsync();
 
-    protected override IJobStore OpenStore() => new PostgresJobStore(_database);
+    protected override SqlJobStore OpenStore(TimeProvider? clock = null) => new PostgresJobStore(_database, clock);
 
     private async Task ExecuteAsync(string sql)
     {

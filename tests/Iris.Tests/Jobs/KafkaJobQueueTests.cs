@@ -6,6 +6,7 @@ using Iris.Core.Jobs;
 using Iris.Core.Jobs.Kafka;
 using Iris.Core.Jobs.Sqlite;
 using Iris.Tests.Support;
+using Microsoft.Data.Sqlite;
 
 namespace Iris.Tests.Jobs;
 
@@ -111,6 +112,37 @@ public sealed class KafkaJobQueueTests
         Assert.Equal("descResponses", defaults.Jobs.Kafka.ResponseTopic);
     }
 
+    [Fact]
+    public async Task Client_request_becomes_one_job_however_often_it_is_read_and_unusable_ones_are_refused()
+    {
+        using var scratch = new TempDirectory();
+        var database = new SqliteJobDatabase(scratch.File("jobs.db"));
+        var store = new SqliteJobStore(database);
+        var queue = new SqliteJobQueue(database, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+        var service = new JobService(store, queue, new LocalDiskJobBlobStore(scratch.File("inputs")), new EchoJobProcessor(), new JobSettings());
+        // No broker is reached: HandleAsync is the intake's whole decision for one message of the request topic.
+        var intake = new KafkaRequestIntake("unused:9092", "requests", "responses", "iris-workers", service, "echo");
+        var request = new KafkaJobRequest { CorrelationId = "order-1", Image = Convert.ToBase64String(new byte[5]), Tasks = ["echo"] };
+
+        Assert.Null(await intake.HandleAsync(request.ToUtf8(), CancellationToken.None));
+        Assert.Null(await intake.HandleAsync(request.ToUtf8(), CancellationToken.None)); // read again after a crash
+        var job = Assert.Single((await store.ListAsync(new JobQuery(), CancellationToken.None)).Jobs);
+        Assert.Equal(KafkaJobQueue.IdempotencyKeyOf(request), job.IdempotencyKey);
+        Assert.Equal("order-1", KafkaJobQueue.CorrelationIdOf(job));
+        // Both reads enqueued the still-queued job; the store lets one delivery run it.
+        Assert.Equal(2, await queue.CountAsync(CancellationToken.None));
+
+        // A job id is the queue's message, not a request: passed over.
+        Assert.Null(await intake.HandleAsync(new KafkaJobRequest { CorrelationId = job.Id, JobId = job.Id }.ToUtf8(), CancellationToken.None));
+        var refused = await intake.HandleAsync(new KafkaJobRequest { CorrelationId = "order-2", Image = "not base64!", Tasks = ["echo"] }.ToUtf8(), CancellationToken.None);
+        Assert.Equal(new KafkaRequestIntake.Refusal("order-2", "The Kafka request's image is not valid base64."), refused);
+        Assert.Equal("order-3", (await intake.HandleAsync(new KafkaJobRequest { CorrelationId = "order-3", Image = "AA==", Tasks = ["nope"] }.ToUtf8(), CancellationToken.None))?.CorrelationId);
+        Assert.Null((await intake.HandleAsync("not json"u8.ToArray(), CancellationToken.None))!.CorrelationId);
+        Assert.Single((await store.ListAsync(new JobQuery(), CancellationToken.None)).Jobs);
+        Assert.Equal("iris-workers-intake", KafkaRequestIntake.GroupOf("iris-workers"));
+        SqliteConnection.ClearAllPools();
+    }
+
     [KafkaFact]
     public async Task Request_message_is_answered_on_the_response_topic_with_its_correlation_id()
     {
@@ -123,12 +155,10 @@ public sealed class KafkaJobQueueTests
         var processor = new EchoJobProcessor();
         var settings = new JobSettings();
         var blobs = new LocalDiskJobBlobStore(scratch.File("inputs"));
-        JobService? service = null;
-        KafkaJobQueue? queue = null;
-        queue = new KafkaJobQueue(bootstrap, requests, responses, "iris-test-" + suffix, store,
-            (request, ct) => KafkaRequestIntakes.Through(service!, queue!, "echo")(request, ct));
+        var queue = new KafkaJobQueue(bootstrap, requests, responses, "iris-test-" + suffix, store);
         await queue.InitializeAsync(CancellationToken.None);
-        service = new JobService(store, queue, blobs, processor, settings);
+        var service = new JobService(store, queue, blobs, processor, settings);
+        var intake = new KafkaRequestIntake(bootstrap, requests, responses, "iris-test-" + suffix, service, "echo");
 
         using var producer = new ProducerBuilder<string, byte[]>(KafkaJobQueue.ProducerConfig(bootstrap)).Build();
         var request = new KafkaJobRequest { CorrelationId = "corr-" + suffix, Image = Convert.ToBase64String(new byte[42]), Tasks = ["echo"] };
@@ -136,11 +166,13 @@ public sealed class KafkaJobQueueTests
 
         using var stop = new CancellationTokenSource();
         var worker = new JobWorker(store, queue, blobs, processor, settings).RunAsync(1, stop.Token);
+        var intaking = intake.RunAsync(stop.Token);
         using var consumer = new ConsumerBuilder<string, byte[]>(KafkaJobQueue.ConsumerConfig(bootstrap, "reader-" + suffix)).Build();
         consumer.Subscribe(responses);
         var message = await Task.Run(() => consumer.Consume(TimeSpan.FromSeconds(60)));
         await stop.CancelAsync();
         await worker;
+        await intaking;
         await queue.DisposeAsync();
 
         Assert.NotNull(message);

@@ -1,14 +1,20 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Iris.Configuration;
 using Iris.Core.Models;
 using Iris.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iris.Tests.Models;
 
 public sealed class HubPullTests
 {
+    // The clients the server and CLI use, from the same registration.
+    private static readonly IHttpClientFactory Clients =
+        new ServiceCollection().AddIrisHttpClients(new IrisOptions()).BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
+
     private static HubClient Client(HubServer hub, TempDirectory cache, string? token = null) =>
-        new(hub.Address, token, cache.Path, downloadAttempts: 3, TimeSpan.FromSeconds(30));
+        new(hub.Address, token, cache.Path, downloadAttempts: 3, Clients.CreateClient(HttpClients.Hub), Clients.CreateClient(HttpClients.HubHead));
 
     private static async Task<HubServer> StartHubAsync()
     {

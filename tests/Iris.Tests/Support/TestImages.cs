@@ -61,7 +61,7 @@ public static class TestImages
         return data;
     }
 
-    private static void WriteChunk(Stream stream, string type, byte[] payload)
+    public static void WriteChunk(Stream stream, string type, byte[] payload)
     {
         Span<byte> length = stackalloc byte[4];
         BinaryPrimitives.WriteInt32BigEndian(length, payload.Length);

@@ -57,7 +57,9 @@ public class RemoteImageFetcherTests
     [InlineData("http://0xa9fea9fe/latest/meta-data/")] // 169.254.169.254
     public async Task Unspecified_loopback_link_local_and_disguised_hosts_are_refused_before_any_connection(string url)
     {
-        using var fetcher = new RemoteImageFetcher(new RemoteSourcePolicy([], AllowPrivateNetworks: false, TimeSpan.FromSeconds(5), 1_000_000, 3));
+        var policy = new RemoteSourcePolicy([], AllowPrivateNetworks: false, TimeSpan.FromSeconds(5), 1_000_000, 3);
+        using var client = new HttpClient(RemoteImageFetcher.CreateHandler(policy));
+        var fetcher = new RemoteImageFetcher(policy, client);
         var refused = await Assert.ThrowsAsync<SourceNotAllowedException>(() => fetcher.FetchAsync(new Uri(url), CancellationToken.None));
         Assert.Contains("Sources:AllowPrivateNetworks", refused.Message);
     }

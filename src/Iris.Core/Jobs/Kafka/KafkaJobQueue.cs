@@ -1,15 +1,15 @@
+using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
 namespace Iris.Core.Jobs.Kafka;
 
-/// <summary>Turns a request from a Kafka client (an image, not yet a job) into a stored, queued job.</summary>
-public delegate Task<Job> KafkaRequestIntake(KafkaJobRequest request, CancellationToken cancellationToken);
-
 /// <summary>
-/// A queue on Kafka: a request topic read by a consumer group, and a response topic that receives every finished
-/// job keyed by its correlation id. Offsets are committed only once the job's outcome is stored (and answered),
+/// A queue on Kafka: job ids on the request topic read by a consumer group, and a response topic that receives every
+/// finished job keyed by its correlation id. Requests from Kafka clients (an image, not yet a job) share the request
+/// topic but are not this queue's: <see cref="KafkaRequestIntake"/> reads them in a group of its own and submits them
+/// like any other entry point, so this queue skips them. Offsets are committed only once the job's outcome is stored (and answered),
 /// and only up to the oldest message still in flight (<see cref="KafkaOffsetTracker"/>), so a consumer that dies
 /// leaves its uncommitted messages to the group's next owner of the partition. Delivery is at least once: a
 /// duplicate request finds its job already finished, and a response may be repeated, never lost — read responses
@@ -17,8 +17,9 @@ public delegate Task<Job> KafkaRequestIntake(KafkaJobRequest request, Cancellati
 /// </summary>
 public sealed class KafkaJobQueue(
     string bootstrapServers, string requestTopic, string responseTopic, string groupId, IJobStore store,
-    KafkaRequestIntake intake, ILogger? logger = null) : IJobQueue
+    ILogger? logger = null, TimeProvider? clock = null) : IJobQueue
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private const string KafkaKeyPrefix = "kafka:";
 
     private readonly KafkaOffsetTracker _offsets = new();
@@ -90,20 +91,20 @@ public sealed class KafkaJobQueue(
         {
             CorrelationId = jobId,
             JobId = jobId,
-            NotBefore = delay > TimeSpan.Zero ? DateTimeOffset.UtcNow.Add(delay).ToUnixTimeMilliseconds() : null,
+            NotBefore = delay > TimeSpan.Zero ? _clock.GetUtcNow().Add(delay).ToUnixTimeMilliseconds() : null,
         };
         await Producer.ProduceAsync(requestTopic, new Message<string, byte[]> { Key = jobId, Value = request.ToUtf8() }, cancellationToken);
     }
 
     public async Task<JobDelivery?> ReceiveAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + wait;
+        var started = Stopwatch.GetTimestamp();
         await _consume.WaitAsync(cancellationToken);
         try
         {
             while (true)
             {
-                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
                 var due = _delayed.FindIndex(d => d.Due <= now);
                 if (due >= 0)
                 {
@@ -111,7 +112,7 @@ public sealed class KafkaJobQueue(
                     _delayed.RemoveAt(due);
                     return delivery;
                 }
-                var left = deadline - DateTime.UtcNow;
+                var left = wait - Stopwatch.GetElapsedTime(started);
                 if (left <= TimeSpan.Zero) return null;
                 var consumed = await Task.Run(() => Consumer.Consume(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250)), cancellationToken);
                 if (consumed is null) continue;
@@ -127,14 +128,15 @@ public sealed class KafkaJobQueue(
                 }
                 catch (InvalidJobRequestException e)
                 {
-                    logger?.LogWarning("Skipping an unreadable Kafka request at {Partition}:{Offset}: {Error}", partition, offset, e.Message);
-                    await RespondAsync(consumed.Message.Key ?? token, null, "failed", e.Message, cancellationToken);
+                    // The intake answers the client; for the queue it is only a message to pass.
+                    logger?.LogDebug("Passing an unreadable Kafka request at {Partition}:{Offset}: {Error}", partition, offset, e.Message);
                     Commit(partition, offset);
                     continue;
                 }
                 if (request.JobId is null)
                 {
-                    await IntakeAsync(request, partition, offset, cancellationToken);
+                    // A client's request: the intake's to submit. The job it becomes comes back here by id.
+                    Commit(partition, offset);
                     continue;
                 }
                 var jobDelivery = new JobDelivery(request.JobId, token, 1);
@@ -148,43 +150,6 @@ public sealed class KafkaJobQueue(
         {
             _consume.Release();
         }
-    }
-
-    /// <summary>A client's request becomes a job (queued through this topic by job id); then its message is done.</summary>
-    private async Task IntakeAsync(KafkaJobRequest request, int partition, long offset, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            try
-            {
-                await intake(request, cancellationToken);
-                break;
-            }
-            catch (JobQueueFullException e)
-            {
-                // Backpressure: leave the request uncommitted and wait, as an HTTP client would after a 429.
-                await Task.Delay(e.RetryAfter, cancellationToken);
-            }
-            catch (Exception e) when (e is InvalidJobRequestException or FormatException || JobWorker.IsPermanent(e))
-            {
-                await RespondAsync(request.CorrelationId, null, "failed", e.Message, cancellationToken);
-                break;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The store or disk is failing. The offset cannot move past this request until it is recorded, so
-                // keep trying; at shutdown it stays uncommitted and is read again.
-                logger?.LogWarning("Kafka request {CorrelationId} could not be recorded, retrying: {Error}", request.CorrelationId, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            }
-        }
-        Commit(partition, offset);
-    }
-
-    private async Task RespondAsync(string correlationId, string? jobId, string status, string? error, CancellationToken cancellationToken)
-    {
-        var response = new KafkaJobResponse { CorrelationId = correlationId, JobId = jobId ?? "", Status = status, Error = error, CreatedAt = DateTimeOffset.UtcNow };
-        await Producer.ProduceAsync(responseTopic, new Message<string, byte[]> { Key = correlationId, Value = response.ToUtf8() }, cancellationToken);
     }
 
     /// <summary>Answers a finished job on the response topic, then lets its offset be committed.</summary>
@@ -228,30 +193,4 @@ public sealed class KafkaJobQueue(
         }
         return ValueTask.CompletedTask;
     }
-}
-
-/// <summary>The standard intake: a Kafka request is submitted like an HTTP one, idempotent on its correlation id.</summary>
-public static class KafkaRequestIntakes
-{
-    public static KafkaRequestIntake Through(JobService service, IJobQueue queue, string defaultTasks) => async (request, cancellationToken) =>
-    {
-        byte[] image;
-        try
-        {
-            image = Convert.FromBase64String(request.Image!);
-        }
-        catch (FormatException)
-        {
-            throw new InvalidJobRequestException("The Kafka request's image is not valid base64.", "image");
-        }
-        var tasks = service.ParseTasks(request.Tasks is { Count: > 0 } t ? string.Join(',', t) : null, defaultTasks);
-        var result = await service.SubmitAsync(new JobSubmission(
-            [new JobInputImage(image, null)], tasks, request.Parameters ?? new Dictionary<string, string>(),
-            KafkaJobQueue.IdempotencyKeyOf(request)), cancellationToken);
-        var job = result.Jobs[0];
-        // A redelivered request whose first intake died between storing and enqueuing: enqueue again (duplicates are harmless).
-        if (result.Replayed && job.Status == JobStatus.Queued)
-            await queue.EnqueueAsync(job.Id, TimeSpan.Zero, cancellationToken);
-        return job;
-    };
 }

@@ -8,7 +8,7 @@ namespace Iris.Core.Jobs.Postgres;
 /// SQLite store; migrations are numbered in <c>iris_schema_migrations</c> and serialised with an advisory lock,
 /// so nodes starting together migrate once.
 /// </summary>
-public sealed class PostgresJobStore(string connectionString) : SqlJobStore
+public sealed class PostgresJobStore(string connectionString, TimeProvider? clock = null) : SqlJobStore(clock)
 {
     private const long MigrationLock = 0x1815_0005;
 

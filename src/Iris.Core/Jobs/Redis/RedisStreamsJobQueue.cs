@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace Iris.Core.Jobs.Redis;
@@ -8,8 +9,10 @@ namespace Iris.Core.Jobs.Redis;
 /// idle longer than the lease. Heartbeats re-claim the entry (XCLAIM … JUSTID) to reset its idle time. Delayed
 /// deliveries (retry backoff) wait in a sorted set and are moved onto the stream atomically when due.
 /// </summary>
-public sealed class RedisStreamsJobQueue(string connectionString, string stream, string group, TimeSpan lease, TimeSpan pollInterval) : IJobQueue
+public sealed class RedisStreamsJobQueue(string connectionString, string stream, string group, TimeSpan lease, TimeSpan pollInterval, TimeProvider? clock = null) : IJobQueue
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     private const string Field = "job";
 
     // Moves due entries of the delay set onto the stream in one step, so none is lost or moved twice.
@@ -51,16 +54,16 @@ public sealed class RedisStreamsJobQueue(string connectionString, string stream,
         if (delay <= TimeSpan.Zero)
             await Db.StreamAddAsync(_stream, Field, jobId);
         else
-            await Db.SortedSetAddAsync(_delayed, $"{jobId}:{Guid.NewGuid():N}", DateTimeOffset.UtcNow.Add(delay).ToUnixTimeMilliseconds());
+            await Db.SortedSetAddAsync(_delayed, $"{jobId}:{Guid.NewGuid():N}", _clock.GetUtcNow().Add(delay).ToUnixTimeMilliseconds());
     }
 
     public async Task<JobDelivery?> ReceiveAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + wait;
+        var started = Stopwatch.GetTimestamp();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await Db.ScriptEvaluateAsync(PromoteScript, [_delayed, _stream], [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()]);
+            await Db.ScriptEvaluateAsync(PromoteScript, [_delayed, _stream], [_clock.GetUtcNow().ToUnixTimeMilliseconds()]);
 
             // Deliveries of dead consumers first: they have waited longest.
             var reclaimed = await Db.StreamAutoClaimAsync(_stream, group, _consumer, (long)lease.TotalMilliseconds, "0-0", 1);
@@ -72,7 +75,7 @@ public sealed class RedisStreamsJobQueue(string connectionString, string stream,
             var fresh = await Db.StreamReadGroupAsync(_stream, group, _consumer, ">", 1);
             if (fresh.Length > 0) return Delivery(fresh[0], 1);
 
-            var left = deadline - DateTime.UtcNow;
+            var left = wait - Stopwatch.GetElapsedTime(started);
             if (left <= TimeSpan.Zero) return null;
             // StackExchange.Redis multiplexes one connection, so it never issues a blocking XREADGROUP: poll instead.
             await Task.Delay(left < pollInterval ? left : pollInterval, cancellationToken);

@@ -126,5 +126,4 @@ public sealed class SqliteJobDatabase
         }
     }
 
-    public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

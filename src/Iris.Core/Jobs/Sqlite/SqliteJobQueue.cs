@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace Iris.Core.Jobs.Sqlite;
@@ -8,8 +9,9 @@ namespace Iris.Core.Jobs.Sqlite;
 /// so the row becomes visible again when the lease runs out and another worker receives it. Workers in other
 /// processes poll; workers in this process are woken at once by <see cref="EnqueueAsync"/>.
 /// </summary>
-public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, TimeSpan pollInterval) : IJobQueue
+public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, TimeSpan pollInterval, TimeProvider? clock = null) : IJobQueue
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
 
     public Task InitializeAsync(CancellationToken cancellationToken) => database.EnsureMigratedAsync(cancellationToken);
@@ -20,19 +22,20 @@ public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, T
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO job_queue (job_id, visible_at) VALUES (@job, @visible)";
         command.Parameters.AddWithValue("@job", jobId);
-        command.Parameters.AddWithValue("@visible", SqliteJobDatabase.Now() + (long)delay.TotalMilliseconds);
+        command.Parameters.AddWithValue("@visible", Now() + (long)delay.TotalMilliseconds);
         await command.ExecuteNonQueryAsync(cancellationToken);
         if (delay == TimeSpan.Zero) _signal.Release();
     }
 
     public async Task<JobDelivery?> ReceiveAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + wait;
+        // How long this call waits is measured on the monotonic clock the waits below run on, not on the job clock.
+        var started = Stopwatch.GetTimestamp();
         while (true)
         {
             var delivery = await TryReceiveAsync(cancellationToken);
             if (delivery is not null) return delivery;
-            var left = deadline - DateTime.UtcNow;
+            var left = wait - Stopwatch.GetElapsedTime(started);
             if (left <= TimeSpan.Zero) return null;
             await _signal.WaitAsync(left < pollInterval ? left : pollInterval, cancellationToken);
         }
@@ -40,7 +43,7 @@ public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, T
 
     private async Task<JobDelivery?> TryReceiveAsync(CancellationToken cancellationToken)
     {
-        var now = SqliteJobDatabase.Now();
+        var now = Now();
         var token = Guid.NewGuid().ToString("N");
         await using var connection = await database.OpenAsync(cancellationToken);
         // Idle workers poll: a read first keeps them from taking the write lock (which the UPDATE would) for nothing.
@@ -94,9 +97,11 @@ public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, T
         command.CommandText = sql;
         command.Parameters.AddWithValue("@seq", long.Parse(delivery.Token[..colon]));
         command.Parameters.AddWithValue("@token", delivery.Token[(colon + 1)..]);
-        if (visibleIn is { } v) command.Parameters.AddWithValue("@visible", SqliteJobDatabase.Now() + (long)v.TotalMilliseconds);
+        if (visibleIn is { } v) command.Parameters.AddWithValue("@visible", Now() + (long)v.TotalMilliseconds);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
