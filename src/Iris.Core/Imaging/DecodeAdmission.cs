@@ -18,14 +18,16 @@ public sealed class DecodeAdmission
 
     private readonly object _gate = new();
     private readonly TimeProvider _time;
+    private readonly AfterBurstTrim? _afterBurst;
     private long _inFlight;
 
-    public DecodeAdmission(long maxPixelsInFlight, TimeSpan wait, TimeProvider? time = null)
+    public DecodeAdmission(long maxPixelsInFlight, TimeSpan wait, TimeProvider? time = null, AfterBurstTrim? afterBurst = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPixelsInFlight, 1);
         MaxPixelsInFlight = maxPixelsInFlight;
         Wait = wait;
         _time = time ?? TimeProvider.System;
+        _afterBurst = afterBurst;
     }
 
     /// <summary>No budget: every decode is admitted at once (tools and tests that decode one image at a time).</summary>
@@ -78,6 +80,7 @@ public sealed class DecodeAdmission
                 Monitor.Wait(_gate, left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100));
             }
             _inFlight += wanted;
+            _afterBurst?.Admitted(wanted);
         }
         IrisMetrics.DecodesAdmitted.Add(1);
         IrisMetrics.DecodePixelsInFlight.Add(wanted);
@@ -92,6 +95,7 @@ public sealed class DecodeAdmission
         {
             _inFlight -= pixels;
             Monitor.PulseAll(_gate);
+            if (_inFlight == 0) _afterBurst?.Drained();
         }
         IrisMetrics.DecodePixelsInFlight.Add(-pixels);
     }

@@ -47,6 +47,12 @@ public static class IrisMetrics
     public static readonly UpDownCounter<long> DecodePixelsInFlight =
         Meter.CreateUpDownCounter<long>("iris.decode.pixels.in_flight", "{pixel}", "Decoded pixels held by admitted requests now.");
 
+    public static readonly Counter<long> MemoryTrims =
+        Meter.CreateCounter<long>("iris.memory.trims", "{trim}", "Memory given back to the OS after a burst of decodes (Images:TrimAfterBurstMs).");
+
+    public static readonly Counter<long> MemoryTrimReleased =
+        Meter.CreateCounter<long>("iris.memory.trim.released", "By", "Resident memory given back by after-burst trims, by heap (managed, native).");
+
     public static readonly Counter<long> JobsSubmitted =
         Meter.CreateCounter<long>("iris.jobs.submitted", "{job}", "Jobs accepted (one per image of a submission).");
 

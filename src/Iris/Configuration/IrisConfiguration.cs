@@ -2,6 +2,7 @@ using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Sources;
 using Iris.Core.Transforms;
+using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Iris.Configuration;
@@ -95,6 +96,7 @@ public static class IrisConfiguration
         Range("Images:MaxSvgPixels", o.Images.MaxSvgPixels, 1, 1_000_000_000);
         Range("Images:MaxInFlightPixels", o.Images.MaxInFlightPixels, 0, 1e15);
         Range("Images:AdmissionWaitMs", o.Images.AdmissionWaitMs, 0, 600_000);
+        Range("Images:TrimAfterBurstMs", o.Images.TrimAfterBurstMs, 0, 3_600_000);
 
         if (string.IsNullOrWhiteSpace(o.Detection.Model))
             errors.Add("Detection:Model must name a detection model, e.g. yolox-nano.");
@@ -176,11 +178,12 @@ public static class IrisConfiguration
             MaxSvgPixels = o.Images.MaxSvgPixels,
         };
 
-    public static DecodeAdmission CreateDecodeAdmission(this IrisOptions o) => new(
+    public static DecodeAdmission CreateDecodeAdmission(this IrisOptions o, ILogger<AfterBurstTrim>? trimLogger = null) => new(
         o.Images.MaxInFlightPixels > 0
             ? o.Images.MaxInFlightPixels
             : DecodeAdmission.BudgetFromMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, o.Images.MaxPixels),
-        TimeSpan.FromMilliseconds(o.Images.AdmissionWaitMs));
+        TimeSpan.FromMilliseconds(o.Images.AdmissionWaitMs),
+        afterBurst: o.Images.TrimAfterBurstMs > 0 ? new AfterBurstTrim(TimeSpan.FromMilliseconds(o.Images.TrimAfterBurstMs), logger: trimLogger) : null);
 
     public static TransformLimits TransformLimits(this IrisOptions o) => new(
         o.Transforms.MaxOutputPixels, o.Transforms.MaxPipelineLength, TimeSpan.FromMilliseconds(o.Transforms.TimeBudgetMs),

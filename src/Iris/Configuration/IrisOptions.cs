@@ -115,6 +115,9 @@ public sealed class ImagesOptions
 
     /// <summary>How long a decode waits for room in <see cref="MaxInFlightPixels"/> before it is shed with 503 and Retry-After.</summary>
     public int AdmissionWaitMs { get; init; } = 2_000;
+
+    /// <summary>Quiet time after a burst of decodes before its memory is given back to the OS; 0 = never.</summary>
+    public int TrimAfterBurstMs { get; init; } = 5_000;
 }
 
 public sealed class DetectionOptions

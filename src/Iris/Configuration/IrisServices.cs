@@ -27,9 +27,8 @@ public static class IrisServices
     {
         services.AddSingleton(options);
         // One budget of decoded pixels for the whole process: every decode and every transform takes from it.
-        var admission = options.CreateDecodeAdmission();
-        services.AddSingleton(admission);
-        services.AddSingleton(new ImageDecoder(options.ImageLimits(), admission));
+        services.AddSingleton(sp => options.CreateDecodeAdmission(sp.GetService<ILogger<AfterBurstTrim>>()));
+        services.AddSingleton(sp => new ImageDecoder(options.ImageLimits(), sp.GetRequiredService<DecodeAdmission>()));
         services.AddSingleton(sp => new ModelCatalog(BuiltInManifests.Load(), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
         services.AddIrisHttpClients(options);
         services.AddSingleton(sp => new ModelDownloader(
@@ -87,7 +86,7 @@ public static class IrisServices
             return analyzer;
         });
         // Transforms (issue #6): the transformer, uploaded images, the URL API's result cache and source fetcher.
-        services.AddSingleton(new ImageTransformer(options.ImageLimits(), options.TransformLimits(), admission));
+        services.AddSingleton(sp => new ImageTransformer(options.ImageLimits(), options.TransformLimits(), sp.GetRequiredService<DecodeAdmission>()));
         services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
         services.AddSingleton(sp => new RemoteImageFetcher(options.RemoteSourcePolicy(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.RemoteSources)));
