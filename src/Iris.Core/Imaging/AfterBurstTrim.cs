@@ -97,7 +97,7 @@ public sealed class AfterBurstTrim : IDisposable
         IrisMetrics.MemoryTrimReleased.Add(Math.Max(0, rssBefore - rssAfterManaged), new KeyValuePair<string, object?>("heap", "managed"));
         IrisMetrics.MemoryTrimReleased.Add(Math.Max(0, rssAfterManaged - rssAfter), new KeyValuePair<string, object?>("heap", "native"));
         _logger?.LogInformation(
-            "Trimmed memory after a burst: RSS {RssBefore} → {RssAfterManaged} MiB after the managed heap (committed {ManagedBefore} → {ManagedAfter} MiB), → {RssAfter} MiB after malloc_trim",
+            "Trimmed memory after a burst: RSS {RssBefore} MiB, {RssAfterManaged} MiB after compacting the managed heap (committed {ManagedBefore} to {ManagedAfter} MiB), {RssAfter} MiB after malloc_trim",
             rssBefore >> 20, rssAfterManaged >> 20, managedBefore >> 20, managedAfter >> 20, rssAfter >> 20);
     }
 

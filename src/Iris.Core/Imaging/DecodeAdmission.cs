@@ -20,6 +20,8 @@ public sealed class DecodeAdmission
     private readonly TimeProvider _time;
     private readonly AfterBurstTrim? _afterBurst;
     private long _inFlight;
+    // Completed and replaced on every release, so async waiters wake up and try again without holding a thread.
+    private TaskCompletionSource _released = NewReleaseSignal();
 
     public DecodeAdmission(long maxPixelsInFlight, TimeSpan wait, TimeProvider? time = null, AfterBurstTrim? afterBurst = null)
     {
@@ -57,7 +59,8 @@ public sealed class DecodeAdmission
 
     /// <summary>
     /// Takes <paramref name="pixels"/> from the budget (an image larger than the whole budget takes all of it, so it
-    /// still runs alone), waiting up to <see cref="Wait"/>. Blocking: decoding is synchronous, and the wait is short.
+    /// still runs alone), waiting up to <see cref="Wait"/>. Blocks the calling thread while it waits: for synchronous callers
+    /// (the CLI, a transform already on its own thread); requests use <see cref="AdmitAsync"/>.
     /// <paramref name="outlivesCall"/>: the pixels stay alive after the call (a decoded image), so an enclosing scope
     /// keeps the lease; a transform, whose pixels are gone once it has encoded, leaves it to be ended by Dispose.
     /// </summary>
@@ -72,16 +75,59 @@ public sealed class DecodeAdmission
                 cancellationToken.ThrowIfCancellationRequested();
                 var left = Wait - _time.GetElapsedTime(started);
                 if (left <= TimeSpan.Zero)
-                {
-                    IrisMetrics.DecodesShed.Add(1);
-                    throw new DecodeCapacityExceededException(pixels, _inFlight, MaxPixelsInFlight);
-                }
+                    throw Shed(pixels);
                 // Woken by every release; short slices so a cancelled request does not sit out the whole wait.
                 Monitor.Wait(_gate, left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100));
             }
-            _inFlight += wanted;
-            _afterBurst?.Admitted(wanted);
+            Take(wanted);
         }
+        return Admitted(wanted, outlivesCall);
+    }
+
+    /// <summary>
+    /// <see cref="Admit"/> for asynchronous callers: the wait for room holds no thread, so a burst of requests queued
+    /// behind the budget does not starve the thread pool that serves everyone else.
+    /// </summary>
+    public async ValueTask<Lease> AdmitAsync(long pixels, bool outlivesCall, CancellationToken cancellationToken)
+    {
+        var wanted = Math.Clamp(pixels, 1, MaxPixelsInFlight);
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            Task released;
+            lock (_gate)
+            {
+                if (_inFlight + wanted <= MaxPixelsInFlight)
+                {
+                    Take(wanted);
+                    break;
+                }
+                released = _released.Task;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            var left = Wait - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+                throw Shed(pixels);
+            try
+            {
+                await released.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Checked once more under the lock: the release may have come just as the wait ended.
+            }
+        }
+        return Admitted(wanted, outlivesCall);
+    }
+
+    private void Take(long wanted)
+    {
+        _inFlight += wanted;
+        _afterBurst?.Admitted(wanted);
+    }
+
+    private Lease Admitted(long wanted, bool outlivesCall)
+    {
         IrisMetrics.DecodesAdmitted.Add(1);
         IrisMetrics.DecodePixelsInFlight.Add(wanted);
         var lease = new Lease(this, wanted);
@@ -89,14 +135,26 @@ public sealed class DecodeAdmission
         return lease;
     }
 
+    private DecodeCapacityExceededException Shed(long pixels)
+    {
+        IrisMetrics.DecodesShed.Add(1);
+        lock (_gate) return new DecodeCapacityExceededException(pixels, _inFlight, MaxPixelsInFlight);
+    }
+
+    private static TaskCompletionSource NewReleaseSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private void Release(long pixels)
     {
+        TaskCompletionSource released;
         lock (_gate)
         {
             _inFlight -= pixels;
             Monitor.PulseAll(_gate);
+            released = _released;
+            _released = NewReleaseSignal();
             if (_inFlight == 0) _afterBurst?.Drained();
         }
+        released.SetResult();
         IrisMetrics.DecodePixelsInFlight.Add(-pixels);
     }
 

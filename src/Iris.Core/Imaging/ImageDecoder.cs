@@ -27,28 +27,90 @@ public sealed class ImageDecoder
     public ImageLimits Limits => _limits;
     public DecodeAdmission Admission => _admission;
 
+    /// <summary>Decodes on the calling thread, which also waits there for room in the budget (the CLI, tools).</summary>
     public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default)
     {
-        using var activity = IrisTracing.Source.StartActivity("image.decode");
-        activity?.SetTag("iris.bytes", data.Length);
+        using var activity = StartActivity(data);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var image = DecodeChecked(data, cancellationToken);
-            activity?.SetTag("iris.format", image.Format.ToString().ToLowerInvariant());
-            IrisMetrics.ImageDecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-                new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()));
-            return image;
+            var opened = OpenChecked(data);
+            DecodeAdmission.Lease lease;
+            try
+            {
+                lease = _admission.Admit(opened.Pixels, outlivesCall: true, cancellationToken);
+            }
+            catch
+            {
+                opened.Image?.Dispose();
+                throw;
+            }
+            return Decoded(Finish(opened, lease, data, cancellationToken), activity, started);
         }
         catch (ImageRejectedException e)
         {
-            IrisMetrics.ImagesRejected.Add(1, new KeyValuePair<string, object?>("reason", e.GetType().Name.Replace("Exception", "")));
-            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-            throw;
+            throw Rejected(e, activity);
         }
     }
 
-    private DecodedImage DecodeChecked(byte[] data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decodes like <see cref="Decode"/>, but waits for room in the budget without holding a thread, so requests queued
+    /// behind a burst of large images do not take the thread pool with them.
+    /// </summary>
+    public async Task<DecodedImage> DecodeAsync(byte[] data, CancellationToken cancellationToken = default)
+    {
+        using var activity = StartActivity(data);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var opened = OpenChecked(data);
+            DecodeAdmission.Lease lease;
+            try
+            {
+                lease = await _admission.AdmitAsync(opened.Pixels, outlivesCall: true, cancellationToken);
+            }
+            catch
+            {
+                opened.Image?.Dispose();
+                throw;
+            }
+            return Decoded(Finish(opened, lease, data, cancellationToken), activity, started);
+        }
+        catch (ImageRejectedException e)
+        {
+            throw Rejected(e, activity);
+        }
+    }
+
+    private static Activity? StartActivity(byte[] data)
+    {
+        var activity = IrisTracing.Source.StartActivity("image.decode");
+        activity?.SetTag("iris.bytes", data.Length);
+        return activity;
+    }
+
+    private static DecodedImage Decoded(DecodedImage image, Activity? activity, long started)
+    {
+        activity?.SetTag("iris.format", image.Format.ToString().ToLowerInvariant());
+        IrisMetrics.ImageDecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()));
+        return image;
+    }
+
+    private static ImageRejectedException Rejected(ImageRejectedException e, Activity? activity)
+    {
+        IrisMetrics.ImagesRejected.Add(1, new KeyValuePair<string, object?>("reason", e.GetType().Name.Replace("Exception", "")));
+        activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+        return e;
+    }
+
+    /// <summary>
+    /// An image whose header has passed the limits, not yet decoded: a libvips image opened on its header, or a BMP
+    /// header (BMP is decoded by Iris's own reader).
+    /// </summary>
+    private sealed record Opened(ImageFormat Format, Image? Image, BmpDecoder.Header? Bmp, long Pixels);
+
+    private Opened OpenChecked(byte[] data)
     {
         if (data.Length == 0)
             throw new EmptyImageException();
@@ -59,25 +121,16 @@ public sealed class ImageDecoder
                 "The data is not an image in a supported format (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF/AVIF, SVG); " +
                 "the format is detected from the file's content, not its name or Content-Type.");
 
-        return format == ImageFormat.Bmp
-            ? DecodeBmp(data, cancellationToken)
-            : DecodeWithVips(data, format, cancellationToken);
-    }
+        if (format == ImageFormat.Bmp)
+        {
+            var header = BmpDecoder.ReadHeader(data);
+            _limits.CheckDimensions(header.Width, header.Height);
+            return new Opened(format, null, header, (long)header.Width * header.Height);
+        }
 
-    private DecodedImage DecodeBmp(byte[] data, CancellationToken cancellationToken)
-    {
-        var header = BmpDecoder.ReadHeader(data);
-        _limits.CheckDimensions(header.Width, header.Height);
-        using var lease = _admission.Admit((long)header.Width * header.Height, outlivesCall: true, cancellationToken);
-        return new DecodedImage(header.Width, header.Height, BmpDecoder.DecodeRgb(data, header), ImageFormat.Bmp, 1, data.Length);
-    }
-
-    private DecodedImage DecodeWithVips(byte[] data, ImageFormat format, CancellationToken cancellationToken)
-    {
         if (format == ImageFormat.Svg)
             SvgComplexity.Check(data);
         var image = Open(data, format, null);
-        DecodeAdmission.Lease? lease = null;
         try
         {
             _limits.CheckDimensions(image.Width, image.Height);
@@ -86,19 +139,29 @@ public sealed class ImageDecoder
                 image.Dispose();
                 image = Open(data, format, scale);
             }
-            lease = _admission.Admit((long)image.Width * image.Height, outlivesCall: true, cancellationToken);
+            return new Opened(format, image, null, (long)image.Width * image.Height);
         }
         catch
         {
             image.Dispose();
             throw;
         }
+    }
+
+    private DecodedImage Finish(Opened opened, DecodeAdmission.Lease lease, byte[] data, CancellationToken cancellationToken)
+    {
+        var (format, image) = (opened.Format, opened.Image);
+        if (opened.Bmp is { } header)
+        {
+            using (lease)
+                return new DecodedImage(header.Width, header.Height, BmpDecoder.DecodeRgb(data, header), ImageFormat.Bmp, 1, data.Length);
+        }
 
         if (format != ImageFormat.Svg)
         {
             using (image)
             using (lease)
-                return Render(image, format, data.Length, cancellationToken);
+                return Render(image!, format, data.Length, cancellationToken);
         }
 
         // librsvg rasterises in calls that libvips' kill cannot interrupt. The render runs on its own thread and the
@@ -108,7 +171,7 @@ public sealed class ImageDecoder
         {
             using (image)
             using (lease)
-                return Render(image, format, data.Length, cancellationToken);
+                return Render(image!, format, data.Length, cancellationToken);
         }, CancellationToken.None);
         // A render abandoned at the deadline may still fail later; its exception is observed here, not lost.
         _ = render.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);

@@ -74,7 +74,7 @@ public sealed class ImageAnalyzer
         var prepareMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var image = _decoder.Decode(source, cancellationToken);
+        var image = await _decoder.DecodeAsync(source, cancellationToken);
         var decodeMs = clock.Elapsed.TotalMilliseconds;
         var input = new TaskInput(source, image);
 
@@ -91,7 +91,7 @@ public sealed class ImageAnalyzer
     {
         var model = await task.LoadAsync(parameters, cancellationToken);
         var started = Stopwatch.GetTimestamp();
-        var image = _decoder.Decode(source, cancellationToken);
+        var image = await _decoder.DecodeAsync(source, cancellationToken);
         var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return new TaskRun<TResult>(await task.RunAsync(model, parameters, new TaskInput(source, image), cancellationToken), decodeMs);
     }

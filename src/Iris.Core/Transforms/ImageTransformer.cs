@@ -79,7 +79,7 @@ public sealed class ImageTransformer
         Task<TransformResult> work;
         try
         {
-            work = Task.Run(() => Transform(data, pipeline, accept, cancellationToken), CancellationToken.None);
+            work = Task.Run(() => TransformWhenAdmittedAsync(data, pipeline, accept, cancellationToken), CancellationToken.None);
         }
         catch
         {
@@ -102,14 +102,33 @@ public sealed class ImageTransformer
 
     public TransformResult Transform(byte[] data, TransformPipeline pipeline, string? accept, CancellationToken cancellationToken = default)
     {
+        var (format, target, pixels) = CheckIntake(data, pipeline, accept);
+        using var lease = _admission.Admit(pixels, outlivesCall: false, cancellationToken);
+        return TransformAdmitted(data, pipeline, format, target, cancellationToken);
+    }
+
+    /// <summary><see cref="Transform"/> whose wait for room in the decode budget holds no thread.</summary>
+    private async Task<TransformResult> TransformWhenAdmittedAsync(byte[] data, TransformPipeline pipeline, string? accept, CancellationToken cancellationToken)
+    {
+        var (format, target, pixels) = CheckIntake(data, pipeline, accept);
+        using var lease = await _admission.AdmitAsync(pixels, outlivesCall: false, cancellationToken);
+        return TransformAdmitted(data, pipeline, format, target, cancellationToken);
+    }
+
+    /// <summary>The source's and the output's formats, and the pixels the source decodes to, from the header alone.</summary>
+    private (ImageFormat Format, ImageFormat Target, long Pixels) CheckIntake(byte[] data, TransformPipeline pipeline, string? accept)
+    {
         var format = Sniff(data);
         var target = ResolveFormat(pipeline.Output.Format, format, accept);
         if (!OutputFormats.IsSupported(target))
             throw new OutputFormatUnsupportedException(
                 $"This server's libvips cannot write {target.Name().ToUpperInvariant()}; format must be one of {string.Join(", ", OutputFormats.Supported.Select(f => f.Name()))} (or auto).");
-
         var source = Inspect(data);
-        using var lease = _admission.Admit((long)source.Width * source.Height * source.Frames, outlivesCall: false, cancellationToken);
+        return (format, target, (long)source.Width * source.Height * source.Frames);
+    }
+
+    private TransformResult TransformAdmitted(byte[] data, TransformPipeline pipeline, ImageFormat format, ImageFormat target, CancellationToken cancellationToken)
+    {
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(Limits.TimeBudget);
         var clock = Stopwatch.StartNew();

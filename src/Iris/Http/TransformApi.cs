@@ -132,7 +132,7 @@ public static class TransformApi
         var info = transformer.Inspect(upload.Bytes);
         // A sound header says nothing of the pixels behind it: a truncated or corrupt image would be stored, and fail
         // every later transform and job that names its id. Decoding it once (under the usual limits) refuses it now, 422.
-        decoder.Decode(upload.Bytes, cancellationToken);
+        await decoder.DecodeAsync(upload.Bytes, cancellationToken);
         var id = await blobs.PutAsync(upload.Bytes, cancellationToken);
         return TypedResults.Created($"/v1/img/unsafe/-/{id}",
             new UploadResponse(id, info.Format.Name(), info.Width, info.Height, info.Frames, upload.Bytes.Length, $"/v1/img/{{signature}}/-/{id}"));
