@@ -35,7 +35,7 @@ with open(path, "wb") as f:
 PY
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-IRIS__Log__Level=Warning src/Iris/bin/Release/net10.0/iris serve \
+IRIS__Log__Level=Information src/Iris/bin/Release/net10.0/iris serve \
   --set "Server:Urls=http://127.0.0.1:$port" --set "Models:CacheDirectory=$work/models" --set "Models:Mirror=$(cd .. && pwd)/shared/models" \
   --set "Models:Enabled=yolox-nano,ultraface-rfb-320" --set "Jobs:Database=$work/jobs.db" --set "Jobs:InputDirectory=$work/inputs" \
   --set "Storage:Directory=$work/blobs" "${sets[@]}" > "$work/server.log" 2>&1 &
@@ -74,3 +74,5 @@ PY
 echo "answers with Retry-After: $(cat "$work"/head.* | grep -ci '^retry-after:' || true)"
 sleep "$idle"
 echo "RSS after ${idle} s idle: $(rss) MiB"
+# The after-burst trim (Images:TrimAfterBurstMs) logs what it gave back, managed heap and native heap apart.
+grep -o 'Trimmed memory after a burst[^"]*' "$work/server.log" || echo "no after-burst trim logged (Images:TrimAfterBurstMs=0, or less than 30 MP admitted)"
