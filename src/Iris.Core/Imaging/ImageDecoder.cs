@@ -30,34 +30,20 @@ public sealed class ImageDecoder
     /// <summary>Decodes on the calling thread, which also waits there for room in the budget (the CLI, tools).</summary>
     public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default)
     {
-        using var activity = StartActivity(data);
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var opened = OpenChecked(data);
-            DecodeAdmission.Lease lease;
-            try
-            {
-                lease = _admission.Admit(opened.Pixels, outlivesCall: true, cancellationToken);
-            }
-            catch
-            {
-                opened.Image?.Dispose();
-                throw;
-            }
-            return Decoded(Finish(opened, lease, data, cancellationToken), activity, started);
-        }
-        catch (ImageRejectedException e)
-        {
-            throw Rejected(e, activity);
-        }
+        // Without the asynchronous wait nothing in the decode awaits, so it has completed by the time it returns.
+        var decoding = DecodeAsync(data, waitAsync: false, cancellationToken);
+        Debug.Assert(decoding.IsCompleted);
+        return decoding.GetAwaiter().GetResult();
     }
 
     /// <summary>
     /// Decodes like <see cref="Decode"/>, but waits for room in the budget without holding a thread, so requests queued
     /// behind a burst of large images do not take the thread pool with them.
     /// </summary>
-    public async Task<DecodedImage> DecodeAsync(byte[] data, CancellationToken cancellationToken = default)
+    public ValueTask<DecodedImage> DecodeAsync(byte[] data, CancellationToken cancellationToken = default) =>
+        DecodeAsync(data, waitAsync: true, cancellationToken);
+
+    private async ValueTask<DecodedImage> DecodeAsync(byte[] data, bool waitAsync, CancellationToken cancellationToken)
     {
         using var activity = StartActivity(data);
         var started = Stopwatch.GetTimestamp();
@@ -67,7 +53,9 @@ public sealed class ImageDecoder
             DecodeAdmission.Lease lease;
             try
             {
-                lease = await _admission.AdmitAsync(opened.Pixels, outlivesCall: true, cancellationToken);
+                lease = waitAsync
+                    ? await _admission.AdmitAsync(opened.Pixels, outlivesCall: true, cancellationToken)
+                    : _admission.Admit(opened.Pixels, outlivesCall: true, cancellationToken);
             }
             catch
             {
