@@ -88,7 +88,8 @@ public sealed class AfterBurstTrim : IDisposable
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var rssAfterManaged = Environment.WorkingSet;
-        var managedAfter = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        var managed = GC.GetGCMemoryInfo(GCKind.Any);
+        var managedAfter = managed.TotalCommittedBytes;
         NativeHeap.Trim();
         var rssAfter = Environment.WorkingSet;
 
@@ -97,8 +98,8 @@ public sealed class AfterBurstTrim : IDisposable
         IrisMetrics.MemoryTrimReleased.Add(Math.Max(0, rssBefore - rssAfterManaged), new KeyValuePair<string, object?>("heap", "managed"));
         IrisMetrics.MemoryTrimReleased.Add(Math.Max(0, rssAfterManaged - rssAfter), new KeyValuePair<string, object?>("heap", "native"));
         _logger?.LogInformation(
-            "Trimmed memory after a burst: RSS {RssBefore} MiB, {RssAfterManaged} MiB after compacting the managed heap (committed {ManagedBefore} to {ManagedAfter} MiB), {RssAfter} MiB after malloc_trim",
-            rssBefore >> 20, rssAfterManaged >> 20, managedBefore >> 20, managedAfter >> 20, rssAfter >> 20);
+            "Trimmed memory after a burst: RSS {RssBefore} MiB, {RssAfterManaged} MiB after compacting the managed heap (committed {ManagedBefore} to {ManagedAfter} MiB, heap {ManagedHeap} MiB of which {ManagedFragmented} MiB free), {RssAfter} MiB after malloc_trim",
+            rssBefore >> 20, rssAfterManaged >> 20, managedBefore >> 20, managedAfter >> 20, managed.HeapSizeBytes >> 20, managed.FragmentedBytes >> 20, rssAfter >> 20);
     }
 
     public void Dispose()
