@@ -7,12 +7,13 @@ namespace Iris.Core.Tasks.Captioning;
 /// <c>describe</c>: a caption. Parameters <c>model</c> and the generation settings <c>max_new_tokens</c>, <c>num_beams</c>,
 /// <c>no_repeat_ngram_size</c>, <c>repetition_penalty</c>, <c>length_penalty</c> (unset: the model's generation_config.json).
 /// </summary>
-public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults) : ImageTask<DescribeTask.Parameters, ImageCaptioner, CaptionBatch>
+public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults)
+    : ModelTask<DescribeTask.Parameters, ImageCaptioner, CaptionBatch>(models, "describe")
 {
     /// <summary>Captioning:Model, Captioning:MaxNewTokensLimit, Captioning:MaxBeams.</summary>
     public sealed record Defaults(string Model, int MaxNewTokensLimit, int MaxBeams);
 
-    public sealed record Parameters(string Model, GenerationOverrides Generation) : ITaskParameters;
+    public sealed record Parameters(string Model, GenerationOverrides Generation) : IModelParameters;
 
     public override string Name => "describe";
 
@@ -40,9 +41,6 @@ public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defa
         EarlyStopping = overrides.EarlyStopping,
         MinLength = overrides.MinLength,
     };
-
-    public override Task<ImageCaptioner> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetAsync<ImageCaptioner>(parameters.Model, "describe", cancellationToken);
 
     public override Task<CaptionBatch> RunAsync(ImageCaptioner model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.DescribeAsync(input.Image, parameters.Generation, cancellationToken);
