@@ -59,6 +59,19 @@ public abstract class ImageTask<TParameters, TModel, TResult> : IImageTask
 
     public abstract Task<TResult> RunAsync(TModel model, TParameters parameters, TaskInput input, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs on several images at once, one result per input in order. One at a time unless the task's model has a batched
+    /// path (a captioner encodes a batch in one run).
+    /// </summary>
+    public virtual async Task<IReadOnlyList<TResult>> RunBatchAsync(
+        TModel model, TParameters parameters, IReadOnlyList<TaskInput> inputs, CancellationToken cancellationToken)
+    {
+        var results = new TResult[inputs.Count];
+        for (var i = 0; i < results.Length; i++)
+            results[i] = await RunAsync(model, parameters, inputs[i], cancellationToken);
+        return results;
+    }
+
     /// <summary>The catalog name of the model that produced <paramref name="result"/>; null for a task without a model.</summary>
     public abstract string? ModelOf(TResult result);
 

@@ -11,6 +11,10 @@ public sealed record AnalysisResult(int Width, int Height, string Format, IReadO
 /// <summary>The typed result of one task run on its own, and how long the decode took.</summary>
 public readonly record struct TaskRun<TResult>(TResult Result, double DecodeMs);
 
+/// <summary>One image of a batch: its typed result, or why it could not be decoded (the rest of the batch still runs).</summary>
+/// <param name="RunMs">How long the task ran over the whole batch.</param>
+public readonly record struct BatchRun<TResult>(TResult? Result, ImageRejectedException? Error, double DecodeMs, double RunMs) where TResult : class;
+
 /// <summary>
 /// The one pipeline behind every door: parameters are read before anything is loaded, models are loaded before the image
 /// is decoded (a bad model costs no decode), the image is decoded once, and the tasks run on the same pixels. Within one
@@ -94,6 +98,41 @@ public sealed class ImageAnalyzer
         var image = await _decoder.DecodeAsync(source, cancellationToken);
         var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return new TaskRun<TResult>(await task.RunAsync(model, parameters, new TaskInput(source, image), cancellationToken), decodeMs);
+    }
+
+    /// <summary>
+    /// One task over several images (<c>iris describe</c> captions a batch per encoder run): load the model once, decode
+    /// each image, run the task once over those that decoded. An image that is refused is reported in its place.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchRun<TResult>>> RunBatchAsync<TParameters, TModel, TResult>(
+        ImageTask<TParameters, TModel, TResult> task, TParameters parameters, IReadOnlyList<byte[]> sources, CancellationToken cancellationToken = default)
+        where TParameters : ITaskParameters where TResult : class
+    {
+        var model = await task.LoadAsync(parameters, cancellationToken);
+        var runs = new BatchRun<TResult>[sources.Count];
+        var inputs = new List<TaskInput>(sources.Count);
+        var positions = new List<int>(sources.Count);
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                inputs.Add(new TaskInput(sources[i], await _decoder.DecodeAsync(sources[i], cancellationToken)));
+                positions.Add(i);
+                runs[i] = new BatchRun<TResult>(null, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, 0);
+            }
+            catch (ImageRejectedException e)
+            {
+                runs[i] = new BatchRun<TResult>(null, e, 0, 0);
+            }
+        }
+        if (inputs.Count == 0) return runs;
+        var clock = Stopwatch.GetTimestamp();
+        var results = await task.RunBatchAsync(model, parameters, inputs, cancellationToken);
+        var runMs = Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
+        for (var k = 0; k < positions.Count; k++)
+            runs[positions[k]] = runs[positions[k]] with { Result = results[k], RunMs = runMs };
+        return runs;
     }
 
     private static async Task<TaskOutcome> RunAsync(

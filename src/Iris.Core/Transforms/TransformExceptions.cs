@@ -1,12 +1,14 @@
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
 
 namespace Iris.Core.Transforms;
 
-/// <summary>A pipeline parameter that cannot be used as sent; the message names the parameter and its allowed range (400).</summary>
-public sealed class InvalidTransformException(string message, string parameter) : Exception(message)
-{
-    public string Parameter { get; } = parameter;
-}
+/// <summary>
+/// A bad parameter of a transform (an operation's argument such as <c>resize.w</c>, <c>ops</c> itself, or the source of
+/// a /v1/img URL): the one bad-parameter exception, kept as its own type because its problem has always been titled
+/// "Invalid transform" rather than "Invalid request".
+/// </summary>
+public sealed class InvalidTransformException(string message, string parameter) : InvalidParameterException(message, parameter);
 
 /// <summary>The requested output format has no encoder in the bundled libvips (400, naming the formats that work).</summary>
 public sealed class OutputFormatUnsupportedException(string message) : Exception(message)

@@ -1,9 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using Iris.Contracts;
 using Iris.Core.Captioning;
-using Iris.Core.Imaging;
+using Iris.Core.Tasks;
 using Iris.Core.Tasks.Captioning;
 
 namespace Iris.Cli;
@@ -30,7 +29,7 @@ public static class DescribeCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var decoder = services.GetRequiredService<ImageDecoder>();
+            var analyzer = services.GetRequiredService<ImageAnalyzer>();
             var task = services.GetRequiredService<DescribeTask>();
             var parameters = new DescribeTask.Parameters(parse.GetValue(model) ?? task.Default.Model, task.Check(new GenerationOverrides
             {
@@ -39,54 +38,49 @@ public static class DescribeCommand
                 NoRepeatNgramSize = parse.GetValue(noRepeat),
                 RepetitionPenalty = parse.GetValue(repetition),
             }));
-            var overrides = parameters.Generation;
             var size = parse.GetValue(batchSize);
             if (size is < 1 or > 256)
             {
                 Console.Error.WriteLine($"--batch-size must be between 1 and 256; got {size}.");
                 return 2;
             }
-            // Several images per encoder and decoder run: the batch is this command's own, so it runs the task's model itself.
-            var captioner = await task.LoadAsync(parameters, cancellationToken);
-
             var exitCode = 0;
             var documents = new List<object>();
-            var decoded = new List<(FileInfo File, DecodedImage Image, double DecodeMs)>();
-            async Task FlushAsync()
+            void Fail(FileInfo file, string message)
             {
-                // Images of one batch must share a tensor size; ViT-style processors resize to a fixed one.
-                foreach (var group in decoded.GroupBy(d => captioner.Processor.OutputSize(d.Image)))
+                exitCode = 1;
+                if (parse.GetValue(json)) documents.Add(new { file = file.FullName, error = message });
+                else Console.Error.WriteLine($"{file.Name}: {message}");
+            }
+            // Several images per encoder and decoder run: the pipeline decodes a chunk and runs the task once over it.
+            foreach (var chunk in parse.GetValue(files)!.Chunk(size))
+            {
+                var read = new List<(FileInfo File, byte[] Bytes)>(chunk.Length);
+                foreach (var file in chunk)
                 {
-                    var items = group.ToList();
-                    var clock = Stopwatch.StartNew();
-                    var batch = await captioner.DescribeAsync(items.Select(i => i.Image).ToList(), overrides, cancellationToken);
-                    for (var i = 0; i < items.Count; i++)
+                    try
                     {
-                        var response = DescribeResponse.From(batch, i, parse.GetValue(tokens), items[i].DecodeMs, clock.Elapsed.TotalMilliseconds + items[i].DecodeMs);
-                        if (parse.GetValue(json)) documents.Add(new { file = items[i].File.FullName, result = response });
-                        else Console.WriteLine($"{items[i].File.Name}: {response.Description}" +
-                            (response.Tokens is { } ids ? $"  [{string.Join(' ', ids)}]" : ""));
+                        read.Add((file, await File.ReadAllBytesAsync(file.FullName, cancellationToken)));
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        Fail(file, e.Message);
                     }
                 }
-                decoded.Clear();
-            }
-            foreach (var file in parse.GetValue(files)!)
-            {
-                try
+                var runs = await analyzer.RunBatchAsync(task, parameters, read.Select(r => r.Bytes).ToList(), cancellationToken);
+                for (var i = 0; i < runs.Count; i++)
                 {
-                    var bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
-                    var clock = Stopwatch.StartNew();
-                    decoded.Add((file, decoder.Decode(bytes, cancellationToken), clock.Elapsed.TotalMilliseconds));
+                    var (file, run) = (read[i].File, runs[i]);
+                    if (run.Result is not { } result)
+                    {
+                        Fail(file, run.Error!.Message);
+                        continue;
+                    }
+                    var response = DescribeResponse.From(result, 0, parse.GetValue(tokens), run.DecodeMs, run.RunMs + run.DecodeMs);
+                    if (parse.GetValue(json)) documents.Add(new { file = file.FullName, result = response });
+                    else Console.WriteLine($"{file.Name}: {response.Description}" + (response.Tokens is { } ids ? $"  [{string.Join(' ', ids)}]" : ""));
                 }
-                catch (Exception e) when (e is ImageRejectedException or IOException or UnauthorizedAccessException)
-                {
-                    exitCode = 1;
-                    if (parse.GetValue(json)) documents.Add(new { file = file.FullName, error = e.Message });
-                    else Console.Error.WriteLine($"{file.Name}: {e.Message}");
-                }
-                if (decoded.Count >= size) await FlushAsync();
             }
-            await FlushAsync();
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(documents, DetectionResponse.Json));
             return exitCode;

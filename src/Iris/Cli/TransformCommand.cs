@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Iris.Core.Imaging;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
 
 namespace Iris.Cli;
@@ -25,33 +27,22 @@ public static class TransformCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = CliServices.Create(options);
-            var transformer = services.GetRequiredService<ImageTransformer>();
+            var transform = services.GetRequiredService<TransformTask>();
             var source = parse.GetValue(input)!;
             var target = parse.GetValue(output)!;
-            TransformPipeline pipeline;
             try
             {
-                pipeline = transformer.Parser.Parse(parse.GetValue(ops));
-            }
-            catch (InvalidTransformException e)
-            {
-                Console.Error.WriteLine($"--ops: {e.Message}");
-                return 2;
-            }
-            if (pipeline.Output.Format == OutputFormat.Source
-                && TransformPipelineParser.Formats.TryGetValue(target.Extension.TrimStart('.'), out var fromExtension))
-                pipeline = pipeline with { Output = pipeline.Output with { Format = fromExtension } };
-
-            try
-            {
+                var parameters = transform.Read(parse.GetValue(ops));
+                if (TransformPipelineParser.Formats.TryGetValue(target.Extension.TrimStart('.'), out var fromExtension))
+                    parameters = parameters.WithFormatIfUnset(fromExtension);
                 var clock = Stopwatch.StartNew();
                 var bytes = await File.ReadAllBytesAsync(source.FullName, cancellationToken);
-                var result = transformer.Transform(bytes, pipeline, accept: null, cancellationToken);
+                var result = await transform.RunAsync(parameters, bytes, cancellationToken);
                 await File.WriteAllBytesAsync(target.FullName, result.Bytes, cancellationToken);
                 Console.Error.WriteLine($"{target.Name}: {result.Width}×{result.Height} {result.Format.Name()}, {result.Bytes.Length:N0} bytes in {clock.Elapsed.TotalMilliseconds:F0} ms");
                 return 0;
             }
-            catch (Exception e) when (e is InvalidTransformException or OutputTooLargeException or OutputFormatUnsupportedException)
+            catch (Exception e) when (e is InvalidParameterException or OutputTooLargeException or OutputFormatUnsupportedException)
             {
                 Console.Error.WriteLine($"--ops: {e.Message}");
                 return 2;

@@ -16,6 +16,7 @@ using Iris.Core.Tasks.Embeddings;
 using Iris.Core.Tasks.Faces;
 using Iris.Core.Tasks.Inspection;
 using Iris.Core.Tasks.Ocr;
+using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
 
 namespace Iris.Configuration;
@@ -87,6 +88,7 @@ public static class IrisServices
         });
         // Transforms (issue #6): the transformer, uploaded images, the URL API's result cache and source fetcher.
         services.AddSingleton(sp => new ImageTransformer(options.ImageLimits(), options.TransformLimits(), sp.GetRequiredService<DecodeAdmission>()));
+        services.AddSingleton(sp => new TransformTask(sp.GetRequiredService<ImageTransformer>()));
         services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
         services.AddSingleton(sp => new RemoteImageFetcher(options.RemoteSourcePolicy(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.RemoteSources)));

@@ -31,7 +31,6 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             problem.Extensions["parameter"] = field;
         if (exception is InvalidParameterException badParameter)
             problem.Extensions["parameter"] = badParameter.Parameter;
-        if (exception is InvalidTransformException transform) problem.Extensions["parameter"] = transform.Parameter;
         if (exception is OutputTooLargeException tooLarge) problem.Extensions["parameter"] = tooLarge.Parameter;
         if (exception is OutputFormatUnsupportedException format) problem.Extensions["parameter"] = format.Parameter;
         if (exception is InvalidJobRequestException { Parameter: { } jobParameter })
@@ -56,8 +55,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         InvalidParameterException when jobSubmission => (400, "Invalid job request"),
         InvalidRequestException => (400, "Invalid request"),
         UnknownTaskException => (400, "Unknown task"),
-        InvalidParameterException => (400, "Invalid request"),
         InvalidTransformException => (400, "Invalid transform"),
+        InvalidParameterException => (400, "Invalid request"),
         OutputTooLargeException => (400, "Output too large"),
         OutputFormatUnsupportedException => (400, "Output format not supported"),
         UrlSignatureException => (403, "Invalid signature"),

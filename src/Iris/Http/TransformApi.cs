@@ -5,6 +5,7 @@ using Iris.Configuration;
 using Iris.Core.Imaging;
 using Iris.Core.Sources;
 using Iris.Core.Storage;
+using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -79,15 +80,15 @@ public static class TransformApi
     }
 
     private static async Task<Results<FileContentHttpResult, StatusCodeHttpResult>> TransformAsync(
-        HttpContext context, ImageTransformer transformer, CancellationToken cancellationToken)
+        HttpContext context, TransformTask transform, CancellationToken cancellationToken)
     {
-        var upload = await ImageUpload.ReadAsync(context.Request, transformer.ImageLimits, cancellationToken);
-        var pipeline = upload.Json is { ValueKind: JsonValueKind.Object } json && json.TryGetProperty("ops", out var jsonOps)
-            ? transformer.Parser.Parse(jsonOps)
-            : transformer.Parser.Parse(upload.Parameter(context.Request, "ops"));
+        var upload = await ImageUpload.ReadAsync(context.Request, transform.ImageLimits, cancellationToken);
         var accept = context.Request.Headers.Accept.ToString();
-        var result = await transformer.TransformAsync(upload.Bytes, pipeline, accept, cancellationToken);
-        return ImageResponses.Send(context, result, varyOnAccept: pipeline.Output.Format == OutputFormat.Auto);
+        var parameters = upload.Json is { ValueKind: JsonValueKind.Object } json && json.TryGetProperty("ops", out var jsonOps)
+            ? transform.Read(jsonOps, accept)
+            : transform.Read(upload.Parameters(context.Request), accept);
+        var result = await transform.RunAsync(parameters, upload.Bytes, cancellationToken);
+        return ImageResponses.Send(context, result, varyOnAccept: parameters.DependsOnAccept);
     }
 
     private static async Task<Results<FileContentHttpResult, StatusCodeHttpResult>> ImageUrlAsync(

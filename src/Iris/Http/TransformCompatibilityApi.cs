@@ -3,6 +3,7 @@ using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Jobs;
+using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
 using Iris.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -31,19 +32,19 @@ public static class TransformCompatibilityApi
     public static IEndpointRouteBuilder MapTransformCompatibilityApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1").WithTags("Transform (compatibility)");
-        Describe(group.MapPost("/resize", (HttpContext c, ImageTransformer t, CancellationToken ct) =>
+        Describe(group.MapPost("/resize", (HttpContext c, TransformTask t, CancellationToken ct) =>
                 SingleAsync(c, t, u => [Call("resize", c.Request, u, ResizeParameters)], ct)),
             "CompatResize", "Resize an image",
             "Parameters: width, height (1–100000; at least one), fit (inside|contain|cover|fill|outside, default inside), enlarge, kernel, gravity, background; output: format, quality.");
-        Describe(group.MapPost("/crop", (HttpContext c, ImageTransformer t, CancellationToken ct) =>
+        Describe(group.MapPost("/crop", (HttpContext c, TransformTask t, CancellationToken ct) =>
                 SingleAsync(c, t, u => [Call("crop", c.Request, u, CropParameters)], ct)),
             "CompatCrop", "Crop an image",
             "Parameters: x, y, width, height (a rectangle), or width, height and gravity (centre, north, …, attention or entropy for smart crop); output: format, quality.");
-        Describe(group.MapPost("/filter", (HttpContext c, ImageTransformer t, CancellationToken ct) =>
+        Describe(group.MapPost("/filter", (HttpContext c, TransformTask t, CancellationToken ct) =>
                 SingleAsync(c, t, u => [Call(FilterName(c.Request, u), c.Request, u, FilterParameters)], ct)),
             "CompatFilter", "Apply a filter",
             $"Parameters: filter ({string.Join(", ", Filters)}), and as the filter takes them radius, sigma, size, amount, method; output: format, quality.");
-        Describe(group.MapPost("/enhance", (HttpContext c, ImageTransformer t, CancellationToken ct) =>
+        Describe(group.MapPost("/enhance", (HttpContext c, TransformTask t, CancellationToken ct) =>
                 SingleAsync(c, t, u => [Call("enhance", c.Request, u, EnhanceParameters)], ct)),
             "CompatEnhance", "Adjust brightness, contrast, saturation, sharpness, gamma or normalise",
             "Parameters: brightness, contrast, saturation, sharpness (factors 0–10, 1 = unchanged), gamma (0.1–10), normalize (true/false); output: format, quality.");
@@ -76,17 +77,17 @@ public static class TransformCompatibilityApi
             .DisableAntiforgery();
 
     private static async Task<Results<FileContentHttpResult, StatusCodeHttpResult>> SingleAsync(
-        HttpContext context, ImageTransformer transformer, Func<ImageUpload, OperationCall[]> operations, CancellationToken cancellationToken)
+        HttpContext context, TransformTask transform, Func<ImageUpload, OperationCall[]> operations, CancellationToken cancellationToken)
     {
-        var upload = await ImageUpload.ReadAsync(context.Request, transformer.ImageLimits, cancellationToken);
+        var upload = await ImageUpload.ReadAsync(context.Request, transform.ImageLimits, cancellationToken);
         var calls = operations(upload).ToList();
         var output = new List<KeyValuePair<string, string>>();
         if (upload.Parameter(context.Request, "format") is { } format) output.Add(new("type", format));
         if (upload.Parameter(context.Request, "quality") is { } quality) output.Add(new("q", quality));
         if (output.Count > 0) calls.Add(new OperationCall("format", output));
-        var pipeline = transformer.Parser.Parse(calls);
-        var result = await transformer.TransformAsync(upload.Bytes, pipeline, context.Request.Headers.Accept.ToString(), cancellationToken);
-        return ImageResponses.Send(context, result, varyOnAccept: pipeline.Output.Format == OutputFormat.Auto);
+        var parameters = transform.Read(calls, context.Request.Headers.Accept.ToString());
+        var result = await transform.RunAsync(parameters, upload.Bytes, cancellationToken);
+        return ImageResponses.Send(context, result, varyOnAccept: parameters.DependsOnAccept);
     }
 
     private static OperationCall Call(string op, HttpRequest request, ImageUpload upload, (string Parameter, string Argument)[] parameters) =>
@@ -105,17 +106,17 @@ public static class TransformCompatibilityApi
     }
 
     private static async Task<Results<Ok<BatchResponse>, Accepted<JobSubmissionResponse>>> BatchAsync(
-        HttpRequest request, IrisOptions options, ImageTransformer transformer, JobService jobs, CancellationToken cancellationToken)
+        HttpRequest request, IrisOptions options, TransformTask transform, JobService jobs, CancellationToken cancellationToken)
     {
-        var (images, ops) = await ReadBatchAsync(request, transformer.ImageLimits, cancellationToken);
+        var (images, ops) = await ReadBatchAsync(request, transform.ImageLimits, cancellationToken);
         if (images.Count == 0)
             throw new InvalidRequestException("The batch has no images: send image files in a multipart form, or JSON {\"images\": [base64…]}.", "images");
         if (ops.Count == 0) ops.Add("");
         // Every pipeline is validated before any image is processed, so a typo fails the whole batch at once.
-        var pipelines = ops.Select(o => transformer.Parser.Parse(o)).ToList();
+        var accept = request.Headers.Accept.ToString();
+        var pipelines = ops.Select(o => transform.Read(o, accept)).ToList();
         if (images.Count * ops.Count > options.Transforms.MaxBatchItems)
             return await SubmitBatchJobsAsync(request, images, ops, jobs, cancellationToken);
-        var accept = request.Headers.Accept.ToString();
 
         var results = new List<BatchItem>();
         for (var i = 0; i < images.Count; i++)
@@ -124,11 +125,11 @@ public static class TransformCompatibilityApi
             {
                 try
                 {
-                    var result = await transformer.TransformAsync(images[i], pipelines[p], accept, cancellationToken);
+                    var result = await transform.RunAsync(pipelines[p], images[i], cancellationToken);
                     results.Add(new BatchItem(i, p, 200, result.MediaType, result.Width, result.Height, result.Bytes.Length,
                         ImageResponses.ETagFor(result.Bytes), Convert.ToBase64String(result.Bytes), null));
                 }
-                catch (Exception e) when (e is ImageRejectedException or InvalidTransformException or OutputTooLargeException or OutputFormatUnsupportedException)
+                catch (Exception e) when (TransformTask.Refuses(e))
                 {
                     var (status, title) = ProblemDetailsMapping.Classify(e);
                     results.Add(new BatchItem(i, p, status, null, null, null, null, null, null, new BatchError(title, e.Message)));

@@ -4,6 +4,8 @@ using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Jobs;
 using Iris.Core.Storage;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
 
 namespace Iris.Jobs;
@@ -13,7 +15,7 @@ namespace Iris.Jobs;
 /// separated by <c>|</c>) on the job's image and keeps each output in the image store, where <c>/v1/img</c> serves it.
 /// The result document lists the outputs: <c>{"transform": {"outputs": [{ops, id, media_type, width, height, bytes, url}]}}</c>.
 /// </summary>
-public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobStore blobs, IrisOptions options) : IJobProcessor
+public sealed class TransformJobProcessor(TransformTask transform, IBlobStore blobs, IrisOptions options) : IJobProcessor
 {
     public const string TaskName = "transform";
     private const char PipelineSeparator = '|';
@@ -27,7 +29,7 @@ public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobSto
         {
             Pipelines(parameters);
         }
-        catch (InvalidTransformException e)
+        catch (InvalidParameterException e)
         {
             throw new InvalidJobRequestException(e.Message, e.Parameter);
         }
@@ -38,15 +40,15 @@ public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobSto
         var outputs = new List<TransformJobOutput>();
         try
         {
-            foreach (var (ops, pipeline) in Pipelines(input.Parameters))
+            // Jobs have no Accept header: format=auto resolves as for a client that accepts only the classic formats.
+            foreach (var (ops, parameters) in Pipelines(input.Parameters))
             {
-                // Jobs have no Accept header: format=auto resolves as for a client that accepts only the classic formats.
-                var result = await transformer.TransformAsync(input.Image, pipeline, accept: null, cancellationToken);
+                var result = await transform.RunAsync(parameters, input.Image, cancellationToken);
                 var id = await blobs.PutAsync(result.Bytes, cancellationToken);
                 outputs.Add(new TransformJobOutput(ops, id, result.MediaType, result.Width, result.Height, result.Bytes.Length, Url(id)));
             }
         }
-        catch (Exception e) when (e is ImageRejectedException or InvalidTransformException or OutputTooLargeException or OutputFormatUnsupportedException)
+        catch (Exception e) when (TransformTask.Refuses(e))
         {
             // The same image and pipeline would fail the same way on every retry.
             throw new PermanentJobFailureException(e.Message, e);
@@ -56,7 +58,7 @@ public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobSto
     }
 
     /// <summary>The pipelines of <c>ops</c> (or <c>transform_ops</c>), at most Transforms:MaxBatchItems, each parsed now so a typo fails at submit.</summary>
-    private List<(string Ops, TransformPipeline Pipeline)> Pipelines(IReadOnlyDictionary<string, string> parameters)
+    private List<(string Ops, TransformTask.Parameters Parameters)> Pipelines(IReadOnlyDictionary<string, string> parameters)
     {
         var ops = parameters.GetValueOrDefault("ops") ?? parameters.GetValueOrDefault("transform_ops")
             ?? throw new InvalidTransformException("A transform job needs ops: one pipeline (e.g. resize:w=800;format:webp), or several separated by '|'.", "ops");
@@ -65,7 +67,7 @@ public sealed class TransformJobProcessor(ImageTransformer transformer, IBlobSto
         if (texts.Length > options.Transforms.MaxBatchItems)
             throw new InvalidTransformException(
                 $"A transform job runs at most {options.Transforms.MaxBatchItems} pipelines (Transforms:MaxBatchItems); got {texts.Length}.", "ops");
-        return texts.Select(text => (text, transformer.Parser.Parse(text))).ToList();
+        return texts.Select(text => (text, transform.Read(text))).ToList();
     }
 
     /// <summary>A /v1/img URL that serves the stored output as it is: signed when a key is configured.</summary>

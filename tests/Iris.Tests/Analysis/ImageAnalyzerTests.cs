@@ -110,6 +110,40 @@ public class ImageAnalyzerTests
         Assert.Equal("detect_min_confidence", error.Parameter);
     }
 
+    [Fact]
+    public async Task A_batch_runs_the_task_once_over_the_images_that_decode_and_reports_the_others_in_their_place()
+    {
+        var task = new BatchingTask();
+        var analyzer = new ImageAnalyzer([task], new ImageDecoder(ImageLimits.Default), 1);
+        var dog = File.ReadAllBytes(TestPaths.RealImage("dog.jpg"));
+
+        var runs = await analyzer.RunBatchAsync(task, new LabelParameters("x"), [dog, "not an image"u8.ToArray(), dog]);
+
+        Assert.Equal(["x-0", null, "x-1"], runs.Select(r => r.Result));
+        Assert.Null(runs[0].Error);
+        Assert.IsAssignableFrom<ImageRejectedException>(runs[1].Error);
+        Assert.Equal(1, task.Batches);
+    }
+
+    /// <summary>A task whose model takes several images in one run.</summary>
+    private sealed class BatchingTask : ImageTask<LabelParameters, string, string>
+    {
+        public int Batches { get; private set; }
+        public override string Name => "batching";
+        public override LabelParameters Read(ParameterReader reader) => new(reader.String("label") ?? "none");
+        public override Task<string> LoadAsync(LabelParameters parameters, CancellationToken cancellationToken) => Task.FromResult("model");
+        public override Task<string> RunAsync(string model, LabelParameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("A batch runs in one call.");
+
+        public override Task<IReadOnlyList<string>> RunBatchAsync(string model, LabelParameters parameters, IReadOnlyList<TaskInput> inputs, CancellationToken cancellationToken)
+        {
+            Batches++;
+            return Task.FromResult<IReadOnlyList<string>>(inputs.Select((_, i) => $"{parameters.Label}-{i}").ToList());
+        }
+
+        public override string? ModelOf(string result) => null;
+    }
+
     private sealed record CountParameters(int N) : ITaskParameters;
 
     private sealed class StrictTask : ImageTask<CountParameters, string, string>

@@ -7,12 +7,13 @@ namespace Iris.Core.Tasks.Captioning;
 /// <c>describe</c>: a caption. Parameters <c>model</c> and the generation settings <c>max_new_tokens</c>, <c>num_beams</c>,
 /// <c>no_repeat_ngram_size</c>, <c>repetition_penalty</c>, <c>length_penalty</c> (unset: the model's generation_config.json).
 /// </summary>
-public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults) : ImageTask<DescribeTask.Parameters, ImageCaptioner, CaptionBatch>
+public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defaults)
+    : ModelTask<DescribeTask.Parameters, ImageCaptioner, CaptionBatch>(models, "describe")
 {
     /// <summary>Captioning:Model, Captioning:MaxNewTokensLimit, Captioning:MaxBeams.</summary>
     public sealed record Defaults(string Model, int MaxNewTokensLimit, int MaxBeams);
 
-    public sealed record Parameters(string Model, GenerationOverrides Generation) : ITaskParameters;
+    public sealed record Parameters(string Model, GenerationOverrides Generation) : IModelParameters;
 
     public override string Name => "describe";
 
@@ -41,12 +42,26 @@ public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defa
         MinLength = overrides.MinLength,
     };
 
-    /// <summary>The captioner of <paramref name="parameters"/>; the CLI also uses it directly to caption several images in one batch.</summary>
-    public override Task<ImageCaptioner> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetAsync<ImageCaptioner>(parameters.Model, "describe", cancellationToken);
-
     public override Task<CaptionBatch> RunAsync(ImageCaptioner model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.DescribeAsync(input.Image, parameters.Generation, cancellationToken);
+
+    /// <summary>
+    /// Images that share a tensor size go through one encoder run and one decoder run per step (ViT-style processors resize
+    /// to a fixed size, so a batch is usually one group). Each image's result is its caption with its group's timings.
+    /// </summary>
+    public override async Task<IReadOnlyList<CaptionBatch>> RunBatchAsync(
+        ImageCaptioner model, Parameters parameters, IReadOnlyList<TaskInput> inputs, CancellationToken cancellationToken)
+    {
+        var results = new CaptionBatch[inputs.Count];
+        foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => model.Processor.OutputSize(inputs[i].Image)))
+        {
+            var members = group.ToList();
+            var batch = await model.DescribeAsync(members.Select(i => inputs[i].Image).ToList(), parameters.Generation, cancellationToken);
+            for (var k = 0; k < members.Count; k++)
+                results[members[k]] = batch with { Captions = [batch.Captions[k]] };
+        }
+        return results;
+    }
 
     public override string? ModelOf(CaptionBatch result) => result.Model;
 }

@@ -4,12 +4,13 @@ using Iris.Core.Inference;
 namespace Iris.Core.Tasks.Classification;
 
 /// <summary><c>classify</c> with an image classifier. Parameters <c>model</c>, <c>top_k</c> 1–1000, <c>min_confidence</c> 0–1.</summary>
-public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defaults) : ImageTask<ClassifyTask.Parameters, ImageClassifier, ClassificationResult>
+public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defaults)
+    : ModelTask<ClassifyTask.Parameters, ImageClassifier, ClassificationResult>(models, "classify")
 {
     /// <summary>Classification:Model, Classification:TopK, Classification:MinConfidence.</summary>
     public sealed record Defaults(string Model, int TopK, float MinConfidence);
 
-    public sealed record Parameters(string Model, ClassificationParameters Classification) : ITaskParameters;
+    public sealed record Parameters(string Model, ClassificationParameters Classification) : IModelParameters;
 
     public const int TopKLimit = 1000;
 
@@ -22,9 +23,6 @@ public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defa
         new ClassificationParameters(
             reader.Int("top_k", defaults.TopK, 1, TopKLimit),
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f)));
-
-    public override Task<ImageClassifier> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetClassifierAsync(parameters.Model, cancellationToken);
 
     public override Task<ClassificationResult> RunAsync(ImageClassifier model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.ClassifyAsync(input.Image, parameters.Classification, cancellationToken);

@@ -7,12 +7,13 @@ namespace Iris.Core.Tasks.Classification;
 /// Zero-shot <c>classify</c> with a CLIP (<c>embed</c>) model: the image ranked against <c>labels</c> (comma-separated)
 /// through <c>prompt_template</c>. Parameters <c>model</c> (default Embeddings:Model), <c>labels</c>, <c>prompt_template</c>.
 /// </summary>
-public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTask.Defaults defaults) : ImageTask<ZeroShotClassifyTask.Parameters, ClipModel, ZeroShotResult>
+public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTask.Defaults defaults)
+    : ModelTask<ZeroShotClassifyTask.Parameters, ClipModel, ZeroShotResult>(models, "embed")
 {
     /// <summary>Embeddings:Model.</summary>
     public sealed record Defaults(string Model);
 
-    public sealed record Parameters(string Model, IReadOnlyList<string> Labels, string? PromptTemplate) : ITaskParameters;
+    public sealed record Parameters(string Model, IReadOnlyList<string> Labels, string? PromptTemplate) : IModelParameters;
 
     public override string Name => "zero-shot-classify";
 
@@ -30,9 +31,6 @@ public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTa
             throw new InvalidParameterException($"prompt_template must contain {{}} where the label goes, e.g. \"a photo of a {{}}\"; got '{template}'.", "prompt_template");
         return new Parameters(reader.String("model") ?? defaults.Model, labels, template);
     }
-
-    public override Task<ClipModel> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
 
     public override Task<ZeroShotResult> RunAsync(ClipModel model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         ZeroShotClassifier.ClassifyAsync(model, input.Image, parameters.Labels, parameters.PromptTemplate, cancellationToken);

@@ -4,12 +4,13 @@ using Iris.Core.Inference;
 namespace Iris.Core.Tasks.Detection;
 
 /// <summary><c>detect</c>: objects with labels and boxes. Parameters <c>model</c>, <c>min_confidence</c> 0–1, <c>max_detections</c> 1–1000.</summary>
-public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults) : ImageTask<DetectTask.Parameters, YoloxDetector, DetectionResult>
+public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults)
+    : ModelTask<DetectTask.Parameters, YoloxDetector, DetectionResult>(models, "detect")
 {
     /// <summary>Detection:Model, Detection:MinConfidence, Detection:MaxDetections.</summary>
     public sealed record Defaults(string Model, float MinConfidence, int MaxDetections);
 
-    public sealed record Parameters(string Model, DetectionParameters Detection) : ITaskParameters;
+    public sealed record Parameters(string Model, DetectionParameters Detection) : IModelParameters;
 
     public const int MaxDetectionsLimit = 1000;
 
@@ -22,9 +23,6 @@ public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults
         new DetectionParameters(
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
             reader.Int("max_detections", defaults.MaxDetections, 1, MaxDetectionsLimit)));
-
-    public override Task<YoloxDetector> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetDetectorAsync(parameters.Model, cancellationToken);
 
     public override Task<DetectionResult> RunAsync(YoloxDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.DetectAsync(input.Image, parameters.Detection, cancellationToken);

@@ -14,19 +14,17 @@ public sealed record TextEmbedding(string Model, float[] Vector, int[]? TokenIds
 /// <c>embed</c>: an image (through the pipeline, like every image task) or a text (<see cref="EmbedTextAsync"/>) into a CLIP
 /// model's joint space. Parameter <c>model</c> (default Embeddings:Model).
 /// </summary>
-public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults) : ImageTask<EmbedTask.Parameters, ClipModel, ImageEmbedding>
+public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults)
+    : ModelTask<EmbedTask.Parameters, ClipModel, ImageEmbedding>(models, "embed")
 {
     /// <summary>Embeddings:Model.</summary>
     public sealed record Defaults(string Model);
 
-    public sealed record Parameters(string Model) : ITaskParameters;
+    public sealed record Parameters(string Model) : IModelParameters;
 
     public override string Name => "embed";
 
     public override Parameters Read(ParameterReader reader) => new(reader.String("model") ?? defaults.Model);
-
-    public override Task<ClipModel> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetAsync<ClipModel>(parameters.Model, "embed", cancellationToken);
 
     public override async Task<ImageEmbedding> RunAsync(ClipModel model, Parameters parameters, TaskInput input, CancellationToken cancellationToken)
     {

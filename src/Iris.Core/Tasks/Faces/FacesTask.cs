@@ -4,12 +4,13 @@ using Iris.Core.Inference;
 namespace Iris.Core.Tasks.Faces;
 
 /// <summary><c>faces</c>: face boxes. Parameters <c>model</c>, <c>min_confidence</c> 0–1, <c>max_faces</c> 1–1000.</summary>
-public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults) : ImageTask<FacesTask.Parameters, UltraFaceDetector, FaceDetectionResult>
+public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults)
+    : ModelTask<FacesTask.Parameters, UltraFaceDetector, FaceDetectionResult>(models, "faces")
 {
     /// <summary>Faces:Model, Faces:MinConfidence, Faces:MaxFaces.</summary>
     public sealed record Defaults(string Model, float MinConfidence, int MaxFaces);
 
-    public sealed record Parameters(string Model, FaceDetectionParameters Faces) : ITaskParameters;
+    public sealed record Parameters(string Model, FaceDetectionParameters Faces) : IModelParameters;
 
     public const int MaxFacesLimit = 1000;
 
@@ -22,9 +23,6 @@ public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults) 
         new FaceDetectionParameters(
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
             reader.Int("max_faces", defaults.MaxFaces, 1, MaxFacesLimit)));
-
-    public override Task<UltraFaceDetector> LoadAsync(Parameters parameters, CancellationToken cancellationToken) =>
-        models.GetFaceDetectorAsync(parameters.Model, cancellationToken);
 
     public override Task<FaceDetectionResult> RunAsync(UltraFaceDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.DetectAsync(input.Image, parameters.Faces, cancellationToken);
