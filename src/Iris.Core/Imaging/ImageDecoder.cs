@@ -187,7 +187,7 @@ public sealed class ImageDecoder
             using var rgb = ToSrgb8(upright);
             // Killing the image on the deadline or on the caller's cancellation makes libvips stop at the next tile and
             // fail the write, so the CPU work ends with the request.
-            rgb.SetProgress(NoProgress.Instance, deadline.Token);
+            rgb.SetProgress(Libvips.NoProgress, deadline.Token);
             var pixels = rgb.WriteToMemory<byte>();
             // libvips checks for cancellation only between tiles, so a decode can finish past the deadline without
             // being stopped; the limit still holds.
@@ -200,7 +200,7 @@ public sealed class ImageDecoder
             cancellationToken.ThrowIfCancellationRequested();
             if (deadline.IsCancellationRequested || stopwatch.Elapsed >= _limits.DecodeTimeout)
                 throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
-            throw new CorruptImageException($"The {format.Name().ToUpperInvariant()} image is corrupt or truncated: {FirstLine(e.Message)}", e);
+            throw new CorruptImageException($"The {format.Name().ToUpperInvariant()} image is corrupt or truncated: {Libvips.ErrorReason(e)}", e);
         }
     }
 
@@ -252,23 +252,10 @@ public sealed class ImageDecoder
 
     private static ImageRejectedException LoadFailure(ImageFormat format, VipsException e)
     {
-        var reason = FirstLine(e.Message);
+        var reason = Libvips.ErrorReason(e);
         if (format is ImageFormat.Heif or ImageFormat.Avif && reason.Contains("no decoder", StringComparison.OrdinalIgnoreCase) ||
             reason.Contains("is not a known", StringComparison.OrdinalIgnoreCase))
             return new UnsupportedImageFormatException($"This {format.Name().ToUpperInvariant()} image cannot be decoded by the bundled libvips: {reason}");
         return new CorruptImageException($"The data looks like {format.Name().ToUpperInvariant()} but its header cannot be read: {reason}", e);
-    }
-
-    private static string FirstLine(string message)
-    {
-        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .FirstOrDefault(l => !l.StartsWith("unable to call", StringComparison.Ordinal)) ?? message;
-        return line.Length > 300 ? line[..300] : line;
-    }
-
-    private sealed class NoProgress : IProgress<int>
-    {
-        public static readonly NoProgress Instance = new();
-        public void Report(int value) { }
     }
 }

@@ -142,7 +142,7 @@ public sealed class ImageTransformer
             if (format == ImageFormat.Bmp) steps = pipeline.Steps;
             // Killing the source stops every evaluation that pulls from it, including steps that measure the image
             // (trim, normalize, smart crop) before the output is written.
-            image.SetProgress(NoProgress.Instance, budget.Token);
+            image.SetProgress(Libvips.NoProgress, budget.Token);
             try
             {
                 foreach (var step in steps)
@@ -154,7 +154,7 @@ public sealed class ImageTransformer
                     CheckOutput(step.Op, image.Width, image.Height);
                 }
                 using var final = PrepareForSave(image, target, pipeline.Output);
-                final.SetProgress(NoProgress.Instance, budget.Token);
+                final.SetProgress(Libvips.NoProgress, budget.Token);
                 var bytes = ImageEncoder.Encode(final, target, pipeline.Output, Limits.DefaultQuality);
                 // libvips checks for cancellation only between progress ticks; work that finished late still broke the budget.
                 if (clock.Elapsed >= Limits.TimeBudget)
@@ -172,7 +172,7 @@ public sealed class ImageTransformer
             if (budget.IsCancellationRequested || clock.Elapsed >= Limits.TimeBudget)
                 throw new TransformTimeoutException(Limits.TimeBudget);
             if (e is OperationCanceledException) throw;
-            throw new CorruptImageException($"The {format.Name().ToUpperInvariant()} image could not be processed (corrupt or truncated data): {FirstLine(e.Message)}", e);
+            throw new CorruptImageException($"The {format.Name().ToUpperInvariant()} image could not be processed (corrupt or truncated data): {Libvips.ErrorReason(e)}", e);
         }
     }
 
@@ -253,7 +253,7 @@ public sealed class ImageTransformer
         }
         catch (VipsException e)
         {
-            var reason = FirstLine(e.Message);
+            var reason = Libvips.ErrorReason(e);
             if (reason.Contains("no decoder", StringComparison.OrdinalIgnoreCase) || reason.Contains("is not a known", StringComparison.OrdinalIgnoreCase))
                 throw new UnsupportedImageFormatException($"This {format.Name().ToUpperInvariant()} image cannot be decoded by the bundled libvips: {reason}");
             throw new CorruptImageException($"The data looks like {format.Name().ToUpperInvariant()} but its header cannot be read: {reason}", e);
@@ -414,16 +414,4 @@ public sealed class ImageTransformer
         return image.Flatten(background: background);
     }
 
-    private static string FirstLine(string message)
-    {
-        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .FirstOrDefault(l => !l.StartsWith("unable to call", StringComparison.Ordinal)) ?? message;
-        return line.Length > 300 ? line[..300] : line;
-    }
-
-    private sealed class NoProgress : IProgress<int>
-    {
-        public static readonly NoProgress Instance = new();
-        public void Report(int value) { }
-    }
 }
