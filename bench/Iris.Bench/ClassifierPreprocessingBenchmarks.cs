@@ -24,8 +24,8 @@ public class ClassifierPreprocessingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var shared = Environment.GetEnvironmentVariable("IRIS_TEST_SHARED") ?? Path.GetFullPath("../shared");
-        _image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(Path.Combine(shared, "testdata", "real", "dog.jpg")));
+        // BenchmarkDotNet runs this from a generated project folder, so "../shared" would not be found: search upwards.
+        _image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(SharedFolder.TestImage()));
         _petal = new ClassifierSpec { Preset = "raw", Model = "m", Layout = "nhwc", InputWidth = 64, InputHeight = 64 }.Resolve("petal");
         _torchvision = new ClassifierSpec { Preset = "torchvision", Model = "m" }.Resolve("torchvision");
         _torchvisionNoAntialias = new ClassifierSpec { Preset = "torchvision", Model = "m", Antialias = false }.Resolve("torchvision");
