@@ -19,7 +19,7 @@ public static class TransformCommand
                           "Operations: " + string.Join(", ", TransformPipelineParser.OperationNames) + ".",
         };
 
-        var command = new Command("transform", "Transform an image file in-process (resize, crop, rotate, filters, enhance, format conversion), with the same pipeline as POST /v1/transform.");
+        var command = new Command("transform", "Transform an image file in-process (resize, crop, rotate, filters, enhance, format conversion), with the same pipeline, limits and time budget (Transforms:TimeBudgetMs) as POST /v1/transform.");
         command.Arguments.Add(input);
         command.Arguments.Add(output);
         command.Options.Add(ops);

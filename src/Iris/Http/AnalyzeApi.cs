@@ -16,12 +16,14 @@ public static class AnalyzeApi
             .WithTags("Understand")
             .WithSummary("Run several tasks on one image, decoded once")
             .WithDescription(
-                "`tasks` is a comma-separated list of detect, faces, classify and info (default Analyze:DefaultTasks). The image is " +
+                "`tasks` is a comma-separated list of detect, faces, classify, ocr, describe and info (default Analyze:DefaultTasks). The image is " +
                 "decoded once and every task reads the same pixels; tasks without a model run beside the model tasks. The response " +
                 "has one section per task, named after it and shaped like that task's own route, plus `timings_ms` per task. " +
                 "Per-task parameters carry the task's prefix: `detect_model`, `detect_min_confidence`, `detect_max_detections`, " +
                 "`faces_model`, `faces_min_confidence`, `faces_max_faces`, `classify_model`, `classify_top_k`, " +
-                "`classify_min_confidence`, `include_gps`. An unknown task name is a 400 that lists the valid ones.")
+                "`classify_min_confidence`, `ocr_model`, `ocr_min_confidence`, `describe_model`, `describe_num_beams`, …, `include_gps`. " +
+                "Every task's parameters are checked, also those of tasks not requested, so a typo is a 400 naming it. " +
+                "An unknown task name is a 400 that lists the valid ones.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .ProducesImageProblems();
         return app;

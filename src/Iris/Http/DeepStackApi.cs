@@ -18,7 +18,7 @@ namespace Iris.Http;
 /// The DeepStack / CodeProject.AI Server vision API, so the NVR and home-automation clients written for those servers
 /// (Frigate's deepstack detector, Blue Iris, Agent DVR, Home Assistant) switch to Iris by changing the URL. The image
 /// comes as multipart field <c>image</c>; <c>min_confidence</c> is a form field (default 0.4); <c>api_key</c> is
-/// accepted and ignored. Predictions are sorted by confidence, highest first, as those clients expect.
+/// the caller's API key when Auth is on, and ignored otherwise. Predictions are sorted by confidence, highest first, as those clients expect.
 /// </summary>
 public static class DeepStackApi
 {
@@ -67,7 +67,7 @@ public static class DeepStackApi
 
     private static readonly Func<OpenApiOperation, OpenApiOperationTransformerContext, CancellationToken, Task> Parameters = QueryParameters.Describe(
         new("min_confidence", JsonSchemaType.Number, "Drop predictions below this confidence, 0–1 (default 0.4); also read from the form."),
-        new("api_key", JsonSchemaType.String, "Accepted for DeepStack clients and ignored."));
+        new("api_key", JsonSchemaType.String, "The API key, for DeepStack clients, when Auth:ApiKeys is configured; ignored otherwise."));
 
     private static async Task<Ok<DeepStackResponse>> DetectAsync(
         HttpRequest request, string modelName, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken cancellationToken)
