@@ -28,6 +28,7 @@ public sealed class IrisOptions
     public SourcesOptions Sources { get; init; } = new();
     public JobsOptions Jobs { get; init; } = new();
     public UiOptions Ui { get; init; } = new();
+    public LibraryOptions Library { get; init; } = new();
 }
 
 public sealed class ServerOptions
