@@ -29,6 +29,7 @@ public sealed class IrisOptions
     public JobsOptions Jobs { get; init; } = new();
     public UiOptions Ui { get; init; } = new();
     public LibraryOptions Library { get; init; } = new();
+    public PredictionsOptions Predictions { get; init; } = new();
 }
 
 public sealed class ServerOptions
@@ -375,4 +376,11 @@ public sealed class UiOptions
 {
     /// <summary>Serve the built-in web UI at <c>/ui</c> (and redirect <c>/</c> to it) from <c>iris serve</c>.</summary>
     public bool Enabled { get; init; } = true;
+}
+
+/// <summary>The classifier service's route (seed 004) and its saved predictions.</summary>
+public sealed class PredictionsOptions
+{
+    /// <summary>The classifier POST /api/v1/inference/predict runs (e.g. your own model with its class map); empty = Classification:Model.</summary>
+    public string Model { get; init; } = "";
 }

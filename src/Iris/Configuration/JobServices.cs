@@ -65,6 +65,8 @@ public static class JobServices
             settings.Retention, logger: sp.GetRequiredService<ILogger<JobRetention>>(), clock: sp.GetRequiredService<TimeProvider>()));
         // Registered before the worker: hosted services start in order, and the schema must exist before work begins.
         services.AddHostedService<JobInfrastructureStartup>();
+        // Saved predictions live in the job database, beside the jobs.
+        services.AddIrisPredictions(options);
         return services;
     }
 
@@ -85,6 +87,7 @@ public static class JobServices
             services.AddHostedService(sp => new JobRecoveryService(sp.GetRequiredService<JobRecovery>(),
                 TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IrisOptions>().Jobs.RecoverAfterSeconds / 5)),
                 sp.GetRequiredService<ILogger<JobRecoveryService>>()));
+            services.AddHostedService(sp => new PredictionArchiverService(sp.GetRequiredService<Iris.Core.Predictions.PredictionHistory>()));
             services.AddHostedService(sp => new JobRetentionService(sp.GetRequiredService<JobRetention>(),
                 sp.GetRequiredService<JobSettings>().RetentionSweepInterval, sp.GetRequiredService<ILogger<JobRetentionService>>()));
         }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Http.Facades;
 using Iris.Security;
 using Scalar.AspNetCore;
 using Serilog;
@@ -48,6 +49,7 @@ public static class IrisServer
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
             DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
+            Facades.ClassifierFacade.UseSeedFailureMessage(c.HttpContext, c.ProblemDetails);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -107,6 +109,8 @@ public static class IrisServer
         app.MapJobsApi();
         app.MapCompatJobsApi();
         app.MapDeepStackApi();
+        app.MapClassifierFacade();
+        app.MapPredictionsApi();
         if (options.Metrics.Enabled)
             app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
         return app;

@@ -140,7 +140,8 @@ public static class Access
     {
         http.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
         return WriteProblemAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized",
-            (why is { Length: > 0 } ? why + " " : "") + $"Send an API key in the {ApiKeyAuthenticationHandler.Header} header (or as a bearer token), or a bearer JWT.");
+            http.GetEndpoint()?.Metadata.GetMetadata<ChallengeDetail>()?.Detail
+            ?? (why is { Length: > 0 } ? why + " " : "") + $"Send an API key in the {ApiKeyAuthenticationHandler.Header} header (or as a bearer token), or a bearer JWT.");
     }
 
     private static async Task WriteProblemAsync(HttpContext http, int status, string title, string detail)
@@ -154,3 +155,9 @@ public static class Access
         });
     }
 }
+
+/// <summary>
+/// Endpoint metadata: the exact 401 <c>detail</c> a facade's clients test for (the classifier service's
+/// "Not authenticated"), instead of Iris's explanation of how to authenticate.
+/// </summary>
+public sealed record ChallengeDetail(string Detail);
