@@ -296,7 +296,8 @@ public abstract class SqlJobStore(TimeProvider? clock) : IJobStore, IWebhookOutb
         return (await ReadAllAsync(command, cancellationToken)).FirstOrDefault();
     }
 
-    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>A command with named parameters; a null value is sent as a typed NULL, which PostgreSQL can always place.</summary>
+    internal static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -12,6 +12,12 @@ public sealed class PostgresPredictionStore(string connectionString, TimeProvide
     /// <summary>Serialises schema creation across nodes starting together (CREATE … IF NOT EXISTS alone races in PostgreSQL).</summary>
     private const long SchemaLock = 0x1815_0004;
 
+    /// <summary>The old service's columns and types, shared by the history and its outbox.</summary>
+    private const string PredictionColumns = """
+        uid UUID PRIMARY KEY, image_path TEXT NOT NULL, predicted_class INTEGER NOT NULL, predicted_class_name TEXT NOT NULL,
+        confidence DOUBLE PRECISION NOT NULL, user_uid UUID NOT NULL, created_at TIMESTAMPTZ NOT NULL
+        """;
+
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
 
     protected override async Task EnsureSchemaAsync(CancellationToken cancellationToken)
@@ -20,26 +26,12 @@ public sealed class PostgresPredictionStore(string connectionString, TimeProvide
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var create = new NpgsqlCommand($"""
             SELECT pg_advisory_xact_lock({SchemaLock});
-            CREATE TABLE IF NOT EXISTS predictions (
-                uid                  UUID             PRIMARY KEY,
-                image_path           TEXT             NOT NULL,
-                predicted_class      INTEGER          NOT NULL,
-                predicted_class_name TEXT             NOT NULL,
-                confidence           DOUBLE PRECISION NOT NULL,
-                user_uid             UUID             NOT NULL,
-                created_at           TIMESTAMPTZ      NOT NULL
-            );
+            CREATE TABLE IF NOT EXISTS predictions ({PredictionColumns});
             ALTER TABLE predictions ADD COLUMN IF NOT EXISTS owner TEXT;
             CREATE INDEX IF NOT EXISTS predictions_user ON predictions (user_uid, created_at, uid);
             CREATE INDEX IF NOT EXISTS predictions_owner ON predictions (owner, created_at, uid);
             CREATE TABLE IF NOT EXISTS prediction_outbox (
-                uid                  UUID             PRIMARY KEY,
-                image_path           TEXT             NOT NULL,
-                predicted_class      INTEGER          NOT NULL,
-                predicted_class_name TEXT             NOT NULL,
-                confidence           DOUBLE PRECISION NOT NULL,
-                user_uid             UUID             NOT NULL,
-                created_at           TIMESTAMPTZ      NOT NULL,
+                {PredictionColumns},
                 owner                TEXT,
                 image                BYTEA            NOT NULL,
                 attempts             INTEGER          NOT NULL DEFAULT 0,

@@ -135,18 +135,6 @@ public abstract class SqlPredictionStore(TimeProvider? clock) : IPredictionStore
 
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
-    protected static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value ?? DBNull.Value;
-            if (value is null) parameter.DbType = System.Data.DbType.String;
-            command.Parameters.Add(parameter);
-        }
-        return command;
-    }
+    protected static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        Jobs.SqlJobStore.Command(connection, sql, parameters);
 }

@@ -13,29 +13,21 @@ public sealed class SqlitePredictionStore(SqliteJobDatabase database, TimeProvid
 {
     private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.ffffff";
 
+    /// <summary>The old service's columns, shared by the history and its outbox.</summary>
+    private const string PredictionColumns = """
+        uid TEXT PRIMARY KEY, image_path TEXT NOT NULL, predicted_class INTEGER NOT NULL, predicted_class_name TEXT NOT NULL,
+        confidence REAL NOT NULL, user_uid TEXT NOT NULL, created_at TEXT NOT NULL
+        """;
+
     protected override async Task EnsureSchemaAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         // Microsoft.Data.Sqlite begins IMMEDIATE: two processes starting together create the tables one after the other.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var create = Command(connection, """
-            CREATE TABLE IF NOT EXISTS predictions (
-                uid                  TEXT    PRIMARY KEY,
-                image_path           TEXT    NOT NULL,
-                predicted_class      INTEGER NOT NULL,
-                predicted_class_name TEXT    NOT NULL,
-                confidence           REAL    NOT NULL,
-                user_uid             TEXT    NOT NULL,
-                created_at           TEXT    NOT NULL
-            );
+        await using (var create = Command(connection, $"""
+            CREATE TABLE IF NOT EXISTS predictions ({PredictionColumns});
             CREATE TABLE IF NOT EXISTS prediction_outbox (
-                uid                  TEXT    PRIMARY KEY,
-                image_path           TEXT    NOT NULL,
-                predicted_class      INTEGER NOT NULL,
-                predicted_class_name TEXT    NOT NULL,
-                confidence           REAL    NOT NULL,
-                user_uid             TEXT    NOT NULL,
-                created_at           TEXT    NOT NULL,
+                {PredictionColumns},
                 owner                TEXT,
                 image                BLOB    NOT NULL,
                 attempts             INTEGER NOT NULL DEFAULT 0,

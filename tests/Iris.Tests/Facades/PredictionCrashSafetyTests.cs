@@ -38,6 +38,13 @@ public sealed class PredictionCrashSafetyTests : IDisposable
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
+    private async Task<IrisDaemon> ServeAsync(string urls, int workers)
+    {
+        var server = IrisDaemon.Start(["serve"], Environment(urls, workers));
+        await server.WaitForLineAsync(l => l.Contains("Now listening", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+        return server;
+    }
+
     private async Task<long> CountAsync(string table)
     {
         await using var connection = new SqliteConnection($"Data Source={_data.File("jobs.db")};Pooling=False");
@@ -56,15 +63,13 @@ public sealed class PredictionCrashSafetyTests : IDisposable
         var image = await File.ReadAllBytesAsync(Path.Combine(TestPaths.Flowers, "flower-00.png"));
 
         // An API-only server (no workers, so no archiver): what it owes after the 200 is only in its outbox when it dies.
-        var first = IrisDaemon.Start(["serve"], Environment(urls, workers: 0));
-        await first.WaitForLineAsync(l => l.Contains("Now listening", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+        await using var first = await ServeAsync(urls, workers: 0);
         await PredictAndSaveAsync(client, user, image);
         await first.KillAsync();
         Assert.Equal(1, await CountAsync("prediction_outbox"));
         Assert.Equal(0, await CountAsync("predictions"));
 
-        await using var second = IrisDaemon.Start(["serve"], Environment(urls, workers: 1));
-        await second.WaitForLineAsync(l => l.Contains("Now listening", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+        await using var second = await ServeAsync(urls, workers: 1);
         var row = Assert.Single((await ClassifierServiceHost.WaitForListedAsync(client, user, 1, token: null)).EnumerateArray());
         Assert.Equal(4, row.GetProperty("predicted_class").GetInt32());
         Assert.Equal("purple", row.GetProperty("predicted_class_name").GetString());
@@ -82,13 +87,11 @@ public sealed class PredictionCrashSafetyTests : IDisposable
         var image = await File.ReadAllBytesAsync(Path.Combine(TestPaths.Flowers, "flower-03.png"));
 
         // Killed at whatever point its own archiver reached: before claiming, mid-way, or done.
-        var first = IrisDaemon.Start(["serve"], Environment(urls, workers: 1));
-        await first.WaitForLineAsync(l => l.Contains("Now listening", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+        await using var first = await ServeAsync(urls, workers: 1);
         await PredictAndSaveAsync(client, user, image);
         await first.KillAsync();
 
-        await using var second = IrisDaemon.Start(["serve"], Environment(urls, workers: 1));
-        await second.WaitForLineAsync(l => l.Contains("Now listening", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+        await using var second = await ServeAsync(urls, workers: 1);
         // A claim the killed process held expires after PredictionHistory.ClaimLease (60 s).
         var row = Assert.Single((await ClassifierServiceHost.WaitForListedAsync(client, user, 1, token: null, TimeSpan.FromSeconds(90))).EnumerateArray());
         Assert.Equal(image, await File.ReadAllBytesAsync(Path.Combine(_data.File("blobs"), row.GetProperty("image_path").GetString()!)));
