@@ -49,7 +49,7 @@ public static class IrisServer
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
             DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
-            Facades.ClassifierFacade.UseSeedFailureMessage(c.HttpContext, c.ProblemDetails);
+            ClassifierFacade.UseSeedFailureMessage(c.HttpContext, c.ProblemDetails, c.Exception);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>

@@ -148,6 +148,20 @@ public sealed class PredictionHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_Predictions_Model_that_is_not_installed_is_the_seeds_500_not_a_client_error()
+    {
+        await using var host = await ClassifierServiceHost.StartAsync(_data, new Dictionary<string, string?>
+        {
+            ["Predictions:Model"] = "tomato-classifier-v2", ["Models:AutoPull"] = "false",
+        });
+        using var response = await host.Client.SendAsync(Predict(Flower(0), Guid.NewGuid(), save: false));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("Ooops! Something went wrong during prediction.", JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString());
+        Assert.DoesNotContain("tomato-classifier-v2", body);
+    }
+
+    [Fact]
     public async Task A_prediction_whose_archive_fails_stays_pending_and_is_saved_once_the_store_works_again()
     {
         await using var host = await ClassifierServiceHost.StartAsync(_data, new Dictionary<string, string?> { ["Jobs:Workers"] = "0" });

@@ -2,6 +2,7 @@ using Iris.Contracts;
 using Iris.Configuration;
 using Iris.Core.Classification;
 using Iris.Core.Imaging;
+using Iris.Core.Models;
 using Iris.Core.Predictions;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Classification;
@@ -54,10 +55,13 @@ public static class ClassifierFacade
     /// <summary>
     /// The old service's answer to anything that went wrong on the server: 500 with its message, and nothing of the
     /// cause (the request id finds it in the log). 503 keeps its status and Retry-After: retrying is the right move.
+    /// The caller names no model here, so a Predictions:Model that is unknown or not a classifier is the server's fault too.
     /// </summary>
-    public static void UseSeedFailureMessage(HttpContext context, ProblemDetails problem)
+    public static void UseSeedFailureMessage(HttpContext context, ProblemDetails problem, Exception? exception)
     {
-        if (!context.Request.Path.StartsWithSegments(Prefix) || problem.Status is not >= 500) return;
+        if (!context.Request.Path.StartsWithSegments(Prefix)) return;
+        if (exception is ModelNotFoundException or ModelTaskMismatchException) problem.Status = StatusCodes.Status500InternalServerError;
+        if (problem.Status is not >= 500) return;
         problem.Detail = FailureDetail;
         if (problem.Status == StatusCodes.Status503ServiceUnavailable) return;
         problem.Status = context.Response.StatusCode = StatusCodes.Status500InternalServerError;
