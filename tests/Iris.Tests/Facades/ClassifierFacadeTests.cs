@@ -239,6 +239,16 @@ public sealed class ClassifierFacadeTests(ClassifierServiceHost fixture) : IClas
         Assert.Equal(parameter, body.GetProperty("parameter").GetString());
     }
 
+    [Fact]
+    public async Task Both_routes_are_in_the_OpenAPI_document_with_their_parameters()
+    {
+        var paths = JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("paths");
+        var predict = paths.GetProperty("/api/v1/inference/predict").GetProperty("post");
+        Assert.Equal("InferencePredict", predict.GetProperty("operationId").GetString());
+        Assert.Equal(["user_uid", "save_prediction"], predict.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        Assert.Equal("ListPredictions", paths.GetProperty("/v1/predictions").GetProperty("get").GetProperty("operationId").GetString());
+    }
+
     private async Task<JsonElement> GetAsync(string path, string token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
