@@ -29,12 +29,12 @@ public sealed class RedisSecurityStore(string connectionString, string store, st
         {
             IrisMetrics.SecurityStoreFailures.Add(1, new KeyValuePair<string, object?>("store", store));
             if (Interlocked.Exchange(ref _failing, 1) == 0)
-                logger.LogWarning(e, "The {Store} store in Redis cannot be read; until it can, {Consequence}.", store, consequence);
+                logger.LogWarning(e, "The {Store:l} store in Redis cannot be read; until it can, {Consequence:l}.", store, consequence);
             // The message reaches no client: Redis's own names hosts and keys.
             throw new SecurityStoreUnavailableException($"The {store.Replace('_', ' ')} store (Redis) cannot be read.", e);
         }
         if (Interlocked.Exchange(ref _failing, 0) == 1)
-            logger.LogInformation("The {Store} store in Redis answers again.", store);
+            logger.LogInformation("The {Store:l} store in Redis answers again.", store);
         return result;
     }
 

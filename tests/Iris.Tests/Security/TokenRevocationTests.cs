@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -108,23 +109,44 @@ public sealed class TokenRevocationTests
     }
 
     [Fact]
-    public async Task While_the_blocklist_cannot_be_read_tokens_get_503_and_api_keys_still_work()
+    public async Task While_the_blocklist_cannot_be_read_tokens_get_503_and_once_it_is_back_revoked_tokens_get_401()
     {
-        var nothingListens = $"127.0.0.1:{Jobs.JobCrashSafetyTests.FreePort()}";
-        await using var host = await IrisTestHost.StartAsync(Settings(nothingListens).ToDictionary(p => p.Key, p => (string?)p.Value));
+        var port = Jobs.JobCrashSafetyTests.FreePort();
+        var address = $"127.0.0.1:{port}";
+        await using var host = await IrisTestHost.StartAsync(Settings(address).ToDictionary(p => p.Key, p => (string?)p.Value));
+        var jti = Guid.NewGuid().ToString();
+        var token = SeedToken(jti);
 
-        using var refused = await ModelsAsync(host.Client, SeedToken(Guid.NewGuid().ToString()));
+        using var refused = await ModelsAsync(host.Client, token);
         await AssertProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "Auth:Jwt:RevocationStore");
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
-        Assert.DoesNotContain(nothingListens, await refused.Content.ReadAsStringAsync());
-
+        Assert.DoesNotContain(address, await refused.Content.ReadAsStringAsync());
         // A bad token is still a 401, and API keys do not depend on the blocklist.
         await AssertProblemAsync(await ModelsAsync(host.Client, "not.a.token"), HttpStatusCode.Unauthorized, "");
         using var withKey = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
         withKey.Headers.Add("X-Api-Key", "alice-key-0123456789");
         Assert.Equal(HttpStatusCode.OK, (await host.Client.SendAsync(withKey)).StatusCode);
-
         var metrics = await host.Client.GetStringAsync("/metrics");
         Assert.Contains(metrics.Split('\n'), l => l.StartsWith("iris_security_store_failures_total{", StringComparison.Ordinal) && l.Contains("store=\"revocation\""));
+
+        // Redis comes up where Iris expects it: Iris reconnects by itself and checks tokens again.
+        using var redisServer = Process.Start(new ProcessStartInfo("redis-server", ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            { RedirectStandardOutput = true })!;
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            HttpStatusCode status;
+            while ((status = (await ModelsAsync(host.Client, token)).StatusCode) == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline)
+                await Task.Delay(200);
+            Assert.Equal(HttpStatusCode.OK, status);
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(address);
+            await redis.GetDatabase().StringSetAsync(jti, "", TimeSpan.FromSeconds(60));
+            await AssertProblemAsync(await ModelsAsync(host.Client, token), HttpStatusCode.Unauthorized, "revoked");
+        }
+        finally
+        {
+            redisServer.Kill();
+            await redisServer.WaitForExitAsync();
+        }
     }
 }
