@@ -244,7 +244,7 @@ public sealed class JwtOptions
     /// <summary>Prefix of the blocklist keys; empty (the default) reads bare <c>jti</c> keys, as seed 004's auth service writes them.</summary>
     public string RevocationKeyPrefix { get; init; } = "";
 
-    /// <summary>StackExchange.Redis connection string of the blocklist; empty uses Jobs:Redis:ConnectionString.</summary>
+    /// <summary>The blocklist's Redis (a StackExchange.Redis connection string or a redis:// URL); empty uses Jobs:Redis:ConnectionString.</summary>
     public string RevocationConnectionString { get; init; } = "";
 
     public bool Enabled => Authority.Length > 0 || SigningKey.Length > 0;
@@ -275,7 +275,7 @@ public sealed class RateLimitOptions
     /// <summary>Prefix of the per-caller keys in Redis.</summary>
     public string KeyPrefix { get; init; } = "iris:ratelimit:";
 
-    /// <summary>StackExchange.Redis connection string for Store=redis; empty uses Jobs:Redis:ConnectionString.</summary>
+    /// <summary>The Redis for Store=redis (a StackExchange.Redis connection string or a redis:// URL); empty uses Jobs:Redis:ConnectionString.</summary>
     public string ConnectionString { get; init; } = "";
 }
 

@@ -40,10 +40,30 @@ public sealed class RedisSecurityStore(string connectionString, string store, st
 
     private static ConfigurationOptions Settings(string connectionString)
     {
-        var settings = ConfigurationOptions.Parse(connectionString);
+        var settings = Uri.TryCreate(connectionString, UriKind.Absolute, out var url) && url.Scheme is "redis" or "rediss"
+            ? FromUrl(url)
+            : ConfigurationOptions.Parse(connectionString);
         // Keep reconnecting in the background instead of failing start-up, and refuse commands at once while disconnected.
         settings.AbortOnConnectFail = false;
         settings.BacklogPolicy = BacklogPolicy.FailFast;
+        return settings;
+    }
+
+    /// <summary>
+    /// <c>redis://[user:password@]host[:port][/db]</c> (<c>rediss://</c> for TLS), the URL form Python services configure
+    /// (seed 000's <c>REDIS_URL</c>), which StackExchange.Redis does not read itself.
+    /// </summary>
+    private static ConfigurationOptions FromUrl(Uri url)
+    {
+        var settings = new ConfigurationOptions { Ssl = url.Scheme == "rediss" };
+        settings.EndPoints.Add(url.Host, url.Port > 0 ? url.Port : 6379);
+        if (url.UserInfo.Length > 0)
+        {
+            var credentials = url.UserInfo.Split(':', 2);
+            if (credentials[0].Length > 0) settings.User = Uri.UnescapeDataString(credentials[0]);
+            if (credentials.Length > 1) settings.Password = Uri.UnescapeDataString(credentials[1]);
+        }
+        if (int.TryParse(url.AbsolutePath.Trim('/'), out var database)) settings.DefaultDatabase = database;
         return settings;
     }
 

@@ -19,7 +19,8 @@ public sealed class SharedRateLimitTests
         {
             ["RateLimit:PermitsPerMinute"] = "2",
             ["RateLimit:Store"] = "redis",
-            ["RateLimit:ConnectionString"] = TestServices.Redis,
+            // The URL form seed 000's REDIS_URL uses.
+            ["RateLimit:ConnectionString"] = "redis://" + TestServices.Redis,
             ["RateLimit:KeyPrefix"] = $"ratelimit-{Guid.NewGuid():N}:",
         });
         var statuses = new List<HttpStatusCode>();
