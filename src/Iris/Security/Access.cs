@@ -112,7 +112,7 @@ public static class Access
                         if (await RefusalAsync(context.Principal, settings, context.HttpContext) is { } refusal)
                             context.Fail(refusal);
                         else if (context.Principal?.Identity is ClaimsIdentity identity)
-                            identity.AddClaim(new Claim(OwnerClaimType, Namespaced("jwt", ClaimValues(context.Principal, settings.OwnerClaim).First(), options.Auth.SharedOwnerNamespace)));
+                            identity.AddClaim(new Claim(OwnerClaimType, Namespaced("jwt", ClaimValues(context.Principal, settings.OwnerClaim).First(v => !string.IsNullOrWhiteSpace(v)), options.Auth.SharedOwnerNamespace)));
                     },
                     OnChallenge = async context =>
                     {
@@ -175,35 +175,33 @@ public static class Access
 
     /// <summary>
     /// The values of a claim; a dotted path (<c>user.user_uid</c>) reads inside a claim holding a JSON object, since
-    /// tokens keep the caller's id there.
+    /// some token issuers keep the caller's id there.
     /// </summary>
-    internal static IEnumerable<string> ClaimValues(ClaimsPrincipal principal, string path)
+    private static List<string> ClaimValues(ClaimsPrincipal principal, string path)
     {
         var direct = principal.FindAll(path).Select(c => c.Value).ToList();
         var dot = path.IndexOf('.');
         if (direct.Count > 0 || dot <= 0) return direct;
-        var nested = new List<string>();
-        foreach (var claim in principal.FindAll(path[..dot]))
+        var segments = path[(dot + 1)..].Split('.');
+        return principal.FindAll(path[..dot]).Select(c => ValueInside(c.Value, segments)).OfType<string>().ToList();
+    }
+
+    /// <summary>The value at <paramref name="segments"/> inside a JSON object, or null if there is none or it is not JSON.</summary>
+    private static string? ValueInside(string json, string[] segments)
+    {
+        try
         {
-            try
-            {
-                using var document = JsonDocument.Parse(claim.Value);
-                var element = document.RootElement;
-                var found = true;
-                foreach (var segment in path[(dot + 1)..].Split('.'))
-                    if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(segment, out element))
-                    {
-                        found = false;
-                        break;
-                    }
-                if (found) nested.Add(element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText());
-            }
-            catch (JsonException)
-            {
-                // Not an object: the path names nothing in this claim.
-            }
+            using var document = JsonDocument.Parse(json);
+            var element = document.RootElement;
+            foreach (var segment in segments)
+                if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(segment, out element))
+                    return null;
+            return element.ValueKind == JsonValueKind.String ? element.GetString() : element.GetRawText();
         }
-        return nested;
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary><c>key:alice</c> or <c>jwt:alice</c>; the bare name when <c>Auth:SharedOwnerNamespace</c> is true.</summary>

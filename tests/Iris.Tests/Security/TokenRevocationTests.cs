@@ -71,6 +71,8 @@ public sealed class TokenRevocationTests
         {
             Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(client, loggedOutToken)).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(client, stillInToken)).StatusCode);
+            // The refresh token the same login returns is not an access token.
+            await AssertProblemAsync(await ModelsAsync(client, SeedToken(Guid.NewGuid().ToString(), refresh: true)), HttpStatusCode.Unauthorized, "refresh token");
         }
 
         await redis.GetDatabase().StringSetAsync(loggedOut, "", TimeSpan.FromSeconds(3600));
