@@ -7,10 +7,10 @@ namespace Iris.Security;
 /// <summary>
 /// <c>RateLimit:Store=redis</c>: each caller's limit is shared by every Iris process using the same Redis. The algorithm
 /// is GCRA (the generic cell rate algorithm): one key per caller holding a single timestamp, the "theoretical arrival
-/// time" of its next request, advanced by an atomic Lua script that reads Redis's own clock. It admits exactly what the
-/// memory store's token bucket admits (Burst at once, then PermitsPerMinute a minute, evenly spaced), costs one small
-/// key and one round trip per request whatever the rate, says exactly when the next request will pass (Retry-After), and
-/// does not depend on the Iris hosts' clocks agreeing. A sliding-window log would need a sorted set entry per request,
+/// time" of its next request, advanced by an atomic Lua script that reads Redis's own clock. It keeps the memory store's
+/// limit (Burst at once, PermitsPerMinute a minute) with the minute's permits evenly spaced rather than refilled at once,
+/// costs one small key and one round trip per request whatever the rate, says exactly when the next request will pass
+/// (Retry-After), and does not depend on the Iris hosts' clocks agreeing. A sliding-window log would need a sorted set entry per request,
 /// and a fixed window lets through twice the rate across a window edge.
 /// While Redis cannot be read, requests are admitted (fail open): a limit protects capacity, and refusing every caller
 /// because Redis is down would be an outage of its own. <see cref="RedisSecurityStore"/> logs and counts it.
