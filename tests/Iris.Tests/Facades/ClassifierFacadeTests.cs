@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Iris.Core.Predictions;
@@ -138,6 +137,29 @@ public sealed class ClassifierFacadeTests(ClassifierServiceHost fixture) : IClas
         Assert.Equal("Not authenticated", body.GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task A_refresh_token_is_401_Not_authenticated()
+    {
+        var (status, body, _) = await SendAsync(PredictFlower(0, Alice, save: false, fixture.Token(Alice, refresh: true)));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal("Not authenticated", body.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_token_whose_jti_the_logout_wrote_to_the_blocklist_is_401_Not_authenticated_on_the_next_request()
+    {
+        var jti = Guid.NewGuid().ToString();
+        var token = fixture.Token(Alice, jti);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(PredictFlower(0, Alice, save: false, token))).Status);
+
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
+        await redis.GetDatabase().StringSetAsync(fixture.BlocklistPrefix + jti, "", TimeSpan.FromMinutes(5));
+
+        var (status, body, _) = await SendAsync(PredictFlower(0, Alice, save: false, token));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal("Not authenticated", body.GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("save_prediction=true", "missing", "query,user_uid", null)]
     [InlineData("save_prediction=true&user_uid=12345", "uuid_parsing", "query,user_uid", "12345")]
@@ -261,7 +283,8 @@ public sealed class ClassifierFacadeTests(ClassifierServiceHost fixture) : IClas
 
 /// <summary>
 /// One server set up as the classifier service was: its own model with its class map (Predictions:Model), HS256
-/// tokens with a shared secret (the old JWT_SECRET), the prediction history in the default SQLite job database.
+/// tokens with a shared secret (the old JWT_SECRET) checked against a Redis blocklist, the prediction history in the
+/// default SQLite job database.
 /// </summary>
 public sealed class ClassifierServiceHost : IAsyncLifetime
 {
@@ -270,13 +293,23 @@ public sealed class ClassifierServiceHost : IAsyncLifetime
     private static readonly byte[] Secret = RandomNumberGenerator.GetBytes(32);
     private readonly TempDirectory _data = new();
 
+    /// <summary>This fixture's blocklist keys in the shared test Redis.</summary>
+    public string BlocklistPrefix { get; } = $"iris-test-{Guid.NewGuid():N}:";
+
     public IrisTestHost Host { get; private set; } = null!;
     public string StorageDirectory => _data.File("blobs");
     public IPredictionStore Store => Host.App.Services.GetRequiredService<IPredictionStore>();
 
     public async Task InitializeAsync()
     {
-        Host = await StartAsync(_data, new Dictionary<string, string?> { ["Auth:Jwt:SigningKey"] = Convert.ToBase64String(Secret) });
+        Host = await StartAsync(_data, new Dictionary<string, string?>
+        {
+            ["Auth:Jwt:SigningKey"] = Convert.ToBase64String(Secret),
+            ["Auth:Jwt:OwnerClaim"] = "user.user_uid",
+            ["Auth:Jwt:RevocationStore"] = "redis",
+            ["Auth:Jwt:RevocationConnectionString"] = TestServices.Redis,
+            ["Auth:Jwt:RevocationKeyPrefix"] = BlocklistPrefix,
+        });
         await Host.WaitUntilReadyAsync();
     }
 
@@ -317,17 +350,22 @@ public sealed class ClassifierServiceHost : IAsyncLifetime
         return await IrisTestHost.StartAsync(values);
     }
 
-    public string Token(Guid user) => Token(user, Secret);
+    public string Token(Guid user, string? jti = null, bool refresh = false) => Token(user, Secret, jti, refresh);
 
-    /// <summary>An access token as the old AuthService mints them: HS256, the user's uuid as subject.</summary>
-    public static string Token(Guid user, byte[] secret) =>
-        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Subject = new ClaimsIdentity([new Claim("sub", user.ToString())]),
-            Claims = new Dictionary<string, object> { ["type"] = "access" },
-            Expires = DateTime.UtcNow.AddMinutes(15),
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(secret), SecurityAlgorithms.HmacSha256),
-        });
+    /// <summary>
+    /// A token as the old AuthService mints them (PyJWT, HS256 with JWT_SECRET): the user inside a <c>user</c> object,
+    /// a <c>jti</c> its logout writes to the Redis blocklist, a <c>refresh</c> flag.
+    /// </summary>
+    public static string Token(Guid user, byte[] secret, string? jti = null, bool refresh = false) =>
+        new JsonWebTokenHandler().CreateToken(
+            JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["user"] = new { email = "grower@example.com", user_uid = user.ToString() },
+                ["exp"] = DateTimeOffset.UtcNow.AddMinutes(60).ToUnixTimeSeconds(),
+                ["jti"] = jti ?? Guid.NewGuid().ToString(),
+                ["refresh"] = refresh,
+            }),
+            new SigningCredentials(new SymmetricSecurityKey(secret), SecurityAlgorithms.HmacSha256));
 
     public Task<PredictionPage> ListAsync(Guid user) =>
         Store.ListAsync(new PredictionQuery(user, null, null, 100), CancellationToken.None);
