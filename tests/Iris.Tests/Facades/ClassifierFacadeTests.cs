@@ -262,6 +262,19 @@ public sealed class ClassifierFacadeTests(ClassifierServiceHost fixture) : IClas
     }
 
     [Fact]
+    public async Task The_hostile_image_corpus_gets_no_5xx_and_every_refusal_is_problem_json()
+    {
+        var failures = new List<string>();
+        foreach (var (name, bytes) in Hardening.HostileImages.Corpus())
+        {
+            var (status, body, response) = await SendAsync(Predict(bytes, name, "image/png", $"save_prediction=false&user_uid={Alice}", fixture.Token(Alice)));
+            if ((int)status >= 500 || ((int)status >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json"))
+                failures.Add($"{name}: {(int)status} {body}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
     public async Task Both_routes_are_in_the_OpenAPI_document_with_their_parameters()
     {
         var paths = JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("paths");
