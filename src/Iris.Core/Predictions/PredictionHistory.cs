@@ -41,7 +41,8 @@ public sealed class PredictionHistory(
         var prediction = new Prediction(uid, PredictionPaths.For(userUid, createdAt, uid, extension), top.ClassIndex, top.Label, top.Confidence,
             userUid, createdAt, owner);
         await store.RecordAsync(new PendingPrediction(prediction, image), cancellationToken);
-        _signal.Release();
+        // One wake-up is enough (the archiver claims everything due); an API-only node has no archiver to take them.
+        if (_signal.CurrentCount == 0) _signal.Release();
         return prediction;
     }
 
