@@ -287,5 +287,9 @@ public class ImageProcessingFacadeTests(TransformHost server) : IClassFixture<Tr
         var status = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString();
         Assert.Equal((await readyz.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString(), status);
         Assert.Contains(status, new[] { "ready", "not_ready" });
+        using var health = await Client.GetAsync("/health");
+        using var healthSlash = await Client.GetAsync("/health/");
+        Assert.Equal(health.StatusCode, healthSlash.StatusCode);
+        Assert.Equal("application/json", healthSlash.Content.Headers.ContentType?.MediaType);
     }
 }
