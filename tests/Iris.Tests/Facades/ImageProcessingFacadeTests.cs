@@ -61,7 +61,9 @@ public class ImageProcessingFacadeTests(TransformHost server) : IClassFixture<Tr
         Assert.True(body.GetProperty("success").GetBoolean());
         Assert.Equal("completed", body.GetProperty("status").GetString());
         Assert.Equal(body.GetProperty("id").GetString(), body.GetProperty("task_id").GetString());
-        using var stored = await Client.GetAsync(body.GetProperty("result_url").GetString());
+        var resultUrl = body.GetProperty("result_url").GetString()!;
+        Assert.True(Uri.IsWellFormedUriString(resultUrl, UriKind.Absolute), resultUrl);
+        using var stored = await Client.GetAsync(resultUrl);
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         using var served = Image.NewFromBuffer(await stored.Content.ReadAsByteArrayAsync());
         using var dog = Image.NewFromBuffer(Dog);
@@ -87,6 +89,19 @@ public class ImageProcessingFacadeTests(TransformHost server) : IClassFixture<Tr
         using var image = Image.NewFromBuffer(await result.Content.ReadAsByteArrayAsync());
         // 768×576 fitted inside 300×200, aspect ratio kept.
         Assert.Equal((267, 200), (image.Width, image.Height));
+    }
+
+    [Fact]
+    public async Task A_task_asking_for_bmp_serves_bmp_from_its_result_url()
+    {
+        var queued = await OkJsonAsync(await Client.PostAsJsonAsync("/api/v1/crop", new
+        {
+            image_url = Url("dog.jpg"), x = 10, y = 10, width = 100, height = 100, output_format = "bmp",
+        }));
+        var task = await FinishedTaskAsync(queued.GetProperty("task_id").GetString()!);
+        using var result = await Client.GetAsync(task.GetProperty("result").GetProperty("result_url").GetString());
+        Assert.Equal("image/bmp", result.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("BM"u8.ToArray(), (await result.Content.ReadAsByteArrayAsync())[..2]);
     }
 
     [Fact]

@@ -172,11 +172,7 @@ public static class ImageProcessingFacade
                              "The old service's JSON with an `image_url` answers `{\"task_id\", \"status\": \"pending\", …}` and runs as a transform job. " + description)
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .DisableAntiforgery();
+            .ProducesImageProblems();
 
     // ---- transform routes ------------------------------------------------------------------------------------------
 
@@ -449,7 +445,7 @@ public static class ImageProcessingFacade
         if (upload.Form is { } form && form.Files.GetFile("file") is not null && form.Files.GetFile("image") is null)
             return TypedResults.Created(location, new ServiceUploadResponse(id, info.Format.Name(), info.Width, info.Height, info.Frames, upload.Bytes.Length, url,
                 true, "Image uploaded successfully", CorrelationId(request), id, "completed",
-                TransformJobProcessor.ServingUrl(options.Transforms, id) ?? location, null));
+                Absolute(request, TransformJobProcessor.ServingUrl(options.Transforms, id, info.Format) ?? location), null));
         return TypedResults.Created(location, new UploadResponse(id, info.Format.Name(), info.Width, info.Height, info.Frames, upload.Bytes.Length, url));
     }
 
@@ -539,7 +535,8 @@ public static class ImageProcessingFacade
 
     // ---- tasks and probes ------------------------------------------------------------------------------------------
 
-    private static async Task<Ok<TaskStatusResponse>> TaskAsync(string task_id, ClaimsPrincipal user, JobService jobs, CancellationToken cancellationToken)
+    private static async Task<Ok<TaskStatusResponse>> TaskAsync(
+        string task_id, HttpRequest request, ClaimsPrincipal user, JobService jobs, CancellationToken cancellationToken)
     {
         // Its clients may hold the id in the dashed UUID form; Iris writes it as 32 hex digits.
         var id = Guid.TryParse(task_id, out var guid) ? guid.ToString("N") : task_id;
@@ -561,17 +558,20 @@ public static class ImageProcessingFacade
         };
         var error = job.Status == JobStatus.Canceled ? job.Error ?? "The task was canceled." : job.Status == JobStatus.Failed ? job.Error : null;
         return TypedResults.Ok(new TaskStatusResponse(task_id, status, Timestamp(job.CreatedAt), Timestamp(job.UpdatedAt), progress, error,
-            job.Status == JobStatus.Done ? ResultOf(job.Result) : null));
+            job.Status == JobStatus.Done ? ResultOf(request, job.Result) : null));
     }
 
     /// <summary>The job's result document; a transform's first output is also its <c>result_url</c>, where the old service put the processed image.</summary>
-    private static JsonObject? ResultOf(string? document)
+    private static JsonObject? ResultOf(HttpRequest request, string? document)
     {
         if (document is null || JsonNode.Parse(document) is not JsonObject result) return null;
         if (result["transform"]?["outputs"] is JsonArray { Count: > 0 } outputs && outputs[0]?["url"]?.GetValue<string>() is { } url)
-            result["result_url"] = url;
+            result["result_url"] = Absolute(request, url);
         return result;
     }
+
+    /// <summary>Its clients fetch result_url as it is (Python's requests refuses a URL without a scheme): absolute, on the host they called.</summary>
+    private static string Absolute(HttpRequest request, string path) => $"{request.Scheme}://{request.Host}{request.PathBase}{path}";
 
     /// <summary>Python's isoformat with microseconds and a Z, which every ISO 8601 parser its clients use reads.</summary>
     private static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
