@@ -112,6 +112,13 @@ public class ImageProcessingFacadeTests(TransformHost server) : IClassFixture<Tr
         await TransformApiTests.AssertProblem(badWidth, HttpStatusCode.BadRequest, "between 1 and 100000", "resize.w");
         using var badFilter = await Client.PostAsJsonAsync("/api/v1/filter", new { image_url = Url("dog.jpg"), filter_type = "swirl" });
         await TransformApiTests.AssertProblem(badFilter, HttpStatusCode.UnprocessableEntity, "edge_detection", "filter_type");
+        // A batch whose second operation is unknown queues not even the first.
+        using var badBatch = await Client.PostAsJsonAsync("/api/v1/batch", new
+        {
+            image_urls = new[] { Url("dog.jpg") },
+            operations = new object[] { new { type = "resize", width = 100 }, new { type = "swirl" } },
+        });
+        await TransformApiTests.AssertProblem(badBatch, HttpStatusCode.UnprocessableEntity, "resize, crop, filter, enhance", "type");
         Assert.Equal(before, await JobCountAsync());
     }
 

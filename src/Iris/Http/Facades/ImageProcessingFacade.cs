@@ -349,8 +349,10 @@ public static class ImageProcessingFacade
         if (!json.TryGetProperty("operations", out var operations) || operations.ValueKind != JsonValueKind.Array
             || operations.EnumerateArray().Any(o => o.ValueKind != JsonValueKind.Object))
             throw new RequestValidationException("operations must be a list of objects such as {\"type\": \"resize\", \"width\": 300, \"height\": 200}.", "operations");
+        // An operation's "type" names the route here, not the filter as /api/v1/filter?type= does.
         var pipelines = operations.EnumerateArray()
-            .Select(o => OpsText(Operations((FieldsOf(o)("type") ?? "").Trim().ToLowerInvariant(), FieldsOf(o))))
+            .Select(o => (Type: (FieldsOf(o)("type") ?? "").Trim().ToLowerInvariant(), Fields: FieldsOf(o)))
+            .Select(o => OpsText(Operations(o.Type, name => name == "type" ? null : o.Fields(name))))
             .ToList();
         foreach (var ops in pipelines) transform.Read(ops);
         var images = new List<byte[]>();
