@@ -280,9 +280,14 @@ public static class ImageProcessingFacade
 
     private static string FilterKey(string name) => name.Trim().ToLowerInvariant().Replace(' ', '_').Replace('-', '_');
 
-    /// <summary>Calls in the ops syntax a transform job stores (values here are numbers and names, free of the separators).</summary>
+    /// <summary>
+    /// Calls in the ops syntax a transform job stores. Its values are numbers and names; one holding a separator would
+    /// change the pipeline (a '|' even adds one), so it is refused rather than written.
+    /// </summary>
     private static string OpsText(IEnumerable<OperationCall> calls) =>
-        string.Join(';', calls.Select(c => c.Arguments.Count == 0 ? c.Op : $"{c.Op}:{string.Join(',', c.Arguments.Select(a => $"{a.Key}={a.Value}"))}"));
+        string.Join(';', calls.Select(c => c.Arguments.Count == 0 ? c.Op : $"{c.Op}:{string.Join(',', c.Arguments.Select(a =>
+            a.Value.IndexOfAny([';', ',', ':', '|', '=']) < 0 ? $"{a.Key}={a.Value}"
+                : throw new RequestValidationException($"{c.Op}.{a.Key} must be a number or a name; got '{a.Value}'.", $"{c.Op}.{a.Key}")))}"));
 
     private static async Task<JobSubmissionResult> SubmitTransformAsync(
         HttpRequest request, JobService jobs, List<byte[]> images, string ops, bool idempotent, CancellationToken cancellationToken)
