@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Http.Facades;
 using Iris.Security;
 using Scalar.AspNetCore;
 using Serilog;
@@ -103,7 +104,7 @@ public static class IrisServer
         app.MapDescribeApi();
         app.MapEmbedApi();
         app.MapTransformApi();
-        app.MapTransformCompatibilityApi();
+        app.MapImageProcessingFacade();
         app.MapJobsApi();
         app.MapCompatJobsApi();
         app.MapDeepStackApi();
