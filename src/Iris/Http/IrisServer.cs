@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Http.Facades;
 using Iris.Security;
 using Scalar.AspNetCore;
 using Serilog;
@@ -105,7 +106,8 @@ public static class IrisServer
         app.MapTransformApi();
         app.MapTransformCompatibilityApi();
         app.MapJobsApi();
-        app.MapCompatJobsApi();
+        app.MapDescriptionJobsFacade();
+        app.MapCaptionServiceFacade();
         app.MapDeepStackApi();
         if (options.Metrics.Enabled)
             app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
