@@ -54,6 +54,10 @@ public sealed record Job
 
     public bool IsFinished => Status is JobStatus.Done or JobStatus.Failed or JobStatus.Canceled;
 
+    /// <summary>A job id as a client sent it back: Iris's 32 hex digits, or the dashed UUID form the compatibility routes show.</summary>
+    public static string IdOf(string sent) =>
+        sent.Length == 36 && Guid.TryParseExact(sent, "D", out var uuid) ? uuid.ToString("N") : sent;
+
     private static readonly Lock IdLock = new();
     private static long _lastIdTime;
     private static int _idSequence;
@@ -65,10 +69,6 @@ public sealed record Job
     /// random bits, written as 32 hex digits. Being a real UUID, it reads as one in the dashed form the compatibility
     /// routes show (<see cref="Guid.ParseExact(string, string)"/> with "N" turns it back).
     /// </summary>
-    /// <summary>A job id as a client sent it back: Iris's 32 hex digits, or the dashed UUID form the compatibility routes show.</summary>
-    public static string IdOf(string sent) =>
-        sent.Length == 36 && Guid.TryParseExact(sent, "D", out var uuid) ? uuid.ToString("N") : sent;
-
     public static string NewId(TimeProvider? clock = null)
     {
         long time;
