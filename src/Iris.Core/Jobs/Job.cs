@@ -54,14 +54,20 @@ public sealed record Job
 
     public bool IsFinished => Status is JobStatus.Done or JobStatus.Failed or JobStatus.Canceled;
 
+    /// <summary>A job id as a client sent it back: Iris's 32 hex digits, or the dashed UUID form the compatibility routes show.</summary>
+    public static string IdOf(string sent) =>
+        sent.Length == 36 && Guid.TryParseExact(sent, "D", out var uuid) ? uuid.ToString("N") : sent;
+
     private static readonly Lock IdLock = new();
     private static long _lastIdTime;
     private static int _idSequence;
 
     /// <summary>
-    /// A new id that sorts in submission order (48-bit milliseconds, a 16-bit sequence within the millisecond, 64
-    /// random bits; 32 hex digits), so ids double as list cursors and a batch lists in upload order. UUIDv7 alone is
-    /// not ordered within one millisecond.
+    /// A new id that sorts in submission order, so ids double as list cursors and a batch lists in upload order: a
+    /// UUIDv7 in RFC 9562's layout with a 12-bit sequence within the millisecond as its rand_a ("method 1", since a plain
+    /// UUIDv7 is not ordered within one millisecond): 48-bit milliseconds, version 7, the sequence, variant 10 and 62
+    /// random bits, written as 32 hex digits. Being a real UUID, it reads as one in the dashed form the compatibility
+    /// routes show (<see cref="Guid.ParseExact(string, string)"/> with "N" turns it back).
     /// </summary>
     public static string NewId(TimeProvider? clock = null)
     {
@@ -70,7 +76,7 @@ public sealed record Job
         lock (IdLock)
         {
             time = Math.Max((clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds(), _lastIdTime);
-            if (time == _lastIdTime && ++_idSequence > 0xFFFF)
+            if (time == _lastIdTime && ++_idSequence > 0xFFF)
             {
                 time++;
                 _idSequence = 0;
@@ -80,7 +86,8 @@ public sealed record Job
             _lastIdTime = time;
             sequence = _idSequence;
         }
-        return $"{time:x12}{sequence:x4}{Random.Shared.NextInt64():x16}";
+        var random = (Random.Shared.NextInt64() & 0x3FFF_FFFF_FFFF_FFFF) | unchecked((long)0x8000_0000_0000_0000);
+        return $"{time:x12}7{sequence:x3}{random:x16}";
     }
 }
 

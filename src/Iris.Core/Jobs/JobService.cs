@@ -103,7 +103,7 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => store.ListAsync(query, cancellationToken);
 
     public async Task<Job> GetAsync(string id, CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) ?? throw new JobNotFoundException(id);
+        await store.GetAsync(Job.IdOf(id), cancellationToken) ?? throw new JobNotFoundException(id);
 
     /// <summary>
     /// The job as <paramref name="owner"/> sees it: with auth on, another caller's job is "not found", so its
@@ -118,6 +118,7 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     /// <summary>Cancels a queued job. Canceling a canceled job is a no-op; a running or finished one is a conflict.</summary>
     public async Task<Job> CancelAsync(string id, string? owner, CancellationToken cancellationToken)
     {
+        id = Job.IdOf(id);
         await GetAsync(id, owner, cancellationToken);
         if (await store.CancelAsync(id, cancellationToken))
             IrisMetrics.JobsFinished.Add(1, new KeyValuePair<string, object?>("status", "canceled"));
@@ -133,6 +134,7 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     /// <summary>Re-submits a failed or canceled job (its input is still stored) with a fresh set of attempts.</summary>
     public async Task<Job> RetryAsync(string id, string? owner, CancellationToken cancellationToken)
     {
+        id = Job.IdOf(id);
         await GetAsync(id, owner, cancellationToken);
         var queued = await store.CountAsync(JobStatus.Queued, cancellationToken);
         if (queued >= settings.MaxQueued)

@@ -146,6 +146,11 @@ public static class IrisConfiguration
             errors.Add($"Tracing:SampleRatio must be between 0 and 1; got {o.Tracing.SampleRatio}.");
         if (o.Metrics.Enabled && !o.Metrics.Path.StartsWith('/'))
             errors.Add($"Metrics:Path must be a path starting with '/', e.g. /metrics; got '{o.Metrics.Path}'.");
+        if (o.Metrics.ApiKey.Any(char.IsWhiteSpace))
+            errors.Add("Metrics:ApiKey must not contain spaces: it is sent as 'Authorization: Bearer <key>'.");
+        foreach (var origin in o.Cors.OriginList.Where(origin => origin != "*"
+                     && !(Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.PathAndQuery == "/" && !origin.EndsWith('/'))))
+            errors.Add($"Cors:Origins must list origins such as https://app.example.com (scheme, host and port, no path) or *; got '{origin}'.");
         if (string.IsNullOrWhiteSpace(o.Embeddings.Model))
             errors.Add("Embeddings:Model must name an embed model, e.g. clip-tiny.");
         Range("Embeddings:MaxTextLength", o.Embeddings.MaxTextLength, 1, 1_000_000);

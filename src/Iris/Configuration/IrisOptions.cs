@@ -20,6 +20,7 @@ public sealed class IrisOptions
     public EmbeddingsOptions Embeddings { get; init; } = new();
     public LogOptions Log { get; init; } = new();
     public MetricsOptions Metrics { get; init; } = new();
+    public CrossOriginOptions Cors { get; init; } = new();
     public TracingOptions Tracing { get; init; } = new();
     public AuthOptions Auth { get; init; } = new();
     public RateLimitOptions RateLimit { get; init; } = new();
@@ -52,8 +53,11 @@ public sealed class ModelsOptions
     /// <summary>A local directory laid out like shared/models to copy models from instead of downloading.</summary>
     public string? Mirror { get; init; }
 
-    /// <summary>Comma-separated models the server loads and reports in readiness.</summary>
-    public string Enabled { get; init; } = "yolox-nano";
+    /// <summary>
+    /// Comma-separated models the server loads at start-up and reports in readiness. <c>auto</c> stands for the default
+    /// model of every task its routes serve (<see cref="ServedModels"/>); an explicit list loads exactly those.
+    /// </summary>
+    public string Enabled { get; init; } = ServedModels.Auto;
 
     public IReadOnlyList<string> EnabledModels =>
         Enabled.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -190,6 +194,19 @@ public sealed class MetricsOptions
     public bool Enabled { get; init; } = true;
 
     public string Path { get; init; } = "/metrics";
+
+    /// <summary>When set, <see cref="Path"/> answers only <c>Authorization: Bearer</c> this key (the captioning service's METRICS_API_KEY); empty leaves it open.</summary>
+    public string ApiKey { get; init; } = "";
+}
+
+/// <summary>Cross-origin requests from browsers (the captioning service's ORIGINS).</summary>
+public sealed class CrossOriginOptions
+{
+    /// <summary>Comma-separated origins (<c>https://app.example.com</c>) browsers may call Iris from, or <c>*</c> for any; empty sends no CORS headers.</summary>
+    public string Origins { get; init; } = "";
+
+    public IReadOnlyList<string> OriginList =>
+        Origins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 public sealed class AuthOptions

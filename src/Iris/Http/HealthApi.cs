@@ -23,13 +23,14 @@ public static class HealthApi
         group.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }))
             .WithName("Liveness").WithSummary("The process is up and serving HTTP");
         group.MapGet("/readyz", Ready)
-            .WithName("Readiness").WithSummary("Enabled models are loaded and storage is writable (and the S3 bucket answers, with Storage:Provider=s3); 503 otherwise");
+            .WithName("Readiness").WithSummary("Every served model (Models:Enabled; auto = each task's default model) is loaded and storage is writable (and the S3 bucket answers, with Storage:Provider=s3); 503 otherwise");
         group.MapGet("/health", Health)
             .WithName("Health").WithSummary("Status of every dependency and model, for people and dashboards");
         return app;
     }
 
-    private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Ready(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
+    /// <summary>The readiness answer; <c>/health/ready</c> (the image processing facade) maps this same handler.</summary>
+    internal static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Ready(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
         Respond(await BuildAsync(options, models, store, context));
 
     private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Health(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
@@ -47,7 +48,7 @@ public static class HealthApi
         if (context.RequestServices.GetService<S3ObjectStore>() is { } bucket)
             checks.Add(await S3CheckAsync(bucket, context.RequestAborted));
         var statuses = new List<ModelStatus>();
-        foreach (var name in options.Models.EnabledModels)
+        foreach (var name in ServedModels.Of(options))
         {
             if (!models.Catalog.Contains(name))
             {

@@ -98,13 +98,20 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
                     throw new InvalidRequestException("A data: URI in 'image' must be base64-encoded (data:image/png;base64,...).", "image");
                 text = text[(comma + 1)..];
             }
-            if (text.Length / 4L * 3 > limits.MaxBytes + 3)
-                throw new ImageTooLargeException(text.Length / 4L * 3, limits.MaxBytes);
-            var buffer = new byte[text.Length / 4 * 3 + 3];
-            if (!Convert.TryFromBase64String(text, buffer, out var written))
-                throw new InvalidRequestException("The 'image' field is not valid base64.", "image");
-            return new ImageUpload(buffer[..written], null, null) { Json = FieldsBesideImage(document.RootElement) };
+            return new ImageUpload(DecodeBase64(text, limits, "image", "The 'image' field is not valid base64."), null, null)
+                { Json = FieldsBesideImage(document.RootElement) };
         }
+    }
+
+    /// <summary>Base64 image bytes, refused from their length alone when they would exceed the image limit.</summary>
+    public static byte[] DecodeBase64(string text, ImageLimits limits, string field, string invalidDetail)
+    {
+        if (text.Length / 4L * 3 > limits.MaxBytes + 3)
+            throw new ImageTooLargeException(text.Length / 4L * 3, limits.MaxBytes);
+        var buffer = new byte[text.Length / 4 * 3 + 3];
+        if (!Convert.TryFromBase64String(text, buffer, out var written))
+            throw new InvalidRequestException(invalidDetail, field);
+        return buffer[..written];
     }
 
     /// <summary>The body's other fields, copied without the (possibly megabytes of) base64 image.</summary>

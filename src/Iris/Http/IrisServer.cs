@@ -32,6 +32,7 @@ public static class IrisServer
         builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
         builder.Services.AddIrisTelemetry(options, servesHttp: true);
         builder.Services.AddIrisAccess(options);
+        builder.Services.AddIrisCors(options);
 
         builder.Services.AddIrisCore(options);
         builder.Services.AddHostedService<ModelWarmupService>();
@@ -72,7 +73,10 @@ public static class IrisServer
         });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        if (options.Metrics.Enabled && options.Metrics.ApiKey.Length > 0)
+            app.UseMiddleware<MetricsApiKey>();
         app.UseRouting();
+        app.UseIrisCors(options);
         app.UseIrisAccess(options);
         // A decoded image lives as long as the request that holds it, so its pixels stay counted until the request ends.
         var admission = app.Services.GetRequiredService<Iris.Core.Imaging.DecodeAdmission>();
@@ -105,9 +109,10 @@ public static class IrisServer
         app.MapDescribeApi();
         app.MapEmbedApi();
         app.MapTransformApi();
-        app.MapTransformCompatibilityApi();
+        app.MapImageProcessingFacade();
         app.MapJobsApi();
-        app.MapCompatJobsApi();
+        app.MapDescriptionJobsFacade();
+        app.MapCaptionServiceFacade();
         app.MapDeepStackApi();
         app.MapClassifierFacade();
         app.MapPredictionsApi();

@@ -5,6 +5,7 @@ using Iris.Core.Sources;
 using Iris.Core.Storage;
 using Iris.Core.Tasks;
 using Iris.Core.Transforms;
+using Iris.Http.Facades;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -15,20 +16,26 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        var (status, title) = Classify(exception, IsJobSubmission(context.Request));
+        // A facade keeps its old service's status codes for what that service refused.
+        var facade = CaptionServiceFacade.Classify(context.Request, exception);
+        var (status, title) = facade is not null ? (facade.Status, facade.Title) : Classify(exception, IsJobSubmission(context.Request));
         if (status >= 500)
             logger.LogError(exception, "Unhandled error on {Path}", context.Request.Path);
         var problem = new ProblemDetails
         {
             Status = status,
             Title = title,
-            Detail = status >= 500 && status is not (503 or 507) ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message,
+            Detail = facade?.Detail ?? (status >= 500 && status is not (503 or 507) ? "An unexpected error occurred; the request id identifies it in the server log." : exception.Message),
             Type = $"https://iris.dev/problems/{Slug(title)}",
         };
+        if (facade?.Parameter is { } facadeParameter)
+            problem.Extensions["parameter"] = facadeParameter;
         if (exception is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 })
             problem.Detail = "The job database has no space left (Jobs:Database); free space on its disk or point Jobs:Database at a larger one.";
         if (exception is InvalidRequestException { Field: { } field })
             problem.Extensions["parameter"] = field;
+        if (exception is RequestValidationException invalidField)
+            problem.Extensions["parameter"] = invalidField.Field;
         if (exception is InvalidParameterException badParameter)
             problem.Extensions["parameter"] = badParameter.Parameter;
         if (exception is OutputTooLargeException tooLarge) problem.Extensions["parameter"] = tooLarge.Parameter;
@@ -54,6 +61,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
     {
         InvalidParameterException when jobSubmission => (400, "Invalid job request"),
         InvalidRequestException => (400, "Invalid request"),
+        RequestValidationException => (422, "Validation error"),
         UnknownTaskException => (400, "Unknown task"),
         InvalidTransformException => (400, "Invalid transform"),
         InvalidParameterException => (400, "Invalid request"),

@@ -16,7 +16,8 @@ public class IrisConfigurationTests
         Assert.Equal(20_000_000, options.Images.MaxBytes);
         Assert.Equal(40_000_000, options.Images.MaxPixels);
         Assert.Equal(0.4f, options.Detection.MinConfidence);
-        Assert.Equal(["yolox-nano"], options.Models.EnabledModels);
+        Assert.Equal(["auto"], options.Models.EnabledModels);
+        Assert.Equal(["yolox-nano", "ultraface-rfb-320", "petal-color", "ppocr-v4", "flower-captioner-tiny", "clip-tiny"], ServedModels.Of(options));
     }
 
     [Theory]

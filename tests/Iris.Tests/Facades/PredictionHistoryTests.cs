@@ -148,6 +148,14 @@ public sealed class PredictionHistoryTests : IDisposable
     }
 
     [Fact]
+    public void A_Predictions_Model_of_its_own_is_loaded_at_start_up_and_checked_by_readiness_with_Models_Enabled_auto()
+    {
+        var options = new Iris.Configuration.IrisOptions { Predictions = new Iris.Configuration.PredictionsOptions { Model = "tomato-freshness" } };
+        Assert.Equal("tomato-freshness", Iris.Configuration.ServedModels.Of(options)[^1]);
+        Assert.DoesNotContain("", Iris.Configuration.ServedModels.Of(new Iris.Configuration.IrisOptions()));
+    }
+
+    [Fact]
     public async Task A_Predictions_Model_that_is_not_installed_is_the_seeds_500_not_a_client_error()
     {
         await using var host = await ClassifierServiceHost.StartAsync(_data, new Dictionary<string, string?>

@@ -320,5 +320,5 @@ public sealed class JobsApiTests : IAsyncLifetime
     [InlineData("""{"describe":"plain caption"}""", "plain caption")]
     [InlineData("""{"detect":{"objects":[]}}""", null)]
     public void Image_description_is_taken_from_the_describe_result(string result, string? expected) =>
-        Assert.Equal(expected, Iris.Http.CompatJobsApi.DescriptionOf(result));
+        Assert.Equal(expected, Iris.Core.Jobs.ResultDocument.DescriptionOf(result));
 }

@@ -120,7 +120,7 @@ public class ServerBehaviourTests
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "iris.dll"), "serve", "--urls", $"http://127.0.0.1:{port}",
-                     "--mirror", TestPaths.ModelMirror, "--model-cache", cache.Path })
+                     "--mirror", TestPaths.ModelMirror, "--model-cache", cache.Path, "--set", "Models:Enabled=yolox-nano" })
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var lines = new List<string>();

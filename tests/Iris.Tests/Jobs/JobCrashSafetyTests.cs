@@ -32,6 +32,7 @@ public sealed partial class JobCrashSafetyTests : IDisposable
             ["IRIS__Jobs__PollIntervalMs"] = "50",
             ["IRIS__Models__CacheDirectory"] = _data.File("models"),
             ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,
+            ["IRIS__Models__Enabled"] = "yolox-nano",
             ["IRIS__Log__Format"] = "text",
             ["IRIS__Log__Level"] = "Information",
         };

@@ -38,6 +38,7 @@ public sealed class JobWebhookDeliveryTests : IAsyncLifetime
             ["IRIS__Jobs__WebhookSecret"] = Secret,
             ["IRIS__Models__CacheDirectory"] = _data.File("models"),
             ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,
+            ["IRIS__Models__Enabled"] = "yolox-nano",
             ["IRIS__Log__Format"] = "text",
             ["IRIS__Log__Level"] = "Information",
         };

@@ -34,6 +34,8 @@ public sealed class IrisTestHost : IAsyncDisposable
             ["Server:Urls"] = "http://127.0.0.1:0",
             ["Models:CacheDirectory"] = cache.Path,
             ["Models:Mirror"] = withMirror ? TestPaths.ModelMirror : null,
+            // Tests load what they use; the default (auto: every task's default model) is HealthApiTests' to check.
+            ["Models:Enabled"] = "yolox-nano",
             ["Log:Level"] = "Warning",
             ["Jobs:Database"] = cache.File("jobs.db"),
             ["Jobs:InputDirectory"] = cache.File("job-inputs"),

@@ -21,6 +21,7 @@ public sealed class KafkaJobQueue(
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private const string KafkaKeyPrefix = "kafka:";
+    private const string CaptionServiceKeyPrefix = "kafka-caption:";
 
     private readonly KafkaOffsetTracker _offsets = new();
     private readonly SemaphoreSlim _consume = new(1, 1);
@@ -48,11 +49,31 @@ public sealed class KafkaJobQueue(
     };
 
     /// <summary>The correlation id a finished job is answered under: the client's, or the job id for jobs submitted over HTTP.</summary>
-    public static string CorrelationIdOf(Job job) =>
-        job.IdempotencyKey is { } key && key.StartsWith(KafkaKeyPrefix, StringComparison.Ordinal) ? key[KafkaKeyPrefix.Length..] : job.Id;
+    public static string CorrelationIdOf(Job job) => job.IdempotencyKey switch
+    {
+        { } key when key.StartsWith(KafkaKeyPrefix, StringComparison.Ordinal) => key[KafkaKeyPrefix.Length..],
+        { } key when key.StartsWith(CaptionServiceKeyPrefix, StringComparison.Ordinal) => key[CaptionServiceKeyPrefix.Length..],
+        _ => job.Id,
+    };
 
-    /// <summary>The idempotency key of the job a Kafka request creates.</summary>
-    public static string IdempotencyKeyOf(KafkaJobRequest request) => KafkaKeyPrefix + request.CorrelationId;
+    /// <summary>
+    /// The idempotency key of the job a Kafka request creates. It also records the request's shape, so whichever worker
+    /// finishes the job answers in the contract the client wrote for.
+    /// </summary>
+    public static string IdempotencyKeyOf(KafkaJobRequest request) =>
+        (request.Shape == KafkaRequestShape.CaptionService ? CaptionServiceKeyPrefix : KafkaKeyPrefix) + request.CorrelationId;
+
+    /// <summary>The message that answers a finished job on the response topic, in the shape its request came in.</summary>
+    public static Message<string, byte[]> ResponseOf(Job job)
+    {
+        var correlationId = CorrelationIdOf(job);
+        var captionService = job.IdempotencyKey?.StartsWith(CaptionServiceKeyPrefix, StringComparison.Ordinal) == true;
+        return new Message<string, byte[]>
+        {
+            Key = correlationId,
+            Value = captionService ? KafkaCaptionResponse.From(job, correlationId).ToUtf8() : KafkaJobResponse.From(job, correlationId).ToUtf8(),
+        };
+    }
 
     public static string TokenOf(int partition, long offset) => $"{partition}:{offset}";
 
@@ -157,11 +178,7 @@ public sealed class KafkaJobQueue(
     {
         var job = await store.GetAsync(delivery.JobId, cancellationToken);
         if (job is { IsFinished: true })
-        {
-            var correlationId = CorrelationIdOf(job);
-            await Producer.ProduceAsync(responseTopic,
-                new Message<string, byte[]> { Key = correlationId, Value = KafkaJobResponse.From(job, correlationId).ToUtf8() }, cancellationToken);
-        }
+            await Producer.ProduceAsync(responseTopic, ResponseOf(job), cancellationToken);
         var (partition, offset) = ParseToken(delivery.Token);
         Commit(partition, offset);
     }

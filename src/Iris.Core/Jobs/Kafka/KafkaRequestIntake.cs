@@ -9,7 +9,9 @@ namespace Iris.Core.Jobs.Kafka;
 /// other. It reads in a consumer group of its own (<see cref="GroupOf"/>), so the queue's group and this one each see
 /// every message and take only theirs: job ids are the queue's, client requests are this intake's. An offset is
 /// committed once its request is recorded as a job (or answered as refused), so an intake that dies re-reads the
-/// request, and the correlation id, used as the job's idempotency key, keeps that from making a second job.
+/// request, and the correlation id, used as the job's idempotency key, keeps that from making a second job. A request in
+/// the captioning service's shape (<c>{"request_id", "image_base64"}</c>) runs <c>describe</c> whatever Jobs:DefaultTasks
+/// says and is answered <c>{"request_id", "description"}</c>, as that service answered it.
 /// </summary>
 public sealed class KafkaRequestIntake(
     string bootstrapServers, string requestTopic, string responseTopic, string workerGroupId, JobService service, string defaultTasks,
@@ -35,16 +37,8 @@ public sealed class KafkaRequestIntake(
                 if (refusal is not null)
                 {
                     var correlationId = consumed.Message.Key ?? KafkaJobQueue.TokenOf(consumed.Partition.Value, consumed.Offset.Value);
-                    logger?.LogWarning("Kafka request {CorrelationId} refused: {Error}", correlationId, refusal.Error);
-                    await producer.ProduceAsync(responseTopic, new Message<string, byte[]>
-                    {
-                        Key = refusal.CorrelationId ?? correlationId,
-                        Value = new KafkaJobResponse
-                        {
-                            CorrelationId = refusal.CorrelationId ?? correlationId, JobId = "", Status = "failed", Error = refusal.Error,
-                            CreatedAt = _clock.GetUtcNow(),
-                        }.ToUtf8(),
-                    }, stopping);
+                    logger?.LogWarning("Kafka request {CorrelationId} refused: {Error}", refusal.CorrelationId ?? correlationId, refusal.Error);
+                    await producer.ProduceAsync(responseTopic, refusal.ToMessage(correlationId, _clock.GetUtcNow()), stopping);
                 }
                 consumer.Commit([new TopicPartitionOffset(consumed.TopicPartition, consumed.Offset + 1)]);
             }
@@ -60,8 +54,21 @@ public sealed class KafkaRequestIntake(
         }
     }
 
-    /// <summary>Why a request was refused, to answer on the response topic.</summary>
-    public sealed record Refusal(string? CorrelationId, string Error);
+    /// <summary>Why a request was refused, to answer on the response topic in the shape the request came in.</summary>
+    public sealed record Refusal(string? CorrelationId, string Error, KafkaRequestShape Shape = KafkaRequestShape.Iris)
+    {
+        /// <summary>
+        /// The answer. An Iris request without a correlation id is answered under <paramref name="fallbackKey"/> (the
+        /// message's key, or its partition:offset); a captioning service request without a request_id has none to give.
+        /// </summary>
+        public Message<string, byte[]> ToMessage(string fallbackKey, DateTimeOffset now) => Shape == KafkaRequestShape.CaptionService
+            ? new() { Key = CorrelationId ?? fallbackKey, Value = new KafkaCaptionResponse { RequestId = CorrelationId, Error = Error }.ToUtf8() }
+            : new()
+            {
+                Key = CorrelationId ?? fallbackKey,
+                Value = new KafkaJobResponse { CorrelationId = CorrelationId ?? fallbackKey, JobId = "", Status = "failed", Error = Error, CreatedAt = now }.ToUtf8(),
+            };
+    }
 
     /// <summary>
     /// Records one message of the request topic as a job; null when it is recorded (or is a job id, the queue's
@@ -77,7 +84,7 @@ public sealed class KafkaRequestIntake(
         }
         catch (InvalidJobRequestException e)
         {
-            return new Refusal(null, e.Message);
+            return new Refusal(null, e.Message, KafkaJobRequest.ShapeOf(message));
         }
         if (request.JobId is not null) return null;
         while (true)
@@ -94,7 +101,7 @@ public sealed class KafkaRequestIntake(
             }
             catch (Exception e) when (e is InvalidJobRequestException or FormatException || JobWorker.IsPermanent(e))
             {
-                return new Refusal(request.CorrelationId, e.Message);
+                return new Refusal(request.CorrelationId, e.Message, request.Shape);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -114,7 +121,9 @@ public sealed class KafkaRequestIntake(
         }
         catch (FormatException)
         {
-            throw new InvalidJobRequestException("The Kafka request's image is not valid base64.", "image");
+            throw request.Shape == KafkaRequestShape.CaptionService
+                ? new InvalidJobRequestException("The captioning request's image_base64 is not valid base64.", "image_base64")
+                : new InvalidJobRequestException("The Kafka request's image is not valid base64.", "image");
         }
         var tasks = service.ParseTasks(request.Tasks is { Count: > 0 } t ? string.Join(',', t) : null, defaultTasks);
         var result = await service.SubmitAsync(new JobSubmission(
