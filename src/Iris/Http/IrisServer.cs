@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Http.Facades;
 using Iris.Security;
 using Scalar.AspNetCore;
 using Serilog;
@@ -107,6 +108,7 @@ public static class IrisServer
         app.MapJobsApi();
         app.MapCompatJobsApi();
         app.MapDeepStackApi();
+        app.MapImgproxyFacade(options);
         if (options.Metrics.Enabled)
             app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
         return app;

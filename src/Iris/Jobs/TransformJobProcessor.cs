@@ -75,7 +75,7 @@ public sealed class TransformJobProcessor(TransformTask transform, IBlobStore bl
     {
         var path = $"/-/{id}";
         if (options.Transforms.SigningKey.Length > 0)
-            return $"/v1/img/{UrlSignature.FromHex(options.Transforms.SigningKey, options.Transforms.SigningSalt).Sign(path)}{path}";
+            return $"/v1/img/{Iris.Core.Transforms.Imgproxy.ImgproxySignature.FromHexLists(options.Transforms.SigningKey, options.Transforms.SigningSalt, options.Transforms.SignatureSize).Sign(path)}{path}";
         return options.Transforms.AllowUnsigned ? $"/v1/img/unsafe{path}" : null;
     }
 }
