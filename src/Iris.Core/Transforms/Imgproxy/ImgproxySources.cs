@@ -15,14 +15,15 @@ public sealed class ImgproxySourceReader(RemoteImageFetcher fetcher, IBlobStore 
 {
     public async Task<byte[]> ReadAsync(string source, CancellationToken cancellationToken)
     {
+        // Read as written: URI parsing would resolve "..", and the root check must see it.
+        if (source.StartsWith("local://", StringComparison.Ordinal))
+            return await ReadLocalAsync(source["local://".Length..], cancellationToken);
         if (!Uri.TryCreate(source, UriKind.Absolute, out var url))
             throw Invalid($"The source '{Shorten(source)}' is not an absolute URL (http, https, local, s3 or iris).");
         switch (url.Scheme)
         {
             case "http" or "https":
                 return await fetcher.FetchAsync(url, cancellationToken);
-            case "local":
-                return await ReadLocalAsync(Uri.UnescapeDataString(url.AbsolutePath), cancellationToken);
             case "s3":
                 return await ReadS3Async(url.Host, Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/')), cancellationToken);
             case "iris":
