@@ -49,6 +49,7 @@ public static class IrisServer
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
             DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
+            ImgproxyFacade.UseImgproxyStatuses(c.HttpContext, c.ProblemDetails);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>

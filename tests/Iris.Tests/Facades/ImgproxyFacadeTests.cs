@@ -238,4 +238,13 @@ public class ImgproxyFacadeTests(ImgproxyHost server) : IClassFixture<ImgproxyHo
         using var response = await Client.GetAsync(await server.UrlAsync("local:///nope.png", """{"width":10}"""));
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Theory]
+    [InlineData("local:///huge.png", "30000")]
+    [InlineData("local:///notes.png", "not an image")]
+    public async Task A_source_iris_will_not_process_answers_422_as_imgproxy_does(string source, string detail)
+    {
+        using var response = await Client.GetAsync(await server.UrlAsync(source, """{"width":10}"""));
+        await TransformApiTests.AssertProblem(response, HttpStatusCode.UnprocessableEntity, detail);
+    }
 }

@@ -35,6 +35,8 @@ public sealed class ImgproxyHost : IAsyncLifetime
             withAlpha.WriteToFile(Path.Combine(LocalRoot, "alpha.png"));
             photo.WriteToFile(Path.Combine(_data.Path, "secret.png"));
         }
+        File.WriteAllBytes(Path.Combine(LocalRoot, "huge.png"), TestImages.PngWithDeclaredSize(30_000, 30_000));
+        File.WriteAllText(Path.Combine(LocalRoot, "notes.png"), "not an image at all");
         File.CreateSymbolicLink(Path.Combine(LocalRoot, "link.png"), Path.Combine(_data.Path, "secret.png"));
         Directory.CreateSymbolicLink(Path.Combine(LocalRoot, "outside"), _data.Path);
 

@@ -8,6 +8,7 @@ using Iris.Core.Transforms;
 using Iris.Core.Transforms.Imgproxy;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Iris.Http.Facades;
 
@@ -38,16 +39,28 @@ public static class ImgproxyFacade
                 "Transforms:SigningKey/SigningSalt pairs, truncated to Transforms:SignatureSize bytes; `insecure` or any value is accepted only " +
                 "when no key is set and Transforms:AllowUnsigned is true. Sources: http(s) (Sources rules), local:///path under Transforms:LocalRoot, " +
                 "s3://bucket/key (Storage:S3's client), iris://{stored image id}. Without a format, AVIF or WebP is chosen from Accept " +
-                "(Vary: Accept). An option Iris does not implement answers 400 naming it.")
+                "(Vary: Accept). An option Iris does not implement answers 400 naming it; a source over the Images/Transforms limits or of " +
+                "an unreadable type answers 422, as in imgproxy.")
             .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status502BadGateway);
         return app;
+    }
+
+    /// <summary>
+    /// imgproxy answers 422 ("Invalid source image") for every source it will not process: too many pixels, bytes or
+    /// frames, or a type it cannot read, where the recommended API says 413 or 415. Its clients see imgproxy's status.
+    /// </summary>
+    public static void UseImgproxyStatuses(HttpContext context, ProblemDetails problem)
+    {
+        var prefix = context.RequestServices.GetRequiredService<IrisOptions>().Transforms.ImgproxyPrefix;
+        if (prefix.Length == 0 || !context.Request.Path.StartsWithSegments(prefix) || problem.Status is not (413 or 415)) return;
+        problem.Status = StatusCodes.Status422UnprocessableEntity;
+        context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
     }
 
     private static async Task<FileContentHttpResult> ServeAsync(HttpContext context, TransformsOptions options, ImgproxySignature signature,
