@@ -77,20 +77,15 @@ public sealed class ImgproxyOptionsParser(IReadOnlyDictionary<string, string> pr
             case "size" or "s":
                 return SizeArguments(o, a, name);
             case "resizing_type" or "rt":
-                Count(a, 1, 1, name);
-                return o with { ResizingType = ParseResizingType(a[0], name) };
+                return o with { ResizingType = ParseResizingType(One(a, name), name) };
             case "width" or "w":
-                Count(a, 1, 1, name);
-                return o with { Width = Dimension(a[0], name) };
+                return o with { Width = Dimension(One(a, name), name) };
             case "height" or "h":
-                Count(a, 1, 1, name);
-                return o with { Height = Dimension(a[0], name) };
+                return o with { Height = Dimension(One(a, name), name) };
             case "dpr":
-                Count(a, 1, 1, name);
-                return o with { Dpr = Number(a[0], name, 0, 10, exclusiveMin: true) };
+                return o with { Dpr = Number(One(a, name), name, 0, 10, exclusiveMin: true) };
             case "enlarge" or "el":
-                Count(a, 1, 1, name);
-                return o with { Enlarge = Bool(a[0], name) };
+                return o with { Enlarge = Bool(One(a, name), name) };
             case "extend" or "ex":
                 return ExtendArguments(o, a, name);
             case "gravity" or "g":
@@ -133,20 +128,15 @@ public sealed class ImgproxyOptionsParser(IReadOnlyDictionary<string, string> pr
                 if (a.Length == 0 || a is [""]) return o with { Background = null };
                 if (a.Length == 3)
                     return o with { Background = new Rgba((byte)Int(a[0], name, 0, 255), (byte)Int(a[1], name, 0, 255), (byte)Int(a[2], name, 0, 255), 255) };
-                Count(a, 1, 1, name);
-                return o with { Background = ParseHex(a[0], name) };
+                return o with { Background = ParseHex(One(a, name), name) };
             case "blur" or "bl":
-                Count(a, 1, 1, name);
-                return o with { Blur = Number(a[0], name, 0, 100) };
+                return o with { Blur = Number(One(a, name), name, 0, 100) };
             case "sharpen" or "sh":
-                Count(a, 1, 1, name);
-                return o with { Sharpen = Number(a[0], name, 0, 10) };
+                return o with { Sharpen = Number(One(a, name), name, 0, 10) };
             case "pixelate" or "pix":
-                Count(a, 1, 1, name);
-                return o with { Pixelate = Int(a[0], name, 0, 1000) };
+                return o with { Pixelate = Int(One(a, name), name, 0, 1000) };
             case "quality" or "q":
-                Count(a, 1, 1, name);
-                return o with { Quality = Int(a[0], name, 0, 100) };
+                return o with { Quality = Int(One(a, name), name, 0, 100) };
             case "format_quality" or "fq":
                 {
                     if (a.Length == 0 || a.Length % 2 != 0)
@@ -157,17 +147,13 @@ public sealed class ImgproxyOptionsParser(IReadOnlyDictionary<string, string> pr
                     return o with { FormatQuality = qualities };
                 }
             case "max_bytes" or "mb":
-                Count(a, 1, 1, name);
-                return o with { MaxBytes = Int(a[0], name, 0, int.MaxValue) };
+                return o with { MaxBytes = Int(One(a, name), name, 0, int.MaxValue) };
             case "format" or "f" or "ext":
-                Count(a, 1, 1, name);
-                return o with { Format = a[0].Length == 0 ? null : ParseFormat(a[0], name) };
+                return o with { Format = One(a, name).Length == 0 ? null : ParseFormat(a[0], name) };
             case "strip_metadata" or "sm":
-                Count(a, 1, 1, name);
-                return o with { StripMetadata = Bool(a[0], name) };
+                return o with { StripMetadata = Bool(One(a, name), name) };
             case "cachebuster" or "cb":
-                Count(a, 1, 1, name);
-                return o with { CacheBuster = a[0] };
+                return o with { CacheBuster = One(a, name) };
             case "expires" or "exp":
                 Count(a, 1, 1, name);
                 return o with { Expires = long.TryParse(a[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var expires)
@@ -176,8 +162,7 @@ public sealed class ImgproxyOptionsParser(IReadOnlyDictionary<string, string> pr
                 Count(a, 1, 2, name);
                 return o with { Filename = Arg(a, 1) is { } encoded && Bool(encoded, name) ? DecodeBase64Url(a[0], name) : a[0] };
             case "return_attachment" or "att":
-                Count(a, 1, 1, name);
-                return o with { ReturnAttachment = Bool(a[0], name) };
+                return o with { ReturnAttachment = Bool(One(a, name), name) };
             case "preset" or "pr":
                 if (a.Length == 0) throw Invalid($"{name} needs at least one preset name.", name);
                 foreach (var preset in a)
@@ -254,6 +239,13 @@ public sealed class ImgproxyOptionsParser(IReadOnlyDictionary<string, string> pr
             : throw Invalid($"{name}: the format '{text}' is not supported by Iris; use one of jpg, png, webp, avif, gif, tiff, heic.", name);
 
     private static string? Arg(string[] a, int index) => index < a.Length && a[index].Length > 0 ? a[index] : null;
+
+    /// <summary>The only argument of a one-argument option.</summary>
+    private static string One(string[] a, string name)
+    {
+        Count(a, 1, 1, name);
+        return a[0];
+    }
 
     private static void Count(string[] a, int min, int max, string name)
     {
