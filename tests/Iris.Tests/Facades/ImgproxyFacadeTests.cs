@@ -188,6 +188,10 @@ public class ImgproxyFacadeTests(ImgproxyHost server) : IClassFixture<ImgproxyHo
         using var attachment = await Client.GetAsync(url);
         Assert.Equal("attachment; filename=\"holiday.png\"", attachment.Content.Headers.ContentDisposition!.ToString());
 
+        var encodedName = Convert.ToBase64String("Fériés"u8.ToArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        using var accented = await Client.GetAsync(await server.UrlAsync("local:///input.png", $$$"""{"width":40,"filename":{"name":"{{{encodedName}}}","encoded":1}}"""));
+        Assert.Equal("Fériés.png", accented.Content.Headers.ContentDisposition!.FileNameStar);
+
         using var again = new HttpRequestMessage(HttpMethod.Get, url);
         again.Headers.IfNoneMatch.Add(attachment.Headers.ETag!);
         using var notModified = await Client.SendAsync(again);

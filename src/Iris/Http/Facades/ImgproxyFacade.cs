@@ -103,8 +103,18 @@ public static class ImgproxyFacade
     {
         var name = imgproxy.Filename ?? ImgproxySourceReader.NameOf(source);
         if (Path.GetExtension(name).Length == 0) name += "." + (result.Format == ImageFormat.Jpeg ? "jpg" : result.Format.Name());
-        context.Response.Headers.ContentDisposition =
-            $"{(imgproxy.ReturnAttachment ? "attachment" : "inline")}; filename=\"{name.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"";
+        var disposition = imgproxy.ReturnAttachment ? "attachment" : "inline";
+        if (name.All(char.IsAscii) && !name.Any(char.IsControl))
+        {
+            context.Response.Headers.ContentDisposition = $"{disposition}; filename=\"{name.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"";
+        }
+        else
+        {
+            // Header values are ASCII: a name beyond it goes as RFC 5987 filename* with an ASCII fallback.
+            var header = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue(disposition);
+            header.SetHttpFileName(name);
+            context.Response.Headers.ContentDisposition = header.ToString();
+        }
         return ImageResponses.Send(context, result, cacheControl, varyOnAccept);
     }
 
