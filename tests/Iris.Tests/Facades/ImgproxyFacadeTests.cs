@@ -251,4 +251,13 @@ public class ImgproxyFacadeTests(ImgproxyHost server) : IClassFixture<ImgproxyHo
         using var response = await Client.GetAsync(await server.UrlAsync(source, """{"width":10}"""));
         await TransformApiTests.AssertProblem(response, HttpStatusCode.UnprocessableEntity, detail);
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_imgproxy_route()
+    {
+        var document = System.Text.Json.JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement;
+        var get = document.GetProperty("paths").GetProperty("/imgproxy/{path}").GetProperty("get");
+        Assert.Equal("Imgproxy", get.GetProperty("operationId").GetString());
+        Assert.Contains("imgproxy", get.GetProperty("tags")[0].GetString());
+    }
 }
