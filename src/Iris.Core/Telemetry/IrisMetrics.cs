@@ -58,4 +58,11 @@ public static class IrisMetrics
 
     public static readonly Counter<long> JobsFinished =
         Meter.CreateCounter<long>("iris.jobs.finished", "{job}", "Jobs that reached a final state, by status.");
+
+    /// <summary>
+    /// Requests for which a security store in Redis could not be read, by store (<c>rate_limit</c>: let through;
+    /// <c>revocation</c>: refused with 503).
+    /// </summary>
+    public static readonly Counter<long> SecurityStoreFailures =
+        Meter.CreateCounter<long>("iris.security.store.failures", "{request}", "Requests for which the rate-limit or token-revocation store could not be read, by store.");
 }

@@ -191,6 +191,7 @@ public sealed class ImageTransformer
             case OutputFormat.Heif: return ImageFormat.Heif;
             case OutputFormat.Tiff: return ImageFormat.Tiff;
             case OutputFormat.Gif: return ImageFormat.Gif;
+            case OutputFormat.Bmp: return ImageFormat.Bmp;
             case OutputFormat.Auto when Accepts(accept, "image/avif") && OutputFormats.IsSupported(ImageFormat.Avif):
                 return ImageFormat.Avif;
             case OutputFormat.Auto when Accepts(accept, "image/webp") && OutputFormats.IsSupported(ImageFormat.WebP):

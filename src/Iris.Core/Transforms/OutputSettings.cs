@@ -4,7 +4,7 @@ using NetVips;
 namespace Iris.Core.Transforms;
 
 /// <summary><c>source</c> keeps the input's format where it can be written; <c>auto</c> picks AVIF or WebP from the Accept header.</summary>
-public enum OutputFormat { Source, Auto, Jpeg, Png, WebP, Avif, Heif, Tiff, Gif }
+public enum OutputFormat { Source, Auto, Jpeg, Png, WebP, Avif, Heif, Tiff, Gif, Bmp }
 
 /// <summary>What happens to an embedded colour profile: converted to sRGB and dropped (the default), or kept as it is.</summary>
 public enum IccHandling { Srgb, Keep }
@@ -59,7 +59,7 @@ public static class OutputFormats
     {
         var supported = new HashSet<ImageFormat>();
         using var probe = Image.Black(8, 8, bands: 3).Cast(Enums.BandFormat.Uchar).Copy(interpretation: Enums.Interpretation.Srgb);
-        foreach (var format in new[] { ImageFormat.Jpeg, ImageFormat.Png, ImageFormat.WebP, ImageFormat.Avif, ImageFormat.Heif, ImageFormat.Tiff, ImageFormat.Gif })
+        foreach (var format in new[] { ImageFormat.Jpeg, ImageFormat.Png, ImageFormat.WebP, ImageFormat.Avif, ImageFormat.Heif, ImageFormat.Tiff, ImageFormat.Gif, ImageFormat.Bmp })
         {
             try
             {
@@ -77,7 +77,7 @@ public static class OutputFormats
 /// <summary>Writes the final image in the chosen format with the pipeline's output settings.</summary>
 public static class ImageEncoder
 {
-    public static bool SupportsAlpha(ImageFormat format) => format is not ImageFormat.Jpeg;
+    public static bool SupportsAlpha(ImageFormat format) => format is not (ImageFormat.Jpeg or ImageFormat.Bmp);
 
     public static byte[] Encode(Image image, ImageFormat format, OutputSettings s, int defaultQuality)
     {
@@ -95,6 +95,7 @@ public static class ImageEncoder
                 effort: s.Effort ?? 4, subsampleMode: s.Subsample, keep: keep),
             ImageFormat.Tiff => image.TiffsaveBuffer(compression: s.TiffCompression, q: q, keep: keep),
             ImageFormat.Gif => image.GifsaveBuffer(interlace: s.Progressive, effort: s.Effort is { } e ? Math.Clamp(e, 1, 10) : null, keep: keep),
+            ImageFormat.Bmp => BmpEncoder.Encode(image),
             _ => throw new OutputFormatUnsupportedException($"Iris cannot write {format.Name().ToUpperInvariant()} images."),
         };
     }

@@ -156,7 +156,7 @@ public sealed class TransformPipelineParser(int maxPipelineLength)
     {
         ["auto"] = OutputFormat.Auto, ["jpeg"] = OutputFormat.Jpeg, ["jpg"] = OutputFormat.Jpeg, ["png"] = OutputFormat.Png,
         ["webp"] = OutputFormat.WebP, ["avif"] = OutputFormat.Avif, ["heif"] = OutputFormat.Heif, ["heic"] = OutputFormat.Heif,
-        ["tiff"] = OutputFormat.Tiff, ["tif"] = OutputFormat.Tiff, ["gif"] = OutputFormat.Gif,
+        ["tiff"] = OutputFormat.Tiff, ["tif"] = OutputFormat.Tiff, ["gif"] = OutputFormat.Gif, ["bmp"] = OutputFormat.Bmp,
     };
 
     private static readonly Dictionary<string, Enums.ForeignSubsample> Subsamples = new(StringComparer.OrdinalIgnoreCase)
@@ -285,7 +285,7 @@ public sealed class TransformPipelineParser(int maxPipelineLength)
                     TiffCompression = a.Choice("tiff_compression", TiffCompressions) ?? o.TiffCompression,
                     Background = a.Colour("background", "bg") ?? o.Background,
                 };
-                if (o.Lossless && format is OutputFormat.Jpeg or OutputFormat.Png or OutputFormat.Gif or OutputFormat.Tiff)
+                if (o.Lossless && format is OutputFormat.Jpeg or OutputFormat.Png or OutputFormat.Gif or OutputFormat.Tiff or OutputFormat.Bmp)
                     throw new InvalidTransformException($"format.lossless applies to webp, avif and heif, not {format.ToString().ToLowerInvariant()}.", "format.lossless");
                 if (o.Palette && format is not (OutputFormat.Png or OutputFormat.Source or OutputFormat.Auto))
                     throw new InvalidTransformException($"format.palette applies to png, not {format.ToString().ToLowerInvariant()}.", "format.palette");

@@ -132,6 +132,12 @@ public static class IrisConfiguration
             errors.Add($"Auth:Jwt:Authority must be an https URL of an OpenID Connect issuer; got '{o.Auth.Jwt.Authority}'.");
         if (o.RateLimit.PermitsPerMinute < 0 || o.RateLimit.Burst < 0)
             errors.Add("RateLimit:PermitsPerMinute and RateLimit:Burst must be 0 (off) or more.");
+        OneOf("RateLimit:Store", o.RateLimit.Store, "memory", "redis");
+        OneOf("Auth:Jwt:RevocationStore", o.Auth.Jwt.RevocationStore, "none", "redis");
+        if (o.Auth.Jwt.RevocationStore.Equals("redis", StringComparison.OrdinalIgnoreCase) && !o.Auth.Jwt.Enabled)
+            errors.Add("Auth:Jwt:RevocationStore is redis but JWT validation is off: set Auth:Jwt:SigningKey or Auth:Jwt:Authority.");
+        if (o.Auth.Jwt.RefreshTokenMarkers.Any(m => m.Claim.Length == 0 || m.Value.Length == 0))
+            errors.Add($"Auth:Jwt:RefreshTokenClaims must be comma-separated claim=value pairs such as refresh=true,token_type=refresh; got '{o.Auth.Jwt.RefreshTokenClaims}'.");
         if (o.Tracing.OtlpEndpoint.Length > 0 && (!Uri.TryCreate(o.Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
             errors.Add($"Tracing:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318/v1/traces; got '{o.Tracing.OtlpEndpoint}'.");
         if (o.Tracing.Protocol is not ("http/protobuf" or "grpc"))

@@ -222,10 +222,39 @@ public sealed class JwtOptions
     /// <summary>Required <c>aud</c>; empty skips the check.</summary>
     public string Audience { get; init; } = "";
 
-    /// <summary>The claim that names the caller (the owner of its jobs).</summary>
+    /// <summary>
+    /// The claim that names the caller (the owner of its jobs). A dotted path reads inside an object claim:
+    /// <c>user.user_uid</c> for tokens minted like seed 004's auth service (<c>{"user": {"user_uid": …}}</c>).
+    /// </summary>
     public string OwnerClaim { get; init; } = "sub";
 
+    /// <summary>
+    /// Comma-separated <c>claim=value</c> pairs, any of which marks a refresh token, which is refused: refresh tokens
+    /// only buy new access tokens. Values compare case-insensitively; a claim may be a dotted path. Empty accepts any.
+    /// </summary>
+    public string RefreshTokenClaims { get; init; } = "refresh=true,token_type=refresh,type=refresh,typ=refresh";
+
+    /// <summary>
+    /// <c>none</c>, or <c>redis</c>: a token whose <c>jti</c> is a key in Redis (after <see cref="RevocationKeyPrefix"/>)
+    /// is refused on the next request. Every request with a token reads Redis (nothing is cached); while Redis cannot
+    /// be read, requests with a token get 503 (fail closed), and a token without a <c>jti</c> is refused.
+    /// </summary>
+    public string RevocationStore { get; init; } = "none";
+
+    /// <summary>Prefix of the blocklist keys; empty (the default) reads bare <c>jti</c> keys, as seed 004's auth service writes them.</summary>
+    public string RevocationKeyPrefix { get; init; } = "";
+
+    /// <summary>The blocklist's Redis (a StackExchange.Redis connection string or a redis:// URL); empty uses Jobs:Redis:ConnectionString.</summary>
+    public string RevocationConnectionString { get; init; } = "";
+
     public bool Enabled => Authority.Length > 0 || SigningKey.Length > 0;
+
+    /// <summary>The parsed <see cref="RefreshTokenClaims"/>.</summary>
+    public IReadOnlyList<(string Claim, string Value)> RefreshTokenMarkers =>
+        RefreshTokenClaims.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(pair => pair.Split('=', 2, StringSplitOptions.TrimEntries))
+            .Select(parts => (parts[0], parts.Length > 1 ? parts[1] : ""))
+            .ToList();
 }
 
 public sealed class RateLimitOptions
@@ -235,6 +264,19 @@ public sealed class RateLimitOptions
 
     /// <summary>Requests a caller may make at once before the per-minute rate applies; 0 means PermitsPerMinute.</summary>
     public int Burst { get; init; }
+
+    /// <summary>
+    /// <c>memory</c>: each Iris process counts on its own. <c>redis</c>: every process sharing the Redis shares each
+    /// caller's limit (one GCRA key per caller, updated by an atomic script); while Redis cannot be reached, requests are
+    /// let through (fail open) with a logged warning and <c>iris_security_store_failures_total</c>.
+    /// </summary>
+    public string Store { get; init; } = "memory";
+
+    /// <summary>Prefix of the per-caller keys in Redis.</summary>
+    public string KeyPrefix { get; init; } = "iris:ratelimit:";
+
+    /// <summary>The Redis for Store=redis (a StackExchange.Redis connection string or a redis:// URL); empty uses Jobs:Redis:ConnectionString.</summary>
+    public string ConnectionString { get; init; } = "";
 }
 
 public sealed class TracingOptions

@@ -43,6 +43,7 @@ public static class Telemetry
                 if (servesHttp)
                     builder.AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = http =>
                         !http.Request.Path.StartsWithSegments("/healthz") && !http.Request.Path.StartsWithSegments("/readyz")
+                        && !http.Request.Path.StartsWithSegments("/health/live") && !http.Request.Path.StartsWithSegments("/health/ready")
                         && !http.Request.Path.StartsWithSegments(options.Metrics.Path));
             });
         return services;

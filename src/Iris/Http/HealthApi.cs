@@ -29,7 +29,8 @@ public static class HealthApi
         return app;
     }
 
-    private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Ready(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
+    /// <summary>The readiness answer; <c>/health/ready</c> (the image processing facade) maps this same handler.</summary>
+    internal static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Ready(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>
         Respond(await BuildAsync(options, models, store, context));
 
     private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Health(IrisOptions options, ModelRuntime models, ModelStore store, HttpContext context) =>

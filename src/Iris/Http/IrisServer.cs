@@ -105,7 +105,7 @@ public static class IrisServer
         app.MapDescribeApi();
         app.MapEmbedApi();
         app.MapTransformApi();
-        app.MapTransformCompatibilityApi();
+        app.MapImageProcessingFacade();
         app.MapJobsApi();
         app.MapCompatJobsApi();
         app.MapDeepStackApi();

@@ -29,6 +29,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             problem.Detail = "The job database has no space left (Jobs:Database); free space on its disk or point Jobs:Database at a larger one.";
         if (exception is InvalidRequestException { Field: { } field })
             problem.Extensions["parameter"] = field;
+        if (exception is RequestValidationException invalidField)
+            problem.Extensions["parameter"] = invalidField.Field;
         if (exception is InvalidParameterException badParameter)
             problem.Extensions["parameter"] = badParameter.Parameter;
         if (exception is OutputTooLargeException tooLarge) problem.Extensions["parameter"] = tooLarge.Parameter;
@@ -54,6 +56,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
     {
         InvalidParameterException when jobSubmission => (400, "Invalid job request"),
         InvalidRequestException => (400, "Invalid request"),
+        RequestValidationException => (422, "Validation error"),
         UnknownTaskException => (400, "Unknown task"),
         InvalidTransformException => (400, "Invalid transform"),
         InvalidParameterException => (400, "Invalid request"),

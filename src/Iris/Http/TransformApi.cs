@@ -26,7 +26,7 @@ public static class TransformApi
         "smartcrop (w, h, strategy), trim (threshold, background), rotate (angle, background), flip, flop, blur (radius), gaussblur (sigma), median (size), " +
         "sharpen (sigma, amount, flat, threshold), edge (method=sobel|canny, sigma), emboss, contour, grayscale, sepia, invert, brightness, contrast, " +
         "saturation, sharpness (factors, 1 = unchanged), gamma (exponent), normalize, enhance (several of these at once), " +
-        "format (type=jpeg|png|webp|avif|heif|tiff|gif|auto, q, progressive, subsample, compression, palette, lossless, effort, tiff_compression, background), " +
+        "format (type=jpeg|png|webp|avif|heif|tiff|gif|bmp|auto, q, progressive, subsample, compression, palette, lossless, effort, tiff_compression, background), " +
         "quality (q), metadata (keep, icc=srgb|keep). EXIF orientation is always applied; metadata is stripped unless metadata:keep=true.";
 
     public static IEndpointRouteBuilder MapTransformApi(this IEndpointRouteBuilder app)
@@ -64,19 +64,6 @@ public static class TransformApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway);
 
-        app.MapPost("/api/v1/upload", UploadAsync)
-            .WithName("Upload")
-            .WithTags("Transform")
-            .WithSummary("Store an image and get its id for the URL API")
-            .WithDescription("Same envelopes as /v1/transform. The image is checked (format, byte and pixel limits, and that it decodes) and stored; " +
-                "the id is content-addressed, so uploading the same bytes again returns the same id.")
-            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status507InsufficientStorage)
-            .DisableAntiforgery();
         return app;
     }
 
@@ -104,7 +91,7 @@ public static class TransformApi
         if (source.Extension is { } extension && pipeline.Output.Format == OutputFormat.Source)
         {
             if (!TransformPipelineParser.Formats.TryGetValue(extension, out var format))
-                throw new InvalidTransformException($"The source's extension '.{extension}' is not an output format; use one of jpg, png, webp, avif, heif, tiff, gif.", "format");
+                throw new InvalidTransformException($"The source's extension '.{extension}' is not an output format; use one of jpg, png, webp, avif, heif, tiff, gif, bmp.", "format");
             pipeline = pipeline with { Output = pipeline.Output with { Format = format } };
         }
 
@@ -125,19 +112,6 @@ public static class TransformApi
         await cache.PutAsync(key, result, cancellationToken);
         context.Response.Headers["X-Cache"] = "miss";
         return ImageResponses.Send(context, result, cacheControl, auto);
-    }
-
-    private static async Task<Created<UploadResponse>> UploadAsync(
-        HttpRequest request, ImageTransformer transformer, ImageDecoder decoder, IBlobStore blobs, CancellationToken cancellationToken)
-    {
-        var upload = await ImageUpload.ReadAsync(request, transformer.ImageLimits, cancellationToken);
-        var info = transformer.Inspect(upload.Bytes);
-        // A sound header says nothing of the pixels behind it: a truncated or corrupt image would be stored, and fail
-        // every later transform and job that names its id. Decoding it once (under the usual limits) refuses it now, 422.
-        await decoder.DecodeAsync(upload.Bytes, cancellationToken);
-        var id = await blobs.PutAsync(upload.Bytes, cancellationToken);
-        return TypedResults.Created($"/v1/img/unsafe/-/{id}",
-            new UploadResponse(id, info.Format.Name(), info.Width, info.Height, info.Frames, upload.Bytes.Length, $"/v1/img/{{signature}}/-/{id}"));
     }
 
     /// <summary>
@@ -219,6 +193,3 @@ public static class TransformApi
     private static string CacheKey(string source, string pipeline, string auto) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{source}\n{pipeline}\n{auto}\n{NetVips.NetVips.Version(0)}.{NetVips.NetVips.Version(1)}")));
 }
-
-/// <summary>A stored image: its id for /v1/img URLs, and what its header says.</summary>
-public sealed record UploadResponse(string Id, string Format, int Width, int Height, int Frames, long Bytes, string Url);

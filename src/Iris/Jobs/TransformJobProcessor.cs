@@ -45,7 +45,7 @@ public sealed class TransformJobProcessor(TransformTask transform, IBlobStore bl
             {
                 var result = await transform.RunAsync(parameters, input.Image, cancellationToken);
                 var id = await blobs.PutAsync(result.Bytes, cancellationToken);
-                outputs.Add(new TransformJobOutput(ops, id, result.MediaType, result.Width, result.Height, result.Bytes.Length, Url(id)));
+                outputs.Add(new TransformJobOutput(ops, id, result.MediaType, result.Width, result.Height, result.Bytes.Length, ServingUrl(options.Transforms, id, result.Format)));
             }
         }
         catch (Exception e) when (TransformTask.Refuses(e))
@@ -70,13 +70,16 @@ public sealed class TransformJobProcessor(TransformTask transform, IBlobStore bl
         return texts.Select(text => (text, transform.Read(text))).ToList();
     }
 
-    /// <summary>A /v1/img URL that serves the stored output as it is: signed when a key is configured.</summary>
-    private string? Url(string id)
+    /// <summary>
+    /// A /v1/img URL that serves a stored image as it is: signed when a key is configured, null when neither signed nor
+    /// unsigned URLs work. /v1/img writes a BMP source as PNG unless the URL asks for .bmp, so a BMP's URL does.
+    /// </summary>
+    public static string? ServingUrl(TransformsOptions transforms, string id, ImageFormat format)
     {
-        var path = $"/-/{id}";
-        if (options.Transforms.SigningKey.Length > 0)
-            return $"/v1/img/{Iris.Core.Transforms.Imgproxy.ImgproxySignature.FromHexLists(options.Transforms.SigningKey, options.Transforms.SigningSalt, options.Transforms.SignatureSize).Sign(path)}{path}";
-        return options.Transforms.AllowUnsigned ? $"/v1/img/unsafe{path}" : null;
+        var path = format == ImageFormat.Bmp ? $"/-/{id}.bmp" : $"/-/{id}";
+        if (transforms.SigningKey.Length > 0)
+            return $"/v1/img/{Iris.Core.Transforms.Imgproxy.ImgproxySignature.FromHexLists(transforms.SigningKey, transforms.SigningSalt, transforms.SignatureSize).Sign(path)}{path}";
+        return transforms.AllowUnsigned ? $"/v1/img/unsafe{path}" : null;
     }
 }
 

@@ -34,6 +34,10 @@ public class IrisConfigurationTests
     [InlineData("Auth:Jwt:SigningKey", "bm90LWVub3VnaA==")]
     [InlineData("Auth:Jwt:Authority", "http://login.example.com")]
     [InlineData("RateLimit:PermitsPerMinute", "-1")]
+    [InlineData("RateLimit:Store", "postgres")]
+    [InlineData("Auth:Jwt:RevocationStore", "memcached")]
+    [InlineData("Auth:Jwt:RevocationStore", "redis")]
+    [InlineData("Auth:Jwt:RefreshTokenClaims", "refresh")]
     [InlineData("Captioning:MaxBeams", "0")]
     public void An_out_of_range_value_is_rejected_with_a_message_naming_the_key(string key, string value)
     {

@@ -58,9 +58,10 @@ public sealed class AccessTests : IAsyncLifetime
         return await _host.Client.SendAsync(request);
     }
 
-    private static string Jwt(string? subject, byte[]? key = null, string audience = "iris", DateTime? expires = null) =>
+    private static string Jwt(string? subject, byte[]? key = null, string audience = "iris", DateTime? expires = null, Dictionary<string, object>? claims = null) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
+            Claims = claims,
             Subject = new ClaimsIdentity(subject is null ? [new Claim("name", "nobody in particular")] : [new Claim("sub", subject)]),
             Issuer = "iris-tests",
             Audience = audience,
@@ -128,6 +129,24 @@ public sealed class AccessTests : IAsyncLifetime
         await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol", expires: DateTime.UtcNow.AddMinutes(-5))), "expired");
         await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol", key: RandomNumberGenerator.GetBytes(32))), "signature");
         await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/v1/detect", Dog(), bearer: Jwt("carol", audience: "someone-else")), "audience");
+    }
+
+    [Theory]
+    [InlineData("refresh", true)]
+    [InlineData("token_type", "refresh")]
+    [InlineData("type", "refresh")]
+    [InlineData("typ", "Refresh")]
+    public async Task A_refresh_token_is_refused_with_401(string claim, object value)
+    {
+        var refresh = Jwt("carol", claims: new() { [claim] = value });
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Get, "/v1/models", bearer: refresh), "refresh token");
+    }
+
+    [Fact]
+    public async Task An_access_token_that_says_it_is_not_a_refresh_token_is_accepted()
+    {
+        var access = Jwt("carol", claims: new() { ["refresh"] = false, ["token_type"] = "access", ["typ"] = "Bearer" });
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/v1/models", bearer: access)).StatusCode);
     }
 
     [Fact]

@@ -11,7 +11,13 @@ public class ImageTransformerTests
 
     private TransformResult Run(byte[] input, string ops) => _transformer.Transform(input, _transformer.Parser.Parse(ops), null);
 
-    private static Image Decode(TransformResult result) => Image.NewFromBuffer(result.Bytes);
+    private static Image Decode(TransformResult result)
+    {
+        if (result.Format != ImageFormat.Bmp) return Image.NewFromBuffer(result.Bytes);
+        // The bundled libvips reads no BMP: Iris's own reader, independent of the writer, reads it back.
+        var header = BmpDecoder.ReadHeader(result.Bytes);
+        return Image.NewFromMemory(BmpDecoder.DecodeRgb(result.Bytes, header), header.Width, header.Height, 3, Enums.BandFormat.Uchar);
+    }
 
     /// <summary>The stored pixels that a viewer turns into <paramref name="upright"/> when it applies EXIF orientation <paramref name="orientation"/>.</summary>
     private static Image StoredFor(Image upright, int orientation) => orientation switch

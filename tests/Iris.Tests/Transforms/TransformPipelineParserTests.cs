@@ -45,7 +45,7 @@ public class TransformPipelineParserTests
     [InlineData("rotate:45,background=zzz", "rotate.background", "hex colour")]
     [InlineData("median:4", "median.size", "odd number between 3 and 15")]
     [InlineData("gaussblur:sigma=1000", "gaussblur.sigma", "between 0.1 and 100")]
-    [InlineData("format:bmp", "format.type", "jpeg, jpg, png")]
+    [InlineData("format:ico", "format.type", "jpeg, jpg, png")]
     [InlineData("format:jpeg,q=101", "format.q", "between 1 and 100")]
     [InlineData("format:jpeg,lossless=true", "format.lossless", "webp, avif")]
     [InlineData("enhance", "enhance", "at least one")]
