@@ -50,6 +50,7 @@ public static class IrisServer
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
             DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
+            ImgproxyFacade.UseImgproxyStatuses(c.HttpContext, c.ProblemDetails);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -113,6 +114,7 @@ public static class IrisServer
         app.MapDescriptionJobsFacade();
         app.MapCaptionServiceFacade();
         app.MapDeepStackApi();
+        app.MapImgproxyFacade(options);
         if (options.Metrics.Enabled)
             app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
         return app;
