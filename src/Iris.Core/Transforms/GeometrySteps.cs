@@ -11,7 +11,7 @@ public enum Gravity { Centre, North, South, East, West, NorthEast, NorthWest, So
 /// the box; <c>cover</c> fills the box and crops the overflow (by gravity, or smartly); <c>fill</c> stretches to the box;
 /// <c>outside</c> covers the box without cropping. Without <c>enlarge</c> an image is never scaled up.
 /// </summary>
-public sealed record ResizeStep(int? Width, int? Height, ResizeFit Fit, bool Enlarge, Enums.Kernel Kernel, Gravity Gravity, Rgba? Background) : ITransformStep
+public sealed record ResizeStep(int? Width, int? Height, ResizeFit Fit, bool Enlarge, Enums.Kernel Kernel, Gravity Gravity, Rgba? Background) : IScalingStep
 {
     public string Op => "resize";
 

@@ -18,6 +18,21 @@ public interface ITransformStep
     (int Width, int Height) OutputSize(int width, int height) => (width, height);
 }
 
+/// <summary>
+/// A step that starts by scaling the image to a size known from the input's size alone. When it is the pipeline's first
+/// step, the decoder does the coarse part of the scaling while loading (shrink-on-load) and <see cref="Finish"/> does the rest.
+/// </summary>
+public interface IScalingStep : ITransformStep
+{
+    Enums.Kernel Kernel { get; }
+
+    /// <summary>The size right after scaling, before anything <see cref="Finish"/> does.</summary>
+    (int Width, int Height) ScaledSize(int width, int height);
+
+    /// <summary>What the step does after scaling (crop, padding, rotation), applied to an image already at <see cref="ScaledSize"/>.</summary>
+    Image Finish(Image scaled);
+}
+
 /// <summary>Band handling shared by the steps: colour operations leave alpha alone, results go back to 8 bits.</summary>
 internal static class ColourBands
 {

@@ -360,7 +360,7 @@ public sealed class ImageTransformer
         CheckPlannedSizes(pipeline.Steps, width, height);
         var toSrgb = hasProfile && pipeline.Output.Icc == IccHandling.Srgb;
 
-        if (pipeline.Steps is [ResizeStep resize, ..] && format is ImageFormat.Jpeg or ImageFormat.WebP)
+        if (pipeline.Steps is [IScalingStep resize, ..] && format is ImageFormat.Jpeg or ImageFormat.WebP)
         {
             var (w, h) = resize.ScaledSize(width, height);
             var factor = Math.Min((double)width / w, (double)height / h);

@@ -21,12 +21,13 @@ public sealed class UrlSignature
 
     public static UrlSignature FromHex(string keyHex, string saltHex) => new(Convert.FromHexString(keyHex), Convert.FromHexString(saltHex));
 
-    public string Sign(string path)
+    /// <summary>The signature; imgproxy's IMGPROXY_SIGNATURE_SIZE keeps only the first <paramref name="size"/> bytes of the digest.</summary>
+    public string Sign(string path, int size = 32)
     {
         var message = new byte[_salt.Length + Encoding.UTF8.GetByteCount(path)];
         _salt.CopyTo(message, 0);
         Encoding.UTF8.GetBytes(path, message.AsSpan(_salt.Length));
-        return Base64Url(HMACSHA256.HashData(_key, message));
+        return Base64Url(HMACSHA256.HashData(_key, message).AsSpan(0, size));
     }
 
     /// <summary>Compares in constant time, so response timing reveals nothing about the expected signature.</summary>

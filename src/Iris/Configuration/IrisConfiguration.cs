@@ -163,11 +163,15 @@ public static class IrisConfiguration
         Range("Transforms:CacheMaxBytes", o.Transforms.CacheMaxBytes, 0, 1e15);
         Range("Transforms:CacheMaxAgeSeconds", o.Transforms.CacheMaxAgeSeconds, 0, 31_536_000);
         Range("Transforms:MaxBatchItems", o.Transforms.MaxBatchItems, 1, 1000);
+        // Several comma-separated keys and salts are paired in order, so keys rotate without downtime (as IMGPROXY_KEY/IMGPROXY_SALT).
         foreach (var (key, value) in new[] { ("Transforms:SigningKey", o.Transforms.SigningKey), ("Transforms:SigningSalt", o.Transforms.SigningSalt) })
-            if (value.Length % 2 != 0 || !value.All(char.IsAsciiHexDigit))
-                errors.Add($"{key} must be hex (e.g. from `openssl rand -hex 32`); got a value of {value.Length} characters that is not.");
-        if (o.Transforms.SigningKey.Length == 0 != (o.Transforms.SigningSalt.Length == 0))
-            errors.Add("Transforms:SigningKey and Transforms:SigningSalt must be set together (imgproxy's key and salt).");
+            if (value.Split(',', StringSplitOptions.TrimEntries).Any(part => part.Length % 2 != 0 || !part.All(char.IsAsciiHexDigit)) && value.Length > 0)
+                errors.Add($"{key} must be hex (e.g. from `openssl rand -hex 32`), or several hex values separated by commas; got a value of {value.Length} characters that is not.");
+        if (o.Transforms.SigningKey.Split(',', StringSplitOptions.RemoveEmptyEntries).Length != o.Transforms.SigningSalt.Split(',', StringSplitOptions.RemoveEmptyEntries).Length)
+            errors.Add("Transforms:SigningKey and Transforms:SigningSalt must be set together, with as many salts as keys (imgproxy's key and salt pairs).");
+        Range("Transforms:SignatureSize", o.Transforms.SignatureSize, 1, 32);
+        if (o.Transforms.ImgproxyPrefix.Length > 0 && (!o.Transforms.ImgproxyPrefix.StartsWith('/') || o.Transforms.ImgproxyPrefix.EndsWith('/')))
+            errors.Add($"Transforms:ImgproxyPrefix must be a path such as /imgproxy (starting with '/', not ending with it); got '{o.Transforms.ImgproxyPrefix}'.");
         if (string.IsNullOrWhiteSpace(o.Storage.Directory))
             errors.Add("Storage:Directory must not be empty.");
         Range("Sources:TimeoutMs", o.Sources.TimeoutMs, 1, 600_000);

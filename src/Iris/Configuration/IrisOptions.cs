@@ -373,6 +373,18 @@ public sealed class TransformsOptions
 
     /// <summary>Most images × pipelines in one /api/v1/batch request.</summary>
     public int MaxBatchItems { get; init; } = 16;
+
+    /// <summary>Where imgproxy-format URLs are served (the endpoint imgproxy clients are configured with). Empty turns them off.</summary>
+    public string ImgproxyPrefix { get; init; } = "/imgproxy";
+
+    /// <summary>Bytes of the HMAC kept in imgproxy-format signatures (imgproxy's IMGPROXY_SIGNATURE_SIZE), 1–32.</summary>
+    public int SignatureSize { get; init; } = 32;
+
+    /// <summary>imgproxy presets: name → processing options, e.g. <c>"thumb": "rs:fill:300:300/q:80"</c>; <c>default</c> applies to every URL.</summary>
+    public Dictionary<string, string> ImgproxyPresets { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Directory that imgproxy-format <c>local:///path</c> sources are read from; empty = local sources off.</summary>
+    public string LocalRoot { get; init; } = "";
 }
 
 public sealed class StorageOptions

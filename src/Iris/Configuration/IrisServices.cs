@@ -92,6 +92,10 @@ public static class IrisServices
         services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
         services.AddSingleton(sp => new RemoteImageFetcher(options.RemoteSourcePolicy(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.RemoteSources)));
+        // imgproxy-format URLs (issue #17): their options parser with the configured presets, and their sources.
+        services.AddSingleton(new Iris.Core.Transforms.Imgproxy.ImgproxyOptionsParser(options.Transforms.ImgproxyPresets));
+        services.AddSingleton(sp => new Iris.Core.Transforms.Imgproxy.ImgproxySourceReader(sp.GetRequiredService<RemoteImageFetcher>(),
+            sp.GetRequiredService<Iris.Core.Storage.IBlobStore>(), options.ImageLimits(), options.Transforms.LocalRoot, sp.GetService<Iris.Core.Storage.S3ObjectStore>()));
         return services;
     }
 }

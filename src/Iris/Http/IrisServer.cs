@@ -50,6 +50,7 @@ public static class IrisServer
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
             DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
+            ImgproxyFacade.UseImgproxyStatuses(c.HttpContext, c.ProblemDetails);
             ClassifierFacade.UseSeedFailureMessage(c.HttpContext, c.ProblemDetails, c.Exception);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
@@ -114,6 +115,7 @@ public static class IrisServer
         app.MapDescriptionJobsFacade();
         app.MapCaptionServiceFacade();
         app.MapDeepStackApi();
+        app.MapImgproxyFacade(options);
         app.MapClassifierFacade();
         app.MapPredictionsApi();
         if (options.Metrics.Enabled)

@@ -70,6 +70,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         UrlSignatureException => (403, "Invalid signature"),
         SourceNotAllowedException => (403, "Source not allowed"),
         BlobNotFoundException => (404, "Image not found"),
+        Iris.Core.Transforms.Imgproxy.ImgproxyUrlExpiredException => (404, "URL expired"),
         SourceFetchException { Status: 404 } => (404, "Source not found"),
         SourceFetchException { Status: 504 } => (504, "Source timed out"),
         SourceFetchException => (502, "Source fetch failed"),

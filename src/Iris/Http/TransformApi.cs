@@ -7,6 +7,7 @@ using Iris.Core.Sources;
 using Iris.Core.Storage;
 using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
+using Iris.Core.Transforms.Imgproxy;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -139,7 +140,7 @@ public static class TransformApi
         if (options.SigningKey.Length == 0)
             throw new UrlSignatureException(
                 "URL signing is not configured: set Transforms:SigningKey and Transforms:SigningSalt (hex), or Transforms:AllowUnsigned=true for development.");
-        if (!UrlSignature.FromHex(options.SigningKey, options.SigningSalt).Verify(signature, signedPath))
+        if (!ImgproxySignature.FromHexLists(options.SigningKey, options.SigningSalt, options.SignatureSize).Verify(signature, signedPath))
             throw new UrlSignatureException(
                 "The URL's signature does not match: it must be base64url(HMAC-SHA256(key, salt + path)) of the path after the signature, e.g. \"/resize:w=300/{source}\".");
     }

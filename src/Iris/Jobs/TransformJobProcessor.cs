@@ -78,7 +78,7 @@ public sealed class TransformJobProcessor(TransformTask transform, IBlobStore bl
     {
         var path = format == ImageFormat.Bmp ? $"/-/{id}.bmp" : $"/-/{id}";
         if (transforms.SigningKey.Length > 0)
-            return $"/v1/img/{UrlSignature.FromHex(transforms.SigningKey, transforms.SigningSalt).Sign(path)}{path}";
+            return $"/v1/img/{Iris.Core.Transforms.Imgproxy.ImgproxySignature.FromHexLists(transforms.SigningKey, transforms.SigningSalt, transforms.SignatureSize).Sign(path)}{path}";
         return transforms.AllowUnsigned ? $"/v1/img/unsafe{path}" : null;
     }
 }
