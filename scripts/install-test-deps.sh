@@ -25,3 +25,5 @@ fi
 "$(dirname "$0")/install-ocr-peer.sh"
 # The S3 storage tests run against s3rver, a fake S3 server (npm, into a git-ignored folder).
 "$(dirname "$0")/install-s3rver.sh"
+# The pgvector index tests run against PGlite with its vector extension behind pglite-socket (npm, into a git-ignored folder).
+"$(dirname "$0")/install-pglite.sh"

@@ -92,6 +92,8 @@ public static class IrisServices
         services.AddIrisImageStore(options);
         services.AddSingleton(new TransformResultCache(options.Transforms.CacheDirectory, options.Transforms.CacheMaxBytes));
         services.AddSingleton(sp => new RemoteImageFetcher(options.RemoteSourcePolicy(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.RemoteSources)));
+        // The image library's vector index (issue #10), chosen by Library:Index.
+        services.AddIrisVectorIndex(options);
         return services;
     }
 }

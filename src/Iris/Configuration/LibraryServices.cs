@@ -9,8 +9,8 @@ using Iris.Core.Tasks.Embeddings;
 namespace Iris.Configuration;
 
 /// <summary>
-/// Registers the image library: its metadata in the job database (SQLite, or PostgreSQL with Jobs:Store=postgres), the
-/// vector index chosen by Library:Index, and the library and search services. Needs <see cref="JobServices.AddIrisJobs"/>
+/// Registers the image library: its metadata in the job database (SQLite, or PostgreSQL with Jobs:Store=postgres) and
+/// the library and search services, over the vector index AddIrisCore registers (Library:Index). Needs <see cref="JobServices.AddIrisJobs"/>
 /// (the server, the worker) or <see cref="AddIrisLibraryStandalone"/> (the CLI, which indexes in-process).
 /// </summary>
 public static class LibraryServices
@@ -21,12 +21,6 @@ public static class LibraryServices
         {
             "postgres" => new PostgresLibraryStore(options.Jobs.Postgres.ConnectionString),
             _ => new SqliteLibraryStore(sp.GetRequiredService<SqliteJobDatabase>()),
-        });
-        services.AddSingleton<IVectorIndex>(_ => options.Library.Index.ToLowerInvariant() switch
-        {
-            // Beside the library's rows in the same SQLite file (its own tables), so one file holds the whole library.
-            "embedded" => new EmbeddedVectorIndex(options.Jobs.Database),
-            var other => throw new InvalidConfigurationException([$"Library:Index '{other}' is not available in this build; use embedded."]),
         });
         services.AddSingleton(options.Library.Settings());
         services.AddSingleton(sp => new ImageLibrary(

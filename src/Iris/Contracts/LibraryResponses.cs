@@ -9,8 +9,8 @@ public sealed record IngestResponse(IReadOnlyList<IngestedImageResponse> Images)
 /// <param name="Created">False when the same bytes were already in the library (same id; not indexed again).</param>
 public sealed record IngestedImageResponse(string ImageId, string State, string? JobId, bool Created, string Url)
 {
-    public static IngestedImageResponse From(IngestedImage ingested) => new(
-        ingested.Image.Id, ImageResponse.StateName(ingested.Image.State), ingested.Image.JobId, ingested.Created, ImageResponse.UrlOf(ingested.Image.Id));
+    public static IngestedImageResponse From(IngestedImage ingested, Func<string, string> urlOf) => new(
+        ingested.Image.Id, ImageResponse.StateName(ingested.Image.State), ingested.Image.JobId, ingested.Created, urlOf(ingested.Image.Id));
 }
 
 /// <summary>GET /v1/images: newest first.</summary>
@@ -26,13 +26,12 @@ public sealed record ImageResponse(
     string ImageId, string Url, string Collection, IReadOnlyList<string> Tags, string? ExternalId, string? FileName, string MediaType, long Bytes,
     DateTimeOffset AddedAt, string State, string? Error, string? JobId, DateTimeOffset? IndexedAt, ImageIndexResponse? Index)
 {
-    public static ImageResponse From(LibraryImage image, bool? hasVector = null) => new(
-        image.Id, UrlOf(image.Id), image.Collection, image.Tags, image.ExternalId, image.FileName, image.MediaType, image.Bytes, image.AddedAt,
+    /// <param name="urlOf">The image's URL: <c>/images/{id}</c>, signed when access control is on (see README).</param>
+    public static ImageResponse From(LibraryImage image, Func<string, string> urlOf, bool? hasVector = null) => new(
+        image.Id, urlOf(image.Id), image.Collection, image.Tags, image.ExternalId, image.FileName, image.MediaType, image.Bytes, image.AddedAt,
         StateName(image.State), image.Error, image.JobId, image.IndexedAt,
         image.Fields is not { } f ? null : new ImageIndexResponse(
             f.Space, hasVector ?? f.Space is not null, f.Caption, f.OcrText, f.Labels, f.FaceCount, f.CapturedAt, f.Width, f.Height, f.Format, f.PerceptualHash, f.TaskMs));
-
-    public static string UrlOf(string id) => $"/images/{id}";
 
     public static string StateName(IndexState state) => state.ToString().ToLowerInvariant();
 }
@@ -47,8 +46,8 @@ public sealed record SearchHitResponse(
     string ImageId, float Score, float? Similarity, IReadOnlyList<string> Matched, string Url, string Collection, string? Caption,
     IReadOnlyList<string> Labels, DateTimeOffset? CapturedAt)
 {
-    public static SearchHitResponse From(SearchHit hit) => new(
-        hit.Image.Id, hit.Score, hit.Similarity, hit.Matched, ImageResponse.UrlOf(hit.Image.Id), hit.Image.Collection, hit.Image.Fields?.Caption,
+    public static SearchHitResponse From(SearchHit hit, Func<string, string> urlOf) => new(
+        hit.Image.Id, hit.Score, hit.Similarity, hit.Matched, urlOf(hit.Image.Id), hit.Image.Collection, hit.Image.Fields?.Caption,
         hit.Image.Fields?.Labels ?? [], hit.Image.Fields?.CapturedAt);
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using Iris.Configuration;
 using Iris.Core.Library;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Transforms;
@@ -33,16 +34,24 @@ public static class ImageCdnApi
                 $"`w` (1–{MaxThumbnailWidth}) answers a thumbnail that wide, aspect kept, made once and cached.")
             .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            // A signed URL is its own credential (an <img> cannot send an API key); without one the handler requires the caller.
+            .AllowAnonymous();
         return app;
     }
 
-    private static async Task<FileContentHttpResult> ServeAsync(
-        string id, string? w, HttpContext context, ImageLibrary library, TransformTask transform, TransformResultCache cache, ClaimsPrincipal user,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> ServeAsync(
+        string id, string? w, string? expires, string? sig, HttpContext context, ImageLibrary library, TransformTask transform, TransformResultCache cache,
+        ClaimsPrincipal user, IrisOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var owner = Access.Owner(user);
-        var cacheControl = (owner is null ? "public, " : "private, ") + CacheForAYear;
+        var guarded = Access.Enabled(options);
+        if (guarded && owner is null && !ImageUrls.Verify(id, expires, sig, options, clock))
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+                detail: "Send your API key (X-Api-Key) or token, or use the signed URL a search or GET /v1/images/{id} answered.");
+        var cacheControl = (guarded ? "private, " : "public, ") + CacheForAYear;
         if (w is null)
         {
             var (image, bytes) = await library.ReadAsync(id, owner, cancellationToken);

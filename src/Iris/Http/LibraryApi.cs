@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Library;
@@ -74,7 +75,7 @@ public static partial class LibraryApi
     }
 
     private static async Task<Accepted<IngestResponse>> IngestAsync(
-        HttpRequest request, ImageLibrary library, ImageDecoder decoder, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
+        HttpRequest request, ImageLibrary library, ImageDecoder decoder, RemoteImageFetcher fetcher, IrisOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (items, field) = await ReadAsync(request, decoder.Limits, fetcher, cancellationToken);
         var collection = Collection(field("collection")) ?? LibraryImage.DefaultCollection;
@@ -87,7 +88,8 @@ public static partial class LibraryApi
             throw new InvalidRequestException("The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key");
         var ingested = await library.IngestAsync(items, new IngestRequest(Access.Owner(request.HttpContext.User), collection, tags, externalId),
             key.Length == 0 ? null : key, cancellationToken);
-        return TypedResults.Accepted("/v1/images", new IngestResponse(ingested.Select(IngestedImageResponse.From).ToList()));
+        var owner = Access.Owner(request.HttpContext.User);
+        return TypedResults.Accepted("/v1/images", new IngestResponse(ingested.Select(i => IngestedImageResponse.From(i, id => ImageUrls.For(id, owner, options, clock))).ToList()));
     }
 
     /// <summary>The images of the request and a lookup of its other fields (query string first, then the form or JSON body).</summary>
@@ -174,7 +176,7 @@ public static partial class LibraryApi
     private static partial Regex CollectionName();
 
     private static async Task<Ok<ImageListResponse>> ListAsync(
-        ImageLibrary library, ClaimsPrincipal user, string? collection, string? state, string? limit, string? cursor, CancellationToken cancellationToken)
+        ImageLibrary library, ClaimsPrincipal user, IrisOptions options, TimeProvider clock, string? collection, string? state, string? limit, string? cursor, CancellationToken cancellationToken)
     {
         IndexState? filter = null;
         if (state is not null)
@@ -185,13 +187,16 @@ public static partial class LibraryApi
         if (limit is not null && (!int.TryParse(limit, out size) || size is < 1 or > 1000))
             throw new Iris.Core.Tasks.InvalidParameterException($"limit must be an integer between 1 and 1000; got '{limit}'.", "limit");
         var page = await library.ListAsync(new LibraryQuery(Access.Owner(user), Collection(collection), size, cursor, filter), cancellationToken);
-        return TypedResults.Ok(new ImageListResponse(page.Images.Select(i => ImageResponse.From(i)).ToList(), page.NextCursor));
+        var owner = Access.Owner(user);
+        return TypedResults.Ok(new ImageListResponse(page.Images.Select(i => ImageResponse.From(i, id => ImageUrls.For(id, owner, options, clock))).ToList(), page.NextCursor));
     }
 
-    private static async Task<Ok<ImageResponse>> GetAsync(string id, ImageLibrary library, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Ok<ImageResponse>> GetAsync(
+        string id, ImageLibrary library, ClaimsPrincipal user, IrisOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var image = await library.GetAsync(id, Access.Owner(user), cancellationToken);
-        return TypedResults.Ok(ImageResponse.From(image, await library.HasVectorAsync(id, cancellationToken)));
+        var owner = Access.Owner(user);
+        var image = await library.GetAsync(id, owner, cancellationToken);
+        return TypedResults.Ok(ImageResponse.From(image, i => ImageUrls.For(i, owner, options, clock), await library.HasVectorAsync(id, cancellationToken)));
     }
 
     private static async Task<NoContent> DeleteAsync(string id, ImageLibrary library, ClaimsPrincipal user, CancellationToken cancellationToken)

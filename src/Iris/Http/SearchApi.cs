@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
+using Iris.Configuration;
 using Iris.Contracts;
 using Iris.Core.Imaging;
 using Iris.Core.Library;
@@ -62,14 +63,15 @@ public static class SearchApi
         return app;
     }
 
-    private static async Task<Ok<SearchResponse>> SearchTextAsync(HttpRequest request, LibrarySearch search, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Ok<SearchResponse>> SearchTextAsync(
+        HttpRequest request, LibrarySearch search, ClaimsPrincipal user, IrisOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var query = Read(request, user) with { Text = request.Query["text"].ToString() };
-        return TypedResults.Ok(From(await search.SearchAsync(query, cancellationToken)));
+        return TypedResults.Ok(From(await search.SearchAsync(query, cancellationToken), id => ImageUrls.For(id, query.Filter.Owner, options, clock)));
     }
 
     private static async Task<Ok<SearchResponse>> SearchByExampleAsync(
-        HttpRequest request, LibrarySearch search, ImageDecoder decoder, ClaimsPrincipal user, CancellationToken cancellationToken)
+        HttpRequest request, LibrarySearch search, ImageDecoder decoder, ClaimsPrincipal user, IrisOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var query = Read(request, user);
         if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
@@ -92,11 +94,11 @@ public static class SearchApi
         }
         else
             query = query with { Image = (await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken)).Bytes };
-        return TypedResults.Ok(From(await search.SearchAsync(query, cancellationToken)));
+        return TypedResults.Ok(From(await search.SearchAsync(query, cancellationToken), id => ImageUrls.For(id, query.Filter.Owner, options, clock)));
     }
 
-    private static SearchResponse From(SearchPage result) => new(
-        result.Hits.Select(SearchHitResponse.From).ToList(), result.NextCursor, result.Mode.ToString().ToLowerInvariant(), EmbeddingSpaceResponse.From(result.Space));
+    private static SearchResponse From(SearchPage result, Func<string, string> urlOf) => new(
+        result.Hits.Select(h => SearchHitResponse.From(h, urlOf)).ToList(), result.NextCursor, result.Mode.ToString().ToLowerInvariant(), EmbeddingSpaceResponse.From(result.Space));
 
     /// <summary>The query string's paging, filters and ranking options; each bad value is a 400 naming its parameter.</summary>
     internal static SearchQuery Read(HttpRequest request, ClaimsPrincipal user)

@@ -27,6 +27,7 @@ public sealed class EmbeddingSpaceTests : IAsyncLifetime
         {
             ["Jobs:Database"] = _data.File("jobs.db"),
             ["Storage:Directory"] = _data.File("images"),
+            ["Library:IndexDatabase"] = _data.File("vectors.db"),
             ["Library:IndexTasks"] = "embed",
             ["Models:CacheDirectory"] = _data.File("models"),
             ["Models:Mirror"] = TestPaths.ModelMirror,

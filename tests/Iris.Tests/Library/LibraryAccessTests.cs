@@ -39,8 +39,11 @@ public sealed class LibraryAccessTests : IDisposable
             ["Jobs:Database"] = _data.File("jobs.db"),
             ["Jobs:InputDirectory"] = _data.File("inputs"),
             ["Storage:Directory"] = _data.File("images"),
+            ["Library:IndexDatabase"] = _data.File("vectors.db"),
             ["Library:IndexTasks"] = "embed",
             ["Jobs:PollIntervalMs"] = "50",
+            ["Transforms:SigningKey"] = "943b421c9eb07c830af81030552c86009268de4e532ba2ee2eab8247c6da0881",
+            ["Transforms:SigningSalt"] = "520f986b998545b4785e0defbc4f3c1203f22de2374a3d53cb7a7fe9fea309c5",
         });
         var client = host.Client;
         using var added = await client.SendAsync(Request(HttpMethod.Post, "/v1/images?collection=alices", AliceKey, Flower(0)));
@@ -70,6 +73,16 @@ public sealed class LibraryAccessTests : IDisposable
         Assert.Equal(0, (await (await client.SendAsync(Request(HttpMethod.Get, "/v1/images", BobKey))).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("images").GetArrayLength());
         var alices = await (await client.SendAsync(Request(HttpMethod.Get, "/v1/search?text=flower&mode=semantic", AliceKey))).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(id, alices.GetProperty("hits")[0].GetProperty("image_id").GetString());
+
+        // An <img> cannot send a key: the URLs handed to the owner are signed, and serve the image (and its thumbnails) without one.
+        var url = alices.GetProperty("hits")[0].GetProperty("url").GetString()!;
+        Assert.StartsWith($"/images/{id}?expires=", url);
+        Assert.Contains("&sig=", url);
+        using var signed = await client.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, signed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(url + "&w=32")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync(url[..^2] + (url.EndsWith("aa", StringComparison.Ordinal) ? "bb" : "aa"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync(url.Replace($"/images/{id}", "/images/0123456789abcdef0123456789abcdef", StringComparison.Ordinal))).StatusCode);
     }
 }
 
@@ -99,6 +112,7 @@ public sealed class LibraryPostgresTests : IAsyncLifetime
             ["Jobs:Redis:Stream"] = "iris-library-" + Guid.NewGuid().ToString("N")[..8],
             ["Jobs:Database"] = _data.File("jobs.db"),
             ["Storage:Directory"] = _data.File("images"),
+            ["Library:IndexDatabase"] = _data.File("vectors.db"),
             ["Library:IndexTasks"] = "embed,describe",
             ["Jobs:PollIntervalMs"] = "50",
         });

@@ -13,6 +13,7 @@ public sealed class LibraryCommandTests : IDisposable
     {
         ["IRIS__Jobs__Database"] = _data.File("jobs.db"),
         ["IRIS__Storage__Directory"] = _data.File("images"),
+        ["IRIS__Library__IndexDatabase"] = _data.File("vectors.db"),
         ["IRIS__Library__IndexTasks"] = "embed",
         ["IRIS__Models__CacheDirectory"] = _data.File("models"),
         ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,

@@ -29,6 +29,7 @@ public sealed partial class LibraryCrashSafetyTests : IDisposable
             ["IRIS__Jobs__Database"] = _data.File("jobs.db"),
             ["IRIS__Jobs__InputDirectory"] = _data.File("inputs"),
             ["IRIS__Storage__Directory"] = _data.File("images"),
+            ["IRIS__Library__IndexDatabase"] = _data.File("vectors.db"),
             ["IRIS__Jobs__Workers"] = "0",
             ["IRIS__Jobs__LeaseSeconds"] = "3",
             ["IRIS__Jobs__PollIntervalMs"] = "50",

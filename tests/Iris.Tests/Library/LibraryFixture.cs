@@ -34,6 +34,7 @@ public sealed class LibraryFixture : IAsyncLifetime
             ["Jobs:PollIntervalMs"] = "50",
             ["Storage:Directory"] = Path.Combine(_data.Path, "images"),
             ["Transforms:CacheDirectory"] = Path.Combine(_data.Path, "transform-cache"),
+            ["Library:IndexDatabase"] = Path.Combine(_data.Path, "vectors.db"),
         });
         foreach (var image in FlowerReference.Images)
             Flowers[image.File] = await AddAsync(Client, Path.Combine(FlowerReference.Folder, image.File), "flowers");

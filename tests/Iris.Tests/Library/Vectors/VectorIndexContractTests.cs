@@ -321,3 +321,53 @@ public sealed class EmbeddedVectorIndexTests : VectorIndexContractTests
         }
     }
 }
+
+/// <summary>
+/// The same contract against PostgreSQL + pgvector: PGlite (PostgreSQL 18 in WASM, pgvector 0.8) behind pglite-socket,
+/// started by scripts/start-test-services.sh. PGlite holds one database (one session), so each test gets its own schema.
+/// </summary>
+public sealed class PgVectorIndexTests : VectorIndexContractTests
+{
+    private readonly string _schema = "vectors_" + Guid.NewGuid().ToString("N")[..12];
+
+    protected override async Task CreateStorageAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(TestServices.PgVector);
+        await connection.OpenAsync();
+        // The extension lives in public, shared by the tests' schemas (dropping a schema must not drop it).
+        await using var create = new Npgsql.NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public", connection);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    protected override Task<IVectorIndex> OpenIndexAsync() =>
+        Task.FromResult<IVectorIndex>(new PgVectorIndex(TestServices.PgVector, new PgVectorSettings(Schema: _schema)));
+
+    protected override async Task DeleteStorageAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(TestServices.PgVector);
+        await connection.OpenAsync();
+        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    protected override Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<(string Id, float[] Vector, VectorAttributes Attributes)> entries) =>
+        ((PgVectorIndex)Index).UpsertManyAsync(space, entries.Select(e => new VectorEntry(e.Id, e.Vector, e.Attributes)).ToList(), default);
+
+    [Fact]
+    public async Task A_filtered_query_sent_through_the_hnsw_index_still_returns_a_full_page()
+    {
+        // ExactBelow = 1 sends every filtered query through HNSW with hnsw.iterative_scan.
+        await using var index = new PgVectorIndex(TestServices.PgVector, new PgVectorSettings(EfSearch: 40, ExactBelow: 1, Schema: _schema));
+        const int count = 2000, k = 10;
+        var vectors = RandomUnitVectors(count, Clip.Dimensions, seed: 8);
+        await index.UpsertManyAsync(Clip, Enumerable.Range(0, count).Select(i =>
+            new VectorEntry($"img{i}", vectors[i], new VectorAttributes("o", i % 100 == 0 ? "rare" : "common", null, 0, []))).ToList(), default);
+
+        foreach (var query in RandomUnitVectors(5, Clip.Dimensions, seed: 9))
+        {
+            var hits = await index.SearchAsync(Clip, query, k, new VectorFilter(Collection: "rare"), default);
+            Assert.Equal(k, hits.Count);
+            Assert.All(hits, h => Assert.Equal(0, int.Parse(h.ImageId[3..]) % 100));
+        }
+    }
+}
