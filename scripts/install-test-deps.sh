@@ -27,3 +27,5 @@ fi
 "$(dirname "$0")/install-s3rver.sh"
 # The imgproxy facade tests generate URLs with the official @imgproxy/imgproxy-node builder (npm, into a git-ignored folder).
 "$(dirname "$0")/install-imgproxy-node.sh"
+# The pgvector index tests run against PGlite with its vector extension behind pglite-socket (npm, into a git-ignored folder).
+"$(dirname "$0")/install-pglite.sh"

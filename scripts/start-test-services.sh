@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Starts private instances of redis-server, PostgreSQL, RabbitMQ and s3rver for the integration tests: bound to 127.0.0.1,
 # on unusual ports, with all their data in one temporary directory. Prints `export NAME=value` lines for the
-# tests (IRIS_TEST_REDIS, IRIS_TEST_POSTGRES, IRIS_TEST_RABBITMQ, IRIS_TEST_S3, IRIS_TEST_SERVICES_DIR); a service that fails to
+# tests (IRIS_TEST_REDIS, IRIS_TEST_POSTGRES, IRIS_TEST_RABBITMQ, IRIS_TEST_S3, IRIS_TEST_PGVECTOR, IRIS_TEST_SERVICES_DIR); a service that fails to
 # start is reported on stderr and left unset, so its tests are skipped rather than the whole run failing.
 # Stop them with scripts/stop-test-services.sh "$IRIS_TEST_SERVICES_DIR".
 # Ports: IRIS_TEST_PORT_BASE (default: a free random base) + 0 redis, +1 postgres, +2 rabbitmq, +3 epmd, +4 erlang distribution,
-# +5 s3rver (IRIS_TEST_S3, an S3 endpoint for the S3 storage tests).
+# +5 s3rver (IRIS_TEST_S3, an S3 endpoint for the S3 storage tests), +6 PGlite with pgvector (IRIS_TEST_PGVECTOR, a
+# PostgreSQL connection string for the pgvector index tests).
 set -uo pipefail
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -15,7 +16,7 @@ else
   # A random base, so concurrent runs on one machine (several checkouts, CI jobs) do not collide.
   for _ in $(seq 1 50); do
     base=$((20000 + (RANDOM % 900) * 10))
-    port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 4)) && port_free $((base + 5)) && break
+    port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 4)) && port_free $((base + 5)) && port_free $((base + 6)) && break
   done
 fi
 redis_port=$base; pg_port=$((base + 1)); amqp_port=$((base + 2)); epmd_port=$((base + 3)); dist_port=$((base + 4))
@@ -98,5 +99,19 @@ if [ -x "$s3rver_bin" ] && command -v node >/dev/null; then
     echo "export IRIS_TEST_S3=http://127.0.0.1:$s3_port"
   else
     echo "s3rver did not start; see $dir/s3rver/server.log" >&2
+  fi
+fi
+
+# --- PGlite + pgvector (Debian has no pgvector package): in memory, behind the wire protocol, one connection at a time
+# (tools/pglite/server.mjs says why), so clients connect with Pooling=false.
+pglite_dir="$(dirname "$0")/../tools/pglite"
+if [ -f "$pglite_dir/node_modules/@electric-sql/pglite-socket/package.json" ] && command -v node >/dev/null; then
+  pglite_port=$((base + 6))
+  mkdir -p "$dir/pglite"
+  (cd "$pglite_dir" && setsid node server.mjs "$pglite_port" >"$dir/pglite/server.log" 2>&1 & echo $! > "$dir/pglite/pglite.pid")
+  if wait_port 127.0.0.1 "$pglite_port" 60; then
+    echo "export IRIS_TEST_PGVECTOR='Host=127.0.0.1;Port=$pglite_port;Username=postgres;Database=postgres;SSL Mode=Disable;Pooling=false'"
+  else
+    echo "PGlite did not start; see $dir/pglite/server.log" >&2
   fi
 fi

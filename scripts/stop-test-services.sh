@@ -7,6 +7,7 @@ base=$(cat "$dir/port-base" 2>/dev/null || echo 27460)
 
 [ -f "$dir/redis/redis.pid" ] && kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null
 [ -f "$dir/s3rver/s3rver.pid" ] && kill "$(cat "$dir/s3rver/s3rver.pid")" 2>/dev/null
+[ -f "$dir/pglite/pglite.pid" ] && kill "$(cat "$dir/pglite/pglite.pid")" 2>/dev/null
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [ -f "$dir/postgres/data/postmaster.pid" ]; then

@@ -5,7 +5,8 @@ using Iris.Bench.Throughput;
 // One executable, four modes: `http` (the default) measures images per second from raw ONNX Runtime up to
 // the real server over loopback; `tasks` compares each route's ONNX Runtime time with its HTTP latency;
 // `allocations` counts managed bytes per request of /v1/detect and /v1/analyze;
-// `micro` hands the remaining arguments to BenchmarkDotNet.
+// `micro` hands the remaining arguments to BenchmarkDotNet; `vectors` and `vectors-pgvector` measure the vector index
+// (bench/vectors/run.sh).
 if (args is ["micro", .. var benchmarkArguments])
 {
     // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
@@ -15,6 +16,10 @@ if (args is ["micro", .. var benchmarkArguments])
 }
 if (args is ["tasks", .. var taskArguments])
     return await Iris.Bench.Tasks.TaskLatencyCommand.RunAsync(taskArguments);
+if (args is ["vectors", .. var vectorArguments])
+    return await Iris.Bench.Vectors.VectorBenchCommand.RunAsync(vectorArguments, pgvector: false);
+if (args is ["vectors-pgvector", .. var pgvectorArguments])
+    return await Iris.Bench.Vectors.VectorBenchCommand.RunAsync(pgvectorArguments, pgvector: true);
 if (args is ["allocations", .. var allocationArguments])
     return await Iris.Bench.Allocations.AllocationCommand.RunAsync(allocationArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);

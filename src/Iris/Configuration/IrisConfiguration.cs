@@ -181,6 +181,7 @@ public static class IrisConfiguration
         OneOf("Log:Level", o.Log.Level, "Verbose", "Debug", "Information", "Warning", "Error", "Fatal");
         JobsConfiguration.Validate(o.Jobs, errors);
         StorageConfiguration.Validate(o.Storage, errors);
+        VectorIndexServices.Validate(o.Library, errors);
         return errors;
     }
 

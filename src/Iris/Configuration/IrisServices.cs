@@ -96,6 +96,8 @@ public static class IrisServices
         services.AddSingleton(new Iris.Core.Transforms.Imgproxy.ImgproxyOptionsParser(options.Transforms.ImgproxyPresets));
         services.AddSingleton(sp => new Iris.Core.Transforms.Imgproxy.ImgproxySourceReader(sp.GetRequiredService<RemoteImageFetcher>(),
             sp.GetRequiredService<Iris.Core.Storage.IBlobStore>(), options.ImageLimits(), options.Transforms.LocalRoot, sp.GetService<Iris.Core.Storage.S3ObjectStore>()));
+        // The image library's vector index (issue #10), chosen by Library:Index.
+        services.AddIrisVectorIndex(options);
         return services;
     }
 }

@@ -37,6 +37,8 @@ public static class IrisServer
         builder.Services.AddIrisCore(options);
         builder.Services.AddHostedService<ModelWarmupService>();
         builder.Services.AddIrisJobs(options).AddIrisJobWorkers(options.Jobs.Workers);
+        builder.Services.AddIrisLibrary(options);
+        builder.Services.AddHostedService<LibraryWarmupService>();
         ImageUpload.ConfigureLimits(builder.Services, options.ImageLimits());
 
         builder.Services.ConfigureHttpJsonOptions(j =>
@@ -118,6 +120,10 @@ public static class IrisServer
         app.MapImgproxyFacade(options);
         app.MapClassifierFacade();
         app.MapPredictionsApi();
+        app.MapLibraryApi();
+        app.MapSearchApi();
+        app.MapImageCdnApi();
+        app.MapImageSearchFacade();
         if (options.Metrics.Enabled)
             app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
         return app;

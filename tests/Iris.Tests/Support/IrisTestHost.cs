@@ -39,6 +39,7 @@ public sealed class IrisTestHost : IAsyncDisposable
             ["Log:Level"] = "Warning",
             ["Jobs:Database"] = cache.File("jobs.db"),
             ["Jobs:InputDirectory"] = cache.File("job-inputs"),
+            ["Library:IndexDatabase"] = cache.File("vectors.db"),
         };
         foreach (var pair in settings ?? new Dictionary<string, string?>())
             values[pair.Key] = pair.Value;

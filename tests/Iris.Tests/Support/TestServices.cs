@@ -16,11 +16,14 @@ public static class TestServices
     /// <summary>The s3rver endpoint (a fake S3 server speaking the S3 HTTP API), e.g. http://127.0.0.1:20005; see <see cref="TestBucket"/>.</summary>
     public static string S3 => Required("IRIS_TEST_S3");
 
+    /// <summary>PGlite with its pgvector extension behind pglite-socket (Debian has no pgvector package), for the pgvector index.</summary>
+    public static string PgVector => Required("IRIS_TEST_PGVECTOR");
+
     private static string Required(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
             : throw new InvalidOperationException(
-                $"{name} is not set. Run the tests through scripts/test.sh, which starts redis-server, PostgreSQL, RabbitMQ and s3rver on 127.0.0.1 " +
+                $"{name} is not set. Run the tests through scripts/test.sh, which starts redis-server, PostgreSQL, RabbitMQ, s3rver and PGlite on 127.0.0.1 " +
                 "(scripts/start-test-services.sh), or export it yourself.");
 
     /// <summary>A new, empty PostgreSQL database; dropping it is the caller's job (<see cref="DropDatabaseAsync"/>).</summary>
