@@ -5,7 +5,7 @@ namespace Iris.Http;
 
 /// <summary>
 /// The built-in web UI: static files (src/Iris/WebUi) embedded in iris.dll and served at <c>/ui</c>. They are
-/// plain HTML, CSS and an ES module with no build step and no CDN, so the UI works offline and in the Docker image
+/// plain HTML, CSS and ES modules with no build step and no CDN, so the UI works offline and in the Docker image
 /// without a wwwroot. The files are public even with auth on (they hold no data); every API call the page makes
 /// carries the key the user typed, so the API stays as protected as before.
 /// </summary>

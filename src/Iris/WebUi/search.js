@@ -2,7 +2,7 @@
 // one image with its caption, labels and boxes, "more like this", uploads by drag and drop, and the indexing progress.
 // Thumbnails are fetched through api() and shown as blob: URLs, because an <img src> cannot send the API key.
 import { api, apiJson, showError, clearError } from './api.js';
-import { $, el, pairs, bytes, drawBoxes } from './dom.js';
+import { $, el, pairs, percent, bytes, drawBoxes } from './dom.js';
 
 const THUMBNAIL_WIDTH = 256;
 const DETAIL_WIDTH = 1024;
@@ -172,9 +172,11 @@ async function openImage(id) {
   $('image-title').textContent = `Image ${id}`;
   $('image-caption').textContent = '';
   $('image-caption-model').textContent = '';
+  $('image-boxes-model').textContent = '';
   $('image-labels').replaceChildren();
   $('image-facts').replaceChildren();
   $('image-full').removeAttribute('src');
+  $('image-overlay').width = 0; // clears the previous image's boxes
   $('image-overlay').dataset.boxes = '0';
   if (!dialog.open) dialog.showModal();
   try {
@@ -189,9 +191,26 @@ async function openImage(id) {
     const full = $('image-full');
     full.src = detailUrl;
     await full.decode().catch(() => {});
+    await drawDetections(id, blob);
   } catch (e) {
     showError(error, e);
   }
+}
+
+/**
+ * The index keeps an image's labels, not where they are, so the boxes come from running detect on the open image now;
+ * the note under them names the detector, like the caption's.
+ */
+async function drawDetections(id, blob) {
+  const form = new FormData();
+  form.append('image', blob, id);
+  const result = await apiJson('/v1/analyze?tasks=detect', { method: 'POST', body: form });
+  if (openId !== id) return;
+  const objects = result.detect?.objects ?? [];
+  drawBoxes($('image-overlay'), result.width, result.height, objects, []);
+  $('image-boxes-model').textContent = objects.length
+    ? `${modelNote('Boxes', result.detect.model)} (${objects.map((o) => `${o.label} ${percent(o.confidence)}`).join(', ')})`
+    : `${modelNote('Detection', result.detect?.model)}: nothing found.`;
 }
 
 function renderImage(image) {
@@ -202,11 +221,7 @@ function renderImage(image) {
   $('image-caption').textContent = captionText ? `“${captionText}”` : 'No caption.';
   $('image-caption-model').textContent = captionText ? modelNote('Caption', caption?.model ?? index.caption_model) : '';
 
-  const objects = index.objects ?? [];
-  const faces = index.faces ?? [];
-  if (image.width && image.height) drawBoxes($('image-overlay'), image.width, image.height, objects, faces);
-  const labels = [...new Set([...(index.labels ?? []).map((l) => (typeof l === 'string' ? l : l.label)),
-    ...objects.map((o) => o.label)])];
+  const labels = index.labels ?? [];
   $('image-labels').replaceChildren(...(labels.length
     ? labels.map((label) => el('li', { textContent: label }))
     : [el('li', { className: 'none', textContent: 'none' })]));
