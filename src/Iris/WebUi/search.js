@@ -1,7 +1,7 @@
 // The Search view (issue #10): the image library searched by text or by example, a grid of hits with their scores,
 // one image with its caption, labels and boxes, "more like this", uploads by drag and drop, and the indexing progress.
 // Thumbnails are fetched through api() and shown as blob: URLs, because an <img src> cannot send the API key.
-import { api, apiJson, showError, clearError } from './api.js';
+import { ApiError, api, apiJson, showError, clearError } from './api.js';
 import { $, el, pairs, percent, bytes, drawBoxes } from './dom.js';
 
 const THUMBNAIL_WIDTH = 256;
@@ -15,7 +15,8 @@ let progressTimer = null;
 let gridUrls = [];        // the grid's blob: URLs, revoked when it is replaced
 let detailUrl = null;     // the open image's blob: URL
 let openId = null;        // the image shown in the dialog
-let models = null;        // the catalog (/v1/models), to say what each model was trained on
+let openName = null;      // its file name, when it came with one
+let catalogRequest = null; // GET /v1/models, once: what each model was trained on
 
 // ---------------------------------------------------------------- setup
 
@@ -54,10 +55,12 @@ export function setupSearch() {
   });
   $('more-like-this').addEventListener('click', () => {
     const id = openId;
+    const name = openName;
     $('image-dialog').close();
-    moreLikeThis(id);
+    moreLikeThis(id, name);
   });
   $('image-delete').addEventListener('click', deleteOpenImage);
+  $('search-more').addEventListener('click', () => current && searchPage(current, true));
 }
 
 /** Called on every view change: the progress polls only while Search is showing, so a background tab costs nothing. */
@@ -67,59 +70,78 @@ export function showSearch(show) {
   progressTimer = null;
   if (!show) return;
   refreshProgress();
-  if (!models) loadModels();
 }
 
 const collection = () => $('library-collection').value.trim();
 
 // ---------------------------------------------------------------- search
 
+/** The search on screen: how to ask for a page of it (a cursor or none) and what to call it. */
+let current = null;
+
 function searchByText() {
-  const params = new URLSearchParams({ text: $('search-text').value.trim(), mode: $('search-mode').value });
-  addCommonParameters(params);
   const text = $('search-text').value.trim();
-  return runSearch(`“${text}” (${$('search-mode').value})`, () => apiJson(`/v1/search?${params}`));
+  const mode = $('search-mode').value;
+  // An empty query goes to the server too: its problem detail says what a query needs better than a guess here.
+  return startSearch(`“${text}” (${mode})`, (params) => {
+    params.set('text', text);
+    params.set('mode', mode);
+    return apiJson(`/v1/search?${params}`);
+  });
 }
 
 function searchByExample(file) {
-  const form = new FormData();
-  form.append('image', file, file.name);
-  const params = new URLSearchParams();
-  addCommonParameters(params);
-  return runSearch(`images like ${file.name}`, () => apiJson(`/v1/search?${params}`, { method: 'POST', body: form }));
+  return startSearch(`images like ${file.name}`, (params) => {
+    const form = new FormData();
+    form.append('image', file, file.name);
+    return apiJson(`/v1/search?${params}`, { method: 'POST', body: form });
+  });
 }
 
-function moreLikeThis(id) {
-  const params = new URLSearchParams();
-  addCommonParameters(params);
-  return runSearch(`images like ${id}`, () => apiJson(`/v1/search?${params}`, {
+/** The server leaves the image itself out of its "more like this" answer; the status line names it instead. */
+function moreLikeThis(id, name) {
+  return startSearch(`images like ${name ?? id}`, (params) => apiJson(`/v1/search?${params}`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image_id: id }),
   }));
 }
 
-/** k, min_score and the collection apply to every kind of search; empty fields are left to the server's defaults. */
-function addCommonParameters(params) {
+/** k, min_score, sort and the collection apply to every kind of search; empty fields are left to the server's defaults. */
+function commonParameters(cursor) {
+  const params = new URLSearchParams();
   const k = $('search-k').value.trim();
   const minScore = $('search-min-score').value.trim();
   if (k) params.set('k', k);
   if (minScore) params.set('min_score', minScore);
+  if ($('search-sort').value !== 'relevance') params.set('sort', $('search-sort').value);
   if (collection()) params.set('collection', collection());
+  if (cursor) params.set('cursor', cursor);
+  return params;
 }
 
-async function runSearch(what, request) {
+function startSearch(what, request) {
+  current = { what, request, cursor: null, shown: 0 };
+  return searchPage(current, false);
+}
+
+async function searchPage(search, more) {
   const error = $('search-error');
   const status = $('search-status');
   clearError(error);
-  status.textContent = `Searching ${what}…`;
+  status.textContent = `Searching ${search.what}…`;
   $('search-run').disabled = true;
+  $('search-more').hidden = true;
   try {
     const started = performance.now();
-    const answer = await request();
-    const hits = answer.hits ?? answer;
-    renderHits(hits);
-    const took = answer.took_ms ?? Math.round(performance.now() - started);
-    status.textContent = `${hits.length} ${hits.length === 1 ? 'image' : 'images'} for ${what}, best first (${took} ms).`;
-    $('hits').dataset.query = what;
+    const answer = await search.request(commonParameters(more ? search.cursor : null));
+    if (current !== search) return; // a newer search started meanwhile
+    renderHits(answer.hits, more ? search.shown : 0);
+    search.shown += answer.hits.length;
+    search.cursor = answer.next_cursor;
+    const took = Math.round(performance.now() - started);
+    const order = $('search-sort').value === 'date' ? 'newest first' : 'best first';
+    status.textContent = `${search.shown} ${search.shown === 1 ? 'image' : 'images'} for ${search.what}, ${order} (${took} ms).`;
+    $('search-models').textContent = await rankingNote(answer);
+    $('search-more').hidden = !answer.next_cursor;
   } catch (e) {
     status.textContent = '';
     showError(error, e);
@@ -128,26 +150,41 @@ async function runSearch(what, request) {
   }
 }
 
-function renderHits(hits) {
-  for (const url of gridUrls) URL.revokeObjectURL(url);
-  gridUrls = [];
-  $('hits').replaceChildren(...hits.map((hit, index) => {
-    const alt = hit.caption ? hit.caption : `Library image ${hit.image_id}`;
-    const image = el('img', { alt, width: THUMBNAIL_WIDTH, height: THUMBNAIL_WIDTH, loading: 'lazy' });
+/** Which model ranked the hits, with what the catalog says it knows: a flower-only CLIP must not pass for a general one. */
+async function rankingNote(answer) {
+  const words = 'words in captions, OCR text, labels and tags';
+  if (!answer.space || answer.mode === 'text') return `Ranked by ${words}.`;
+  const space = `${answer.space.model} ${answer.space.version}, ${answer.space.dimensions}-d`;
+  const description = (await catalog()).find((m) => m.name === answer.space.model)?.description;
+  return `Image similarity by ${space}${description ? `: ${description}` : ''}${answer.mode === 'hybrid' ? `; fused with ${words}.` : ''}`;
+}
+
+/** Replaces the grid (first page) or appends to it (the next pages); `offset` numbers the appended hits. */
+function renderHits(hits, offset) {
+  if (offset === 0) {
+    for (const url of gridUrls) URL.revokeObjectURL(url);
+    gridUrls = [];
+    $('hits').replaceChildren();
+  }
+  $('hits').append(...hits.map((hit, index) => {
+    const alt = hit.caption ? `${hit.caption} (caption made by a model)` : `Library image ${hit.image_id}`;
+    const image = el('img', { alt, width: THUMBNAIL_WIDTH, height: THUMBNAIL_WIDTH });
     loadThumbnail(image, hit.image_id);
-    const matched = hit.matched ?? hit.matched_fields ?? [];
+    const score = `score ${hit.score.toFixed(3)}`;
     const open = el('button', { type: 'button', className: 'hit-open', onclick: () => openImage(hit.image_id) },
       image,
       el('span', { className: 'hit-meta' },
-        el('span', { className: 'rank', textContent: `#${index + 1}` }),
-        el('span', { className: 'score', textContent: `score ${hit.score.toFixed(3)}` }),
-        el('span', { className: 'matched', textContent: matched.join(' · ') })));
+        el('span', { className: 'rank', textContent: `#${offset + index + 1}` }),
+        el('span', { className: 'score', textContent: score }),
+        el('span', { className: 'matched', textContent: hit.matched.join(' · '), title: 'the fields that matched' })));
     const item = el('li', { className: 'hit' }, open);
     item.dataset.imageId = hit.image_id;
     item.dataset.score = String(hit.score);
     return item;
   }));
-  if (hits.length === 0) $('hits').append(el('li', { className: 'none', textContent: 'No image matched. Try other words, another mode or a lower minimum score.' }));
+  if (offset === 0 && hits.length === 0) {
+    $('hits').append(el('li', { className: 'none', textContent: 'No image matched. Try other words, another mode or a lower minimum score.' }));
+  }
 }
 
 async function loadThumbnail(image, id) {
@@ -169,13 +206,13 @@ async function openImage(id) {
   const error = $('image-error');
   clearError(error);
   openId = id;
+  openName = null;
   $('image-title').textContent = `Image ${id}`;
-  $('image-caption').textContent = '';
-  $('image-caption-model').textContent = '';
-  $('image-boxes-model').textContent = '';
+  for (const note of ['image-caption', 'image-caption-model', 'image-boxes-model']) $(note).textContent = '';
   $('image-labels').replaceChildren();
   $('image-facts').replaceChildren();
   $('image-full').removeAttribute('src');
+  $('image-full').alt = '';
   $('image-overlay').width = 0; // clears the previous image's boxes
   $('image-overlay').dataset.boxes = '0';
   if (!dialog.open) dialog.showModal();
@@ -183,7 +220,8 @@ async function openImage(id) {
     const image = await apiJson(`/v1/images/${encodeURIComponent(id)}`);
     if (openId !== id) return; // another image was opened meanwhile
     renderImage(image);
-    const width = image.width && image.width > DETAIL_WIDTH ? `?w=${DETAIL_WIDTH}` : '';
+    noteCaptionModel(image);
+    const width = image.index?.width > DETAIL_WIDTH ? `?w=${DETAIL_WIDTH}` : '';
     const blob = await (await api(`/images/${encodeURIComponent(id)}${width}`)).blob();
     if (openId !== id) return;
     if (detailUrl) URL.revokeObjectURL(detailUrl);
@@ -193,7 +231,47 @@ async function openImage(id) {
     await full.decode().catch(() => {});
     await drawDetections(id, blob);
   } catch (e) {
-    showError(error, e);
+    if (openId === id) showError(error, e);
+  }
+}
+
+function renderImage(image) {
+  const index = image.index;
+  openName = image.file_name;
+  $('image-title').textContent = image.file_name ? `${image.file_name} (${image.image_id})` : `Image ${image.image_id}`;
+  const caption = index?.caption;
+  $('image-full').alt = caption ? `${caption} (caption made by a model)` : `Library image ${image.file_name ?? image.image_id}`;
+  $('image-caption').textContent = caption ? `“${caption}”` : (index ? 'No caption in the index.' : 'Not indexed yet.');
+
+  const labels = index?.labels ?? [];
+  $('image-labels').replaceChildren(...(labels.length
+    ? labels.map((label) => el('li', { textContent: label }))
+    : [el('li', { className: 'none', textContent: 'none' })]));
+
+  const facts = [['State', image.state + (image.error ? ` (${image.error})` : '')], ['Collection', image.collection]];
+  if (image.tags.length) facts.push(['Tags', image.tags.join(', ')]);
+  if (index) facts.push(['Size', `${index.width} × ${index.height}${index.format ? `, ${index.format}` : ''}`]);
+  facts.push(['File', `${bytes(image.bytes)}, ${image.media_type}`], ['Added', new Date(image.added_at).toLocaleString()]);
+  if (index?.captured_at) facts.push(['Taken', new Date(index.captured_at).toLocaleString()]);
+  if (index?.ocr_text) facts.push(['Text', index.ocr_text]);
+  if (index?.face_count != null) facts.push(['Faces', index.face_count]);
+  if (index?.space) facts.push(['Embedding', index.has_vector ? index.space : `${index.space} (no vector)`]);
+  pairs($('image-facts'), facts);
+}
+
+/**
+ * The index keeps the caption, not who wrote it; the image's indexing job records the models it ran (generated_by),
+ * so the caption is credited to the describe model among them, with what the catalog says it was trained on.
+ */
+async function noteCaptionModel(image) {
+  if (!image.index?.caption || !image.job_id) return;
+  try {
+    const [job, models] = await Promise.all([apiJson(`/v1/jobs/${encodeURIComponent(image.job_id)}`), catalog()]);
+    const describers = new Set(models.filter((m) => m.task === 'describe').map((m) => m.name));
+    const model = job.generated_by.find((m) => describers.has(m.name));
+    if (openId === image.image_id && model) $('image-caption-model').textContent = await modelNote('Caption', model.name, model.version);
+  } catch {
+    // A job purged by retention leaves the caption uncredited; the caption itself is still right.
   }
 }
 
@@ -206,51 +284,35 @@ async function drawDetections(id, blob) {
   form.append('image', blob, id);
   const result = await apiJson('/v1/analyze?tasks=detect', { method: 'POST', body: form });
   if (openId !== id) return;
-  const objects = result.detect?.objects ?? [];
+  const objects = result.detect.objects;
   drawBoxes($('image-overlay'), result.width, result.height, objects, []);
+  const note = await modelNote('Boxes', result.detect.model);
   $('image-boxes-model').textContent = objects.length
-    ? `${modelNote('Boxes', result.detect.model)} (${objects.map((o) => `${o.label} ${percent(o.confidence)}`).join(', ')})`
-    : `${modelNote('Detection', result.detect?.model)}: nothing found.`;
+    ? `${note} (${objects.map((o) => `${o.label} ${percent(o.confidence)}`).join(', ')})`
+    : `${note}: nothing found.`;
 }
 
-function renderImage(image) {
-  const index = image.index ?? image;
-  const caption = index.caption;
-  const captionText = typeof caption === 'string' ? caption : caption?.text;
-  $('image-full').alt = captionText ? `${captionText} (caption made by a model)` : `Library image ${image.id}`;
-  $('image-caption').textContent = captionText ? `“${captionText}”` : 'No caption.';
-  $('image-caption-model').textContent = captionText ? modelNote('Caption', caption?.model ?? index.caption_model) : '';
-
-  const labels = index.labels ?? [];
-  $('image-labels').replaceChildren(...(labels.length
-    ? labels.map((label) => el('li', { textContent: label }))
-    : [el('li', { className: 'none', textContent: 'none' })]));
-
-  const facts = [['State', image.state + (image.error ? ` (${image.error})` : '')]];
-  if (image.width) facts.push(['Size', `${image.width} × ${image.height}`]);
-  if (image.bytes) facts.push(['File', bytes(image.bytes)]);
-  if (image.collection) facts.push(['Collection', image.collection]);
-  if (image.tags?.length) facts.push(['Tags', image.tags.join(', ')]);
-  if (index.ocr_text) facts.push(['Text', index.ocr_text]);
-  if (index.face_count !== undefined) facts.push(['Faces', index.face_count]);
-  if (index.taken_at) facts.push(['Taken', new Date(index.taken_at).toLocaleString()]);
-  if (index.embedding?.model) facts.push(['Embedding', `${index.embedding.model} (${index.embedding.dimensions}-d)`]);
-  pairs($('image-facts'), facts);
+/** The model catalog (GET /v1/models), fetched once; it only adds context, so a failure gives an empty list. */
+function catalog() {
+  catalogRequest ??= apiJson('/v1/models').catch(() => {
+    catalogRequest = null; // asked again next time (say, once a key is saved)
+    return [];
+  });
+  return catalogRequest;
 }
 
 /**
- * "Caption by flower-captioner-tiny: Tiny ViT-GPT2 captioner trained on synthetic flowers." The catalog's description
- * says what a model knows, so a caption or a ranking from a domain-specific model is never presented as general.
+ * "Caption by flower-captioner-tiny 1.0: Tiny ViT-GPT2 captioner trained on synthetic flowers." The catalog's
+ * description says what a model knows, so a caption or a ranking from a domain-specific model never passes for general.
  */
-function modelNote(what, name) {
-  if (!name) return '';
-  const description = models?.find((m) => m.name === name)?.description;
-  return `${what} by ${name}${description ? `: ${description}` : ''}`;
+async function modelNote(what, name, version) {
+  const description = (await catalog()).find((m) => m.name === name)?.description;
+  return `${what} by ${name}${version ? ` ${version}` : ''}${description ? `: ${description}` : ''}`;
 }
 
 async function deleteOpenImage() {
   const id = openId;
-  if (!id || !confirm(`Delete image ${id} from the library? It is removed from the index and the store.`)) return;
+  if (!id || !confirm(`Delete image ${openName ?? id} from the library? It is removed from the index and the store.`)) return;
   try {
     await api(`/v1/images/${encodeURIComponent(id)}`, { method: 'DELETE' });
     $('image-dialog').close();
@@ -262,39 +324,34 @@ async function deleteOpenImage() {
   }
 }
 
-async function loadModels() {
-  try {
-    models = await apiJson('/v1/models');
-    const embedders = models.filter((m) => m.task === 'embed' && m.installed);
-    $('search-models').textContent = embedders.map((m) => modelNote('Image similarity', m.name)).join(' ');
-  } catch {
-    models = null; // the catalog only adds context; a failure here (say, no key yet) is reported by the other calls
-  }
-}
-
 // ---------------------------------------------------------------- upload
 
 async function upload(files) {
   const status = $('upload-status');
   const error = $('upload-error');
   clearError(error);
+  // The server sniffs the format from the bytes; the browser's type only keeps obvious non-images (a .txt) out.
   const images = files.filter((f) => f.type.startsWith('image/') || f.type === '');
+  const skipped = files.length - images.length;
+  const skippedNote = skipped ? ` ${skipped} ${skipped === 1 ? 'file is' : 'files are'} not an image and ${skipped === 1 ? 'was' : 'were'} left out.` : '';
   if (images.length === 0) {
-    showError(error, new Error('None of the dropped files is an image.'));
+    status.textContent = '';
+    showError(error, new Error(`Nothing to add:${skippedNote}`));
     return;
   }
   const form = new FormData();
   for (const file of images) form.append('files', file, file.name);
   if (collection()) form.append('collection', collection());
-  const tags = $('upload-tags').value.split(',').map((t) => t.trim()).filter(Boolean);
-  if (tags.length) form.append('tags', tags.join(','));
-  status.textContent = `Uploading ${images.length} ${images.length === 1 ? 'image' : 'images'} (${bytes(images.reduce((n, f) => n + f.size, 0))})…`;
+  const tags = $('upload-tags').value.trim();
+  if (tags) form.append('tags', tags);
+  status.textContent = `Uploading ${count(images.length, 'image')} (${bytes(images.reduce((n, f) => n + f.size, 0))})…`;
   try {
     const answer = await apiJson('/v1/images', { method: 'POST', body: form });
-    const added = answer.images ?? [];
-    const skipped = files.length - images.length;
-    status.textContent = `Added ${added.length} ${added.length === 1 ? 'image' : 'images'}; indexing in the background.`
-      + (skipped ? ` ${skipped} ${skipped === 1 ? 'file is' : 'files are'} not an image and ${skipped === 1 ? 'was' : 'were'} skipped.` : '');
+    const created = answer.images.filter((i) => i.created).length;
+    const known = answer.images.length - created;
+    status.textContent = `Added ${count(created, 'image')}, indexing in the background.`
+      + (known ? ` ${count(known, 'image')} ${known === 1 ? 'was' : 'were'} already in the library (same bytes, same id).` : '')
+      + skippedNote;
     refreshProgress();
   } catch (e) {
     status.textContent = '';
@@ -302,7 +359,12 @@ async function upload(files) {
   }
 }
 
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 // ---------------------------------------------------------------- indexing progress
+
+/** The listing is capped at this many images per state; beyond it the count shows as "1000+". */
+const COUNT_LIMIT = 1000;
 
 async function refreshProgress() {
   clearTimeout(progressTimer);
@@ -310,26 +372,31 @@ async function refreshProgress() {
   const error = $('progress-error');
   let busy = false;
   try {
-    const counts = await indexCounts();
+    const [queued, indexed, failed] = await Promise.all(['queued', 'indexed', 'failed'].map(countState));
     clearError(error);
-    $('count-queued').textContent = counts.queued;
-    $('count-indexed').textContent = counts.indexed;
-    $('count-failed').textContent = counts.failed;
-    const total = counts.queued + counts.indexed + counts.failed;
+    $('count-queued').textContent = queued.text;
+    $('count-indexed').textContent = indexed.text;
+    $('count-failed').textContent = failed.text;
     const progress = $('index-progress');
-    progress.max = Math.max(total, 1);
-    progress.value = counts.indexed + counts.failed;
-    busy = counts.queued > 0;
+    progress.max = Math.max(queued.n + indexed.n + failed.n, 1);
+    progress.value = indexed.n + failed.n;
+    busy = queued.n > 0;
   } catch (e) {
     showError(error, e);
   }
   if (visible) progressTimer = setTimeout(refreshProgress, busy ? BUSY_POLL_MS : IDLE_POLL_MS);
 }
 
-async function indexCounts() {
-  const params = new URLSearchParams({ limit: '1' });
+/** How many images of the collection are in `state`, from the listing filtered by it (ids only would do; the API lists whole images). */
+async function countState(state) {
+  const params = new URLSearchParams({ state, limit: String(COUNT_LIMIT) });
   if (collection()) params.set('collection', collection());
-  const page = await apiJson(`/v1/images?${params}`);
-  const counts = page.counts ?? {};
-  return { queued: counts.queued ?? 0, indexed: counts.indexed ?? 0, failed: counts.failed ?? 0 };
+  try {
+    const page = await apiJson(`/v1/images?${params}`);
+    return { n: page.images.length, text: page.next_cursor ? `${COUNT_LIMIT}+` : String(page.images.length) };
+  } catch (e) {
+    // A collection that holds no image yet is a 404 to the API; to the progress it is simply empty.
+    if (e instanceof ApiError && e.status === 404 && collection()) return { n: 0, text: '0' };
+    throw e;
+  }
 }
