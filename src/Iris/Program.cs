@@ -16,6 +16,7 @@ root.Subcommands.Add(DescribeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(TransformCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
+root.Subcommands.Add(LibraryCommand.Create());
 
 try
 {

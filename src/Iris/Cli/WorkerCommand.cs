@@ -36,6 +36,7 @@ public static class WorkerCommand
             builder.Services.AddIrisTelemetry(options, servesHttp: false);
             builder.Services.AddHostedService<ModelWarmupService>();
             builder.Services.AddIrisJobs(options).AddIrisJobWorkers(slots);
+            builder.Services.AddIrisLibrary(options);
             using var host = builder.Build();
             await host.RunAsync();
             return 0;

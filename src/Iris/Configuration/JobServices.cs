@@ -22,6 +22,8 @@ public static class JobServices
         // What a job computes: the /v1/analyze pipeline, so a job result is what that route would answer; or a transform.
         services.AddSingleton<AnalyzeJobProcessor>();
         services.AddSingleton<TransformJobProcessor>();
+        // Library indexing jobs; the library itself (AddIrisLibrary) is resolved by the first such job.
+        services.AddSingleton<IndexJobProcessor>();
         services.AddSingleton<IJobProcessor, JobProcessorRouter>();
 
         // Every job clock reads this one, so a test host can replace it with a fake.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Http.Facades;
 using Iris.Security;
 using Scalar.AspNetCore;
 using Serilog;
@@ -35,6 +36,7 @@ public static class IrisServer
         builder.Services.AddIrisCore(options);
         builder.Services.AddHostedService<ModelWarmupService>();
         builder.Services.AddIrisJobs(options).AddIrisJobWorkers(options.Jobs.Workers);
+        builder.Services.AddIrisLibrary(options);
         ImageUpload.ConfigureLimits(builder.Services, options.ImageLimits());
 
         builder.Services.ConfigureHttpJsonOptions(j =>
@@ -107,6 +109,10 @@ public static class IrisServer
         app.MapJobsApi();
         app.MapCompatJobsApi();
         app.MapDeepStackApi();
+        app.MapLibraryApi();
+        app.MapSearchApi();
+        app.MapImageCdnApi();
+        app.MapImageSearchFacade();
         if (options.Metrics.Enabled)
             app.MapPrometheusScrapingEndpoint(options.Metrics.Path).AllowAnonymous();
         return app;

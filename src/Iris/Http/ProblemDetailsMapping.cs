@@ -53,6 +53,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
     public static (int Status, string Title) Classify(Exception exception, bool jobSubmission = false) => exception switch
     {
         InvalidParameterException when jobSubmission => (400, "Invalid job request"),
+        Facades.MissingQueryParameterException => (422, "Missing parameter"),
         InvalidRequestException => (400, "Invalid request"),
         UnknownTaskException => (400, "Unknown task"),
         InvalidTransformException => (400, "Invalid transform"),
@@ -62,6 +63,11 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         UrlSignatureException => (403, "Invalid signature"),
         SourceNotAllowedException => (403, "Source not allowed"),
         BlobNotFoundException => (404, "Image not found"),
+        Iris.Core.Library.LibraryImageNotFoundException => (404, "Image not found"),
+        Iris.Core.Library.UnknownCollectionException => (404, "Collection not found"),
+        Iris.Core.Library.EmbeddingSpaceMismatchException => (409, "Embedding space mismatch"),
+        Iris.Core.Library.LibraryImageOwnedException => (409, "Image owned by another caller"),
+        Iris.Core.Library.Vectors.InvalidVectorException => (400, "Invalid vector"),
         SourceFetchException { Status: 404 } => (404, "Source not found"),
         SourceFetchException { Status: 504 } => (504, "Source timed out"),
         SourceFetchException => (502, "Source fetch failed"),

@@ -1,0 +1,349 @@
+using System.Globalization;
+using System.Text.Json;
+using Iris.Core.Captioning;
+using Iris.Core.Detection;
+using Iris.Core.Faces;
+using Iris.Core.Imaging;
+using Iris.Core.Inspection;
+using Iris.Core.Jobs;
+using Iris.Core.Library.Vectors;
+using Iris.Core.Models;
+using Iris.Core.Ocr;
+using Iris.Core.Storage;
+using Iris.Core.Tasks;
+using Iris.Core.Tasks.Embeddings;
+using Microsoft.Extensions.Logging;
+
+namespace Iris.Core.Library;
+
+/// <summary>The embedding spaces of the library: the one searched, and the one a reindex is building beside it.</summary>
+public sealed record LibrarySpaces(EmbeddingSpace? Active, EmbeddingSpace? Pending);
+
+/// <summary>What one indexing run found, and how long each part took.</summary>
+public sealed record IndexOutcome(LibraryImage Image, IReadOnlyList<ModelVersion> GeneratedBy);
+
+/// <summary>
+/// The image library: ingest (content-addressed bytes in the <see cref="IBlobStore"/>, a row in the
+/// <see cref="ILibraryStore"/>, a durable indexing job), indexing (the analysis tasks on one decode, the vector into
+/// the active embedding space, the text into the full-text index) and removal. Every step is idempotent: the same
+/// bytes give the same id, and indexing an image again replaces what the first run wrote.
+/// </summary>
+public sealed class ImageLibrary
+{
+    private const string SpacesKey = "embedding_spaces";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly ILibraryStore _store;
+    private readonly IBlobStore _blobs;
+    private readonly IVectorIndex _vectors;
+    private readonly ImageAnalyzer _analyzer;
+    private readonly EmbedTask _embed;
+    private readonly ModelCatalog _catalog;
+    private readonly JobService? _jobs;
+    private readonly TimeProvider _clock;
+    private readonly ILogger? _logger;
+    private readonly IReadOnlyList<IImageTask> _tasks;
+    private readonly bool _embeds;
+
+    public ImageLibrary(ILibraryStore store, IBlobStore blobs, IVectorIndex vectors, ImageAnalyzer analyzer, EmbedTask embed, ModelCatalog catalog,
+        LibrarySettings settings, JobService? jobs = null, TimeProvider? clock = null, ILogger<ImageLibrary>? logger = null)
+    {
+        _store = store;
+        _blobs = blobs;
+        _vectors = vectors;
+        _analyzer = analyzer;
+        _embed = embed;
+        _catalog = catalog;
+        _jobs = jobs;
+        _clock = clock ?? TimeProvider.System;
+        _logger = logger;
+        Settings = settings;
+        var names = TaskList.Of(settings.IndexTasks);
+        _embeds = names.Contains(embed.Name);
+        var others = TaskList.Of(names.Where(n => n != embed.Name).Append("info"));
+        // EXIF, size and the perceptual hash come from the model-free tasks, on the same decode as the rest.
+        _tasks = [.. _embeds ? [embed] : Array.Empty<IImageTask>(), .. analyzer.Resolve(others), new PerceptualHashTask()];
+    }
+
+    public LibrarySettings Settings { get; }
+    public ILibraryStore Store => _store;
+    public IVectorIndex Vectors => _vectors;
+
+    /// <summary>The task names indexing runs, in order (for the job result and the docs).</summary>
+    public IReadOnlyList<string> TaskNames => _tasks.Select(t => t.Name).ToList();
+
+    /// <summary>
+    /// Adds images: stores the bytes once under their content id, records each in the library and queues one indexing
+    /// job per new image. An image already in the library is answered as it stands (not indexed again), unless its
+    /// indexing failed or its job was never queued (a crash between the two), which queues it again. A repeated
+    /// <paramref name="idempotencyKey"/> answers the images of the first request.
+    /// </summary>
+    public async Task<IReadOnlyList<IngestedImage>> IngestAsync(
+        IReadOnlyList<IngestItem> items, IngestRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        var jobs = _jobs ?? throw new InvalidOperationException("This library has no job service; the CLI indexes in-process with AddAndIndexAsync.");
+        if (idempotencyKey is not null && await _store.FindRequestAsync(request.Owner, idempotencyKey, cancellationToken) is { } seen)
+        {
+            var found = (await _store.GetManyAsync(seen, cancellationToken)).ToDictionary(i => i.Id);
+            return seen.Where(found.ContainsKey).Select(id => new IngestedImage(found[id], Created: false)).ToList();
+        }
+        var results = new List<IngestedImage>(items.Count);
+        foreach (var item in items)
+        {
+            var (image, created) = await AddAsync(item, request, cancellationToken);
+            if (created || image.State == IndexState.Failed || image is { State: IndexState.Queued, JobId: null })
+            {
+                // Keyed by the image and when it was added: a repeat finds the same job, a re-added image gets a new one.
+                var submission = new JobSubmission(
+                    [new JobInputImage(item.Bytes, item.FileName)], [LibrarySettings.IndexJobTask],
+                    new Dictionary<string, string> { ["image_id"] = image.Id },
+                    IdempotencyKey: $"library:{image.Id}:{image.AddedAt.ToUnixTimeMilliseconds()}:{(image.State == IndexState.Failed ? _clock.GetUtcNow().ToUnixTimeMilliseconds() : 0)}",
+                    Owner: request.Owner);
+                var job = (await jobs.SubmitAsync(submission, cancellationToken)).Jobs[0];
+                await _store.MarkQueuedAsync(image.Id, job.Id, cancellationToken);
+                image = image with { State = IndexState.Queued, Error = null, JobId = job.Id };
+            }
+            results.Add(new IngestedImage(image, created));
+        }
+        if (idempotencyKey is not null)
+            await _store.SaveRequestAsync(request.Owner, idempotencyKey, results.Select(r => r.Image.Id).ToList(), cancellationToken);
+        return results;
+    }
+
+    /// <summary>The CLI's ingest: add and index in this process, skipping an image that is already indexed.</summary>
+    public async Task<(LibraryImage Image, bool Skipped)> AddAndIndexAsync(IngestItem item, IngestRequest request, CancellationToken cancellationToken)
+    {
+        var (image, _) = await AddAsync(item, request, cancellationToken);
+        if (image.State == IndexState.Indexed) return (image, true);
+        try
+        {
+            return ((await IndexAsync(image.Id, item.Bytes.ToArray(), cancellationToken)).Image, false);
+        }
+        catch (Exception e) when (IsPermanent(e))
+        {
+            await _store.MarkFailedAsync(image.Id, e.Message, cancellationToken);
+            throw;
+        }
+    }
+
+    private async Task<(LibraryImage Image, bool Created)> AddAsync(IngestItem item, IngestRequest request, CancellationToken cancellationToken)
+    {
+        if (item.Bytes.Length == 0) throw new EmptyImageException();
+        var format = ImageFormatSniffer.Sniff(item.Bytes.Span) ?? throw new UnsupportedImageFormatException(
+            $"{(item.FileName is null ? "The data" : $"'{item.FileName}'")} is not an image in a supported format (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF/AVIF, SVG); the format is detected from the content.");
+        var id = await _blobs.PutAsync(item.Bytes, cancellationToken);
+        var (image, created) = await _store.AddAsync(new LibraryImage
+        {
+            Id = id,
+            Owner = request.Owner,
+            Collection = request.Collection,
+            Tags = request.Tags,
+            ExternalId = request.ExternalId,
+            FileName = item.FileName,
+            MediaType = format.MediaType(),
+            Bytes = item.Bytes.Length,
+            AddedAt = _clock.GetUtcNow(),
+        }, cancellationToken);
+        if (!created && request.Owner is not null && image.Owner != request.Owner)
+            throw new LibraryImageOwnedException(id);
+        return (image, created);
+    }
+
+    /// <summary>
+    /// Indexes one image (the job's work): the tasks on one decode, the vector into the active space, the fields into
+    /// the store. Running it twice writes the same rows (upserts), so a job re-run after a worker died adds nothing.
+    /// An image deleted meanwhile is left deleted: its vector is removed again after the write.
+    /// </summary>
+    public async Task<IndexOutcome> IndexAsync(string id, byte[] bytes, CancellationToken cancellationToken)
+    {
+        var image = await _store.GetAsync(id, cancellationToken);
+        if (image is null) return new IndexOutcome(new LibraryImage { Id = id, MediaType = "", State = IndexState.Failed, Error = "deleted" }, []);
+        var analysis = await _analyzer.AnalyzeAsync(bytes, _tasks, ParameterReader.None, cancellationToken);
+        var fields = new IndexedFields { Width = analysis.Width, Height = analysis.Height, Format = analysis.Format };
+        var timings = new Dictionary<string, double> { ["decode"] = Math.Round(analysis.DecodeMs, 2) };
+        var models = new List<ModelVersion>();
+        float[]? vector = null;
+        foreach (var outcome in analysis.Tasks)
+        {
+            timings[outcome.Name] = Math.Round(outcome.Ms, 2);
+            if (outcome.Model is { } model && _catalog.Contains(model) && !models.Exists(m => m.Name == model))
+                models.Add(new ModelVersion(model, _catalog.Get(model).Version));
+            fields = outcome.Result switch
+            {
+                ImageEmbedding e => Embedded(e),
+                CaptionBatch c => fields with { Caption = c.Captions.Count > 0 ? c.Captions[0].Text : null },
+                OcrResult o => fields with { OcrText = o.Text },
+                DetectionResult d => fields with { Labels = d.Objects.Select(o => o.Label).Distinct().ToList() },
+                FaceDetectionResult f => fields with { FaceCount = f.Faces.Count },
+                ImageInfo i => fields with { CapturedAt = CaptureTime(i.Exif?.CaptureTime) },
+                string hash when outcome.Name == "phash" => fields with { PerceptualHash = hash },
+                _ => fields,
+            };
+        }
+        fields = fields with { TaskMs = timings };
+
+        IndexedFields Embedded(ImageEmbedding e)
+        {
+            vector = e.Vector;
+            return fields;
+        }
+
+        if (vector is not null)
+        {
+            var space = await SpaceForAsync(_catalog.Get(analysis.Tasks.First(t => t.Result is ImageEmbedding).Model!), vector.Length, cancellationToken);
+            fields = fields with { Space = space.Key };
+            await _vectors.UpsertAsync(space, id, vector, Attributes(image, fields), cancellationToken);
+        }
+        var indexed = await _store.MarkIndexedAsync(id, fields, _clock.GetUtcNow(), cancellationToken);
+        if (!indexed || await _store.GetAsync(id, cancellationToken) is null)
+        {
+            // Deleted while it was being indexed: whatever this run wrote must not make it searchable.
+            await _vectors.DeleteAsync(id, cancellationToken);
+            return new IndexOutcome(image with { State = IndexState.Failed, Error = "deleted" }, models);
+        }
+        return new IndexOutcome(image with { State = IndexState.Indexed, Fields = fields, IndexedAt = _clock.GetUtcNow() }, models);
+    }
+
+    public async Task MarkFailedAsync(string id, string error, CancellationToken cancellationToken) =>
+        await _store.MarkFailedAsync(id, error, cancellationToken);
+
+    /// <summary>Input or configuration that fails the same way on every try.</summary>
+    public static bool IsPermanent(Exception e) => JobWorker.IsPermanent(e) || e is EmbeddingSpaceMismatchException;
+
+    private static VectorAttributes Attributes(LibraryImage image, IndexedFields fields) =>
+        new(image.Owner ?? "", image.Collection, fields.CapturedAt, fields.FaceCount ?? 0, fields.Labels.Select(l => l.ToLowerInvariant()).ToList());
+
+    private static DateTimeOffset? CaptureTime(string? text) =>
+        text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time : null;
+
+    /// <summary>
+    /// The space a new vector of <paramref name="model"/> goes into: the active one, or the one a reindex is building.
+    /// The first vector of an empty library makes its model's space the active one. Any other model is refused.
+    /// </summary>
+    private async Task<EmbeddingSpace> SpaceForAsync(ModelManifest model, int dimensions, CancellationToken cancellationToken)
+    {
+        var space = new EmbeddingSpace(model.Name, model.Version, dimensions);
+        var spaces = await GetSpacesAsync(cancellationToken);
+        if (spaces.Active is null)
+        {
+            await SaveSpacesAsync(spaces with { Active = space }, cancellationToken);
+            return space;
+        }
+        if (spaces.Active == space || spaces.Pending == space) return space;
+        throw new EmbeddingSpaceMismatchException(
+            $"The library's vectors are in {spaces.Active.Key}, and this server embeds with {space.Key} (Embeddings:Model); one index never mixes " +
+            $"two models. Run `iris library reindex` with the new model configured to re-embed the library beside the old vectors " +
+            $"(search keeps answering) and switch when it is done, or set Embeddings:Model back to {spaces.Active.Model}.");
+    }
+
+    public async Task<LibrarySpaces> GetSpacesAsync(CancellationToken cancellationToken) =>
+        await _store.GetSettingAsync(SpacesKey, cancellationToken) is { } text
+            ? JsonSerializer.Deserialize<LibrarySpaces>(text, Json) ?? new LibrarySpaces(null, null)
+            : new LibrarySpaces(null, null);
+
+    // One row holds both spaces, so switching the searched space is one atomic write.
+    private Task SaveSpacesAsync(LibrarySpaces spaces, CancellationToken cancellationToken) =>
+        _store.SetSettingAsync(SpacesKey, JsonSerializer.Serialize(spaces, Json), cancellationToken);
+
+    /// <summary>
+    /// The image as <paramref name="owner"/> sees it (another owner's is not found). An image whose indexing job has
+    /// failed for good (its worker retried it out) reads as failed with the job's error.
+    /// </summary>
+    public async Task<LibraryImage> GetAsync(string id, string? owner, CancellationToken cancellationToken)
+    {
+        var image = await _store.GetAsync(id, cancellationToken);
+        if (image is null || (owner is not null && image.Owner != owner)) throw new LibraryImageNotFoundException(id);
+        if (image is { State: IndexState.Queued, JobId: { } jobId } && _jobs is not null)
+        {
+            var job = await _jobs.GetAsync(jobId, cancellationToken);
+            if (job.Status is JobStatus.Failed or JobStatus.Canceled)
+                return image with { State = IndexState.Failed, Error = job.Error ?? job.Status.ToString().ToLowerInvariant() };
+        }
+        return image;
+    }
+
+    public async Task<LibraryPage> ListAsync(LibraryQuery query, CancellationToken cancellationToken)
+    {
+        if (query.Collection is not null && !await _store.CollectionExistsAsync(query.Owner, query.Collection, cancellationToken))
+            throw new UnknownCollectionException(query.Collection);
+        return await _store.ListAsync(query, cancellationToken);
+    }
+
+    /// <summary>Whether the active space holds the image's vector (what the index holds, for GET /v1/images/{id}).</summary>
+    public async Task<bool> HasVectorAsync(string id, CancellationToken cancellationToken) =>
+        (await GetSpacesAsync(cancellationToken)).Active is { } space && await _vectors.GetAsync(space, id, cancellationToken) is not null;
+
+    /// <summary>Removes the image from the vector index first (so no search finds it from then on), then its row and its bytes.</summary>
+    public async Task DeleteAsync(string id, string? owner, CancellationToken cancellationToken)
+    {
+        var image = await GetAsync(id, owner, cancellationToken);
+        await _vectors.DeleteAsync(id, cancellationToken);
+        await _store.DeleteAsync(id, cancellationToken);
+        await _blobs.DeleteAsync(id, cancellationToken);
+        _logger?.LogInformation("Library image {Id} deleted", image.Id);
+    }
+
+    /// <summary>The stored bytes of a library image as <paramref name="owner"/> may see it.</summary>
+    public async Task<(LibraryImage Image, byte[] Bytes)> ReadAsync(string id, string? owner, CancellationToken cancellationToken)
+    {
+        if (!BlobIds.IsValid(id)) throw new LibraryImageNotFoundException(id);
+        var image = await _store.GetAsync(id, cancellationToken);
+        if (image is null || (owner is not null && image.Owner != owner)) throw new LibraryImageNotFoundException(id);
+        var bytes = await _blobs.GetAsync(id, cancellationToken) ?? throw new LibraryImageNotFoundException(id);
+        return (image, bytes);
+    }
+
+    /// <summary>
+    /// Re-embeds every indexed image with the configured embedding model into a new space beside the active one, then
+    /// makes it the active space in one write and drops the old one. Search answers from the old space until then.
+    /// Resumable: an image whose vector the new space already holds is skipped, so a killed run continues where it was.
+    /// </summary>
+    public async Task<ReindexResult> ReindexAsync(IProgress<(long Done, long Total)>? progress, CancellationToken cancellationToken)
+    {
+        var parameters = _embed.Read(ParameterReader.None);
+        var manifest = _catalog.Get(parameters.Model);
+        var spaces = await GetSpacesAsync(cancellationToken);
+        if (spaces.Active is { } active && active.Model == manifest.Name && active.Version == manifest.Version)
+            return new ReindexResult(active, active, 0, 0);
+        var total = await _store.CountAsync(null, IndexState.Indexed, cancellationToken);
+        long done = 0, embedded = 0;
+        string? after = null;
+        var target = spaces.Pending is { } pending && pending.Model == manifest.Name && pending.Version == manifest.Version ? pending : null;
+        while (true)
+        {
+            var ids = await _store.ListIndexedIdsAsync(after, 64, cancellationToken);
+            if (ids.Count == 0) break;
+            foreach (var id in ids)
+            {
+                after = id;
+                done++;
+                if (target is not null && await _vectors.GetAsync(target, id, cancellationToken) is not null) { progress?.Report((done, total)); continue; }
+                var image = await _store.GetAsync(id, cancellationToken);
+                var bytes = await _blobs.GetAsync(id, cancellationToken);
+                if (image is null || bytes is null) continue;
+                var run = await _analyzer.RunAsync(_embed, parameters, bytes, cancellationToken);
+                if (target is null)
+                {
+                    target = new EmbeddingSpace(manifest.Name, manifest.Version, run.Result.Vector.Length);
+                    spaces = await GetSpacesAsync(cancellationToken);
+                    await SaveSpacesAsync(spaces with { Pending = target }, cancellationToken);
+                }
+                await _vectors.UpsertAsync(target, id, run.Result.Vector, Attributes(image, image.Fields ?? new IndexedFields()), cancellationToken);
+                embedded++;
+                progress?.Report((done, total));
+            }
+        }
+        spaces = await GetSpacesAsync(cancellationToken);
+        if (target is null) // an empty library: the configured model's space becomes active with its first vector
+        {
+            await SaveSpacesAsync(new LibrarySpaces(null, null), cancellationToken);
+            return new ReindexResult(spaces.Active, null, 0, 0);
+        }
+        await SaveSpacesAsync(new LibrarySpaces(target, null), cancellationToken);
+        if (spaces.Active is { } old && old != target) await _vectors.DropSpaceAsync(old, cancellationToken);
+        return new ReindexResult(spaces.Active, target, done, embedded);
+    }
+}
+
+/// <summary>What a reindex did: the space searched before and after, images walked and images embedded by this run.</summary>
+public sealed record ReindexResult(EmbeddingSpace? From, EmbeddingSpace? To, long Images, long Embedded);

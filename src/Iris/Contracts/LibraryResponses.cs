@@ -1,0 +1,58 @@
+using Iris.Core.Library;
+using Iris.Core.Library.Vectors;
+
+namespace Iris.Contracts;
+
+/// <summary>POST /v1/images: one entry per image sent, in order.</summary>
+public sealed record IngestResponse(IReadOnlyList<IngestedImageResponse> Images);
+
+/// <param name="Created">False when the same bytes were already in the library (same id; not indexed again).</param>
+public sealed record IngestedImageResponse(string ImageId, string State, string? JobId, bool Created, string Url)
+{
+    public static IngestedImageResponse From(IngestedImage ingested) => new(
+        ingested.Image.Id, ImageResponse.StateName(ingested.Image.State), ingested.Image.JobId, ingested.Created, ImageResponse.UrlOf(ingested.Image.Id));
+}
+
+/// <summary>GET /v1/images: newest first.</summary>
+public sealed record ImageListResponse(IReadOnlyList<ImageResponse> Images, string? NextCursor);
+
+/// <summary>What indexing kept of an image (null fields: their task is not in Library:IndexTasks).</summary>
+public sealed record ImageIndexResponse(
+    string? Space, bool HasVector, string? Caption, string? OcrText, IReadOnlyList<string> Labels, int? FaceCount, DateTimeOffset? CapturedAt,
+    int Width, int Height, string? Format, string? PerceptualHash, IReadOnlyDictionary<string, double> TaskMs);
+
+/// <summary>One library image: its metadata, index state (<c>queued</c>, <c>indexed</c>, <c>failed</c> with <c>error</c>) and index entry.</summary>
+public sealed record ImageResponse(
+    string ImageId, string Url, string Collection, IReadOnlyList<string> Tags, string? ExternalId, string? FileName, string MediaType, long Bytes,
+    DateTimeOffset AddedAt, string State, string? Error, string? JobId, DateTimeOffset? IndexedAt, ImageIndexResponse? Index)
+{
+    public static ImageResponse From(LibraryImage image, bool? hasVector = null) => new(
+        image.Id, UrlOf(image.Id), image.Collection, image.Tags, image.ExternalId, image.FileName, image.MediaType, image.Bytes, image.AddedAt,
+        StateName(image.State), image.Error, image.JobId, image.IndexedAt,
+        image.Fields is not { } f ? null : new ImageIndexResponse(
+            f.Space, hasVector ?? f.Space is not null, f.Caption, f.OcrText, f.Labels, f.FaceCount, f.CapturedAt, f.Width, f.Height, f.Format, f.PerceptualHash, f.TaskMs));
+
+    public static string UrlOf(string id) => $"/images/{id}";
+
+    public static string StateName(IndexState state) => state.ToString().ToLowerInvariant();
+}
+
+/// <summary>GET/POST /v1/search: hits best first (or newest first with sort=date), and the cursor of the next page.</summary>
+public sealed record SearchResponse(IReadOnlyList<SearchHitResponse> Hits, string? NextCursor, string Mode, EmbeddingSpaceResponse? Space);
+
+/// <param name="Score">What orders the hits (see README, Search): cosine similarity (semantic), share of query words matched (text), or reciprocal rank fusion normalised to 1 (hybrid).</param>
+/// <param name="Similarity">The CLIP cosine similarity of the query and the image, when the image was a semantic candidate.</param>
+/// <param name="Matched">The fields that matched: <c>embedding</c>, <c>caption</c>, <c>ocr_text</c>, <c>labels</c>, <c>tags</c>.</param>
+public sealed record SearchHitResponse(
+    string ImageId, float Score, float? Similarity, IReadOnlyList<string> Matched, string Url, string Collection, string? Caption,
+    IReadOnlyList<string> Labels, DateTimeOffset? CapturedAt)
+{
+    public static SearchHitResponse From(SearchHit hit) => new(
+        hit.Image.Id, hit.Score, hit.Similarity, hit.Matched, ImageResponse.UrlOf(hit.Image.Id), hit.Image.Collection, hit.Image.Fields?.Caption,
+        hit.Image.Fields?.Labels ?? [], hit.Image.Fields?.CapturedAt);
+}
+
+public sealed record EmbeddingSpaceResponse(string Model, string Version, int Dimensions)
+{
+    public static EmbeddingSpaceResponse? From(EmbeddingSpace? space) => space is null ? null : new(space.Model, space.Version, space.Dimensions);
+}
