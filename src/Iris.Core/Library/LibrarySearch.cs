@@ -77,8 +77,9 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
 
         var mode = query.Text is null ? SearchMode.Semantic : query.Mode;
         var spaces = await library.GetSpacesAsync(cancellationToken);
-        // Near-duplicates collapse after the ranking, so fetch more to still fill the page.
-        var candidates = Math.Min(MaxDepth, query.Dedupe ? depth * 3 : depth);
+        // One more than the page needs tells whether there is a next page; near-duplicates collapse after the
+        // ranking, so fetch more to still fill the page.
+        var candidates = Math.Min(MaxDepth + 1, query.Dedupe ? depth * 3 : depth + 1);
 
         var semantic = new List<VectorHit>();
         if (mode != SearchMode.Text && await QueryVectorAsync(query, spaces.Active, cancellationToken) is { } vector)
@@ -117,7 +118,7 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
                 SearchMode.Text => Coverage(image, terms),
                 _ => value / (2.0 / (RrfK + 1)),
             };
-            ranked.Add(new SearchHit(image, (float)Math.Round(score, 6), similarity.TryGetValue(id, out var s) ? s : null, matched));
+            ranked.Add(new SearchHit(image, (float)score, similarity.TryGetValue(id, out var s) ? s : null, matched));
         }
         if (query.Sort == SearchSort.Date)
             ranked = ranked.OrderByDescending(h => h.Image.Fields?.CapturedAt ?? h.Image.AddedAt).ThenByDescending(h => h.Score).ToList();

@@ -22,6 +22,12 @@ public static class LibraryServices
             "postgres" => new PostgresLibraryStore(options.Jobs.Postgres.ConnectionString),
             _ => new SqliteLibraryStore(sp.GetRequiredService<SqliteJobDatabase>()),
         });
+        services.AddSingleton<IVectorIndex>(_ => options.Library.Index.ToLowerInvariant() switch
+        {
+            // Beside the library's rows in the same SQLite file (its own tables), so one file holds the whole library.
+            "embedded" => new EmbeddedVectorIndex(options.Jobs.Database),
+            var other => throw new InvalidConfigurationException([$"Library:Index '{other}' is not available in this build; use embedded."]),
+        });
         services.AddSingleton(options.Library.Settings());
         services.AddSingleton(sp => new ImageLibrary(
             sp.GetRequiredService<ILibraryStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IVectorIndex>(),

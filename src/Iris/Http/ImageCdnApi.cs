@@ -51,7 +51,8 @@ public static class ImageCdnApi
         }
         if (!int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var width) || width is < 1 or > MaxThumbnailWidth)
             throw new InvalidParameterException($"w must be a width in pixels between 1 and {MaxThumbnailWidth}; got '{w}'.", "w");
-        var key = $"library/{id}/w{width}";
+        // The cache names its files by the key, so the key is a hash (as /v1/img's are).
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"library-thumbnail\n{id}\n{width}")));
         // The owner check comes first, so the cache never serves another caller's thumbnail.
         var original = await library.GetAsync(id, owner, cancellationToken);
         var result = await cache.GetAsync(key, cancellationToken);
@@ -65,6 +66,8 @@ public static class ImageCdnApi
         else
             context.Response.Headers["X-Cache"] = "hit";
         context.Response.Headers.CacheControl = cacheControl;
+        context.Response.Headers["X-Image-Width"] = result.Width.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers["X-Image-Height"] = result.Height.ToString(CultureInfo.InvariantCulture);
         return TypedResults.File(result.Bytes, result.MediaType, entityTag: new EntityTagHeaderValue($"\"{original.Id}-w{width}\""), enableRangeProcessing: true);
     }
 }

@@ -37,6 +37,7 @@ public static class IrisServer
         builder.Services.AddHostedService<ModelWarmupService>();
         builder.Services.AddIrisJobs(options).AddIrisJobWorkers(options.Jobs.Workers);
         builder.Services.AddIrisLibrary(options);
+        builder.Services.AddHostedService<LibraryWarmupService>();
         ImageUpload.ConfigureLimits(builder.Services, options.ImageLimits());
 
         builder.Services.ConfigureHttpJsonOptions(j =>
