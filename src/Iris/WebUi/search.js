@@ -155,8 +155,8 @@ async function rankingNote(answer) {
   const words = 'words in captions, OCR text, labels and tags';
   if (!answer.space || answer.mode === 'text') return `Ranked by ${words}.`;
   const space = `${answer.space.model} ${answer.space.version}, ${answer.space.dimensions}-d`;
-  const description = (await catalog()).find((m) => m.name === answer.space.model)?.description;
-  return `Image similarity by ${space}${description ? `: ${description}` : ''}${answer.mode === 'hybrid' ? `; fused with ${words}.` : ''}`;
+  const description = await describe(answer.space.model);
+  return `Image similarity by ${space}${description ? `: ${description}` : ''}${answer.mode === 'hybrid' ? `; fused with ${words}` : ''}.`;
 }
 
 /** Replaces the grid (first page) or appends to it (the next pages); `offset` numbers the appended hits. */
@@ -269,7 +269,7 @@ async function noteCaptionModel(image) {
     const [job, models] = await Promise.all([apiJson(`/v1/jobs/${encodeURIComponent(image.job_id)}`), catalog()]);
     const describers = new Set(models.filter((m) => m.task === 'describe').map((m) => m.name));
     const model = job.generated_by.find((m) => describers.has(m.name));
-    if (openId === image.image_id && model) $('image-caption-model').textContent = await modelNote('Caption', model.name, model.version);
+    if (openId === image.image_id && model) $('image-caption-model').textContent = `${await modelNote('Caption', model.name, model.version)}.`;
   } catch {
     // A job purged by retention leaves the caption uncredited; the caption itself is still right.
   }
@@ -288,7 +288,7 @@ async function drawDetections(id, blob) {
   drawBoxes($('image-overlay'), result.width, result.height, objects, []);
   const note = await modelNote('Boxes', result.detect.model);
   $('image-boxes-model').textContent = objects.length
-    ? `${note} (${objects.map((o) => `${o.label} ${percent(o.confidence)}`).join(', ')})`
+    ? `${note} (${objects.map((o) => `${o.label} ${percent(o.confidence)}`).join(', ')}).`
     : `${note}: nothing found.`;
 }
 
@@ -306,8 +306,13 @@ function catalog() {
  * description says what a model knows, so a caption or a ranking from a domain-specific model never passes for general.
  */
 async function modelNote(what, name, version) {
-  const description = (await catalog()).find((m) => m.name === name)?.description;
+  const description = await describe(name);
   return `${what} by ${name}${version ? ` ${version}` : ''}${description ? `: ${description}` : ''}`;
+}
+
+/** The catalog's one-line description of a model, without its full stop (the notes continue after it). */
+async function describe(name) {
+  return (await catalog()).find((m) => m.name === name)?.description?.replace(/\.$/, '');
 }
 
 async function deleteOpenImage() {

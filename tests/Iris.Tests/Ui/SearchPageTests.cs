@@ -248,6 +248,32 @@ public sealed class SearchPageTests(FlowerLibraryHost server, Chromium chromium)
     }
 
     [Fact]
+    public async Task A_deleted_image_leaves_the_grid_and_the_counts_and_does_not_come_back_in_a_search()
+    {
+        var (page, errors) = await OpenAsync("deleted");
+        var photo = TestPaths.RealImage("coco-000000000285.jpg");
+        await page.Locator("#upload-files").SetInputFilesAsync(photo);
+        await SearchPage.ExpectIndexedAsync(page, 1);
+        await page.Locator("#search-example").SetInputFilesAsync(photo);
+        var hit = page.Locator($"#hits li[data-image-id='{SearchPage.IdOf(photo)}']");
+        await hit.GetByRole(AriaRole.Button).ClickAsync();
+        page.Dialog += (_, confirm) => confirm.AcceptAsync();
+
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Delete from library" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Dialog)).ToBeHiddenAsync();
+        await Expect(hit).ToHaveCountAsync(0);
+        await Expect(page.Locator("#search-status")).ToContainTextAsync("Deleted image");
+        await Expect(page.Locator("#count-indexed")).ToHaveTextAsync("0");
+        // Searched across the whole library (its collection is gone with its only image), the photo finds others, not itself.
+        await page.GetByLabel("Collection").FillAsync("");
+        await page.Locator("#search-example").SetInputFilesAsync(photo);
+        await Expect(page.Locator("#search-status")).ToContainTextAsync("images like coco-000000000285.jpg, best first");
+        await Expect(hit).ToHaveCountAsync(0);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task An_empty_query_shows_the_servers_problem_detail()
     {
         var (page, _) = await OpenAsync();
