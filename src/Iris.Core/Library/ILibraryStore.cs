@@ -55,6 +55,12 @@ public interface ILibraryStore : IAsyncDisposable
 
     Task SaveRequestAsync(string? owner, string key, IReadOnlyList<string> imageIds, CancellationToken cancellationToken);
 
+    /// <summary>Records that two images are not near-duplicates, whatever their perceptual hashes say (idempotent).</summary>
+    Task MarkDistinctAsync(string a, string b, CancellationToken cancellationToken);
+
+    /// <summary>The pairs among <paramref name="ids"/> marked distinct, each as (smaller id, larger id).</summary>
+    Task<IReadOnlySet<(string, string)>> DistinctPairsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
     /// <summary>Ids of indexed images after <paramref name="afterId"/> in id order, for a resumable walk (reindex).</summary>
     Task<IReadOnlyList<string>> ListIndexedIdsAsync(string? afterId, int limit, CancellationToken cancellationToken);
 }

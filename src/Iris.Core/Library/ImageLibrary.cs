@@ -160,7 +160,8 @@ public sealed class ImageLibrary
         if (image is null) return new IndexOutcome(new LibraryImage { Id = id, MediaType = "", State = IndexState.Failed, Error = "deleted" }, []);
         var analysis = await _analyzer.AnalyzeAsync(bytes, _tasks, ParameterReader.None, cancellationToken);
         var fields = new IndexedFields { Width = analysis.Width, Height = analysis.Height, Format = analysis.Format };
-        var timings = new Dictionary<string, double> { ["decode"] = Math.Round(analysis.DecodeMs, 2) };
+        // prepare: loading the models (once per process, then a cache hit); decode: the one decode all tasks share.
+        var timings = new Dictionary<string, double> { ["prepare"] = Math.Round(analysis.PrepareMs, 2), ["decode"] = Math.Round(analysis.DecodeMs, 2) };
         var models = new List<ModelVersion>();
         float[]? vector = null;
         foreach (var outcome in analysis.Tasks)
@@ -281,6 +282,15 @@ public sealed class ImageLibrary
         await _store.DeleteAsync(id, cancellationToken);
         await _blobs.DeleteAsync(id, cancellationToken);
         _logger?.LogInformation("Library image {Id} deleted", image.Id);
+    }
+
+    /// <summary>Dismisses a false near-duplicate match: <c>dedupe=true</c> never collapses these two images again.</summary>
+    public async Task MarkDistinctAsync(string id, string other, string? owner, CancellationToken cancellationToken)
+    {
+        await GetAsync(id, owner, cancellationToken);
+        await GetAsync(other, owner, cancellationToken);
+        if (id == other) throw new InvalidParameterException("An image is always a duplicate of itself; name another image.", "image_id");
+        await _store.MarkDistinctAsync(id, other, cancellationToken);
     }
 
     /// <summary>The stored bytes of a library image as <paramref name="owner"/> may see it.</summary>

@@ -122,7 +122,8 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
         }
         if (query.Sort == SearchSort.Date)
             ranked = ranked.OrderByDescending(h => h.Image.Fields?.CapturedAt ?? h.Image.AddedAt).ThenByDescending(h => h.Score).ToList();
-        if (query.Dedupe) ranked = Dedupe(ranked, settings.NearDuplicateDistance);
+        if (query.Dedupe)
+            ranked = Dedupe(ranked, settings.NearDuplicateDistance, await library.Store.DistinctPairsAsync(ranked.Select(h => h.Image.Id).ToList(), cancellationToken));
         var page = ranked.Skip(offset).Take(query.K).ToList();
         var next = ranked.Count > offset + query.K ? (offset + query.K).ToString(CultureInfo.InvariantCulture) : null;
         return new SearchPage(page, next, spaces.Active, mode);
@@ -196,14 +197,18 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
         return (double)terms.Count(t => words.Any(w => Same(w, t))) / terms.Count;
     }
 
-    /// <summary>Keeps the best-ranked image of each group whose perceptual hashes differ in at most <paramref name="distance"/> bits.</summary>
-    private static List<SearchHit> Dedupe(List<SearchHit> hits, int distance)
+    /// <summary>
+    /// Keeps the best-ranked image of each group whose perceptual hashes differ in at most <paramref name="distance"/>
+    /// bits, except pairs a user marked distinct (a false match dismissed).
+    /// </summary>
+    private static List<SearchHit> Dedupe(List<SearchHit> hits, int distance, IReadOnlySet<(string, string)> distinct)
     {
         var kept = new List<SearchHit>(hits.Count);
         foreach (var hit in hits)
         {
             var hash = hit.Image.Fields?.PerceptualHash;
-            if (hash is null || !kept.Exists(k => k.Image.Fields?.PerceptualHash is { } other && PerceptualHash.Distance(hash, other) <= distance))
+            if (hash is null || !kept.Exists(k => k.Image.Fields?.PerceptualHash is { } other && PerceptualHash.Distance(hash, other) <= distance
+                                                   && !distinct.Contains(SqlLibraryStore.Pair(hit.Image.Id, k.Image.Id))))
                 kept.Add(hit);
         }
         return kept;

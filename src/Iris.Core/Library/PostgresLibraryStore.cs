@@ -38,12 +38,11 @@ public sealed class PostgresLibraryStore(string connectionString) : SqlLibrarySt
         CREATE INDEX IF NOT EXISTS library_images_search ON library_images USING GIN (search);
         CREATE TABLE IF NOT EXISTS library_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS library_requests (owner TEXT NOT NULL, key TEXT NOT NULL, image_ids TEXT NOT NULL, PRIMARY KEY (owner, key));
+        CREATE TABLE IF NOT EXISTS library_distinct (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b));
         """;
 
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
-    private volatile bool _ready;
-
-    public override async Task InitializeAsync(CancellationToken cancellationToken)
+    protected override async Task CreateSchemaAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -53,14 +52,10 @@ public sealed class PostgresLibraryStore(string connectionString) : SqlLibrarySt
         await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
             await schema.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        _ready = true;
     }
 
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        if (!_ready) await InitializeAsync(cancellationToken);
-        return await _dataSource.OpenConnectionAsync(cancellationToken);
-    }
+    protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken);
 
     protected override async Task WriteTextAsync(DbConnection connection, DbTransaction transaction, string id, IndexedFields? fields, IReadOnlyList<string> tags, CancellationToken cancellationToken)
     {

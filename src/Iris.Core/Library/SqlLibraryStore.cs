@@ -18,9 +18,25 @@ public abstract class SqlLibraryStore : ILibraryStore
     private const string Columns =
         "seq, id, owner, collection, tags, external_id, file_name, media_type, bytes, added_at, state, error, job_id, indexed_at, fields";
 
-    public abstract Task InitializeAsync(CancellationToken cancellationToken);
+    private volatile bool _ready;
 
-    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+    /// <summary>Creates the library's tables when missing (idempotent; several processes may start together).</summary>
+    protected abstract Task CreateSchemaAsync(CancellationToken cancellationToken);
+
+    /// <summary>A new open connection to the database.</summary>
+    protected abstract Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await CreateSchemaAsync(cancellationToken);
+        _ready = true;
+    }
+
+    protected async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (!_ready) await InitializeAsync(cancellationToken);
+        return await OpenConnectionAsync(cancellationToken);
+    }
 
     /// <summary>Replaces the image's full-text row (indexing) or removes it (<paramref name="fields"/> null).</summary>
     protected abstract Task WriteTextAsync(DbConnection connection, DbTransaction transaction, string id, IndexedFields? fields, IReadOnlyList<string> tags, CancellationToken cancellationToken);
@@ -224,6 +240,28 @@ public abstract class SqlLibraryStore : ILibraryStore
     public Task SaveRequestAsync(string? owner, string key, IReadOnlyList<string> imageIds, CancellationToken cancellationToken) =>
         ExecuteAsync("INSERT INTO library_requests (owner, key, image_ids) VALUES (@owner, @key, @ids) ON CONFLICT (owner, key) DO NOTHING",
             cancellationToken, ("owner", owner ?? ""), ("key", key), ("ids", JsonSerializer.Serialize(imageIds, Json)));
+
+    public Task MarkDistinctAsync(string a, string b, CancellationToken cancellationToken)
+    {
+        var (low, high) = Pair(a, b);
+        return ExecuteAsync("INSERT INTO library_distinct (a, b) VALUES (@a, @b) ON CONFLICT (a, b) DO NOTHING", cancellationToken, ("a", low), ("b", high));
+    }
+
+    public async Task<IReadOnlySet<(string, string)>> DistinctPairsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var pairs = new HashSet<(string, string)>();
+        if (ids.Count < 2) return pairs;
+        var names = ids.Select((_, i) => "@p" + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection,
+            $"SELECT a, b FROM library_distinct WHERE a IN ({string.Join(",", names)}) AND b IN ({string.Join(",", names)})",
+            ids.Select((id, i) => ("p" + i.ToString(CultureInfo.InvariantCulture), (object?)id)).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) pairs.Add((reader.GetString(0), reader.GetString(1)));
+        return pairs;
+    }
+
+    public static (string, string) Pair(string a, string b) => string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a);
 
     public async Task<IReadOnlyList<string>> ListIndexedIdsAsync(string? afterId, int limit, CancellationToken cancellationToken)
     {

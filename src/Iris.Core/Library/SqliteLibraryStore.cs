@@ -35,23 +35,17 @@ public sealed class SqliteLibraryStore(SqliteJobDatabase database) : SqlLibraryS
         CREATE VIRTUAL TABLE IF NOT EXISTS library_text USING fts5 (id UNINDEXED, caption, ocr_text, labels, tags, tokenize = 'porter unicode61');
         CREATE TABLE IF NOT EXISTS library_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS library_requests (owner TEXT NOT NULL, key TEXT NOT NULL, image_ids TEXT NOT NULL, PRIMARY KEY (owner, key));
+        CREATE TABLE IF NOT EXISTS library_distinct (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b));
         """;
 
-    private volatile bool _ready;
-
-    public override async Task InitializeAsync(CancellationToken cancellationToken)
+    protected override async Task CreateSchemaAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection, Schema);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        _ready = true;
     }
 
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        if (!_ready) await InitializeAsync(cancellationToken);
-        return await database.OpenAsync(cancellationToken);
-    }
+    protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);
 
     protected override async Task WriteTextAsync(DbConnection connection, DbTransaction transaction, string id, IndexedFields? fields, IReadOnlyList<string> tags, CancellationToken cancellationToken)
     {

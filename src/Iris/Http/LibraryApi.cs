@@ -54,7 +54,23 @@ public static partial class LibraryApi
             .WithSummary("Remove an image from the index, the library and the store")
             .WithDescription("Answers 204. The image never comes back in a search, and GET /images/{id} answers 404.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        images.MapPost("/{id}/distinct", MarkDistinctAsync)
+            .WithName("MarkImagesDistinct")
+            .WithSummary("Dismiss a false near-duplicate match")
+            .WithDescription("JSON `{\"image_id\": \"…\"}`: the two images are not near-duplicates, whatever their perceptual hashes say; " +
+                             "`dedupe=true` never collapses them again. Answers 204.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
+    }
+
+    private static async Task<NoContent> MarkDistinctAsync(string id, HttpRequest request, ImageLibrary library, CancellationToken cancellationToken)
+    {
+        using var document = await ReadJsonAsync(request, cancellationToken);
+        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("image_id", out var other) || other.ValueKind != JsonValueKind.String)
+            throw new InvalidRequestException("The JSON body must be {\"image_id\": \"…\"}: the image that is not a near-duplicate of this one.", "image_id");
+        await library.MarkDistinctAsync(id, other.GetString()!, Access.Owner(request.HttpContext.User), cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Accepted<IngestResponse>> IngestAsync(
@@ -81,16 +97,7 @@ public static partial class LibraryApi
         string? Query(string name) => request.Query[name].ToString() is { Length: > 0 } v ? v : null;
         if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
         {
-            JsonDocument document;
-            try
-            {
-                document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidRequestException($"The JSON body is not valid JSON: {e.Message}");
-            }
-            using (document)
+            using (var document = await ReadJsonAsync(request, cancellationToken))
             {
                 var root = document.RootElement;
                 if (root.ValueKind != JsonValueKind.Object)
@@ -121,6 +128,19 @@ public static partial class LibraryApi
         var (images, form) = await JobsApi.ReadImagesAsync(request, limits, cancellationToken);
         return (images.Select(i => new IngestItem(i.Bytes, i.FileName)).ToList(),
             name => Query(name) ?? (form is not null && form[name].ToString() is { Length: > 0 } v ? v : null));
+    }
+
+    /// <summary>The request's JSON body; a body that is not JSON is a 400 saying why.</summary>
+    internal static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidRequestException($"The JSON body is not valid JSON: {e.Message}");
+        }
     }
 
     private static async Task<byte[]> FetchAsync(string raw, RemoteImageFetcher fetcher, CancellationToken cancellationToken)

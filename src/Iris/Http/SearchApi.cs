@@ -75,16 +75,7 @@ public static class SearchApi
         if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
         {
             request.EnableBuffering();
-            JsonDocument document;
-            try
-            {
-                document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidRequestException($"The JSON body is not valid JSON: {e.Message}");
-            }
-            using (document)
+            using (var document = await LibraryApi.ReadJsonAsync(request, cancellationToken))
             {
                 var root = document.RootElement;
                 string? Text(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

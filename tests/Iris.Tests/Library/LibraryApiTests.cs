@@ -125,6 +125,26 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
         Assert.Equal(5, rest.GetProperty("images").GetArrayLength());
     }
 
+    [Fact]
+    public async Task Dedupe_collapses_near_duplicates_and_a_dismissed_match_is_kept_apart()
+    {
+        const string query = "text=flower&mode=semantic&k=20&collection=flowers";
+        var all = Ids(await SearchAsync(query));
+        var deduped = Ids(await SearchAsync(query + "&dedupe=true"));
+        Assert.Equal(20, all.Count);
+        // The synthetic flowers share one layout, so some of them are near-duplicates by dHash (see PerceptualHashTests).
+        Assert.InRange(deduped.Count, 1, 19);
+        var hashes = new Dictionary<string, string>();
+        foreach (var id in all)
+            hashes[id] = (await Client.GetFromJsonAsync<JsonElement>($"/v1/images/{id}")).GetProperty("index").GetProperty("perceptual_hash").GetString()!;
+        var dropped = all.Except(deduped).First();
+        foreach (var kept in deduped.Where(k => Iris.Core.Library.PerceptualHash.Distance(hashes[k], hashes[dropped]) <= 6))
+            Assert.Equal(HttpStatusCode.NoContent, (await Client.PostAsJsonAsync($"/v1/images/{kept}/distinct", new { image_id = dropped })).StatusCode);
+        Assert.Contains(dropped, Ids(await SearchAsync(query + "&dedupe=true")));
+        Assert.Equal(HttpStatusCode.BadRequest, (await Client.PostAsJsonAsync($"/v1/images/{dropped}/distinct", new { image_id = dropped })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.PostAsJsonAsync($"/v1/images/{dropped}/distinct", new { image_id = "0123456789abcdef0123456789abcdef" })).StatusCode);
+    }
+
     [Theory]
     [InlineData("/v1/search?text=", 400, "text")]
     [InlineData("/v1/search?text=%20%20", 400, "text")]

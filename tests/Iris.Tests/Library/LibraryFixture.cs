@@ -12,6 +12,8 @@ namespace Iris.Tests.Library;
 /// </summary>
 public sealed class LibraryFixture : IAsyncLifetime
 {
+    private readonly TempDirectory _data = new();
+
     public IrisTestHost Host { get; private set; } = null!;
     public HttpClient Client => Host.Client;
 
@@ -30,7 +32,8 @@ public sealed class LibraryFixture : IAsyncLifetime
             ["Library:IndexTasks"] = "embed,describe,detect,faces",
             ["Jobs:Workers"] = "2",
             ["Jobs:PollIntervalMs"] = "50",
-            ["Storage:Directory"] = Path.Combine(Path.GetTempPath(), "iris-tests", Guid.NewGuid().ToString("N"), "images"),
+            ["Storage:Directory"] = Path.Combine(_data.Path, "images"),
+            ["Transforms:CacheDirectory"] = Path.Combine(_data.Path, "transform-cache"),
         });
         foreach (var image in FlowerReference.Images)
             Flowers[image.File] = await AddAsync(Client, Path.Combine(FlowerReference.Folder, image.File), "flowers");
@@ -39,7 +42,11 @@ public sealed class LibraryFixture : IAsyncLifetime
         await WaitIndexedAsync(Client, [.. Flowers.Values, .. Real.Values], TimeSpan.FromMinutes(4));
     }
 
-    public async Task DisposeAsync() => await Host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        _data.Dispose();
+    }
 
     public static async Task<string> AddAsync(HttpClient client, string path, string collection, string? tags = null)
     {
