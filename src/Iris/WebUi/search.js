@@ -382,6 +382,7 @@ async function refreshProgress() {
     $('count-queued').textContent = queued.text;
     $('count-indexed').textContent = indexed.text;
     $('count-failed').textContent = failed.text;
+    renderFailed(failed.images);
     const progress = $('index-progress');
     progress.max = Math.max(queued.n + indexed.n + failed.n, 1);
     progress.value = indexed.n + failed.n;
@@ -398,10 +399,18 @@ async function countState(state) {
   if (collection()) params.set('collection', collection());
   try {
     const page = await apiJson(`/v1/images?${params}`);
-    return { n: page.images.length, text: page.next_cursor ? `${COUNT_LIMIT}+` : String(page.images.length) };
+    return { n: page.images.length, text: page.next_cursor ? `${COUNT_LIMIT}+` : String(page.images.length), images: page.images };
   } catch (e) {
     // A collection that holds no image yet is a 404 to the API; to the progress it is simply empty.
-    if (e instanceof ApiError && e.status === 404 && collection()) return { n: 0, text: '0' };
+    if (e instanceof ApiError && e.status === 404 && collection()) return { n: 0, text: '0', images: [] };
     throw e;
   }
+}
+
+/** The images indexing refused, each with the reason, newest first; one opens like a hit. */
+function renderFailed(images) {
+  $('failed-section').hidden = images.length === 0;
+  $('failed').replaceChildren(...images.slice(0, 20).map((image) => el('li', {},
+    el('button', { type: 'button', className: 'link', textContent: image.file_name ?? image.image_id, onclick: () => openImage(image.image_id) }),
+    `: ${image.error ?? 'no reason recorded'}`)));
 }

@@ -274,6 +274,27 @@ public sealed class SearchPageTests(FlowerLibraryHost server, Chromium chromium)
     }
 
     [Fact]
+    public async Task An_image_that_fails_to_index_is_counted_and_listed_with_the_reason()
+    {
+        var (page, errors) = await OpenAsync("broken");
+        // A JPEG cut short: its header passes the upload's format check, the decode in the indexing job fails.
+        var truncated = (await File.ReadAllBytesAsync(TestPaths.RealImage("faces-2.jpg")))[..3000];
+
+        await page.Locator("#upload-files").SetInputFilesAsync(new FilePayload { Name = "cut-short.jpg", MimeType = "image/jpeg", Buffer = truncated });
+
+        await Expect(page.Locator("#count-failed")).ToHaveTextAsync("1", new() { Timeout = 120_000 });
+        await Expect(page.Locator("#count-queued")).ToHaveTextAsync("0");
+        var failed = page.Locator("#failed li");
+        await Expect(failed).ToHaveCountAsync(1);
+        await Expect(failed).ToContainTextAsync("cut-short.jpg: ");
+        var reason = (await failed.TextContentAsync())!["cut-short.jpg: ".Length..];
+        Assert.False(string.IsNullOrWhiteSpace(reason));
+        await failed.GetByRole(AriaRole.Button).ClickAsync();
+        await Expect(page.Locator("#image-facts")).ToContainTextAsync($"failed ({reason})");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task An_empty_query_shows_the_servers_problem_detail()
     {
         var (page, _) = await OpenAsync();
