@@ -12,6 +12,7 @@ const IDLE_POLL_MS = 10000;
 
 let visible = false;
 let progressTimer = null;
+let progressRun = 0;      // numbers the refreshes, so only the latest one writes the counts and schedules the next
 let gridUrls = [];        // the grid's blob: URLs, revoked when it is replaced
 let detailUrl = null;     // the open image's blob: URL
 let openId = null;        // the image shown in the dialog
@@ -374,10 +375,13 @@ const COUNT_LIMIT = 1000;
 async function refreshProgress() {
   clearTimeout(progressTimer);
   progressTimer = null;
+  const run = ++progressRun;
   const error = $('progress-error');
   let busy = false;
   try {
     const [queued, indexed, failed] = await Promise.all(['queued', 'indexed', 'failed'].map(countState));
+    // A newer refresh (another collection typed, an upload) started meanwhile: it has the last word and the next poll.
+    if (run !== progressRun) return;
     clearError(error);
     $('count-queued').textContent = queued.text;
     $('count-indexed').textContent = indexed.text;
@@ -388,6 +392,7 @@ async function refreshProgress() {
     progress.value = indexed.n + failed.n;
     busy = queued.n > 0;
   } catch (e) {
+    if (run !== progressRun) return;
     showError(error, e);
   }
   if (visible) progressTimer = setTimeout(refreshProgress, busy ? BUSY_POLL_MS : IDLE_POLL_MS);
