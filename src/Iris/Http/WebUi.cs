@@ -4,8 +4,8 @@ using Iris.Configuration;
 namespace Iris.Http;
 
 /// <summary>
-/// The built-in web UI: three static files (src/Iris/WebUi) embedded in iris.dll and served at <c>/ui</c>. They are
-/// plain HTML, CSS and an ES module with no build step and no CDN, so the UI works offline and in the Docker image
+/// The built-in web UI: static files (src/Iris/WebUi) embedded in iris.dll and served at <c>/ui</c>. They are
+/// plain HTML, CSS and ES modules with no build step and no CDN, so the UI works offline and in the Docker image
 /// without a wwwroot. The files are public even with auth on (they hold no data); every API call the page makes
 /// carries the key the user typed, so the API stays as protected as before.
 /// </summary>
@@ -13,20 +13,20 @@ public static class WebUi
 {
     public const string Path = "/ui";
 
+    /// <summary>The page's ES modules: app.js and the ones it imports.</summary>
+    private static readonly string[] Modules = ["app.js", "api.js", "dom.js", "search.js"];
+
     private sealed record Asset(byte[] Bytes, string ContentType, string ETag);
 
     public static IEndpointRouteBuilder MapWebUi(this IEndpointRouteBuilder app, IrisOptions options)
     {
         if (!options.Ui.Enabled) return app;
 
-        var index = Load("index.html", "text/html; charset=utf-8");
-        var script = Load("app.js", "text/javascript; charset=utf-8");
-        var styles = Load("app.css", "text/css; charset=utf-8");
-
         // Routing matches /ui/ to /ui too; the page references its assets by absolute path, so both forms work.
-        Map(app, Path, index);
-        Map(app, Path + "/app.js", script);
-        Map(app, Path + "/app.css", styles);
+        Map(app, Path, Load("index.html", "text/html; charset=utf-8"));
+        Map(app, Path + "/app.css", Load("app.css", "text/css; charset=utf-8"));
+        foreach (var module in Modules)
+            Map(app, Path + "/" + module, Load(module, "text/javascript; charset=utf-8"));
         return app;
     }
 

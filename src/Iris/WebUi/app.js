@@ -1,105 +1,12 @@
-// The Iris web UI: one ES module, no framework and no build step, so it ships embedded in iris.dll and works offline.
-// Every API call goes through api(), which adds the API key and turns problem+json answers into readable errors.
+// The Iris web UI: plain ES modules, no framework and no build step, so it ships embedded in iris.dll and works offline.
+// Every API call goes through api() (api.js), which adds the API key and turns problem+json answers into readable errors.
+import { KEY_STORAGE, ApiError, api, apiJson, hideAuthMessage, showError, clearError } from './api.js';
+import { $, el, pairs, percent, bytes, drawBoxes } from './dom.js';
+import { setupSearch, showSearch } from './search.js';
 
-const KEY_STORAGE = 'iris.apiKey';
-const $ = (id) => document.getElementById(id);
-
-/** The image the user picked or dropped; every view works on this one file. */
+/** The image the user picked or dropped; every view but Search works on this one file. */
 let chosen = null;
 let chosenUrl = null;
-
-// ---------------------------------------------------------------- API access
-
-class ApiError extends Error {
-  constructor(status, title, detail) {
-    super(detail || title || `HTTP ${status}`);
-    this.status = status;
-    this.title = title;
-  }
-}
-
-/**
- * fetch() with the stored API key. A 401 shows the banner asking for a key (the server's own reason beside it);
- * any other error answer becomes an ApiError carrying the problem's `detail`, which callers show, never swallow.
- */
-async function api(path, init = {}) {
-  const headers = new Headers(init.headers);
-  const key = localStorage.getItem(KEY_STORAGE);
-  if (key) headers.set('X-Api-Key', key);
-  const response = await fetch(path, { ...init, headers });
-  if (response.ok) {
-    if (response.status !== 304) hideAuthMessage();
-    return response;
-  }
-  const problem = await readProblem(response);
-  if (response.status === 401) {
-    showAuthMessage(key
-      ? `The server refused the API key (${problem.detail || problem.title}). Enter an API key that this server accepts.`
-      : 'This server needs an API key: enter an API key above and save it.');
-  }
-  throw new ApiError(response.status, problem.title, problem.detail);
-}
-
-async function readProblem(response) {
-  const text = await response.text();
-  try {
-    const json = JSON.parse(text);
-    return { title: json.title ?? response.statusText, detail: json.detail ?? '' };
-  } catch {
-    // Not problem+json (a proxy's HTML page, say): show the status and the start of the body.
-    return { title: `${response.status} ${response.statusText}`, detail: text.slice(0, 200) };
-  }
-}
-
-async function apiJson(path, init) {
-  return (await api(path, init)).json();
-}
-
-function showAuthMessage(text) {
-  const banner = $('auth-message');
-  // Focus the key field only when the banner appears, so a repeated 401 does not keep pulling focus away.
-  if (banner.hidden) $('api-key').focus();
-  banner.textContent = text;
-  banner.hidden = false;
-}
-
-function hideAuthMessage() {
-  $('auth-message').hidden = true;
-}
-
-/** Shows an error in a view's alert region; a 401 already has the banner, so the view only points at it. */
-function showError(element, error) {
-  element.textContent = error instanceof ApiError && error.status === 401
-    ? 'Not authorized: enter an API key above.'
-    : (error instanceof ApiError && error.title ? `${error.title}: ${error.message}` : String(error.message ?? error));
-  element.hidden = false;
-}
-
-function clearError(element) {
-  element.hidden = true;
-  element.textContent = '';
-}
-
-// ---------------------------------------------------------------- small DOM builders (no innerHTML: OCR text and labels are data)
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function pairs(dl, entries) {
-  dl.replaceChildren(...entries.flatMap(([name, value]) => [el('dt', { textContent: name }), el('dd', { textContent: String(value) })]));
-}
-
-const percent = (confidence) => `${(confidence * 100).toFixed(1)}%`;
-
-function bytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 // ---------------------------------------------------------------- API key
 
@@ -194,7 +101,7 @@ async function renderAnalysis(result) {
 
   const objects = result.detect?.objects ?? [];
   const faces = result.faces?.faces ?? [];
-  drawBoxes(result.width, result.height, objects, faces);
+  drawBoxes($('overlay'), result.width, result.height, objects, faces);
 
   list('objects', result.detect && objects.map((o) => `${o.label} ${percent(o.confidence)}`));
   list('faces', result.faces && faces.map((f, i) => `face ${i + 1} ${percent(f.confidence)}`));
@@ -236,37 +143,6 @@ function renderInfo(result) {
     swatch.style.color = (color.r * 299 + color.g * 587 + color.b * 114) / 1000 > 140 ? '#000' : '#fff';
     return swatch;
   }));
-}
-
-/**
- * Draws boxes on a canvas laid over the image. The canvas has the image's own pixel size (the server's boxes are in
- * those pixels, EXIF-upright like the browser shows it) and CSS stretches it with the image, so no coordinate scaling.
- */
-function drawBoxes(width, height, objects, faces) {
-  const canvas = $('overlay');
-  canvas.width = width;
-  canvas.height = height;
-  const context = canvas.getContext('2d');
-  context.clearRect(0, 0, width, height);
-  const line = Math.max(2, Math.round(Math.max(width, height) / 300));
-  const font = Math.max(12, Math.round(Math.max(width, height) / 45));
-  context.lineWidth = line;
-  context.font = `${font}px system-ui, sans-serif`;
-  context.textBaseline = 'top';
-  const box = (b, color, label) => {
-    context.strokeStyle = color;
-    context.strokeRect(b.x_min, b.y_min, b.x_max - b.x_min, b.y_max - b.y_min);
-    const textWidth = context.measureText(label).width + line * 2;
-    const y = b.y_min >= font + line * 2 ? b.y_min - font - line * 2 : b.y_min; // above the box unless it touches the top
-    context.fillStyle = color;
-    context.fillRect(b.x_min, y, textWidth, font + line * 2);
-    context.fillStyle = '#fff';
-    context.fillText(label, b.x_min + line, y + line);
-  };
-  for (const o of objects) box(o.box, '#d9480f', `${o.label} ${percent(o.confidence)}`);
-  for (const f of faces) box(f.box, '#1971c2', `face ${percent(f.confidence)}`);
-  // For scripts and tests: how many boxes the overlay shows.
-  canvas.dataset.boxes = String(objects.length + faces.length);
 }
 
 // ---------------------------------------------------------------- Transform
@@ -397,7 +273,7 @@ async function loadModels() {
 // ---------------------------------------------------------------- tabs (WAI-ARIA tabs pattern: arrows move, one tab stop)
 
 let activeView = 'analyze';
-const views = ['analyze', 'transform', 'jobs', 'models'];
+const views = ['analyze', 'search', 'transform', 'jobs', 'models'];
 
 function setupTabs() {
   for (const view of views) $(`tab-${view}`).addEventListener('click', () => show(view));
@@ -418,6 +294,8 @@ function show(view) {
     $(`tab-${v}`).tabIndex = selected ? 0 : -1;
     $(`panel-${v}`).hidden = !selected;
   }
+  // Search has its own uploads (many files, into the library); the one-image picker belongs to the other views.
+  $('picker').hidden = view === 'search';
   if (location.hash !== `#${view}`) history.replaceState(null, '', `#${view}`);
   refreshActiveView();
 }
@@ -426,6 +304,7 @@ function refreshActiveView() {
   if (activeView === 'jobs') loadJobs();
   if (activeView === 'models') loadModels();
   scheduleJobs();
+  showSearch(activeView === 'search');
 }
 
 // ---------------------------------------------------------------- start
@@ -436,5 +315,6 @@ setupAnalyze();
 setupTransform();
 setupJobs();
 setupModels();
+setupSearch();
 setupTabs();
 show(views.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'analyze');

@@ -8,15 +8,26 @@ namespace Iris.Tests.Ui;
 public sealed class WebUiAccessTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
 {
     private const string Key = "ui-key-0123456789";
+    private readonly TempDirectory _data = new();
     private IrisTestHost _host = null!;
 
     public async Task InitializeAsync()
     {
-        _host = await IrisTestHost.StartAsync(new Dictionary<string, string?> { ["Auth:ApiKeys:ui-tester"] = Key });
+        _host = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:ui-tester"] = Key,
+            ["Storage:Directory"] = _data.File("blobs"),
+            ["Transforms:CacheDirectory"] = _data.File("thumbnails"),
+            ["Library:IndexTasks"] = "embed,describe",
+        });
         await _host.WaitUntilReadyAsync();
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _data.Dispose();
+    }
 
     [Fact]
     public async Task Without_a_key_the_page_asks_for_one_and_works_once_it_is_entered()
@@ -51,5 +62,25 @@ public sealed class WebUiAccessTests(Chromium chromium) : IClassFixture<Chromium
         await page.GetByRole(AriaRole.Button, new() { Name = "Save key" }).ClickAsync();
 
         await Expect(page.Locator("#auth-message")).ToContainTextAsync("refused the API key");
+    }
+
+    [Fact]
+    public async Task The_search_view_adds_and_shows_images_with_the_key_because_an_img_src_could_not_send_it()
+    {
+        var (page, _) = await chromium.NewPageAsync();
+        await page.GotoAsync(new Uri(_host.Address, "/ui#search").ToString());
+        await page.GetByLabel("API key").FillAsync(Key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save key" }).ClickAsync();
+        var flower = Path.Combine(FlowerReference.Folder, "flower-12.png");
+
+        await page.Locator("#upload-files").SetInputFilesAsync(flower);
+        await Expect(page.Locator("#count-indexed")).ToHaveTextAsync("1", new() { Timeout = 120_000 });
+        await page.GetByLabel("Search the library").FillAsync("a blue flower with a yellow center");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+
+        await Expect(page.Locator("#hits li.hit")).ToHaveCountAsync(1);
+        await page.WaitForFunctionAsync("() => document.querySelector('#hits li.hit img')?.naturalWidth > 0");
+        Assert.StartsWith("blob:", await page.Locator("#hits li.hit img").GetAttributeAsync("src"));
+        await Expect(page.Locator("#auth-message")).ToBeHiddenAsync();
     }
 }

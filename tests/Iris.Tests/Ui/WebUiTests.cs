@@ -39,6 +39,8 @@ public sealed class WebUiTests(ReadyIrisHost server, Chromium chromium) : IClass
         await Expect(page.Locator("#jobs tr").First).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Tab, new() { Name = "Transform" }).ClickAsync();
         await Expect(page.Locator("#ops")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Search" }).ClickAsync();
+        await Expect(page.Locator("#count-indexed")).ToHaveTextAsync("0");
 
         Assert.Empty(errors);
     }

@@ -1,0 +1,421 @@
+// The Search view (issue #10): the image library searched by text or by example, a grid of hits with their scores,
+// one image with its caption, labels and boxes, "more like this", uploads by drag and drop, and the indexing progress.
+// Thumbnails are fetched through api() and shown as blob: URLs, because an <img src> cannot send the API key.
+import { ApiError, api, apiJson, showError, clearError } from './api.js';
+import { $, el, pairs, percent, bytes, drawBoxes } from './dom.js';
+
+const THUMBNAIL_WIDTH = 256;
+const DETAIL_WIDTH = 1024;
+// While images wait to be indexed the counts move every second or two; once all are done, a slow check is enough.
+const BUSY_POLL_MS = 1500;
+const IDLE_POLL_MS = 10000;
+
+let visible = false;
+let progressTimer = null;
+let progressRun = 0;      // numbers the refreshes, so only the latest one writes the counts and schedules the next
+let gridUrls = [];        // the grid's blob: URLs, revoked when it is replaced
+let detailUrl = null;     // the open image's blob: URL
+let openId = null;        // the image shown in the dialog
+let openName = null;      // its file name, when it came with one
+let catalogRequest = null; // GET /v1/models, once: what each model was trained on
+
+// ---------------------------------------------------------------- setup
+
+export function setupSearch() {
+  $('search-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    searchByText();
+  });
+  $('search-example').addEventListener('change', (event) => {
+    const file = event.target.files[0];
+    event.target.value = ''; // choosing the same file again searches again
+    if (file) searchByExample(file);
+  });
+
+  const zone = $('upload-zone');
+  $('upload-files').addEventListener('change', (event) => {
+    const files = [...event.target.files];
+    event.target.value = '';
+    upload(files);
+  });
+  // dragover must be cancelled, or the browser opens the dropped file instead of handing it to us.
+  zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    upload([...event.dataTransfer.files]);
+  });
+
+  $('library-collection').addEventListener('change', () => refreshProgress());
+  $('image-close').addEventListener('click', () => $('image-dialog').close());
+  $('image-dialog').addEventListener('close', () => {
+    if (detailUrl) URL.revokeObjectURL(detailUrl);
+    detailUrl = null;
+    openId = null;
+  });
+  $('more-like-this').addEventListener('click', () => {
+    const id = openId;
+    const name = openName;
+    $('image-dialog').close();
+    moreLikeThis(id, name);
+  });
+  $('image-delete').addEventListener('click', deleteOpenImage);
+  $('search-more').addEventListener('click', () => current && searchPage(current, true));
+}
+
+/** Called on every view change: the progress polls only while Search is showing, so a background tab costs nothing. */
+export function showSearch(show) {
+  visible = show;
+  clearTimeout(progressTimer);
+  progressTimer = null;
+  if (!show) return;
+  refreshProgress();
+}
+
+const collection = () => $('library-collection').value.trim();
+
+// ---------------------------------------------------------------- search
+
+/** The search on screen: how to ask for a page of it (a cursor or none) and what to call it. */
+let current = null;
+
+function searchByText() {
+  const text = $('search-text').value.trim();
+  const mode = $('search-mode').value;
+  // An empty query goes to the server too: its problem detail says what a query needs better than a guess here.
+  return startSearch(`“${text}” (${mode})`, (params) => {
+    params.set('text', text);
+    params.set('mode', mode);
+    return apiJson(`/v1/search?${params}`);
+  });
+}
+
+function searchByExample(file) {
+  return startSearch(`images like ${file.name}`, (params) => {
+    const form = new FormData();
+    form.append('image', file, file.name);
+    return apiJson(`/v1/search?${params}`, { method: 'POST', body: form });
+  });
+}
+
+/** The server leaves the image itself out of its "more like this" answer; the status line names it instead. */
+function moreLikeThis(id, name) {
+  return startSearch(`images like ${name ?? id}`, (params) => apiJson(`/v1/search?${params}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image_id: id }),
+  }));
+}
+
+/** k, min_score, sort and the collection apply to every kind of search; empty fields are left to the server's defaults. */
+function commonParameters(cursor) {
+  const params = new URLSearchParams();
+  const k = $('search-k').value.trim();
+  const minScore = $('search-min-score').value.trim();
+  if (k) params.set('k', k);
+  if (minScore) params.set('min_score', minScore);
+  if ($('search-sort').value !== 'relevance') params.set('sort', $('search-sort').value);
+  if (collection()) params.set('collection', collection());
+  if (cursor) params.set('cursor', cursor);
+  return params;
+}
+
+function startSearch(what, request) {
+  current = { what, request, cursor: null, shown: 0 };
+  return searchPage(current, false);
+}
+
+async function searchPage(search, more) {
+  const error = $('search-error');
+  const status = $('search-status');
+  clearError(error);
+  status.textContent = `Searching ${search.what}…`;
+  $('search-run').disabled = true;
+  $('search-more').hidden = true;
+  try {
+    const started = performance.now();
+    const answer = await search.request(commonParameters(more ? search.cursor : null));
+    if (current !== search) return; // a newer search started meanwhile
+    renderHits(answer.hits, more ? search.shown : 0);
+    search.shown += answer.hits.length;
+    search.cursor = answer.next_cursor;
+    const took = Math.round(performance.now() - started);
+    const order = $('search-sort').value === 'date' ? 'newest first' : 'best first';
+    status.textContent = `${search.shown} ${search.shown === 1 ? 'image' : 'images'} for ${search.what}, ${order} (${took} ms).`;
+    $('search-models').textContent = await rankingNote(answer);
+    $('search-more').hidden = !answer.next_cursor;
+  } catch (e) {
+    status.textContent = '';
+    showError(error, e);
+  } finally {
+    $('search-run').disabled = false;
+  }
+}
+
+/** Which model ranked the hits, with what the catalog says it knows: a flower-only CLIP must not pass for a general one. */
+async function rankingNote(answer) {
+  const words = 'words in captions, OCR text, labels and tags';
+  if (!answer.space || answer.mode === 'text') return `Ranked by ${words}.`;
+  const space = `${answer.space.model} ${answer.space.version}, ${answer.space.dimensions}-d`;
+  const description = await describe(answer.space.model);
+  return `Image similarity by ${space}${description ? `: ${description}` : ''}${answer.mode === 'hybrid' ? `; fused with ${words}` : ''}.`;
+}
+
+/** Replaces the grid (first page) or appends to it (the next pages); `offset` numbers the appended hits. */
+function renderHits(hits, offset) {
+  if (offset === 0) {
+    for (const url of gridUrls) URL.revokeObjectURL(url);
+    gridUrls = [];
+    $('hits').replaceChildren();
+  }
+  $('hits').append(...hits.map((hit, index) => {
+    const alt = hit.caption ? `${hit.caption} (caption made by a model)` : `Library image ${hit.image_id}`;
+    const image = el('img', { alt, width: THUMBNAIL_WIDTH, height: THUMBNAIL_WIDTH });
+    loadThumbnail(image, hit.image_id);
+    const score = `score ${hit.score.toFixed(3)}`;
+    const open = el('button', { type: 'button', className: 'hit-open', onclick: () => openImage(hit.image_id) },
+      image,
+      el('span', { className: 'hit-meta' },
+        el('span', { className: 'rank', textContent: `#${offset + index + 1}` }),
+        el('span', { className: 'score', textContent: score }),
+        el('span', { className: 'matched', textContent: hit.matched.join(' · '), title: 'the fields that matched' })));
+    const item = el('li', { className: 'hit' }, open);
+    item.dataset.imageId = hit.image_id;
+    item.dataset.score = String(hit.score);
+    return item;
+  }));
+  if (offset === 0 && hits.length === 0) {
+    $('hits').append(el('li', { className: 'none', textContent: 'No image matched. Try other words, another mode or a lower minimum score.' }));
+  }
+}
+
+async function loadThumbnail(image, id) {
+  try {
+    const blob = await (await api(`/images/${encodeURIComponent(id)}?w=${THUMBNAIL_WIDTH}`)).blob();
+    const url = URL.createObjectURL(blob);
+    gridUrls.push(url);
+    image.src = url;
+  } catch (e) {
+    // The hit stays in the grid (its score and rank are still right); its picture says why it is missing.
+    image.alt = `${image.alt} (thumbnail unavailable: ${e.message})`;
+  }
+}
+
+// ---------------------------------------------------------------- one image
+
+async function openImage(id) {
+  const dialog = $('image-dialog');
+  const error = $('image-error');
+  clearError(error);
+  openId = id;
+  openName = null;
+  $('image-title').textContent = `Image ${id}`;
+  for (const note of ['image-caption', 'image-caption-model', 'image-boxes-model']) $(note).textContent = '';
+  $('image-labels').replaceChildren();
+  $('image-facts').replaceChildren();
+  $('image-full').removeAttribute('src');
+  $('image-full').alt = '';
+  $('image-overlay').width = 0; // clears the previous image's boxes
+  $('image-overlay').dataset.boxes = '0';
+  if (!dialog.open) dialog.showModal();
+  try {
+    const image = await apiJson(`/v1/images/${encodeURIComponent(id)}`);
+    if (openId !== id) return; // another image was opened meanwhile
+    renderImage(image);
+    noteCaptionModel(image);
+    const width = image.index?.width > DETAIL_WIDTH ? `?w=${DETAIL_WIDTH}` : '';
+    const blob = await (await api(`/images/${encodeURIComponent(id)}${width}`)).blob();
+    if (openId !== id) return;
+    if (detailUrl) URL.revokeObjectURL(detailUrl);
+    detailUrl = URL.createObjectURL(blob);
+    const full = $('image-full');
+    full.src = detailUrl;
+    await full.decode().catch(() => {});
+    await drawDetections(id, blob);
+  } catch (e) {
+    if (openId === id) showError(error, e);
+  }
+}
+
+function renderImage(image) {
+  const index = image.index;
+  openName = image.file_name;
+  $('image-title').textContent = image.file_name ? `${image.file_name} (${image.image_id})` : `Image ${image.image_id}`;
+  const caption = index?.caption;
+  $('image-full').alt = caption ? `${caption} (caption made by a model)` : `Library image ${image.file_name ?? image.image_id}`;
+  $('image-caption').textContent = caption ? `“${caption}”` : (index ? 'No caption in the index.' : 'Not indexed yet.');
+
+  const labels = index?.labels ?? [];
+  $('image-labels').replaceChildren(...(labels.length
+    ? labels.map((label) => el('li', { textContent: label }))
+    : [el('li', { className: 'none', textContent: 'none' })]));
+
+  const facts = [['State', image.state + (image.error ? ` (${image.error})` : '')], ['Collection', image.collection]];
+  if (image.tags.length) facts.push(['Tags', image.tags.join(', ')]);
+  if (index) facts.push(['Size', `${index.width} × ${index.height}${index.format ? `, ${index.format}` : ''}`]);
+  facts.push(['File', `${bytes(image.bytes)}, ${image.media_type}`], ['Added', new Date(image.added_at).toLocaleString()]);
+  if (index?.captured_at) facts.push(['Taken', new Date(index.captured_at).toLocaleString()]);
+  if (index?.ocr_text) facts.push(['Text', index.ocr_text]);
+  if (index?.face_count != null) facts.push(['Faces', index.face_count]);
+  if (index?.space) facts.push(['Embedding', index.has_vector ? index.space : `${index.space} (no vector)`]);
+  pairs($('image-facts'), facts);
+}
+
+/**
+ * The index keeps the caption, not who wrote it; the image's indexing job records the models it ran (generated_by),
+ * so the caption is credited to the describe model among them, with what the catalog says it was trained on.
+ */
+async function noteCaptionModel(image) {
+  if (!image.index?.caption || !image.job_id) return;
+  try {
+    const [job, models] = await Promise.all([apiJson(`/v1/jobs/${encodeURIComponent(image.job_id)}`), catalog()]);
+    const describers = new Set(models.filter((m) => m.task === 'describe').map((m) => m.name));
+    const model = job.generated_by.find((m) => describers.has(m.name));
+    if (openId === image.image_id && model) $('image-caption-model').textContent = `${await modelNote('Caption', model.name, model.version)}.`;
+  } catch {
+    // A job purged by retention leaves the caption uncredited; the caption itself is still right.
+  }
+}
+
+/**
+ * The index keeps an image's labels, not where they are, so the boxes come from running detect on the open image now;
+ * the note under them names the detector, like the caption's.
+ */
+async function drawDetections(id, blob) {
+  const form = new FormData();
+  form.append('image', blob, id);
+  const result = await apiJson('/v1/analyze?tasks=detect', { method: 'POST', body: form });
+  if (openId !== id) return;
+  const objects = result.detect.objects;
+  drawBoxes($('image-overlay'), result.width, result.height, objects, []);
+  const note = await modelNote('Boxes', result.detect.model);
+  $('image-boxes-model').textContent = objects.length
+    ? `${note} (${objects.map((o) => `${o.label} ${percent(o.confidence)}`).join(', ')}).`
+    : `${note}: nothing found.`;
+}
+
+/** The model catalog (GET /v1/models), fetched once; it only adds context, so a failure gives an empty list. */
+function catalog() {
+  catalogRequest ??= apiJson('/v1/models').catch(() => {
+    catalogRequest = null; // asked again next time (say, once a key is saved)
+    return [];
+  });
+  return catalogRequest;
+}
+
+/**
+ * "Caption by flower-captioner-tiny 1.0: Tiny ViT-GPT2 captioner trained on synthetic flowers." The catalog's
+ * description says what a model knows, so a caption or a ranking from a domain-specific model never passes for general.
+ */
+async function modelNote(what, name, version) {
+  const description = await describe(name);
+  return `${what} by ${name}${version ? ` ${version}` : ''}${description ? `: ${description}` : ''}`;
+}
+
+/** The catalog's one-line description of a model, without its full stop (the notes continue after it). */
+async function describe(name) {
+  return (await catalog()).find((m) => m.name === name)?.description?.replace(/\.$/, '');
+}
+
+async function deleteOpenImage() {
+  const id = openId;
+  if (!id || !confirm(`Delete image ${openName ?? id} from the library? It is removed from the index and the store.`)) return;
+  try {
+    await api(`/v1/images/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    $('image-dialog').close();
+    document.querySelector(`#hits li[data-image-id="${CSS.escape(id)}"]`)?.remove();
+    $('search-status').textContent = `Deleted image ${id}.`;
+    refreshProgress();
+  } catch (e) {
+    showError($('image-error'), e);
+  }
+}
+
+// ---------------------------------------------------------------- upload
+
+async function upload(files) {
+  const status = $('upload-status');
+  const error = $('upload-error');
+  clearError(error);
+  // The server sniffs the format from the bytes; the browser's type only keeps obvious non-images (a .txt) out.
+  const images = files.filter((f) => f.type.startsWith('image/') || f.type === '');
+  const skipped = files.length - images.length;
+  const skippedNote = skipped ? ` ${skipped} ${skipped === 1 ? 'file is' : 'files are'} not an image and ${skipped === 1 ? 'was' : 'were'} left out.` : '';
+  if (images.length === 0) {
+    status.textContent = '';
+    showError(error, new Error(`Nothing to add:${skippedNote}`));
+    return;
+  }
+  const form = new FormData();
+  for (const file of images) form.append('files', file, file.name);
+  if (collection()) form.append('collection', collection());
+  const tags = $('upload-tags').value.trim();
+  if (tags) form.append('tags', tags);
+  status.textContent = `Uploading ${count(images.length, 'image')} (${bytes(images.reduce((n, f) => n + f.size, 0))})…`;
+  try {
+    const answer = await apiJson('/v1/images', { method: 'POST', body: form });
+    const created = answer.images.filter((i) => i.created).length;
+    const known = answer.images.length - created;
+    status.textContent = `Added ${count(created, 'image')}, indexing in the background.`
+      + (known ? ` ${count(known, 'image')} ${known === 1 ? 'was' : 'were'} already in the library (same bytes, same id).` : '')
+      + skippedNote;
+    refreshProgress();
+  } catch (e) {
+    status.textContent = '';
+    showError(error, e);
+  }
+}
+
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+// ---------------------------------------------------------------- indexing progress
+
+/** The listing is capped at this many images per state; beyond it the count shows as "1000+". */
+const COUNT_LIMIT = 1000;
+
+async function refreshProgress() {
+  clearTimeout(progressTimer);
+  progressTimer = null;
+  const run = ++progressRun;
+  const error = $('progress-error');
+  let busy = false;
+  try {
+    const [queued, indexed, failed] = await Promise.all(['queued', 'indexed', 'failed'].map(countState));
+    // A newer refresh (another collection typed, an upload) started meanwhile: it has the last word and the next poll.
+    if (run !== progressRun) return;
+    clearError(error);
+    $('count-queued').textContent = queued.text;
+    $('count-indexed').textContent = indexed.text;
+    $('count-failed').textContent = failed.text;
+    renderFailed(failed.images);
+    const progress = $('index-progress');
+    progress.max = Math.max(queued.n + indexed.n + failed.n, 1);
+    progress.value = indexed.n + failed.n;
+    busy = queued.n > 0;
+  } catch (e) {
+    if (run !== progressRun) return;
+    showError(error, e);
+  }
+  if (visible) progressTimer = setTimeout(refreshProgress, busy ? BUSY_POLL_MS : IDLE_POLL_MS);
+}
+
+/** How many images of the collection are in `state`, from the listing filtered by it (ids only would do; the API lists whole images). */
+async function countState(state) {
+  const params = new URLSearchParams({ state, limit: String(COUNT_LIMIT) });
+  if (collection()) params.set('collection', collection());
+  try {
+    const page = await apiJson(`/v1/images?${params}`);
+    return { n: page.images.length, text: page.next_cursor ? `${COUNT_LIMIT}+` : String(page.images.length), images: page.images };
+  } catch (e) {
+    // A collection that holds no image yet is a 404 to the API; to the progress it is simply empty.
+    if (e instanceof ApiError && e.status === 404 && collection()) return { n: 0, text: '0', images: [] };
+    throw e;
+  }
+}
+
+/** The images indexing refused, each with the reason, newest first; one opens like a hit. */
+function renderFailed(images) {
+  $('failed-section').hidden = images.length === 0;
+  $('failed').replaceChildren(...images.slice(0, 20).map((image) => el('li', {},
+    el('button', { type: 'button', className: 'link', textContent: image.file_name ?? image.image_id, onclick: () => openImage(image.image_id) }),
+    `: ${image.error ?? 'no reason recorded'}`)));
+}
