@@ -78,12 +78,7 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
     /// <summary>Adds or replaces many vectors in one transaction (an import or a re-index: one fsync, not thousands).</summary>
     public async Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<VectorEntry> entries, CancellationToken ct)
     {
-        foreach (var entry in entries)
-        {
-            VectorChecks.ImageId(entry.ImageId);
-            VectorChecks.Vector(space, entry.Vector.Span, "vector of image " + entry.ImageId);
-            ArgumentNullException.ThrowIfNull(entry.Attributes);
-        }
+        VectorChecks.Entries(space, entries);
         await using (var connection = await OpenAsync(ct))
         await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct))
         {
