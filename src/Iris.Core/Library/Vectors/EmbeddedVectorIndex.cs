@@ -60,14 +60,8 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
     {
         Path = System.IO.Path.GetFullPath(path);
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            // Another process may hold the write lock; Microsoft.Data.Sqlite retries SQLITE_BUSY for this long.
-            DefaultTimeout = 30,
-        }.ToString();
+        // Pooled, created when missing; another process may hold the write lock, so SQLITE_BUSY is retried for 30 s.
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, DefaultTimeout = 30 }.ToString();
     }
 
     public string Path { get; }
