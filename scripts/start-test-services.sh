@@ -108,7 +108,8 @@ pglite_dir="$(dirname "$0")/../tools/pglite"
 if [ -f "$pglite_dir/node_modules/@electric-sql/pglite-socket/package.json" ] && command -v node >/dev/null; then
   pglite_port=$((base + 6))
   mkdir -p "$dir/pglite"
-  (cd "$pglite_dir" && setsid node server.mjs "$pglite_port" >"$dir/pglite/server.log" 2>&1 & echo $! > "$dir/pglite/pglite.pid")
+  setsid node "$pglite_dir/server.mjs" "$pglite_port" >"$dir/pglite/server.log" 2>&1 &
+  echo $! > "$dir/pglite/pglite.pid"
   if wait_port 127.0.0.1 "$pglite_port" 60; then
     echo "export IRIS_TEST_PGVECTOR='Host=127.0.0.1;Port=$pglite_port;Username=postgres;Database=postgres;SSL Mode=Disable;Pooling=false'"
   else

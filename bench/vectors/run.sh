@@ -7,7 +7,7 @@
 # bench/README.md ("Vector index") has the results. Data goes to ${IRIS_VECTOR_BENCH_DIR:-/tmp/iris-vector-bench}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-sizes=${1:-"100000 1000000"}
+sizes=${1-"100000 1000000"}  # "" runs no exact-search size
 pg_n=${2:-100000}
 queries=${IRIS_VECTOR_BENCH_QUERIES:-100}
 dir=${IRIS_VECTOR_BENCH_DIR:-/tmp/iris-vector-bench}
@@ -28,8 +28,9 @@ echo "# uptime: $(uptime)"
 
 if [ "$pg_n" -gt 0 ]; then
   port=$((30000 + RANDOM % 2000))
-  (cd tools/pglite && setsid node server.mjs "$port" >"$dir/pglite.log" 2>&1 & echo $! > "$dir/pglite.pid")
-  trap 'kill "$(cat "$dir/pglite.pid")" 2>/dev/null' EXIT
+  node tools/pglite/server.mjs "$port" >"$dir/pglite.log" 2>&1 &
+  pglite_pid=$!
+  trap 'kill "$pglite_pid" 2>/dev/null' EXIT
   for _ in $(seq 1 120); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.5; done
   bench vectors-pgvector --n "$pg_n" --queries 100 --dir "$dir" \
     --connection "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres;SSL Mode=Disable;Pooling=false;Command Timeout=0"

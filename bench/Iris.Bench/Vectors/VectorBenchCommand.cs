@@ -104,20 +104,24 @@ public static class VectorBenchCommand
 
         var vectors = ReadAll(basePath, a.Count);
         var report = new Dictionary<string, object> { ["index"] = "pgvector-hnsw", ["n"] = a.Count, ["queries"] = queries.Length, ["load_and_build_s"] = Math.Round(loadSeconds, 1) };
-        foreach (var (name, filter, passes) in new (string, VectorFilter, Func<int, bool>)[]
+        foreach (var (name, filter, passes, efSearch) in new (string, VectorFilter, Func<int, bool>, int)[]
         {
-            ("none", VectorFilter.None, _ => true),
-            ("rare_1pct", new VectorFilter(Collection: "rare"), i => i % 100 == 0),
-            ("half_50pct", new VectorFilter(Label: "half"), i => i % 2 == 0),
+            ("none_ef40", VectorFilter.None, _ => true, 40),
+            ("none_ef200", VectorFilter.None, _ => true, 200),
+            ("none_ef1000", VectorFilter.None, _ => true, 1000),
+            ("rare_1pct", new VectorFilter(Collection: "rare"), i => i % 100 == 0, 200),
+            ("half_50pct", new VectorFilter(Label: "half"), i => i % 2 == 0, 200),
         })
         {
+            // The same tables, searched with another hnsw.ef_search.
+            await using var searcher = new PgVectorIndex(a.Connection, new PgVectorSettings(EfSearch: efSearch, Schema: "bench"));
             var latencies = new double[queries.Length];
             double recall = 0;
             var fullPages = 0;
             for (var q = 0; q < queries.Length; q++)
             {
                 var started = Stopwatch.GetTimestamp();
-                var hits = await index.SearchAsync(Space, queries[q], K, filter, default);
+                var hits = await searcher.SearchAsync(Space, queries[q], K, filter, default);
                 latencies[q] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 var exact = Exact(vectors, queries[q], passes);
                 recall += hits.Count(h => exact.Contains(int.Parse(h.ImageId))) / (double)K;

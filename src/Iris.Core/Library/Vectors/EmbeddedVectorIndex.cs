@@ -60,14 +60,8 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
     {
         Path = System.IO.Path.GetFullPath(path);
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            // Another process may hold the write lock; Microsoft.Data.Sqlite retries SQLITE_BUSY for this long.
-            DefaultTimeout = 30,
-        }.ToString();
+        // Pooled, created when missing; another process may hold the write lock, so SQLITE_BUSY is retried for 30 s.
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, DefaultTimeout = 30 }.ToString();
     }
 
     public string Path { get; }
@@ -78,12 +72,7 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
     /// <summary>Adds or replaces many vectors in one transaction (an import or a re-index: one fsync, not thousands).</summary>
     public async Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<VectorEntry> entries, CancellationToken ct)
     {
-        foreach (var entry in entries)
-        {
-            VectorChecks.ImageId(entry.ImageId);
-            VectorChecks.Vector(space, entry.Vector.Span, "vector of image " + entry.ImageId);
-            ArgumentNullException.ThrowIfNull(entry.Attributes);
-        }
+        VectorChecks.Entries(space, entries);
         await using (var connection = await OpenAsync(ct))
         await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct))
         {

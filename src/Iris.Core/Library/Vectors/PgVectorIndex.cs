@@ -67,12 +67,7 @@ public sealed class PgVectorIndex : IVectorIndex, IAsyncDisposable
     /// <summary>Adds or replaces many vectors in one transaction.</summary>
     public async Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<VectorEntry> entries, CancellationToken ct)
     {
-        foreach (var entry in entries)
-        {
-            VectorChecks.ImageId(entry.ImageId);
-            VectorChecks.Vector(space, entry.Vector.Span, "vector of image " + entry.ImageId);
-            ArgumentNullException.ThrowIfNull(entry.Attributes);
-        }
+        VectorChecks.Entries(space, entries);
         var table = await EnsureSpaceAsync(space, ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);

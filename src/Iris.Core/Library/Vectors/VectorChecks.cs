@@ -21,6 +21,17 @@ internal static class VectorChecks
                 throw new InvalidVectorException($"The {what} has a non-finite value ({vector[i]}) at dimension {i}.");
     }
 
+    /// <summary>Every entry of an upsert, before any is stored: one bad vector refuses the whole batch.</summary>
+    public static void Entries(EmbeddingSpace space, IReadOnlyList<VectorEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            ImageId(entry.ImageId);
+            Vector(space, entry.Vector.Span, "vector of image " + entry.ImageId);
+            ArgumentNullException.ThrowIfNull(entry.Attributes);
+        }
+    }
+
     public static void ImageId(string imageId)
     {
         if (string.IsNullOrEmpty(imageId)) throw new ArgumentException("An image id is required.", nameof(imageId));
