@@ -22,7 +22,8 @@ echo "# cores: $(nproc)"
 for n in $sizes; do
   bench vectors --n "$n" --queries "$queries" --dir "$dir" --threads 1
   bench vectors --n "$n" --queries "$queries" --dir "$dir" --threads "$(nproc)"
-  "$py" bench/vectors/faiss_flat.py "$dir" "$n" "$queries" "$dir/embedded-$n-t1.ids" "$dir/embedded-$n-t$(nproc).ids"
+  bench vectors --n "$n" --queries "$queries" --dir "$dir" --threads "$(nproc)" --quantize
+  "$py" bench/vectors/faiss_flat.py "$dir" "$n" "$queries" "$dir/embedded-$n-t1.ids" "$dir/embedded-$n-t$(nproc).ids" "$dir/embedded-$n-t$(nproc)-int8.ids"
 done
 echo "# uptime: $(uptime)"
 

@@ -17,14 +17,14 @@ public static class VectorBenchCommand
     private const int Dimensions = 512, K = 10;
     private static readonly EmbeddingSpace Space = new("random-unit", "1", Dimensions);
 
-    private sealed record Arguments(int Count, int Queries, string Directory, int Threads, string? Connection);
+    private sealed record Arguments(int Count, int Queries, string Directory, int Threads, string? Connection, bool Quantize);
 
     public static async Task<int> RunAsync(string[] args, bool pgvector)
     {
         if (args.Contains("--help"))
         {
             Console.WriteLine("""
-                Iris.Bench vectors          --n N --queries Q --dir DIR [--threads T]
+                Iris.Bench vectors          --n N --queries Q --dir DIR [--threads T] [--quantize]
                 Iris.Bench vectors-pgvector --n N --queries Q --dir DIR --connection "Host=…;Pooling=false"
                   Generates (once, seeded) DIR/base-N.f32 and DIR/queries-Q.f32: random 512-d unit vectors, float32.
                   vectors: loads them into the embedded index (DIR/embedded-N.db), runs Q single queries at k=10,
@@ -64,7 +64,7 @@ public static class VectorBenchCommand
         // A fresh process-like start: what loading costs in time and memory.
         var before = ManagedBytes();
         var load = Stopwatch.StartNew();
-        await using var loaded = new EmbeddedVectorIndex(database, a.Threads);
+        await using var loaded = new EmbeddedVectorIndex(database, a.Threads, a.Quantize);
         await loaded.SyncAsync(default);
         var loadSeconds = load.Elapsed.TotalSeconds;
         var bytesPerVector = (double)(ManagedBytes() - before) / a.Count;
@@ -82,10 +82,10 @@ public static class VectorBenchCommand
         }
         var seconds = all.Elapsed.TotalSeconds;
         var threads = a.Threads > 0 ? a.Threads : Environment.ProcessorCount;
-        await File.WriteAllLinesAsync(Path.Combine(a.Directory, $"embedded-{a.Count}-t{threads}.ids"), ids);
+        await File.WriteAllLinesAsync(Path.Combine(a.Directory, $"embedded-{a.Count}-t{threads}{(a.Quantize ? "-int8" : "")}.ids"), ids);
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            index = "embedded", n = a.Count, queries = queries.Length, threads,
+            index = a.Quantize ? "embedded-int8-rerank" : "embedded", n = a.Count, queries = queries.Length, threads,
             qps = Math.Round(queries.Length / seconds, 1), p50_ms = Math.Round(Percentile(latencies, 0.50), 2), p99_ms = Math.Round(Percentile(latencies, 0.99), 2),
             bytes_per_vector = Math.Round(bytesPerVector), load_s = Math.Round(loadSeconds, 1), ingest_s = Math.Round(ingestSeconds, 1),
         }));
@@ -205,6 +205,7 @@ public static class VectorBenchCommand
         string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         return new Arguments(
             int.Parse(Value("--n") ?? "100000"), int.Parse(Value("--queries") ?? "200"),
-            Value("--dir") ?? Path.Combine(Path.GetTempPath(), "iris-vector-bench"), int.Parse(Value("--threads") ?? "0"), Value("--connection"));
+            Value("--dir") ?? Path.Combine(Path.GetTempPath(), "iris-vector-bench"), int.Parse(Value("--threads") ?? "0"), Value("--connection"),
+            args.Contains("--quantize"));
     }
 }

@@ -32,6 +32,12 @@ public sealed class LibraryOptions
     /// <summary>Threads one embedded search may scan with; 0 = one per core.</summary>
     public int IndexThreads { get; init; }
 
+    /// <summary>
+    /// The embedded index holds int8 codes (dimensions + 4 bytes a vector) instead of floats (4 × dimensions) and
+    /// re-ranks each search's best candidates with the floats from its file.
+    /// </summary>
+    public bool Quantize { get; init; }
+
     /// <summary>Npgsql connection string of the PostgreSQL (with the pgvector extension) for <c>Index=pgvector</c>.</summary>
     public string IndexPostgres { get; init; } = "Host=127.0.0.1;Port=5432;Database=iris;Username=iris";
 

@@ -11,7 +11,7 @@ public static class VectorIndexServices
         switch (library.Index.ToLowerInvariant())
         {
             case "embedded":
-                services.AddSingleton(_ => new EmbeddedVectorIndex(library.IndexDatabase, library.IndexThreads));
+                services.AddSingleton(_ => new EmbeddedVectorIndex(library.IndexDatabase, library.IndexThreads, library.Quantize));
                 services.AddSingleton<IVectorIndex>(sp => sp.GetRequiredService<EmbeddedVectorIndex>());
                 // Loads the vectors into memory when the host starts, so the first search does not pay for it.
                 services.AddHostedService(sp => new EmbeddedVectorIndexLoad(

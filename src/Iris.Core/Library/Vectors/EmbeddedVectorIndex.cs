@@ -7,8 +7,9 @@ namespace Iris.Core.Library.Vectors;
 /// <summary>
 /// The default vector index: exact search in-process, over vectors persisted in a SQLite file and held in memory
 /// (<see cref="SpaceVectors"/>: contiguous float blocks, SIMD dot products, a bounded top-k heap per thread, filters
-/// checked inside the scan). Memory: 4 × dimensions bytes per vector (2 KiB at 512-d) plus ~100 bytes of id and
-/// attributes.
+/// checked inside the scan). Memory: 4 × dimensions bytes per vector (2 KiB at 512-d) plus ~150 bytes of id and
+/// attributes; quantised, dimensions + 4 bytes (516 at 512-d) plus the same, and each search re-ranks its
+/// <see cref="RerankFactor"/> × k best int8 candidates with their floats read back from SQLite.
 /// <para>
 /// Several processes may share the file (the API tier and the workers): every write is a SQLite row with a new,
 /// ever-growing <c>seq</c> (a deletion writes a tombstone row), and before answering, each process reads the rows past
@@ -44,6 +45,10 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
 
     private readonly string _connectionString;
     private readonly int _maxThreads;
+    private readonly bool _quantize;
+
+    /// <summary>Quantised, a search re-ranks this many times k int8 candidates (plus 16) with their floats.</summary>
+    public const int RerankFactor = 4;
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly SemaphoreSlim _syncGate = new(1, 1);
     private readonly StringIds _strings = new();
@@ -56,8 +61,10 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
 
     /// <param name="path">The SQLite file (created with its folder when missing).</param>
     /// <param name="maxThreads">Threads one search may use; 0 = one per core.</param>
-    public EmbeddedVectorIndex(string path, int maxThreads = 0)
+    /// <param name="quantize">Hold int8 codes in memory instead of floats, and re-rank with the floats on disk.</param>
+    public EmbeddedVectorIndex(string path, int maxThreads = 0, bool quantize = false)
     {
+        _quantize = quantize;
         Path = System.IO.Path.GetFullPath(path);
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
         // Pooled, created when missing; another process may hold the write lock, so SQLITE_BUSY is retried for 30 s.
@@ -145,30 +152,64 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
         VectorChecks.K(k);
         ArgumentNullException.ThrowIfNull(filter);
         await SyncAsync(ct);
+        IReadOnlyList<VectorHit> hits;
+        long spaceId;
         _lock.EnterReadLock();
         try
         {
-            return _spaces.TryGetValue(space.Key, out var loaded) ? loaded.Vectors.Search(query.Span, k, filter, _maxThreads) : [];
+            if (!_spaces.TryGetValue(space.Key, out var loaded)) return [];
+            spaceId = loaded.Id;
+            hits = loaded.Vectors.Search(query.Span, _quantize ? k * RerankFactor + 16 : k, filter, _maxThreads);
         }
         finally
         {
             _lock.ExitReadLock();
         }
+        return _quantize ? await RerankAsync(spaceId, hits, query, k, ct) : hits;
+    }
+
+    /// <summary>The exact scores of the int8 scan's candidates, from their float vectors on disk; the k best of them.</summary>
+    private async Task<IReadOnlyList<VectorHit>> RerankAsync(long spaceId, IReadOnlyList<VectorHit> candidates, ReadOnlyMemory<float> query, int k, CancellationToken ct)
+    {
+        if (candidates.Count == 0) return candidates;
+        var exact = new List<VectorHit>(candidates.Count);
+        await using var connection = await OpenAsync(ct);
+        await using var read = connection.CreateCommand();
+        var names = candidates.Select((_, i) => "$i" + i).ToArray();
+        read.CommandText = $"SELECT image_id, vector FROM vectors WHERE space_id = $space AND vector IS NOT NULL AND image_id IN ({string.Join(',', names)})";
+        read.Parameters.AddWithValue("$space", spaceId);
+        for (var i = 0; i < candidates.Count; i++) read.Parameters.AddWithValue(names[i], candidates[i].ImageId);
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        // A candidate deleted since the scan has no vector any more, and drops out here.
+        while (await reader.ReadAsync(ct))
+            exact.Add(new VectorHit(reader.GetString(0),
+                System.Numerics.Tensors.TensorPrimitives.Dot(MemoryMarshal.Cast<byte, float>((byte[])reader.GetValue(1)), query.Span)));
+        return exact.OrderByDescending(hit => hit.Score).ThenBy(hit => hit.ImageId, StringComparer.Ordinal).Take(k).ToArray();
     }
 
     public async Task<float[]?> GetAsync(EmbeddingSpace space, string imageId, CancellationToken ct)
     {
         VectorChecks.Space(space);
         await SyncAsync(ct);
+        long spaceId;
         _lock.EnterReadLock();
         try
         {
-            return _spaces.TryGetValue(space.Key, out var loaded) ? loaded.Vectors.Get(imageId) : null;
+            if (!_spaces.TryGetValue(space.Key, out var loaded) || !loaded.Vectors.Contains(imageId)) return null;
+            if (!_quantize) return loaded.Vectors.Get(imageId);
+            spaceId = loaded.Id;
         }
         finally
         {
             _lock.ExitReadLock();
         }
+        // Quantised, memory holds only int8 codes: the floats come from disk.
+        await using var connection = await OpenAsync(ct);
+        await using var read = connection.CreateCommand();
+        read.CommandText = "SELECT vector FROM vectors WHERE space_id = $space AND image_id = $image";
+        read.Parameters.AddWithValue("$space", spaceId);
+        read.Parameters.AddWithValue("$image", imageId);
+        return await read.ExecuteScalarAsync(ct) is byte[] bytes ? MemoryMarshal.Cast<byte, float>(bytes).ToArray() : null;
     }
 
     public async Task<long> CountAsync(EmbeddingSpace space, CancellationToken ct)
@@ -284,7 +325,7 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IAsyncDisposable
             foreach (var (key, stored) in spaces)
                 if (!_spaces.ContainsKey(key))
                 {
-                    _spaces[key] = (stored.Id, new SpaceVectors(stored.Dimensions, _strings));
+                    _spaces[key] = (stored.Id, new SpaceVectors(stored.Dimensions, _strings, _quantize));
                     _keyOfSpaceId[stored.Id] = key;
                 }
         }

@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Iris.Core.Library.Vectors;
 
@@ -8,12 +11,19 @@ namespace Iris.Core.Library.Vectors;
 /// the filterable attributes of every row as interned ids. Rows are dense: a removed row is replaced by the last
 /// one, so a scan never skips holes. Not thread-safe: <see cref="EmbeddedVectorIndex"/> guards it with a
 /// reader-writer lock (many scans at once, writes alone).
+/// <para>
+/// Quantised (<c>Library:Quantize</c>), a row is kept as int8 codes with one scale (max |x| / 127) instead of floats:
+/// dimensions + 4 bytes instead of 4 × dimensions. The scan then ranks by the int8 dot product, and the caller
+/// re-ranks the candidates it returns with their float vectors (<see cref="EmbeddedVectorIndex"/> reads them from SQLite).
+/// </para>
 /// </summary>
-internal sealed class SpaceVectors(int dimensions, StringIds strings)
+internal sealed class SpaceVectors(int dimensions, StringIds strings, bool quantized = false)
 {
     public const int BlockRows = 16_384;
 
     private readonly List<float[]> _blocks = [];
+    private readonly List<sbyte[]> _codeBlocks = [];
+    private float[] _scales = quantized ? new float[BlockRows] : [];
     private readonly Dictionary<string, int> _slotOf = new(StringComparer.Ordinal);
     private string[] _ids = new string[BlockRows];
     private int[] _owners = new int[BlockRows];
@@ -23,11 +33,13 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
     private int[][] _labels = new int[BlockRows][];
 
     public int Dimensions { get; } = dimensions;
+    public bool Quantized { get; } = quantized;
     public int Count { get; private set; }
 
     public bool Contains(string imageId) => _slotOf.ContainsKey(imageId);
 
-    public float[]? Get(string imageId) => _slotOf.TryGetValue(imageId, out var slot) ? Row(slot).ToArray() : null;
+    /// <summary>The stored floats; null when unknown, or when quantised (the floats are then only on disk).</summary>
+    public float[]? Get(string imageId) => !Quantized && _slotOf.TryGetValue(imageId, out var slot) ? Row(slot).ToArray() : null;
 
     public void Upsert(string imageId, ReadOnlySpan<float> vector, VectorAttributes attributes)
     {
@@ -38,7 +50,8 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
             _slotOf[imageId] = slot;
             _ids[slot] = imageId;
         }
-        vector.CopyTo(RowForWrite(slot));
+        if (Quantized) _scales[slot] = Quantize(vector, CodesForWrite(slot));
+        else vector.CopyTo(RowForWrite(slot));
         _owners[slot] = strings.Id(attributes.Owner);
         _collections[slot] = strings.Id(attributes.Collection);
         _capturedAt[slot] = attributes.CapturedAt?.UtcTicks ?? NoDate;
@@ -52,7 +65,12 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
         var last = --Count;
         if (slot != last)
         {
-            Row(last).CopyTo(RowForWrite(slot));
+            if (Quantized)
+            {
+                Codes(last).CopyTo(CodesForWrite(slot));
+                _scales[slot] = _scales[last];
+            }
+            else Row(last).CopyTo(RowForWrite(slot));
             _ids[slot] = _ids[last];
             _owners[slot] = _owners[last];
             _collections[slot] = _collections[last];
@@ -74,6 +92,13 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
     public IReadOnlyList<VectorHit> Search(ReadOnlySpan<float> query, int k, VectorFilter filter, int maxThreads)
     {
         if (Count == 0 || !TryCompile(filter, out var compiled)) return [];
+        if (Quantized)
+        {
+            // The query in int8 too: the scan is then integer multiply-adds over a quarter of the bytes.
+            var codes = new sbyte[Dimensions];
+            var scale = Quantize(query, codes);
+            return SearchQuantized(codes, scale, k, compiled, maxThreads);
+        }
         var blocks = (Count + BlockRows - 1) / BlockRows;
         TopHits top;
         if (blocks == 1 || maxThreads <= 1)
@@ -95,6 +120,64 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
         var hits = new VectorHit[sorted.Length];
         for (var i = 0; i < sorted.Length; i++) hits[i] = new VectorHit(_ids[sorted[i].Slot], sorted[i].Score);
         return hits;
+    }
+
+    private IReadOnlyList<VectorHit> SearchQuantized(sbyte[] query, float queryScale, int k, CompiledFilter filter, int maxThreads)
+    {
+        var blocks = (Count + BlockRows - 1) / BlockRows;
+        var top = new TopHits(k);
+        var gate = new Lock();
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxThreads) },
+            () => new TopHits(k),
+            (b, _, local) => { ScanCodes(b, query, queryScale, filter, local); return local; },
+            local => { lock (gate) top.MergeFrom(local); });
+        return top.Sorted().Select(hit => new VectorHit(_ids[hit.Slot], hit.Score)).ToArray();
+    }
+
+    private void ScanCodes(int block, sbyte[] query, float queryScale, CompiledFilter filter, TopHits top)
+    {
+        var data = _codeBlocks[block];
+        var first = block * BlockRows;
+        var rows = Math.Min(BlockRows, Count - first);
+        var d = Dimensions;
+        for (var r = 0; r < rows; r++)
+        {
+            var slot = first + r;
+            if (!filter.IsEmpty && !filter.Passes(this, slot)) continue;
+            var score = DotInt8(new ReadOnlySpan<sbyte>(data, r * d, d), query) * _scales[slot] * queryScale;
+            if (score > top.Threshold) top.Offer(score, slot);
+        }
+    }
+
+    /// <summary>Symmetric int8 codes of <paramref name="vector"/>; returns the scale that turns codes back into values.</summary>
+    private static float Quantize(ReadOnlySpan<float> vector, Span<sbyte> codes)
+    {
+        var max = TensorPrimitives.MaxMagnitude(vector);
+        var scale = max > 0 ? Math.Abs(max) / 127f : 1f;
+        for (var i = 0; i < vector.Length; i++) codes[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] / scale), -127, 127);
+        return scale;
+    }
+
+    internal static int DotInt8(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    {
+        var i = 0;
+        var sum = 0;
+        if (Avx2.IsSupported && a.Length >= Vector256<sbyte>.Count)
+        {
+            ref var ra = ref MemoryMarshal.GetReference(a);
+            ref var rb = ref MemoryMarshal.GetReference(b);
+            var acc = Vector256<int>.Zero;
+            for (; i <= a.Length - Vector256<sbyte>.Count; i += Vector256<sbyte>.Count)
+            {
+                var (aLow, aHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref ra, (nuint)i));
+                var (bLow, bHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref rb, (nuint)i));
+                // vpmaddwd: 16-bit products summed in pairs into 32 bits (127 × 127 × 2 cannot overflow).
+                acc += Avx2.MultiplyAddAdjacent(aLow, bLow) + Avx2.MultiplyAddAdjacent(aHigh, bHigh);
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
     }
 
     private void ScanBlock(int block, ReadOnlySpan<float> query, CompiledFilter filter, TopHits top)
@@ -164,9 +247,18 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
     private Span<float> RowForWrite(int slot) =>
         new(_blocks[slot / BlockRows], slot % BlockRows * Dimensions, Dimensions);
 
+    private ReadOnlySpan<sbyte> Codes(int slot) =>
+        new(_codeBlocks[slot / BlockRows], slot % BlockRows * Dimensions, Dimensions);
+
+    private Span<sbyte> CodesForWrite(int slot) =>
+        new(_codeBlocks[slot / BlockRows], slot % BlockRows * Dimensions, Dimensions);
+
     private void EnsureCapacity(int rows)
     {
-        while (_blocks.Count * BlockRows < rows) _blocks.Add(new float[BlockRows * Dimensions]);
+        if (Quantized)
+            while (_codeBlocks.Count * BlockRows < rows) _codeBlocks.Add(new sbyte[BlockRows * Dimensions]);
+        else
+            while (_blocks.Count * BlockRows < rows) _blocks.Add(new float[BlockRows * Dimensions]);
         if (_ids.Length >= rows) return;
         var size = Math.Max(rows, _ids.Length * 2);
         Array.Resize(ref _ids, size);
@@ -174,6 +266,7 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings)
         Array.Resize(ref _collections, size);
         Array.Resize(ref _capturedAt, size);
         Array.Resize(ref _faces, size);
+        if (Quantized) Array.Resize(ref _scales, size);
         Array.Resize(ref _labels, size);
     }
 }

@@ -322,6 +322,37 @@ public sealed class EmbeddedVectorIndexTests : VectorIndexContractTests
     }
 }
 
+/// <summary>The embedded index with int8 codes in memory and a float re-rank (Library:Quantize=true): the same contract.</summary>
+public sealed class QuantizedEmbeddedVectorIndexTests : VectorIndexContractTests
+{
+    private readonly TempDirectory _directory = new();
+
+    protected override Task<IVectorIndex> OpenIndexAsync() =>
+        Task.FromResult<IVectorIndex>(new EmbeddedVectorIndex(Path.Combine(_directory.Path, "vectors.db"), quantize: true));
+
+    protected override Task DeleteStorageAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _directory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    protected override Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<(string Id, float[] Vector, VectorAttributes Attributes)> entries) =>
+        ((EmbeddedVectorIndex)Index).UpsertManyAsync(space, entries.Select(e => new VectorEntry(e.Id, e.Vector, e.Attributes)).ToList(), default);
+
+    [Fact]
+    public void The_int8_dot_product_equals_the_integer_sum_of_products()
+    {
+        var random = new Random(10);
+        foreach (var length in new[] { 8, 31, 32, 512, 515 })
+        {
+            var a = Enumerable.Range(0, length).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+            var b = Enumerable.Range(0, length).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+            Assert.Equal(a.Zip(b, (x, y) => x * y).Sum(), SpaceVectors.DotInt8(a, b));
+        }
+    }
+}
+
 /// <summary>
 /// The same contract against PostgreSQL + pgvector: PGlite (PostgreSQL 18 in WASM, pgvector 0.8) behind pglite-socket,
 /// started by scripts/start-test-services.sh. PGlite holds one database (one session), so each test gets its own schema.
