@@ -150,11 +150,13 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings, bool quant
     }
 
     /// <summary>Symmetric int8 codes of <paramref name="vector"/>; returns the scale that turns codes back into values.</summary>
-    private static float Quantize(ReadOnlySpan<float> vector, Span<sbyte> codes)
+    internal static float Quantize(ReadOnlySpan<float> vector, Span<sbyte> codes)
     {
-        var max = TensorPrimitives.MaxMagnitude(vector);
-        var scale = max > 0 ? Math.Abs(max) / 127f : 1f;
-        for (var i = 0; i < vector.Length; i++) codes[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] / scale), -127, 127);
+        // MaxMagnitude returns the component itself, sign included: the scale must come from its absolute value, or a
+        // vector whose largest component is negative gets scale 1 and all-zero codes (and never reaches the re-rank).
+        var max = MathF.Abs(TensorPrimitives.MaxMagnitude(vector));
+        var scale = max > 0 ? max / 127f : 1f;
+        for (var i = 0; i < vector.Length; i++) codes[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] / scale), -127f, 127f);
         return scale;
     }
 

@@ -341,6 +341,54 @@ public sealed class QuantizedEmbeddedVectorIndexTests : VectorIndexContractTests
         ((EmbeddedVectorIndex)Index).UpsertManyAsync(space, entries.Select(e => new VectorEntry(e.Id, e.Vector, e.Attributes)).ToList(), default);
 
     [Fact]
+    public async Task With_the_re_rank_the_top_10_equals_the_float_index_top_10_on_20k_random_512_d_vectors()
+    {
+        var space = new EmbeddingSpace("clip", "1", 512);
+        const int count = 20_000, negatives = 200, k = 10;
+        var vectors = RandomUnitVectors(count, space.Dimensions, seed: 11);
+        // Vectors whose largest component is negative: a scale taken from max x instead of max |x| zeroes their codes.
+        for (var i = 0; i < negatives; i++) vectors[i] = NegativeDominant(vectors[i], axis: i % space.Dimensions);
+        var quantized = (EmbeddedVectorIndex)Index;
+        await quantized.UpsertManyAsync(space, vectors.Select((v, i) =>
+            new VectorEntry($"img{i}", v, new VectorAttributes("o", "c", null, 0, []))).ToList(), default);
+        await using var floats = new EmbeddedVectorIndex(quantized.Path);
+
+        var random = RandomUnitVectors(100, space.Dimensions, seed: 12);
+        var noise = RandomUnitVectors(negatives, space.Dimensions, seed: 13);
+        var nearNegatives = Enumerable.Range(0, negatives).Select(i => Normalized(vectors[i].Zip(noise[i], (v, n) => v + 0.3f * n).ToArray())).ToArray();
+        foreach (var query in random.Concat(nearNegatives))
+            Assert.Equal(await floats.SearchAsync(space, query, k, VectorFilter.None, default),
+                await quantized.SearchAsync(space, query, k, VectorFilter.None, default));
+        for (var i = 0; i < negatives; i++)
+            Assert.Equal($"img{i}", (await quantized.SearchAsync(space, nearNegatives[i], k, VectorFilter.None, default))[0].ImageId);
+    }
+
+    [Fact]
+    public void A_vector_whose_largest_component_is_negative_keeps_its_codes()
+    {
+        float[] vector = [-0.8f, 0.6f, 0f, 0.05f];
+        var codes = new sbyte[vector.Length];
+
+        var scale = SpaceVectors.Quantize(vector, codes);
+
+        Assert.Equal(0.8f / 127, scale, 1e-7f);
+        Assert.Equal(new sbyte[] { -127, 95, 0, 8 }, codes);
+    }
+
+    private static float[] NegativeDominant(float[] vector, int axis)
+    {
+        var v = (float[])vector.Clone();
+        v[axis] = -1f;
+        return Normalized(v);
+    }
+
+    private static float[] Normalized(float[] v)
+    {
+        var norm = MathF.Sqrt(v.Sum(x => x * x));
+        return v.Select(x => x / norm).ToArray();
+    }
+
+    [Fact]
     public void The_int8_dot_product_equals_the_integer_sum_of_products()
     {
         var random = new Random(10);
