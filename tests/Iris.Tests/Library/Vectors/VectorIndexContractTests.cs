@@ -283,12 +283,13 @@ public abstract class VectorIndexContractTests : IAsyncLifetime
     private static float Dot(float[] a, float[] b) => a.Zip(b, (x, y) => x * y).Sum();
 }
 
-public sealed class EmbeddedVectorIndexTests : VectorIndexContractTests
+/// <summary>The embedded index on a SQLite file of its own, with floats or (<paramref name="quantize"/>) int8 codes in memory.</summary>
+public abstract class EmbeddedIndexContractTests(bool quantize) : VectorIndexContractTests
 {
     private readonly TempDirectory _directory = new();
 
     protected override Task<IVectorIndex> OpenIndexAsync() =>
-        Task.FromResult<IVectorIndex>(new EmbeddedVectorIndex(Path.Combine(_directory.Path, "data", "vectors.db")));
+        Task.FromResult<IVectorIndex>(new EmbeddedVectorIndex(Path.Combine(_directory.Path, "data", "vectors.db"), quantize: quantize));
 
     protected override Task DeleteStorageAsync()
     {
@@ -299,6 +300,10 @@ public sealed class EmbeddedVectorIndexTests : VectorIndexContractTests
 
     protected override Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<(string Id, float[] Vector, VectorAttributes Attributes)> entries) =>
         ((EmbeddedVectorIndex)Index).UpsertManyAsync(space, entries.Select(e => new VectorEntry(e.Id, e.Vector, e.Attributes)).ToList(), default);
+}
+
+public sealed class EmbeddedVectorIndexTests() : EmbeddedIndexContractTests(quantize: false)
+{
 
     [Fact]
     public async Task A_scan_over_several_blocks_in_parallel_finds_the_same_hits_as_one_thread()
@@ -323,23 +328,8 @@ public sealed class EmbeddedVectorIndexTests : VectorIndexContractTests
 }
 
 /// <summary>The embedded index with int8 codes in memory and a float re-rank (Library:Quantize=true): the same contract.</summary>
-public sealed class QuantizedEmbeddedVectorIndexTests : VectorIndexContractTests
+public sealed class QuantizedEmbeddedVectorIndexTests() : EmbeddedIndexContractTests(quantize: true)
 {
-    private readonly TempDirectory _directory = new();
-
-    protected override Task<IVectorIndex> OpenIndexAsync() =>
-        Task.FromResult<IVectorIndex>(new EmbeddedVectorIndex(Path.Combine(_directory.Path, "vectors.db"), quantize: true));
-
-    protected override Task DeleteStorageAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _directory.Dispose();
-        return Task.CompletedTask;
-    }
-
-    protected override Task UpsertManyAsync(EmbeddingSpace space, IReadOnlyList<(string Id, float[] Vector, VectorAttributes Attributes)> entries) =>
-        ((EmbeddedVectorIndex)Index).UpsertManyAsync(space, entries.Select(e => new VectorEntry(e.Id, e.Vector, e.Attributes)).ToList(), default);
-
     [Fact]
     public async Task With_the_re_rank_the_top_10_equals_the_float_index_top_10_on_20k_random_512_d_vectors()
     {
