@@ -51,44 +51,45 @@ public sealed class ScoreCalibration(ImageLibrary library, EmbedTask embed)
     /// <summary>How many indexed images the nulls are measured on (ids are content hashes, so the first ones by id are a random sample).</summary>
     public const int SampleSize = 256;
 
-    private sealed record Nulls(long Count, NullDistribution Text, NullDistribution? Image);
+    private sealed record Null(long Count, NullDistribution? Distribution);
 
-    private readonly ConcurrentDictionary<string, Nulls> _cache = new();
+    // Keyed by space and query kind: the text null needs the space's model to embed its prompts, the image null only
+    // the stored vectors, so an image query still calibrates while a reindex runs without the old model installed.
+    private readonly ConcurrentDictionary<(string Space, bool Image), Null> _cache = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>The null of <paramref name="space"/> for a text query, or for an image query (null while fewer than two images are indexed).</summary>
     public async Task<NullDistribution?> NullAsync(EmbeddingSpace space, bool imageQuery, CancellationToken cancellationToken)
     {
-        var nulls = await GetAsync(space, cancellationToken);
-        return imageQuery ? nulls?.Image : nulls?.Text;
-    }
-
-    private async Task<Nulls?> GetAsync(EmbeddingSpace space, CancellationToken cancellationToken)
-    {
+        var key = (space.Key, imageQuery);
         var count = await library.Store.CountAsync(null, IndexState.Indexed, cancellationToken);
-        if (_cache.TryGetValue(space.Key, out var cached) && Fresh(cached.Count, count)) return cached;
+        if (_cache.TryGetValue(key, out var cached) && Fresh(cached.Count, count)) return cached.Distribution;
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_cache.TryGetValue(space.Key, out cached) && Fresh(cached.Count, count)) return cached;
+            if (_cache.TryGetValue(key, out cached) && Fresh(cached.Count, count)) return cached.Distribution;
             var sample = new List<float[]>();
             foreach (var id in await library.Store.ListIndexedIdsAsync(null, SampleSize, cancellationToken))
                 if (await library.Vectors.GetAsync(space, id, cancellationToken) is { } vector) sample.Add(vector);
-            if (sample.Count == 0) return null;
-            var parameters = new EmbedTask.Parameters(space.Model);
-            var text = new List<double>();
-            foreach (var prompt in NullPrompts)
+            var cosines = new List<double>();
+            if (imageQuery)
             {
-                var query = (await embed.EmbedTextAsync(parameters, prompt, cancellationToken)).Vector;
-                text.AddRange(sample.Select(v => (double)TensorPrimitives.CosineSimilarity(query, v)));
+                for (var i = 0; i < sample.Count; i++)
+                    for (var j = i + 1; j < sample.Count; j++)
+                        cosines.Add(TensorPrimitives.CosineSimilarity(sample[i], sample[j]));
             }
-            var pairs = new List<double>();
-            for (var i = 0; i < sample.Count; i++)
-                for (var j = i + 1; j < sample.Count; j++)
-                    pairs.Add(TensorPrimitives.CosineSimilarity(sample[i], sample[j]));
-            var nulls = new Nulls(count, NullDistribution.Of(text), pairs.Count > 0 ? NullDistribution.Of(pairs) : null);
-            _cache[space.Key] = nulls;
-            return nulls;
+            else if (sample.Count > 0)
+            {
+                var parameters = new EmbedTask.Parameters(space.Model);
+                foreach (var prompt in NullPrompts)
+                {
+                    var query = (await embed.EmbedTextAsync(parameters, prompt, cancellationToken)).Vector;
+                    cosines.AddRange(sample.Select(v => (double)TensorPrimitives.CosineSimilarity(query, v)));
+                }
+            }
+            var distribution = cosines.Count > 0 ? NullDistribution.Of(cosines) : null;
+            _cache[key] = new Null(count, distribution);
+            return distribution;
         }
         finally
         {
