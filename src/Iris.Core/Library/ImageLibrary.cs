@@ -62,7 +62,7 @@ public sealed class ImageLibrary
         _embeds = names.Contains(embed.Name);
         var others = TaskList.Of(names.Where(n => n != embed.Name).Append("info"));
         // EXIF, size and the perceptual hash come from the model-free tasks, on the same decode as the rest.
-        _tasks = [.. _embeds ? [embed] : Array.Empty<IImageTask>(), .. analyzer.Resolve(others), new PerceptualHashTask()];
+        _tasks = [.. _embeds ? [embed] : Array.Empty<IImageTask>(), .. analyzer.Resolve(others), new PerceptualHashTask(), new PixelHashTask()];
     }
 
     public LibrarySettings Settings { get; }
@@ -178,6 +178,7 @@ public sealed class ImageLibrary
                 FaceDetectionResult f => fields with { FaceCount = f.Faces.Count },
                 ImageInfo i => fields with { CapturedAt = CaptureTime(i.Exif?.CaptureTime) },
                 string hash when outcome.Name == "phash" => fields with { PerceptualHash = hash },
+                string hash when outcome.Name == PixelHashTask.TaskName => fields with { PixelHash = hash },
                 _ => fields,
             };
         }

@@ -24,6 +24,9 @@ public sealed record IndexedFields
     /// <summary>64-bit dHash of the upright image (see <see cref="PerceptualHash"/>), hex.</summary>
     public string? PerceptualHash { get; init; }
 
+    /// <summary>SHA-256 of the decoded upright pixels (see <see cref="PixelHash"/>), hex: equal for a re-encode that kept every pixel.</summary>
+    public string? PixelHash { get; init; }
+
     /// <summary>The embedding space (<see cref="Vectors.EmbeddingSpace.Key"/>) the image's vector is in; null without <c>embed</c>.</summary>
     public string? Space { get; init; }
 

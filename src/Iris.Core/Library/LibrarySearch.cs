@@ -13,8 +13,8 @@ public enum SearchSort { Relevance, Date }
 
 /// <summary>
 /// One search. Exactly one of <see cref="Text"/>, <see cref="Image"/> (query by example) and <see cref="ImageId"/>
-/// (more like this) is the query. <see cref="MinScore"/> cuts semantic candidates by their cosine similarity before
-/// fusion; <see cref="Sort"/> orders what is left.
+/// (more like this) is the query. <see cref="MinScore"/> cuts every hit by its calibrated score (0..1, in every mode);
+/// <see cref="Sort"/> orders what is left.
 /// </summary>
 public sealed record SearchQuery
 {
@@ -31,9 +31,10 @@ public sealed record SearchQuery
 }
 
 /// <summary>
-/// One hit. <see cref="Score"/> orders the hits: the cosine similarity in semantic mode, the share of query words the
-/// image matched in text mode, and in hybrid mode the reciprocal rank fusion of both normalised to 1 (an image first in
-/// both rankings). <see cref="Similarity"/> is the CLIP cosine similarity when the image was a semantic candidate.
+/// One hit. <see cref="Score"/> is calibrated, 0..1 in every mode: for a semantic candidate the normal CDF of its cosine
+/// under the space's null distribution (<see cref="ScoreCalibration"/>), for a text match the share of query words the
+/// image matched, and for a hybrid hit the larger of the two. Hybrid hits are still ordered by reciprocal rank fusion.
+/// <see cref="Similarity"/> is the raw CLIP cosine similarity when the image was a semantic candidate.
 /// </summary>
 public sealed record SearchHit(LibraryImage Image, float Score, float? Similarity, IReadOnlyList<string> Matched);
 
@@ -48,6 +49,8 @@ public sealed record SearchPage(IReadOnlyList<SearchHit> Hits, string? NextCurso
 /// </summary>
 public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, EmbedTask embed, ModelCatalog catalog)
 {
+    private readonly ScoreCalibration _calibration = new(library, embed);
+
     /// <summary>The constant of reciprocal rank fusion; 60 is the value of the original paper and of most engines.</summary>
     public const int RrfK = 60;
 
@@ -64,8 +67,8 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
             throw new InvalidParameterException("Send one query: text, an image, or image_id.", "text");
         if (query.K < 1 || query.K > settings.MaxK)
             throw new InvalidParameterException($"k must be between 1 and {settings.MaxK}; got {query.K}.", "k");
-        if (query.MinScore is { } min && (!float.IsFinite(min) || min < -1 || min > 1))
-            throw new InvalidParameterException($"min_score must be between -1 and 1; got {min}.", "min_score");
+        if (query.MinScore is { } min && (!float.IsFinite(min) || min < 0 || min > 1))
+            throw new InvalidParameterException($"min_score is a calibrated score between 0 and 1 (0.5 is chance; see README, Search); got {min}.", "min_score");
         if (query.Text is null && query.Mode == SearchMode.Text)
             throw new InvalidParameterException("mode=text needs a text query; an image query is semantic.", "mode");
         var offset = Offset(query.Cursor);
@@ -81,11 +84,12 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
         // ranking, so fetch more to still fill the page.
         var candidates = Math.Min(MaxDepth + 1, query.Dedupe ? depth * 3 : depth + 1);
 
-        var semantic = new List<VectorHit>();
+        IReadOnlyList<VectorHit> semantic = [];
+        NullDistribution? chance = null;
         if (mode != SearchMode.Text && await QueryVectorAsync(query, spaces.Active, cancellationToken) is { } vector)
         {
-            var hits = await library.Vectors.SearchAsync(spaces.Active!, vector, candidates + (query.ImageId is null ? 0 : 1), query.Filter, cancellationToken);
-            semantic = hits.Where(h => query.MinScore is not { } cut || h.Score >= cut).ToList();
+            semantic = await library.Vectors.SearchAsync(spaces.Active!, vector, candidates + (query.ImageId is null ? 0 : 1), query.Filter, cancellationToken);
+            chance = await _calibration.NullAsync(spaces.Active!, imageQuery: query.Text is null, cancellationToken);
         }
         var terms = query.Text is null ? [] : SqlLibraryStore.Terms(query.Text);
         var text = mode == SearchMode.Semantic ? [] : await library.Store.MatchTextAsync(terms, query.Filter, candidates, cancellationToken);
@@ -112,13 +116,10 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
             if (!images.TryGetValue(id, out var image) || id == query.ImageId) continue;
             var matched = Matched(image, terms);
             if (similarity.ContainsKey(id)) matched.Insert(0, "embedding");
-            var score = mode switch
-            {
-                SearchMode.Semantic => value,
-                SearchMode.Text => Coverage(image, terms),
-                _ => value / (2.0 / (RrfK + 1)),
-            };
-            ranked.Add(new SearchHit(image, (float)score, similarity.TryGetValue(id, out var s) ? s : null, matched));
+            float? cosine = similarity.TryGetValue(id, out var s) ? s : null;
+            var score = Math.Max(cosine is { } c ? Calibrated(c, chance) : 0f, mode != SearchMode.Semantic ? (float)Coverage(image, terms) : 0f);
+            if (query.MinScore is { } cut && score < cut) continue;
+            ranked.Add(new SearchHit(image, score, cosine, matched));
         }
         if (query.Sort == SearchSort.Date)
             ranked = ranked.OrderByDescending(h => h.Image.Fields?.CapturedAt ?? h.Image.AddedAt).ThenByDescending(h => h.Score).ToList();
@@ -154,6 +155,9 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
                 $"The library's vectors are in {space.Key}, but the installed {manifest.Name} is version {manifest.Version} with {vector.Length} dimensions; run `iris library reindex`.");
         return vector;
     }
+
+    /// <summary>The cosine under the null; without one (one image indexed, queried by an image) the cosine itself, clamped to 0..1.</summary>
+    private static float Calibrated(float cosine, NullDistribution? chance) => chance?.Score(cosine) ?? Math.Clamp(cosine, 0f, 1f);
 
     private static int Offset(string? cursor)
     {

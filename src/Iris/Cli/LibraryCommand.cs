@@ -120,7 +120,7 @@ public static class LibraryCommand
         var k = new Option<int>("--k") { Description = "Hits to print (1–Library:MaxK). Default: 10.", DefaultValueFactory = _ => 10 };
         var collection = new Option<string?>("--collection") { Description = "Only this collection." };
         var mode = new Option<string>("--mode") { Description = "hybrid (default), semantic or text.", DefaultValueFactory = _ => "hybrid" };
-        var minScore = new Option<float?>("--min-score") { Description = "Drop semantic candidates below this cosine similarity." };
+        var minScore = new Option<float?>("--min-score") { Description = "Drop hits whose calibrated score (0..1, 0.5 is chance) is below this." };
         var command = new Command("search", "Search the library by text and print the hits, best first: score, image id, file name, caption.")
         {
             text, k, collection, mode, minScore,

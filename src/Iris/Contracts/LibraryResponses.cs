@@ -1,5 +1,6 @@
 using Iris.Core.Library;
 using Iris.Core.Library.Vectors;
+using System.Text.Json.Serialization;
 
 namespace Iris.Contracts;
 
@@ -24,7 +25,8 @@ public sealed record ImageIndexResponse(
 /// <summary>One library image: its metadata, index state (<c>queued</c>, <c>indexed</c>, <c>failed</c> with <c>error</c>) and index entry.</summary>
 public sealed record ImageResponse(
     string ImageId, string Url, string Collection, IReadOnlyList<string> Tags, string? ExternalId, string? FileName, string MediaType, long Bytes,
-    DateTimeOffset AddedAt, string State, string? Error, string? JobId, DateTimeOffset? IndexedAt, ImageIndexResponse? Index)
+    DateTimeOffset AddedAt, string State, string? Error, string? JobId, DateTimeOffset? IndexedAt, ImageIndexResponse? Index,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImageDuplicatesResponse? Duplicates = null)
 {
     /// <param name="urlOf">The image's URL: <c>/images/{id}</c>, signed when access control is on (see README).</param>
     public static ImageResponse From(LibraryImage image, Func<string, string> urlOf, bool? hasVector = null) => new(
@@ -39,7 +41,7 @@ public sealed record ImageResponse(
 /// <summary>GET/POST /v1/search: hits best first (or newest first with sort=date), and the cursor of the next page.</summary>
 public sealed record SearchResponse(IReadOnlyList<SearchHitResponse> Hits, string? NextCursor, string Mode, EmbeddingSpaceResponse? Space);
 
-/// <param name="Score">What orders the hits (see README, Search): cosine similarity (semantic), share of query words matched (text), or reciprocal rank fusion normalised to 1 (hybrid).</param>
+/// <param name="Score">Calibrated, 0..1 (see README, Search): Φ of the cosine under the space's null distribution (semantic), the share of query words matched (text), the larger of both (hybrid); 0.5 is chance.</param>
 /// <param name="Similarity">The CLIP cosine similarity of the query and the image, when the image was a semantic candidate.</param>
 /// <param name="Matched">The fields that matched: <c>embedding</c>, <c>caption</c>, <c>ocr_text</c>, <c>labels</c>, <c>tags</c>.</param>
 public sealed record SearchHitResponse(

@@ -48,7 +48,9 @@ public static partial class LibraryApi
             .WithName("GetImage")
             .WithSummary("One library image: metadata, index state and what the index holds")
             .WithDescription("`state` is queued, indexed or failed (with `error`); `index` is what search matches and filters on: caption, OCR " +
-                             "text, labels, face count, EXIF capture time, size, perceptual hash, the embedding space and whether it holds the vector.")
+                             "text, labels, face count, EXIF capture time, size, perceptual hash, the embedding space and whether it holds the vector. " +
+                             "`duplicates`: `exact` (ids of images with the same pixels) and `near` (perceptual hashes within " +
+                             "Library:NearDuplicateDistance bits, nearest first, dismissed matches left out).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         images.MapDelete("/{id}", DeleteAsync)
             .WithName("DeleteImage")
@@ -196,7 +198,11 @@ public static partial class LibraryApi
     {
         var owner = Access.Owner(user);
         var image = await library.GetAsync(id, owner, cancellationToken);
-        return TypedResults.Ok(ImageResponse.From(image, i => ImageUrls.For(i, owner, options, clock), await library.HasVectorAsync(id, cancellationToken)));
+        string UrlOf(string i) => ImageUrls.For(i, owner, options, clock);
+        return TypedResults.Ok(ImageResponse.From(image, UrlOf, await library.HasVectorAsync(id, cancellationToken)) with
+        {
+            Duplicates = ImageDuplicatesResponse.From(await Duplicates.OfAsync(library, image, cancellationToken), UrlOf),
+        });
     }
 
     private static async Task<NoContent> DeleteAsync(string id, ImageLibrary library, ClaimsPrincipal user, CancellationToken cancellationToken)

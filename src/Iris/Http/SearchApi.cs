@@ -24,7 +24,7 @@ public static class SearchApi
         new("after", JsonSchemaType.String, "Only images captured at or after this time (ISO 8601; EXIF capture time)."),
         new("before", JsonSchemaType.String, "Only images captured before this time."),
         new("has_faces", JsonSchemaType.Boolean, "true: only images with a face; false: only images without."),
-        new("min_score", JsonSchemaType.Number, "Drop semantic candidates whose cosine similarity is below this (-1..1)."),
+        new("min_score", JsonSchemaType.Number, "Drop every hit whose calibrated score is below this (0..1; 0.5 is chance, see README, Search)."),
         new("sort", JsonSchemaType.String, "relevance (default) or date (capture time, newest first; after the min_score cut)."),
         new("mode", JsonSchemaType.String, "hybrid (default), semantic (CLIP only) or text (full text only)."),
         new("dedupe", JsonSchemaType.Boolean, "Collapse near-duplicates (perceptual hashes within Library:NearDuplicateDistance bits)."),
@@ -40,8 +40,8 @@ public static class SearchApi
             .WithDescription(
                 "`text` (required) is matched two ways: its CLIP embedding against the images' (semantic) and its words against captions, " +
                 "OCR text, labels and tags (full text). `mode=hybrid` (default) fuses both rankings by reciprocal rank fusion. Filters apply " +
-                "inside the scan, so a filtered page is full. Each hit has `image_id`, `score`, `similarity`, the `matched` fields and a " +
-                "`url` (/images/{id}).")
+                "inside the scan, so a filtered page is full. Each hit has `image_id`, a calibrated `score` (0..1, 0.5 is chance; `min_score` " +
+                "cuts on it in every mode, before `sort`), the raw CLIP cosine `similarity`, the `matched` fields and a `url` (/images/{id}).")
             .AddOpenApiOperationTransformer(QueryParameters.Describe([new("text", JsonSchemaType.String, "The query."), .. Filters]))
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -119,7 +119,7 @@ public static class SearchApi
                 HasFaces: Bool(Value("has_faces"), "has_faces")),
             MinScore = Value("min_score") is { } min
                 ? float.TryParse(min, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) ? m
-                    : throw new InvalidParameterException($"min_score must be a number between -1 and 1; got '{min}'.", "min_score")
+                    : throw new InvalidParameterException($"min_score must be a number between 0 and 1; got '{min}'.", "min_score")
                 : null,
             Sort = Value("sort") switch
             {

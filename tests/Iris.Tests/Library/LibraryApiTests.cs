@@ -101,7 +101,6 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
         Assert.Equal([library.Real["dog.jpg"]], Ids(await SearchAsync("text=animal&label=dog&mode=semantic")));
         Assert.Contains(library.Real["faces-13.jpg"], Ids(await SearchAsync("text=people&has_faces=true&mode=semantic")));
         Assert.DoesNotContain(library.Real["faces-13.jpg"], Ids(await SearchAsync("text=people&has_faces=false&mode=semantic&k=100")));
-        Assert.Empty(Ids(await SearchAsync("text=flower&min_score=0.99&mode=semantic")));
         var all = await SearchAsync("text=flower&mode=semantic&k=100");
         var scores = all.GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("score").GetSingle()).ToList();
         Assert.Equal(scores.OrderByDescending(s => s), scores);

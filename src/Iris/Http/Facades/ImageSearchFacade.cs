@@ -56,7 +56,7 @@ public static class ImageSearchFacade
             Mode = SearchMode.Semantic,
             Filter = new VectorFilter(Owner: Access.Owner(user)),
         }, cancellationToken);
-        return TypedResults.Ok<IReadOnlyList<ImageSearchHit>>(result.Hits.Select(h => new ImageSearchHit(h.Image.Id, h.Score)).ToList());
+        return TypedResults.Ok<IReadOnlyList<ImageSearchHit>>(result.Hits.Select(h => new ImageSearchHit(h.Image.Id, h.Similarity ?? h.Score)).ToList());
     }
 }
 
