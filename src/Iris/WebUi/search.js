@@ -230,7 +230,8 @@ async function openImage(id) {
     const full = $('image-full');
     full.src = detailUrl;
     await full.decode().catch(() => {});
-    await drawDetections(id, blob);
+    // An image indexing refused (say, it does not decode) would fail detect the same way: its reason is already shown.
+    if (image.state !== 'failed') await drawDetections(id, blob);
   } catch (e) {
     if (openId === id) showError(error, e);
   }
