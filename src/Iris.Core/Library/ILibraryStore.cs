@@ -46,6 +46,12 @@ public interface ILibraryStore : IAsyncDisposable
     /// <summary>How many images (of <paramref name="owner"/>, null: everyone's) are in <paramref name="state"/> (null: any).</summary>
     Task<long> CountAsync(string? owner, IndexState? state, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How many images (of <paramref name="owner"/> and <paramref name="collection"/>, null: all) are in each state, in one
+    /// grouped query (the indexing progress reads it every few seconds, so it never lists images to count them).
+    /// </summary>
+    Task<IReadOnlyDictionary<IndexState, long>> CountByStateAsync(string? owner, string? collection, CancellationToken cancellationToken);
+
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);
 
     Task SetSettingAsync(string key, string? value, CancellationToken cancellationToken);

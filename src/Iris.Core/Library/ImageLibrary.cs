@@ -164,11 +164,24 @@ public sealed class ImageLibrary
         var timings = new Dictionary<string, double> { ["prepare"] = Math.Round(analysis.PrepareMs, 2), ["decode"] = Math.Round(analysis.DecodeMs, 2) };
         var models = new List<ModelVersion>();
         float[]? vector = null;
+        var credits = new FieldModels();
         foreach (var outcome in analysis.Tasks)
         {
             timings[outcome.Name] = Math.Round(outcome.Ms, 2);
-            if (outcome.Model is { } model && _catalog.Contains(model) && !models.Exists(m => m.Name == model))
-                models.Add(new ModelVersion(model, _catalog.Get(model).Version));
+            ModelVersion? made = null;
+            if (outcome.Model is { } model && _catalog.Contains(model))
+            {
+                made = new ModelVersion(model, _catalog.Get(model).Version);
+                if (!models.Exists(m => m.Name == model)) models.Add(made);
+            }
+            credits = outcome.Result switch
+            {
+                CaptionBatch => credits with { Caption = made },
+                OcrResult => credits with { OcrText = made },
+                DetectionResult => credits with { Labels = made },
+                FaceDetectionResult => credits with { FaceCount = made },
+                _ => credits,
+            };
             fields = outcome.Result switch
             {
                 ImageEmbedding e => Embedded(e),
@@ -182,7 +195,7 @@ public sealed class ImageLibrary
                 _ => fields,
             };
         }
-        fields = fields with { TaskMs = timings };
+        fields = fields with { TaskMs = timings, Models = credits };
 
         IndexedFields Embedded(ImageEmbedding e)
         {
@@ -271,6 +284,17 @@ public sealed class ImageLibrary
         return await _store.ListAsync(query, cancellationToken);
     }
 
+    /// <summary>
+    /// The indexing progress of a collection (null: the whole library) as <paramref name="owner"/> sees it, from one
+    /// grouped count, and the library's embedding spaces (a pending one is a reindex in progress). A collection that holds
+    /// no image yet answers zeros: it is a name about to be filled (an upload, <c>iris library add</c>), not an error.
+    /// </summary>
+    public async Task<LibraryStatus> StatusAsync(string? owner, string? collection, CancellationToken cancellationToken)
+    {
+        var counts = await _store.CountByStateAsync(owner, collection, cancellationToken);
+        return new LibraryStatus(collection, counts[IndexState.Queued], counts[IndexState.Indexed], counts[IndexState.Failed], await GetSpacesAsync(cancellationToken));
+    }
+
     /// <summary>Whether the active space holds the image's vector (what the index holds, for GET /v1/images/{id}).</summary>
     public async Task<bool> HasVectorAsync(string id, CancellationToken cancellationToken) =>
         (await GetSpacesAsync(cancellationToken)).Active is { } space && await _vectors.GetAsync(space, id, cancellationToken) is not null;
@@ -354,6 +378,12 @@ public sealed class ImageLibrary
         if (spaces.Active is { } old && old != target) await _vectors.DropSpaceAsync(old, cancellationToken);
         return new ReindexResult(spaces.Active, target, done, embedded);
     }
+}
+
+/// <summary>How many images of a collection (null: all) wait for indexing, are searchable, or failed; and the embedding spaces.</summary>
+public sealed record LibraryStatus(string? Collection, long Queued, long Indexed, long Failed, LibrarySpaces Spaces)
+{
+    public long Total => Queued + Indexed + Failed;
 }
 
 /// <summary>What a reindex did: the space searched before and after, images walked and images embedded by this run.</summary>

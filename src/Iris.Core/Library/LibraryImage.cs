@@ -1,4 +1,13 @@
+using System.Text.Json.Serialization;
+using Iris.Core.Jobs;
+
 namespace Iris.Core.Library;
+
+/// <summary>
+/// Which model produced each stored field (name and version from the catalog), so a caption or a label is credited without
+/// its indexing job (purged by retention, or none: <c>iris library add</c>). Null: the field's task did not run.
+/// </summary>
+public sealed record FieldModels(ModelVersion? Caption = null, ModelVersion? Labels = null, ModelVersion? OcrText = null, ModelVersion? FaceCount = null);
 
 /// <summary>Where an image stands in the library: waiting for its indexing job, searchable, or refused with a reason.</summary>
 public enum IndexState { Queued, Indexed, Failed }
@@ -29,6 +38,10 @@ public sealed record IndexedFields
 
     /// <summary>The embedding space (<see cref="Vectors.EmbeddingSpace.Key"/>) the image's vector is in; null without <c>embed</c>.</summary>
     public string? Space { get; init; }
+
+    /// <summary>Which model made the caption, labels, OCR text and face count; kept in its own column (null: indexed before it was recorded).</summary>
+    [JsonIgnore]
+    public FieldModels? Models { get; init; }
 
     /// <summary>Milliseconds each task took on this image (decode included as <c>decode</c>).</summary>
     public IReadOnlyDictionary<string, double> TaskMs { get; init; } = new Dictionary<string, double>();

@@ -31,8 +31,11 @@ public sealed class PostgresLibraryStore(string connectionString) : SqlLibrarySt
             face_count  BIGINT,
             caption     TEXT,
             ocr_text    TEXT,
-            search      TSVECTOR
+            search      TSVECTOR,
+            models      TEXT
         );
+        -- Libraries created before the models column: added in place, existing rows keep NULL (no credit recorded).
+        ALTER TABLE library_images ADD COLUMN IF NOT EXISTS models TEXT;
         CREATE INDEX IF NOT EXISTS library_images_collection ON library_images (collection, seq);
         CREATE INDEX IF NOT EXISTS library_images_owner ON library_images (owner, seq);
         CREATE INDEX IF NOT EXISTS library_images_search ON library_images USING GIN (search);

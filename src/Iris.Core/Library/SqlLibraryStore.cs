@@ -16,7 +16,7 @@ public abstract class SqlLibraryStore : ILibraryStore
     protected static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private const string Columns =
-        "seq, id, owner, collection, tags, external_id, file_name, media_type, bytes, added_at, state, error, job_id, indexed_at, fields";
+        "seq, id, owner, collection, tags, external_id, file_name, media_type, bytes, added_at, state, error, job_id, indexed_at, fields, models";
 
     private volatile bool _ready;
 
@@ -133,10 +133,11 @@ public abstract class SqlLibraryStore : ILibraryStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var update = Command(connection,
             "UPDATE library_images SET state = @state, error = NULL, indexed_at = @at, fields = @fields, captured_at = @captured, " +
-            "labels = @labels, face_count = @faces, caption = @caption, ocr_text = @ocr WHERE id = @id",
+            "labels = @labels, face_count = @faces, caption = @caption, ocr_text = @ocr, models = @models WHERE id = @id",
             ("state", StateName(IndexState.Indexed)), ("at", at.ToUnixTimeMilliseconds()), ("fields", JsonSerializer.Serialize(fields, Json)),
             ("captured", fields.CapturedAt?.ToUnixTimeMilliseconds()), ("labels", LabelsColumn(fields.Labels)), ("faces", (long?)fields.FaceCount),
-            ("caption", fields.Caption), ("ocr", fields.OcrText), ("id", id));
+            ("caption", fields.Caption), ("ocr", fields.OcrText),
+            ("models", fields.Models is null ? null : JsonSerializer.Serialize(fields.Models, Json)), ("id", id));
         update.Transaction = transaction;
         if (await update.ExecuteNonQueryAsync(cancellationToken) == 0) return false;
         var image = await GetAsync(connection, transaction, id, cancellationToken);
@@ -216,6 +217,23 @@ public abstract class SqlLibraryStore : ILibraryStore
         await using var command = Command(connection,
             $"SELECT count(*) FROM library_images {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}", [.. parameters]);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<IReadOnlyDictionary<IndexState, long>> CountByStateAsync(string? owner, string? collection, CancellationToken cancellationToken)
+    {
+        var where = new List<string>();
+        var parameters = new List<(string, object?)>();
+        if (owner is not null) { where.Add("owner = @owner"); parameters.Add(("owner", owner)); }
+        if (collection is not null) { where.Add("collection = @collection"); parameters.Add(("collection", collection)); }
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection,
+            $"SELECT state, count(*) FROM library_images {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} GROUP BY state", [.. parameters]);
+        var counts = Enum.GetValues<IndexState>().ToDictionary(s => s, _ => 0L);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            if (Enum.TryParse<IndexState>(reader.GetString(0), ignoreCase: true, out var state))
+                counts[state] = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+        return counts;
     }
 
     public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken)
@@ -300,7 +318,9 @@ public abstract class SqlLibraryStore : ILibraryStore
             Error = Text(11),
             JobId = Text(12),
             IndexedAt = Long(13) is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
-            Fields = Text(14) is { } fields ? JsonSerializer.Deserialize<IndexedFields>(fields, Json) : null,
+            Fields = Text(14) is { } fields
+                ? JsonSerializer.Deserialize<IndexedFields>(fields, Json)! with { Models = Text(15) is { } models ? JsonSerializer.Deserialize<FieldModels>(models, Json) : null }
+                : null,
         };
         return (reader.GetInt64(0), image);
     }

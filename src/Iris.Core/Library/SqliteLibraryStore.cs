@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Iris.Core.Jobs.Sqlite;
+using Microsoft.Data.Sqlite;
 
 namespace Iris.Core.Library;
 
@@ -28,7 +29,8 @@ public sealed class SqliteLibraryStore(SqliteJobDatabase database) : SqlLibraryS
             labels      TEXT,
             face_count  INTEGER,
             caption     TEXT,
-            ocr_text    TEXT
+            ocr_text    TEXT,
+            models      TEXT
         );
         CREATE INDEX IF NOT EXISTS library_images_collection ON library_images (collection, seq);
         CREATE INDEX IF NOT EXISTS library_images_owner ON library_images (owner, seq);
@@ -41,8 +43,27 @@ public sealed class SqliteLibraryStore(SqliteJobDatabase database) : SqlLibraryS
     protected override async Task CreateSchemaAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Command(connection, Schema);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using (var command = Command(connection, Schema))
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        await AddColumnAsync(connection, "models", cancellationToken);
+    }
+
+    /// <summary>
+    /// Upgrades a library created before <paramref name="column"/> existed (SQLite has no ADD COLUMN IF NOT EXISTS); its
+    /// rows keep NULL there. Two processes upgrading at once: the loser's "duplicate column" means the column is there.
+    /// </summary>
+    private static async Task AddColumnAsync(DbConnection connection, string column, CancellationToken cancellationToken)
+    {
+        await using (var exists = Command(connection, "SELECT count(*) FROM pragma_table_info('library_images') WHERE name = @name", ("name", column)))
+            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0) return;
+        try
+        {
+            await using var alter = Command(connection, $"ALTER TABLE library_images ADD COLUMN {column} TEXT");
+            await alter.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (SqliteException e) when (e.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+        {
+        }
     }
 
     protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);

@@ -35,7 +35,8 @@ public static class LibraryCommand
         var command = new Command("add",
             "Add images to the library and index them now (Library:IndexTasks), with a progress bar and an ETA. Folders are walked " +
             "recursively; files that are not images are skipped and counted. Resumable: an image already indexed (the same bytes) is " +
-            "skipped, so rerunning after an interruption continues where it stopped.")
+            "skipped, so rerunning after an interruption (Ctrl+C, or even a kill -9 mid-image) indexes only the rest; the image it " +
+            "was on is indexed again from the start, never twice.")
         {
             paths, collection, tags,
         };

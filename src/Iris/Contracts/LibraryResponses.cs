@@ -1,3 +1,4 @@
+using Iris.Core.Jobs;
 using Iris.Core.Library;
 using Iris.Core.Library.Vectors;
 using System.Text.Json.Serialization;
@@ -20,7 +21,17 @@ public sealed record ImageListResponse(IReadOnlyList<ImageResponse> Images, stri
 /// <summary>What indexing kept of an image (null fields: their task is not in Library:IndexTasks).</summary>
 public sealed record ImageIndexResponse(
     string? Space, bool HasVector, string? Caption, string? OcrText, IReadOnlyList<string> Labels, int? FaceCount, DateTimeOffset? CapturedAt,
-    int Width, int Height, string? Format, string? PerceptualHash, IReadOnlyDictionary<string, double> TaskMs);
+    int Width, int Height, string? Format, string? PerceptualHash, IReadOnlyDictionary<string, double> TaskMs, FieldModelsResponse? Models);
+
+/// <summary>
+/// The model (name, version) that produced each field of the index entry; null for a field whose task did not run, and
+/// <c>models</c> itself null for an image indexed before Iris recorded it (reindexing it fills it in).
+/// </summary>
+public sealed record FieldModelsResponse(ModelVersion? Caption, ModelVersion? Labels, ModelVersion? OcrText, ModelVersion? FaceCount)
+{
+    public static FieldModelsResponse? From(FieldModels? models) =>
+        models is null ? null : new(models.Caption, models.Labels, models.OcrText, models.FaceCount);
+}
 
 /// <summary>One library image: its metadata, index state (<c>queued</c>, <c>indexed</c>, <c>failed</c> with <c>error</c>) and index entry.</summary>
 public sealed record ImageResponse(
@@ -33,7 +44,8 @@ public sealed record ImageResponse(
         image.Id, urlOf(image.Id), image.Collection, image.Tags, image.ExternalId, image.FileName, image.MediaType, image.Bytes, image.AddedAt,
         StateName(image.State), image.Error, image.JobId, image.IndexedAt,
         image.Fields is not { } f ? null : new ImageIndexResponse(
-            f.Space, hasVector ?? f.Space is not null, f.Caption, f.OcrText, f.Labels, f.FaceCount, f.CapturedAt, f.Width, f.Height, f.Format, f.PerceptualHash, f.TaskMs));
+            f.Space, hasVector ?? f.Space is not null, f.Caption, f.OcrText, f.Labels, f.FaceCount, f.CapturedAt, f.Width, f.Height, f.Format, f.PerceptualHash, f.TaskMs,
+            FieldModelsResponse.From(f.Models)));
 
     public static string StateName(IndexState state) => state.ToString().ToLowerInvariant();
 }
@@ -57,3 +69,16 @@ public sealed record EmbeddingSpaceResponse(string Model, string Version, int Di
 {
     public static EmbeddingSpaceResponse? From(EmbeddingSpace? space) => space is null ? null : new(space.Model, space.Version, space.Dimensions);
 }
+
+/// <summary>GET /v1/library/status: the indexing progress of a collection (null: the whole library) and the embedding spaces.</summary>
+/// <param name="Space">The embedding space search uses (null until the first image is embedded).</param>
+/// <param name="Reindex">The space <c>iris library reindex</c> is building beside it; null when no reindex is in progress.</param>
+public sealed record LibraryStatusResponse(
+    string? Collection, long Queued, long Indexed, long Failed, long Total, EmbeddingSpaceResponse? Space, ReindexStatusResponse? Reindex)
+{
+    public static LibraryStatusResponse From(LibraryStatus status) => new(
+        status.Collection, status.Queued, status.Indexed, status.Failed, status.Total, EmbeddingSpaceResponse.From(status.Spaces.Active),
+        status.Spaces.Pending is { } pending ? new ReindexStatusResponse(EmbeddingSpaceResponse.From(pending)!) : null);
+}
+
+public sealed record ReindexStatusResponse(EmbeddingSpaceResponse Target);

@@ -64,8 +64,20 @@ public static partial class LibraryApi
                              "`dedupe=true` never collapses them again. Answers 204.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
+        app.MapGet("/v1/library/status", StatusAsync)
+            .WithTags("Library")
+            .WithName("GetLibraryStatus")
+            .WithSummary("Indexing progress: images queued, indexed and failed, and the embedding space")
+            .WithDescription("Counts of the caller's images in each index state, for one `collection` or the whole library, from one grouped " +
+                             "query (no listing). A collection that holds no image yet answers zeros (GET /v1/images?collection= answers 404 " +
+                             "for it). `space` is the embedding space search uses; `reindex` names the space `iris library reindex` is " +
+                             "building beside it, null when none is in progress.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
     }
+
+    private static async Task<Ok<LibraryStatusResponse>> StatusAsync(ImageLibrary library, ClaimsPrincipal user, string? collection, CancellationToken cancellationToken) =>
+        TypedResults.Ok(LibraryStatusResponse.From(await library.StatusAsync(Access.Owner(user), Collection(collection), cancellationToken)));
 
     private static async Task<NoContent> MarkDistinctAsync(string id, HttpRequest request, ImageLibrary library, CancellationToken cancellationToken)
     {

@@ -1,7 +1,7 @@
 // The Search view (issue #10): the image library searched by text or by example, a grid of hits with their scores,
 // one image with its caption, labels and boxes, "more like this", uploads by drag and drop, and the indexing progress.
 // Thumbnails are fetched through api() and shown as blob: URLs, because an <img src> cannot send the API key.
-import { ApiError, api, apiJson, showError, clearError } from './api.js';
+import { api, apiJson, showError, clearError } from './api.js';
 import { $, el, pairs, percent, bytes, drawBoxes } from './dom.js';
 
 const THUMBNAIL_WIDTH = 256;
@@ -230,7 +230,8 @@ async function openImage(id) {
     const full = $('image-full');
     full.src = detailUrl;
     await full.decode().catch(() => {});
-    await drawDetections(id, blob);
+    // An image indexing refused (say, it does not decode) would fail detect the same way: its reason is already shown.
+    if (image.state !== 'failed') await drawDetections(id, blob);
   } catch (e) {
     if (openId === id) showError(error, e);
   }
@@ -261,19 +262,14 @@ function renderImage(image) {
 }
 
 /**
- * The index keeps the caption, not who wrote it; the image's indexing job records the models it ran (generated_by),
- * so the caption is credited to the describe model among them, with what the catalog says it was trained on.
+ * The index records which model wrote each field (index.models), so the caption is credited to its describe model,
+ * with what the catalog says it was trained on, whether the image came through the API or `iris library add`.
  */
 async function noteCaptionModel(image) {
-  if (!image.index?.caption || !image.job_id) return;
-  try {
-    const [job, models] = await Promise.all([apiJson(`/v1/jobs/${encodeURIComponent(image.job_id)}`), catalog()]);
-    const describers = new Set(models.filter((m) => m.task === 'describe').map((m) => m.name));
-    const model = job.generated_by.find((m) => describers.has(m.name));
-    if (openId === image.image_id && model) $('image-caption-model').textContent = `${await modelNote('Caption', model.name, model.version)}.`;
-  } catch {
-    // A job purged by retention leaves the caption uncredited; the caption itself is still right.
-  }
+  const model = image.index?.caption ? image.index.models?.caption : null;
+  if (!model) return; // indexed before Iris recorded the models: the caption stands uncredited
+  const note = await modelNote('Caption', model.name, model.version);
+  if (openId === image.image_id) $('image-caption-model').textContent = `${note}.`;
 }
 
 /**
@@ -369,8 +365,8 @@ const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 // ---------------------------------------------------------------- indexing progress
 
-/** The listing is capped at this many images per state; beyond it the count shows as "1000+". */
-const COUNT_LIMIT = 1000;
+/** The newest failed images listed under the counts (the count itself comes from the status). */
+const FAILED_SHOWN = 20;
 
 async function refreshProgress() {
   clearTimeout(progressTimer);
@@ -379,18 +375,23 @@ async function refreshProgress() {
   const error = $('progress-error');
   let busy = false;
   try {
-    const [queued, indexed, failed] = await Promise.all(['queued', 'indexed', 'failed'].map(countState));
+    // One grouped count on the server (GET /v1/library/status): zeros for a collection that holds no image yet.
+    const params = new URLSearchParams();
+    if (collection()) params.set('collection', collection());
+    const status = await apiJson(`/v1/library/status?${params}`);
+    // Only a collection with failed images is listed, so the listing never meets an empty (404) collection.
+    const failed = status.failed > 0 ? await failedImages() : [];
     // A newer refresh (another collection typed, an upload) started meanwhile: it has the last word and the next poll.
     if (run !== progressRun) return;
     clearError(error);
-    $('count-queued').textContent = queued.text;
-    $('count-indexed').textContent = indexed.text;
-    $('count-failed').textContent = failed.text;
-    renderFailed(failed.images);
+    $('count-queued').textContent = String(status.queued);
+    $('count-indexed').textContent = String(status.indexed);
+    $('count-failed').textContent = String(status.failed);
+    renderFailed(failed);
     const progress = $('index-progress');
-    progress.max = Math.max(queued.n + indexed.n + failed.n, 1);
-    progress.value = indexed.n + failed.n;
-    busy = queued.n > 0;
+    progress.max = Math.max(status.total, 1);
+    progress.value = status.indexed + status.failed;
+    busy = status.queued > 0 || status.reindex != null;
   } catch (e) {
     if (run !== progressRun) return;
     showError(error, e);
@@ -398,24 +399,16 @@ async function refreshProgress() {
   if (visible) progressTimer = setTimeout(refreshProgress, busy ? BUSY_POLL_MS : IDLE_POLL_MS);
 }
 
-/** How many images of the collection are in `state`, from the listing filtered by it (ids only would do; the API lists whole images). */
-async function countState(state) {
-  const params = new URLSearchParams({ state, limit: String(COUNT_LIMIT) });
+async function failedImages() {
+  const params = new URLSearchParams({ state: 'failed', limit: String(FAILED_SHOWN) });
   if (collection()) params.set('collection', collection());
-  try {
-    const page = await apiJson(`/v1/images?${params}`);
-    return { n: page.images.length, text: page.next_cursor ? `${COUNT_LIMIT}+` : String(page.images.length), images: page.images };
-  } catch (e) {
-    // A collection that holds no image yet is a 404 to the API; to the progress it is simply empty.
-    if (e instanceof ApiError && e.status === 404 && collection()) return { n: 0, text: '0', images: [] };
-    throw e;
-  }
+  return (await apiJson(`/v1/images?${params}`)).images;
 }
 
 /** The images indexing refused, each with the reason, newest first; one opens like a hit. */
 function renderFailed(images) {
   $('failed-section').hidden = images.length === 0;
-  $('failed').replaceChildren(...images.slice(0, 20).map((image) => el('li', {},
+  $('failed').replaceChildren(...images.map((image) => el('li', {},
     el('button', { type: 'button', className: 'link', textContent: image.file_name ?? image.image_id, onclick: () => openImage(image.image_id) }),
     `: ${image.error ?? 'no reason recorded'}`)));
 }

@@ -58,6 +58,55 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
     }
 
     [Fact]
+    public async Task Each_stored_field_names_the_model_that_made_it_among_those_its_job_ran()
+    {
+        var dog = await Client.GetFromJsonAsync<JsonElement>($"/v1/images/{library.Real["dog.jpg"]}");
+        var job = await Client.GetFromJsonAsync<JsonElement>($"/v1/jobs/{dog.GetProperty("job_id").GetString()}");
+        var ran = job.GetProperty("generated_by").EnumerateArray()
+            .Select(m => (m.GetProperty("name").GetString(), m.GetProperty("version").GetString())).ToList();
+        var models = dog.GetProperty("index").GetProperty("models");
+        foreach (var field in new[] { "caption", "labels", "face_count" })
+        {
+            var model = models.GetProperty(field);
+            Assert.Contains((model.GetProperty("name").GetString(), model.GetProperty("version").GetString()), ran);
+        }
+        Assert.NotEqual(models.GetProperty("caption").GetProperty("name").GetString(), models.GetProperty("labels").GetProperty("name").GetString());
+        Assert.Equal(JsonValueKind.Null, models.GetProperty("ocr_text").ValueKind); // ocr is not in this server's Library:IndexTasks
+    }
+
+    [Fact]
+    public async Task The_status_counts_each_state_without_listing_and_an_unfilled_collection_is_zeros_not_404()
+    {
+        foreach (var collection in new[] { "flowers", "real" })
+        {
+            var status = await JsonAsync(await Client.GetAsync($"/v1/library/status?collection={collection}"), HttpStatusCode.OK);
+            Assert.Equal(collection, status.GetProperty("collection").GetString());
+            long total = 0;
+            foreach (var state in new[] { "queued", "indexed", "failed" })
+            {
+                var listed = await JsonAsync(await Client.GetAsync($"/v1/images?collection={collection}&state={state}&limit=1000"), HttpStatusCode.OK);
+                Assert.Equal(listed.GetProperty("images").GetArrayLength(), status.GetProperty(state).GetInt64());
+                total += status.GetProperty(state).GetInt64();
+            }
+            Assert.Equal(total, status.GetProperty("total").GetInt64());
+            Assert.Equal("clip-tiny", status.GetProperty("space").GetProperty("model").GetString());
+            Assert.Equal(JsonValueKind.Null, status.GetProperty("reindex").ValueKind);
+        }
+        Assert.Equal(library.Real.Count, (await JsonAsync(await Client.GetAsync("/v1/library/status?collection=real"), HttpStatusCode.OK)).GetProperty("indexed").GetInt64());
+        var everything = await JsonAsync(await Client.GetAsync("/v1/library/status"), HttpStatusCode.OK);
+        Assert.Equal(JsonValueKind.Null, everything.GetProperty("collection").ValueKind);
+        Assert.True(everything.GetProperty("total").GetInt64() >= library.Flowers.Count + library.Real.Count);
+
+        var empty = await JsonAsync(await Client.GetAsync("/v1/library/status?collection=named-but-empty"), HttpStatusCode.OK);
+        Assert.Equal(0, empty.GetProperty("total").GetInt64());
+        Assert.Equal(0, empty.GetProperty("queued").GetInt64());
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync("/v1/images?collection=named-but-empty")).StatusCode);
+        var bad = await Client.GetAsync("/v1/library/status?collection=no%20spaces");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Each_reference_clip_query_finds_the_flower_its_reference_embedding_ranks_first()
     {
         Assert.Equal(10, FlowerReference.Queries.Count);

@@ -13,6 +13,24 @@ public abstract class LibraryStoreContract : IAsyncLifetime
     protected abstract Task<ILibraryStore> CreateAsync();
     protected virtual Task CleanUpAsync() => Task.CompletedTask;
 
+    /// <summary>
+    /// A store over a new database that holds a library made before the <c>models</c> column (the schema Iris shipped
+    /// first), with image <see cref="OldImageId"/> indexed in it.
+    /// </summary>
+    protected abstract Task<ILibraryStore> CreateOverFirstSchemaAsync();
+
+    protected const string OldImageId = "0000000000000000000000000000000a";
+
+    /// <summary>The first library_images columns (no <c>models</c>), shared by both dialects' old tables.</summary>
+    protected const string FirstColumns =
+        "seq {0}, id TEXT NOT NULL UNIQUE, owner TEXT, collection TEXT NOT NULL, tags TEXT NOT NULL, external_id TEXT, file_name TEXT, " +
+        "media_type TEXT NOT NULL, bytes BIGINT NOT NULL, added_at BIGINT NOT NULL, state TEXT NOT NULL, error TEXT, job_id TEXT, indexed_at BIGINT, " +
+        "fields TEXT, captured_at BIGINT, labels TEXT, face_count BIGINT, caption TEXT, ocr_text TEXT";
+
+    protected const string FirstRow =
+        "INSERT INTO library_images (id, collection, tags, media_type, bytes, added_at, state, indexed_at, fields, caption) VALUES " +
+        "('" + OldImageId + "', 'default', '[]', 'image/png', 10, 1700000000000, 'indexed', 1700000000000, '{\"width\":4,\"height\":3,\"caption\":\"old\"}', 'old')";
+
     public async Task InitializeAsync()
     {
         Store = await CreateAsync();
@@ -131,6 +149,47 @@ public abstract class LibraryStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Counts_by_state_come_per_collection_and_owner_with_zeros_for_an_empty_collection()
+    {
+        for (var i = 0; i < 6; i++) await Store.AddAsync(Image(Id(i), i < 4 ? "a" : "b", owner: i == 0 ? "alice" : null), None);
+        await Store.MarkIndexedAsync(Id(1), new IndexedFields(), DateTimeOffset.UtcNow, None);
+        await Store.MarkIndexedAsync(Id(2), new IndexedFields(), DateTimeOffset.UtcNow, None);
+        await Store.MarkFailedAsync(Id(3), "corrupt", None);
+        Assert.Equal(new Dictionary<IndexState, long> { [IndexState.Queued] = 1, [IndexState.Indexed] = 2, [IndexState.Failed] = 1 },
+            await Store.CountByStateAsync(null, "a", None));
+        Assert.Equal(new Dictionary<IndexState, long> { [IndexState.Queued] = 3, [IndexState.Indexed] = 2, [IndexState.Failed] = 1 },
+            await Store.CountByStateAsync(null, null, None));
+        Assert.Equal(new Dictionary<IndexState, long> { [IndexState.Queued] = 1, [IndexState.Indexed] = 0, [IndexState.Failed] = 0 },
+            await Store.CountByStateAsync("alice", "a", None));
+        Assert.All(await Store.CountByStateAsync(null, "never-filled", None), c => Assert.Equal(0, c.Value));
+    }
+
+    [Fact]
+    public async Task Which_model_made_each_field_is_stored_beside_the_fields()
+    {
+        await Store.AddAsync(Image(Id(1)), None);
+        var models = new FieldModels(Caption: new("captioner", "1.0"), Labels: new("detector", "2"), OcrText: null, FaceCount: new("faces", "3"));
+        await Store.MarkIndexedAsync(Id(1), new IndexedFields { Caption = "a red flower", Models = models }, DateTimeOffset.UtcNow, None);
+        Assert.Equal(models, (await Store.GetAsync(Id(1), None))!.Fields!.Models);
+        Assert.Equal(models, Assert.Single((await Store.ListAsync(new LibraryQuery(), None)).Images).Fields!.Models);
+    }
+
+    [Fact]
+    public async Task A_library_made_before_the_models_column_is_upgraded_in_place_and_keeps_its_images()
+    {
+        await using var store = await CreateOverFirstSchemaAsync();
+        await store.InitializeAsync(None);
+        await store.InitializeAsync(None); // a second process starting later finds the column there
+        var old = await store.GetAsync(OldImageId, None);
+        Assert.Equal(IndexState.Indexed, old!.State);
+        Assert.Equal("old", old.Fields!.Caption);
+        Assert.Null(old.Fields.Models); // indexed before credits were recorded: no credit, not a wrong one
+        var models = new FieldModels(Caption: new("captioner", "1.0"));
+        Assert.True(await store.MarkIndexedAsync(OldImageId, old.Fields with { Models = models }, DateTimeOffset.UtcNow, None));
+        Assert.Equal(models, (await store.GetAsync(OldImageId, None))!.Fields!.Models);
+    }
+
+    [Fact]
     public async Task Settings_and_idempotent_requests_round_trip()
     {
         Assert.Null(await Store.GetSettingAsync("k", None));
@@ -152,8 +211,23 @@ public sealed class SqliteLibraryStoreTests : LibraryStoreContract
     protected override Task<ILibraryStore> CreateAsync() =>
         Task.FromResult<ILibraryStore>(new SqliteLibraryStore(new SqliteJobDatabase(_directory.File("jobs.db"))));
 
+    protected override async Task<ILibraryStore> CreateOverFirstSchemaAsync()
+    {
+        var file = _directory.File("first.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file}"))
+        {
+            await connection.OpenAsync();
+            await using var create = connection.CreateCommand();
+            create.CommandText = $"CREATE TABLE library_images ({string.Format(FirstColumns, "INTEGER PRIMARY KEY AUTOINCREMENT")}); {FirstRow};";
+            await create.ExecuteNonQueryAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        return new SqliteLibraryStore(new SqliteJobDatabase(file));
+    }
+
     protected override Task CleanUpAsync()
     {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _directory.Dispose();
         return Task.CompletedTask;
     }
@@ -169,5 +243,24 @@ public sealed class PostgresLibraryStoreTests : LibraryStoreContract
         return new PostgresLibraryStore(_connectionString);
     }
 
-    protected override Task CleanUpAsync() => TestServices.DropDatabaseAsync(_connectionString);
+    private string _firstSchema = "";
+
+    protected override async Task<ILibraryStore> CreateOverFirstSchemaAsync()
+    {
+        _firstSchema = await TestServices.CreateDatabaseAsync();
+        await using (var connection = new Npgsql.NpgsqlConnection(_firstSchema))
+        {
+            await connection.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand(
+                $"CREATE TABLE library_images ({string.Format(FirstColumns, "BIGSERIAL PRIMARY KEY")}, search TSVECTOR); {FirstRow};", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new PostgresLibraryStore(_firstSchema);
+    }
+
+    protected override async Task CleanUpAsync()
+    {
+        await TestServices.DropDatabaseAsync(_connectionString);
+        if (_firstSchema.Length > 0) await TestServices.DropDatabaseAsync(_firstSchema);
+    }
 }
