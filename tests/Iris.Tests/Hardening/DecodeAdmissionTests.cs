@@ -67,14 +67,17 @@ public sealed class DecodeAdmissionTests
         Assert.All(waiters, w => Assert.False(w.IsCompleted));
 
         holder.Dispose();
-        for (var admitted = 0; admitted < waiters.Count; admitted++)
+        var admitted = 0;
+        while (waiters.Count > 0)
         {
             var next = await Task.WhenAny(waiters).WaitAsync(TimeSpan.FromSeconds(30));
             waiters.Remove(next);
             // The budget fits one at a time, so the rest are still waiting until this one ends.
             Assert.All(waiters, w => Assert.False(w.IsCompleted));
             (await next).Dispose();
+            admitted++;
         }
+        Assert.Equal(64, admitted);
         Assert.Equal(0, admission.PixelsInFlight);
     }
 
