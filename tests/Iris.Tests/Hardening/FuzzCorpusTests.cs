@@ -64,6 +64,20 @@ public sealed class FuzzCorpusTests(HardenedHost fixture, ITestOutputHelper outp
         Assert.True(report.Failures.IsEmpty, string.Join("\n", report.Failures));
     }
 
+    /// <summary>The facades' and the library's image routes, with the multipart field each one's clients send.</summary>
+    private static readonly string[] FacadeAndLibraryRoutes =
+    [
+        "/api/v1/describe/file", "file:/api/v1/detect-objects", "file:/api/v1/detect-faces", "file:/api/v1/ocr", "file:/api/v1/image-info",
+        "file:/api/v1/inference/predict?user_uid=6f1c2b9e-2f44-4c55-9d0e-1a2b3c4d5e6f", "files:/v1/images", "/v1/search",
+    ];
+
+    [Fact]
+    public async Task The_crafted_corpus_gets_no_5xx_and_no_slow_answer_on_the_facade_and_library_routes()
+    {
+        var report = await RunAsync(HostileImages.Corpus(), FacadeAndLibraryRoutes);
+        Assert.True(report.Failures.IsEmpty, string.Join("\n", report.Failures));
+    }
+
     [Fact]
     public async Task Byte_flipped_shared_photos_get_no_5xx_and_no_slow_answer()
     {
@@ -86,14 +100,17 @@ public sealed class FuzzCorpusTests(HardenedHost fixture, ITestOutputHelper outp
         // Two at a time: enough to overlap a slow model with a fast refusal, not so many that timing means nothing.
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (item, ct) =>
         {
+            // "field:route" names the multipart field a route's clients use; the default is "image".
+            var field = item.route.StartsWith('/') ? "image" : item.route[..item.route.IndexOf(':')];
+            var route = item.route.StartsWith('/') ? item.route : item.route[(item.route.IndexOf(':') + 1)..];
             using var content = new MultipartFormDataContent();
             var part = new ByteArrayContent(item.Bytes);
             part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            content.Add(part, "image", "upload.bin");
+            content.Add(part, field, "upload.bin");
             var started = Stopwatch.StartNew();
             try
             {
-                using var response = await fixture.Host.Client.PostAsync(item.route, content, ct);
+                using var response = await fixture.Host.Client.PostAsync(route, content, ct);
                 var body = await response.Content.ReadAsStringAsync(ct);
                 var elapsed = started.Elapsed;
                 statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
