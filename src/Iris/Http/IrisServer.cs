@@ -51,7 +51,7 @@ public static class IrisServer
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("traceId");
-            DeepStackApi.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
+            DeepStackFacade.AddClientErrorFields(c.HttpContext, c.ProblemDetails);
             ImgproxyFacade.UseImgproxyStatuses(c.HttpContext, c.ProblemDetails);
             ClassifierFacade.UseSeedFailureMessage(c.HttpContext, c.ProblemDetails, c.Exception);
         });
@@ -116,7 +116,7 @@ public static class IrisServer
         app.MapJobsApi();
         app.MapDescriptionJobsFacade();
         app.MapCaptionServiceFacade();
-        app.MapDeepStackApi();
+        app.MapDeepStackFacade();
         app.MapImgproxyFacade(options);
         app.MapClassifierFacade();
         app.MapPredictionsApi();

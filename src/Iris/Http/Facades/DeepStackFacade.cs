@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
-namespace Iris.Http;
+namespace Iris.Http.Facades;
 
 /// <summary>
 /// The DeepStack / CodeProject.AI Server vision API, so the NVR and home-automation clients written for those servers
@@ -20,12 +20,12 @@ namespace Iris.Http;
 /// comes as multipart field <c>image</c>; <c>min_confidence</c> is a form field (default 0.4); <c>api_key</c> is
 /// the caller's API key when Auth is on, and ignored otherwise. Predictions are sorted by confidence, highest first, as those clients expect.
 /// </summary>
-public static class DeepStackApi
+public static class DeepStackFacade
 {
     private const string Prefix = "/v1/vision";
     private const float DefaultMinConfidence = 0.4f;
 
-    public static IEndpointRouteBuilder MapDeepStackApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapDeepStackFacade(this IEndpointRouteBuilder app)
     {
         var vision = app.MapGroup(Prefix).WithTags("Compatibility: DeepStack / CodeProject.AI").DisableAntiforgery();
         vision.MapPost("/detection", (HttpRequest request, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken ct) =>
