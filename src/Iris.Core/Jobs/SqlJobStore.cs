@@ -278,6 +278,31 @@ public abstract class SqlJobStore(TimeProvider? clock) : IJobStore, IWebhookOutb
 
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// Queued jobs (and since when the oldest waits) and the webhook outbox's pending and failed deliveries, in one
+    /// connection: the operations gauges read this every few seconds at most.
+    /// </summary>
+    public async Task<JobBacklog> BacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        long queued;
+        DateTimeOffset? oldest;
+        await using (var jobs = Command(connection, "SELECT count(*), min(updated_at) FROM jobs WHERE status = 'queued'"))
+        await using (var reader = await jobs.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            queued = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+            oldest = reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture));
+        }
+        await using var webhooks = Command(connection,
+            "SELECT coalesce(sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) FROM webhook_deliveries WHERE status IN ('pending', 'failed')");
+        await using var counts = await webhooks.ExecuteReaderAsync(cancellationToken);
+        await counts.ReadAsync(cancellationToken);
+        return new JobBacklog(queued, oldest,
+            Convert.ToInt64(counts.GetValue(0), System.Globalization.CultureInfo.InvariantCulture),
+            Convert.ToInt64(counts.GetValue(1), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     public static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 
     public static string Name(WebhookStatus status) => status.ToString().ToLowerInvariant();

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Reflection;
+using Iris.Core.Jobs;
 
 namespace Iris.Core.Telemetry;
 
@@ -65,4 +68,87 @@ public static class IrisMetrics
     /// </summary>
     public static readonly Counter<long> SecurityStoreFailures =
         Meter.CreateCounter<long>("iris.security.store.failures", "{request}", "Requests for which the rate-limit or token-revocation store could not be read, by store.");
+
+    /// <summary>HTTP requests being served now (every route, the probes and /metrics included).</summary>
+    public static readonly UpDownCounter<long> HttpRequestsInFlight =
+        Meter.CreateUpDownCounter<long>("iris.http.requests.in_flight", "{request}", "HTTP requests being served now.");
+
+    /// <summary>
+    /// Always 1, labelled with the version and the git commit the build came from (<c>SourceRevisionId</c>, which
+    /// the SDK appends to the informational version; "unknown" when built outside a git checkout without it).
+    /// </summary>
+    public static readonly ObservableGauge<long> BuildInfo =
+        Meter.CreateObservableGauge("iris.build.info", () => new Measurement<long>(1, BuildLabels()), description: "Always 1: the version and commit of this build.");
+
+    private static KeyValuePair<string, object?>[] BuildLabels()
+    {
+        var informational = typeof(IrisMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
+        var plus = informational.IndexOf('+');
+        var version = plus >= 0 ? informational[..plus] : informational.Length > 0 ? informational : "unknown";
+        var commit = plus >= 0 && plus + 1 < informational.Length ? informational[(plus + 1)..] : "unknown";
+        return [new("version", version), new("commit", commit)];
+    }
+
+    // The gauges below read state (queues, the outbox, disks) that a host reports through Observe: instruments are
+    // process-wide, hosts are not (tests run several servers in one process), so each server registers its source
+    // and a series with the same labels is reported once.
+    private static readonly ConcurrentDictionary<object, Func<OperationsSnapshot>> Sources = new();
+
+    /// <summary>Reports <paramref name="snapshot"/> through the operations gauges until the returned handle is disposed.</summary>
+    public static IDisposable Observe(Func<OperationsSnapshot> snapshot)
+    {
+        var key = new object();
+        Sources[key] = snapshot;
+        return new Registration(key);
+    }
+
+    private sealed class Registration(object key) : IDisposable
+    {
+        public void Dispose() => Sources.TryRemove(key, out _);
+    }
+
+    private static IEnumerable<Measurement<T>> Observed<T>(Func<OperationsSnapshot, IEnumerable<(T Value, KeyValuePair<string, object?>[] Labels)>> read) where T : struct
+    {
+        var seen = new HashSet<string>();
+        foreach (var source in Sources.Values)
+            foreach (var (value, labels) in read(source()))
+                if (seen.Add(string.Join(',', labels.Select(l => l.Key + "=" + l.Value))))
+                    yield return new Measurement<T>(value, labels);
+    }
+
+    private static KeyValuePair<string, object?>[] QueueLabels(JobQueueLevel q) => [new("queue", q.Queue), new("backend", q.Backend)];
+
+    public static readonly ObservableGauge<long> JobQueueDepth = Meter.CreateObservableGauge("iris.job.queue.depth",
+        () => Observed(s => s.Queues.Select(q => (q.Depth, QueueLabels(q)))), "{job}",
+        "Jobs waiting in the queue to be delivered to a worker (the broker's count; the job store's for Kafka).");
+
+    public static readonly ObservableGauge<double> JobOldestAge = Meter.CreateObservableGauge("iris.job.oldest.age", () => Observed(s =>
+            s.Queues.Select(q => (q.OldestWaitingSince is { } since ? Math.Max(0, (s.At - since).TotalSeconds) : 0d, QueueLabels(q)))), "s",
+        "How long the oldest waiting job has waited (0 when none waits).");
+
+    public static readonly ObservableGauge<long> WebhookOutboxPending = Meter.CreateObservableGauge("iris.webhook.outbox.pending",
+        () => Observed(s => s.Backlog is { } b ? [(b.WebhooksPending, Array.Empty<KeyValuePair<string, object?>>())] : Array.Empty<(long, KeyValuePair<string, object?>[])>()),
+        "{delivery}", "Webhook deliveries not yet sent (waiting, in flight or backing off).");
+
+    /// <summary>Deliveries that gave up (kept until job retention deletes them, so a drop is a counter reset to Prometheus).</summary>
+    public static readonly ObservableCounter<long> WebhookOutboxFailed = Meter.CreateObservableCounter("iris.webhook.outbox.failed",
+        () => Observed(s => s.Backlog is { } b ? [(b.WebhooksFailed, Array.Empty<KeyValuePair<string, object?>>())] : Array.Empty<(long, KeyValuePair<string, object?>[])>()),
+        "{delivery}", "Webhook deliveries that failed for good (Jobs:WebhookMaxAttempts used up).");
+
+    public static readonly ObservableGauge<long> DataDirFree = Meter.CreateObservableGauge("iris.data_dir.free",
+        () => Observed(s => s.Directories.Select(d => (d.FreeBytes, new KeyValuePair<string, object?>[] { new("store", d.Store) }))), "By",
+        "Bytes free to Iris on the file system of each local data directory, by store.");
+
+    public static readonly ObservableGauge<long> DataDirSize = Meter.CreateObservableGauge("iris.data_dir.size",
+        () => Observed(s => s.Directories.Select(d => (d.TotalBytes, new KeyValuePair<string, object?>[] { new("store", d.Store) }))), "By",
+        "Size of the file system holding each local data directory, by store.");
 }
+
+/// <summary>One reading of the state the operations gauges report, taken at <see cref="At"/>.</summary>
+public sealed record OperationsSnapshot(DateTimeOffset At, IReadOnlyList<JobQueueLevel> Queues, JobBacklog? Backlog, IReadOnlyList<DataDirectorySpace> Directories)
+{
+    public static readonly OperationsSnapshot Empty = new(DateTimeOffset.UnixEpoch, [], null, []);
+}
+
+/// <summary>The file system space under one of Iris's local data directories (<c>store</c>: models, jobs, library…).</summary>
+public sealed record DataDirectorySpace(string Store, long FreeBytes, long TotalBytes);

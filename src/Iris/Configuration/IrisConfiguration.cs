@@ -146,6 +146,8 @@ public static class IrisConfiguration
             errors.Add($"Tracing:SampleRatio must be between 0 and 1; got {o.Tracing.SampleRatio}.");
         if (o.Metrics.Enabled && !o.Metrics.Path.StartsWith('/'))
             errors.Add($"Metrics:Path must be a path starting with '/', e.g. /metrics; got '{o.Metrics.Path}'.");
+        if (o.Metrics.GaugeCacheSeconds < 0)
+            errors.Add($"Metrics:GaugeCacheSeconds must be 0 or more (seconds the queue, outbox and disk gauges reuse a reading); got {o.Metrics.GaugeCacheSeconds}.");
         if (o.Metrics.ApiKey.Any(char.IsWhiteSpace))
             errors.Add("Metrics:ApiKey must not contain spaces: it is sent as 'Authorization: Bearer <key>'.");
         foreach (var origin in o.Cors.OriginList.Where(origin => origin != "*"

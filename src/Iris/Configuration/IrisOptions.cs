@@ -195,6 +195,12 @@ public sealed class MetricsOptions
 
     public string Path { get; init; } = "/metrics";
 
+    /// <summary>
+    /// How long the gauges read from the job queue, the job store and the disks (queue depth, oldest job age, webhook
+    /// outbox, data directory space) reuse one reading: scrapes more frequent than this cost no queries.
+    /// </summary>
+    public int GaugeCacheSeconds { get; init; } = 5;
+
     /// <summary>When set, <see cref="Path"/> answers only <c>Authorization: Bearer</c> this key (the captioning service's METRICS_API_KEY); empty leaves it open.</summary>
     public string ApiKey { get; init; } = "";
 }

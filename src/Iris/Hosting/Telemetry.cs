@@ -26,8 +26,12 @@ public static class Telemetry
             telemetry.WithMetrics(builder => builder
                 .AddMeter(IrisMetrics.MeterName)
                 // ASP.NET Core's and Kestrel's own meters: request durations by route and status, connections.
-                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing", "System.Runtime")
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing", "System.Runtime",
+                    // Rate-limit rejections (aspnetcore_rate_limiting_requests_total by result).
+                    "Microsoft.AspNetCore.RateLimiting")
                 .AddPrometheusExporter());
+        if (metrics)
+            services.AddHostedService<OperationsGauges>();
         if (tracing)
             telemetry.WithTracing(builder =>
             {

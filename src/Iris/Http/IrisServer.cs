@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Iris.Configuration;
+using Iris.Core.Telemetry;
 using Iris.Hosting;
 using Iris.Http.Facades;
 using Iris.Security;
@@ -67,6 +68,12 @@ public static class IrisServer
         // Fails start-up (exit 2) on an Analyze:DefaultTasks naming a task that does not exist, instead of the first request.
         app.Services.GetRequiredService<Iris.Core.Tasks.ImageAnalyzer>();
         app.UseMiddleware<RequestIdMiddleware>();
+        app.Use(async (http, next) =>
+        {
+            IrisMetrics.HttpRequestsInFlight.Add(1);
+            try { await next(http); }
+            finally { IrisMetrics.HttpRequestsInFlight.Add(-1); }
+        });
         app.UseMiddleware<UrlLengthLimit>();
         app.UseSerilogRequestLogging(r =>
         {

@@ -13,7 +13,7 @@ namespace Iris.Core.Jobs.RabbitMq;
 /// backoff goes through a TTL queue that dead-letters back into the main queue when the delay expires; messages
 /// the worker cannot read are rejected into the dead-letter exchange (<c>{queue}.dlx</c> → <c>{queue}.dead</c>).
 /// </summary>
-public sealed class RabbitMqJobQueue(string uri, string queue, ushort prefetch) : IJobQueue
+public sealed class RabbitMqJobQueue(string uri, string queue, ushort prefetch) : IJobQueue, IJobQueueProbe
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IConnection? _connection;
@@ -159,6 +159,23 @@ public sealed class RabbitMqJobQueue(string uri, string queue, ushort prefetch) 
     {
         var ok = await Publisher.QueueDeclarePassiveAsync(queue, cancellationToken);
         return ok.MessageCount;
+    }
+
+    /// <summary>
+    /// Messages ready in the main queue (the broker's count; unacked and retry-queue messages are not in it). AMQP
+    /// cannot tell a message's age without taking it, so the oldest age comes from the job store instead.
+    /// </summary>
+    public async Task<JobQueueLevel> MeasureAsync(CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            return new JobQueueLevel(queue, "rabbitmq", await CountAsync(cancellationToken), null);
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
     private static (int Generation, ulong Tag) Parse(string token)

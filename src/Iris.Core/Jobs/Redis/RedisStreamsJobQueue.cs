@@ -9,7 +9,7 @@ namespace Iris.Core.Jobs.Redis;
 /// idle longer than the lease. Heartbeats re-claim the entry (XCLAIM … JUSTID) to reset its idle time. Delayed
 /// deliveries (retry backoff) wait in a sorted set and are moved onto the stream atomically when due.
 /// </summary>
-public sealed class RedisStreamsJobQueue(string connectionString, string stream, string group, TimeSpan lease, TimeSpan pollInterval, TimeProvider? clock = null) : IJobQueue
+public sealed class RedisStreamsJobQueue(string connectionString, string stream, string group, TimeSpan lease, TimeSpan pollInterval, TimeProvider? clock = null) : IJobQueue, IJobQueueProbe
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
@@ -99,6 +99,28 @@ public sealed class RedisStreamsJobQueue(string connectionString, string stream,
         // Add the new delivery before dropping the old one: a crash in between leaves a duplicate, never a loss.
         await EnqueueAsync(delivery.JobId, delay, cancellationToken);
         await AckAsync(delivery, cancellationToken);
+    }
+
+    /// <summary>
+    /// Entries not yet delivered to the group: acknowledged entries are deleted, so the stream holds exactly the
+    /// pending (delivered, unacknowledged) and the undelivered ones. The oldest undelivered entry is the first after
+    /// the group's last-delivered id, and a stream id starts with the millisecond it was added at. Retries still
+    /// waiting out their backoff (the delay set) are not counted.
+    /// </summary>
+    public async Task<JobQueueLevel> MeasureAsync(CancellationToken cancellationToken)
+    {
+        var length = await Db.StreamLengthAsync(_stream);
+        var info = (await Db.StreamGroupInfoAsync(_stream)).FirstOrDefault(g => g.Name == group);
+        var depth = Math.Max(0, length - info.PendingMessageCount);
+        DateTimeOffset? oldest = null;
+        if (depth > 0)
+        {
+            var after = info.LastDeliveredId is { Length: > 0 } last && last != "0-0" ? "(" + last : "-";
+            var first = await Db.StreamRangeAsync(_stream, after, "+", 1);
+            if (first.Length > 0 && long.TryParse(first[0].Id.ToString().Split('-')[0], System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                oldest = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        }
+        return new JobQueueLevel(stream, "redis", depth, oldest);
     }
 
     public async ValueTask DisposeAsync()

@@ -9,7 +9,7 @@ namespace Iris.Core.Jobs.Sqlite;
 /// so the row becomes visible again when the lease runs out and another worker receives it. Workers in other
 /// processes poll; workers in this process are woken at once by <see cref="EnqueueAsync"/>.
 /// </summary>
-public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, TimeSpan pollInterval, TimeProvider? clock = null) : IJobQueue
+public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, TimeSpan pollInterval, TimeProvider? clock = null) : IJobQueue, IJobQueueProbe
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
@@ -87,6 +87,18 @@ public sealed class SqliteJobQueue(SqliteJobDatabase database, TimeSpan lease, T
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM job_queue";
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Rows deliverable now (expired leases included) and the earliest time one of them became visible.</summary>
+    public async Task<JobQueueLevel> MeasureAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), min(visible_at) FROM job_queue WHERE visible_at <= @now";
+        command.Parameters.AddWithValue("@now", Now());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new JobQueueLevel("default", "embedded", reader.GetInt64(0), reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
     }
 
     private async Task ExecuteAsync(string sql, JobDelivery delivery, TimeSpan? visibleIn, CancellationToken cancellationToken)
