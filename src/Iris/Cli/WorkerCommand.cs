@@ -28,19 +28,42 @@ public static class WorkerCommand
                 throw new InvalidConfigurationException([$"--concurrency must be at least 1; got {slots}."]);
 
             StorageStartupCheck.RequireWritableDirectories(options, servesHttp: false);
-            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
-            builder.Configuration.AddConfiguration(configuration);
-            builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Jobs.ShutdownGraceSeconds + 10));
-            builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
-            builder.Services.AddIrisCore(options);
-            builder.Services.AddIrisTelemetry(options, servesHttp: false);
-            builder.Services.AddHostedService<ModelWarmupService>();
-            builder.Services.AddIrisJobs(options).AddIrisJobWorkers(slots);
-            builder.Services.AddIrisLibrary(options);
-            using var host = builder.Build();
-            await host.RunAsync();
+            var metricsUrls = options.Metrics.Enabled
+                ? options.Metrics.WorkerUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [];
+            if (metricsUrls.Length == 0)
+            {
+                var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
+                AddWorker(builder, options, configuration, slots, servesMetrics: false);
+                using var host = builder.Build();
+                await host.RunAsync();
+                return 0;
+            }
+            // Metrics:WorkerUrls: the worker's own jobs, model runs and queue gauges on a small HTTP listener that
+            // answers only the metrics path and /healthz, so Prometheus sees the worker tier too.
+            var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+            web.WebHost.UseUrls(metricsUrls);
+            web.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+            AddWorker(web, options, configuration, slots, servesMetrics: true);
+            await using var app = web.Build();
+            if (options.Metrics.ApiKey.Length > 0) app.UseMiddleware<Iris.Http.MetricsApiKey>();
+            app.MapPrometheusScrapingEndpoint(options.Metrics.Path);
+            app.MapGet("/healthz", () => Results.Text("ok"));
+            await app.RunAsync();
             return 0;
         });
         return command;
+    }
+
+    private static void AddWorker(IHostApplicationBuilder builder, IrisOptions options, IConfiguration configuration, int slots, bool servesMetrics)
+    {
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Jobs.ShutdownGraceSeconds + 10));
+        builder.Services.AddSerilog((_, logger) => Logs.Configure(logger, options.Log));
+        builder.Services.AddIrisCore(options);
+        builder.Services.AddIrisTelemetry(options, servesHttp: servesMetrics);
+        builder.Services.AddHostedService<ModelWarmupService>();
+        builder.Services.AddIrisJobs(options).AddIrisJobWorkers(slots);
+        builder.Services.AddIrisLibrary(options);
     }
 }

@@ -201,6 +201,12 @@ public sealed class MetricsOptions
     /// </summary>
     public int GaugeCacheSeconds { get; init; } = 5;
 
+    /// <summary>
+    /// Where <c>iris worker</c> serves <see cref="Path"/> (and <c>/healthz</c>), e.g. <c>http://0.0.0.0:9464</c>;
+    /// empty (the default): a worker serves nothing and its jobs and model runs are seen only in traces.
+    /// </summary>
+    public string WorkerUrls { get; init; } = "";
+
     /// <summary>When set, <see cref="Path"/> answers only <c>Authorization: Bearer</c> this key (the captioning service's METRICS_API_KEY); empty leaves it open.</summary>
     public string ApiKey { get; init; } = "";
 }
