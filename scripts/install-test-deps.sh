@@ -10,6 +10,9 @@ command -v npm >/dev/null || packages+=(nodejs npm)
 packages+=(python3-onnx)
 packages+=(libvips-tools)   # issue #6: the vips CLI is the reference the transform tests compare against
 packages+=(chromium)   # web UI tests (tests/Iris.Tests/Ui): Playwright drives the system browser; its own download needs the internet
+packages+=(prometheus)   # issue #16: promtool checks and unit-tests deploy/prometheus; the scrape test runs the server
+# issue #16: the kustomization in deploy/k8s is rendered with `kubectl kustomize`; a kubectl already on PATH is fine.
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
