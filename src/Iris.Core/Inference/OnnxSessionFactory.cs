@@ -16,12 +16,21 @@ namespace Iris.Core.Inference;
 /// this factory could create it (a tool that made its own), sessions fall back to pools of their own of the same size.
 /// A positive <c>IntraOpThreads</c> is the expert override: every session gets a pool of its own of that many threads.
 /// </remarks>
-public sealed class OnnxSessionFactory(InferenceSettings settings)
+public sealed class OnnxSessionFactory
 {
     private static readonly object EnvironmentLock = new();
     private static int _sharedThreads;
 
-    public InferenceSettings Settings => settings;
+    private readonly InferenceSettings _settings;
+
+    /// <summary>With auto threads, creates the process environment and its shared pool now, before any session exists.</summary>
+    public OnnxSessionFactory(InferenceSettings settings)
+    {
+        _settings = settings;
+        if (settings.IntraOpThreads == 0) SharedPool();
+    }
+
+    public InferenceSettings Settings => _settings;
 
     /// <summary>Threads in the process-wide pool; 0 when sessions have pools of their own.</summary>
     public static int SharedThreads => Volatile.Read(ref _sharedThreads);
@@ -48,29 +57,29 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
 
     private SessionOptions Options()
     {
-        if (settings.IntraOpThreads == 0 && SharedPool())
+        if (_settings.IntraOpThreads == 0 && SharedPool())
         {
             var shared = Base();
             shared.DisablePerSessionThreads();
             return shared;
         }
-        return Options(settings.Threads);
+        return Options(_settings.Threads);
     }
 
     private SessionOptions Options(int intraOpThreads)
     {
         var options = Base();
         options.IntraOpNumThreads = Math.Max(1, intraOpThreads);
-        if (settings.InterOpThreads > 0) options.InterOpNumThreads = settings.InterOpThreads;
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", settings.Spinning ? "1" : "0");
-        options.AddSessionConfigEntry("session.inter_op.allow_spinning", settings.Spinning ? "1" : "0");
+        if (_settings.InterOpThreads > 0) options.InterOpNumThreads = _settings.InterOpThreads;
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", _settings.Spinning ? "1" : "0");
+        options.AddSessionConfigEntry("session.inter_op.allow_spinning", _settings.Spinning ? "1" : "0");
         return options;
     }
 
     private SessionOptions Base() => new()
     {
-        GraphOptimizationLevel = settings.GraphOptimization,
-        ExecutionMode = settings.ExecutionMode,
+        GraphOptimizationLevel = _settings.GraphOptimization,
+        ExecutionMode = _settings.ExecutionMode,
         // Warnings such as "initializer appears in graph inputs" (old exporters) are noise, not news.
         LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
     };
@@ -85,13 +94,21 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
             if (OrtEnv.IsCreated) return false;
             using var threading = new OrtThreadingOptions
             {
-                GlobalIntraOpNumThreads = settings.Threads,
-                GlobalInterOpNumThreads = Math.Max(1, settings.InterOpThreads),
-                GlobalSpinControl = settings.Spinning,
+                GlobalIntraOpNumThreads = _settings.Threads,
+                GlobalInterOpNumThreads = Math.Max(1, _settings.InterOpThreads),
+                GlobalSpinControl = _settings.Spinning,
             };
             var environment = new EnvironmentCreationOptions { threadOptions = threading, logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
-            OrtEnv.CreateInstanceWithOptions(ref environment);
-            Volatile.Write(ref _sharedThreads, settings.Threads);
+            try
+            {
+                OrtEnv.CreateInstanceWithOptions(ref environment);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException)
+            {
+                // Another thread made a session (and with it the default environment) in the meantime.
+                return false;
+            }
+            Volatile.Write(ref _sharedThreads, _settings.Threads);
             return true;
         }
     }
