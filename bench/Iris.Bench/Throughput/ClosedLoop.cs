@@ -12,7 +12,8 @@ public static class ClosedLoop
     /// <summary>One request; returns the server's own stage timings where the scenario has them.</summary>
     public delegate ValueTask<StageTimings?> Operation(CancellationToken cancellationToken);
 
-    private readonly record struct Sample(double LatencyMs, TimeSpan CompletedAt, StageTimings? Stages);
+    /// <summary>One answer; <paramref name="Refused"/>: 429 or 503, not counted as an image.</summary>
+    private readonly record struct Sample(double LatencyMs, TimeSpan CompletedAt, StageTimings? Stages, bool Refused = false);
 
     public static async Task<LoadResult> RunAsync(
         string scenario, int callers, TimeSpan warmUp, TimeSpan duration, Operation operation, CancellationToken cancellationToken)
@@ -24,11 +25,16 @@ public static class ClosedLoop
         var (elapsed, samples) = await RunPhaseAsync(callers, duration, operation, cancellationToken);
         var after = ResourceCounters.Read();
 
+        var refused = samples.Count(s => s.Refused);
+        samples = samples.Where(s => !s.Refused).ToList();
         var latencies = samples.Select(s => s.LatencyMs).Order().ToArray();
         var stages = StageTimings.Mean(samples.Where(s => s.Stages.HasValue).Select(s => s.Stages!.Value).ToList());
         return new LoadResult(scenario, callers, samples.Count, elapsed, PerSecondRange(samples, elapsed), latencies, stages,
             after.ProcessCpuPercentSince(before, elapsed), after.OtherCpuPercentSince(before, elapsed),
-            after.Gen2Collections - before.Gen2Collections, after.GcPause - before.GcPause, after.PeakWorkingSetBytes);
+            after.Gen2Collections - before.Gen2Collections, after.GcPause - before.GcPause, after.PeakWorkingSetBytes)
+        {
+            Refused = refused,
+        };
     }
 
     /// <summary>
@@ -58,8 +64,15 @@ public static class ClosedLoop
             while (Stopwatch.GetElapsedTime(started) < duration)
             {
                 var sent = Stopwatch.GetTimestamp();
-                var stages = await operation(cancellationToken);
-                samples.Add(new Sample(Stopwatch.GetElapsedTime(sent).TotalMilliseconds, Stopwatch.GetElapsedTime(started), stages));
+                try
+                {
+                    var stages = await operation(cancellationToken);
+                    samples.Add(new Sample(Stopwatch.GetElapsedTime(sent).TotalMilliseconds, Stopwatch.GetElapsedTime(started), stages));
+                }
+                catch (RefusedRequestException)
+                {
+                    samples.Add(new Sample(Stopwatch.GetElapsedTime(sent).TotalMilliseconds, Stopwatch.GetElapsedTime(started), null, Refused: true));
+                }
             }
             return samples;
         }, cancellationToken)));

@@ -17,6 +17,9 @@ public sealed record LoadResult(
 {
     public double ImagesPerSecond => Completed / Elapsed.TotalSeconds;
 
+    /// <summary>Requests answered 429 or 503 (overload), not in <see cref="Completed"/> nor in the latencies.</summary>
+    public int Refused { get; init; }
+
     /// <summary>Share of the window in which the runtime had every managed thread stopped for a collection.</summary>
     public double GcPausePercent => 100 * GcPause / Elapsed;
 

@@ -57,13 +57,28 @@ public static class ThroughputCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private static readonly Option<Uri?> Peer = new("--peer")
+    {
+        Description = "Base address of a peer serving POST /v1/detect (bench/peers/yolox_fastapi.py), measured at the same concurrencies.",
+    };
+
+    private static readonly Option<int> AnalyzeCallers = new("--analyze-callers")
+    {
+        Description = $"Callers for POST /v1/analyze?tasks={string.Join(',', "detect,faces,classify,describe")}, compared with the sum of " +
+                      "the single-task runs (each task alone, one caller); 0 leaves it out.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    /// <summary>The tasks of the <c>/v1/analyze</c> scenario.</summary>
+    internal static readonly string[] AnalyzeTasks = ["detect", "faces", "classify", "describe"];
+
     public static Task<int> RunAsync(string[] args)
     {
         var command = new RootCommand(
             "Measures YOLOX-Nano images/s: raw ONNX Runtime, the in-process pipeline, and POST /v1/detect over loopback HTTP " +
             "(mode `http`, the default). Other modes: `tasks` (per-task ONNX Runtime time vs HTTP latency) and " +
             "`micro` (the BenchmarkDotNet suite: Iris.Bench micro [BenchmarkDotNet flags]).");
-        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set })
+        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set, Peer, AnalyzeCallers })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -98,28 +113,61 @@ public static class ThroughputCommand
             var serverConfiguration = IrisConfiguration.Build(null, WithAssignments(baseline, parse.GetValue(Set) ?? []));
             var serverOptions = IrisConfiguration.Load(serverConfiguration);
 
-            var raw = await MeasureRawAsync("raw session.Run", options, options.InferenceSettings(), imageBytes, warmUp, duration, cancellationToken);
+            // The server's factory first: with auto threads it creates the process-wide pool, which ONNX Runtime allows
+            // only before any session exists (the raw sessions below have pools of their own).
+            _ = new OnnxSessionFactory(serverOptions.InferenceSettings());
+            // The reference is raw ONNX Runtime as a user would run it: its default options, a pool of one thread per
+            // core for this session alone, spinning between operators.
+            var rawSettings = options.InferenceSettings() with { IntraOpThreads = options.InferenceSettings().Cpu.Cores, Spinning = true };
+            var raw = await MeasureRawAsync("raw session.Run", options, rawSettings, imageBytes, warmUp, duration, cancellationToken);
             // One intra-op thread shows whether the cores were really there: with all of them the run must be faster.
             var rawOneThread = await MeasureRawAsync("raw session.Run, 1 intra-op thread", options,
-                options.InferenceSettings() with { IntraOpThreads = 1 }, imageBytes, warmUp, duration, cancellationToken);
+                rawSettings with { IntraOpThreads = 1 }, imageBytes, warmUp, duration, cancellationToken);
             var pipeline = await MeasurePipelineAsync(options, imageBytes, warmUp, duration, cancellationToken);
 
             var http = new List<LoadResult>();
+            var singleTasks = new List<LoadResult>();
+            var analyze = new List<LoadResult>();
+            var detections = new Dictionary<string, string>();
             await using (var server = await InProcessIrisServer.StartAsync(serverOptions, serverConfiguration, cancellationToken))
-            using (var client = new DetectEndpointClient(server.BaseAddress, imageBytes, concurrency.Max()))
             {
+                using (var client = ImageEndpointClient.Detect(server.BaseAddress, imageBytes, concurrency.Max()))
+                {
+                    detections["Iris"] = await client.GetBodyAsync(cancellationToken);
+                    foreach (var callers in concurrency)
+                        http.Add(Progress(await ClosedLoop.RunAsync("HTTP POST /v1/detect", callers, warmUp, duration, client.PostOnceAsync, cancellationToken)));
+                }
+                if (parse.GetValue(AnalyzeCallers) is > 0 and var analyzeCallers)
+                {
+                    foreach (var task in AnalyzeTasks)
+                    {
+                        using var single = ImageEndpointClient.Analyze(server.BaseAddress, [task], imageBytes, 1);
+                        singleTasks.Add(Progress(await ClosedLoop.RunAsync($"POST /v1/analyze?tasks={task}", 1, warmUp, duration, single.PostOnceAsync, cancellationToken)));
+                    }
+                    using var all = ImageEndpointClient.Analyze(server.BaseAddress, AnalyzeTasks, imageBytes, analyzeCallers);
+                    foreach (var callers in new[] { 1, analyzeCallers }.Distinct())
+                        analyze.Add(Progress(await ClosedLoop.RunAsync($"POST /v1/analyze?tasks={string.Join(',', AnalyzeTasks)}", callers, warmUp, duration, all.PostOnceAsync, cancellationToken)));
+                }
+            }
+
+            var peer = new List<LoadResult>();
+            if (parse.GetValue(Peer) is { } peerAddress)
+            {
+                using var client = new ImageEndpointClient(peerAddress, "/v1/detect", imageBytes, concurrency.Max());
+                detections["peer"] = await client.GetBodyAsync(cancellationToken);
                 foreach (var callers in concurrency)
-                    http.Add(Progress(await ClosedLoop.RunAsync("HTTP POST /v1/detect", callers, warmUp, duration, client.DetectOnceAsync, cancellationToken)));
+                    peer.Add(Progress(await ClosedLoop.RunAsync("peer: FastAPI + OpenCV DNN", callers, warmUp, duration, client.PostOnceAsync, cancellationToken)));
             }
 
             // The reference is measured again at the end: on a shared VM the CPU the model gets can change within a run.
-            var rawAfter = await MeasureRawAsync("raw session.Run, again", options, options.InferenceSettings(), imageBytes, warmUp, duration, cancellationToken);
+            var rawAfter = await MeasureRawAsync("raw session.Run, again", options, rawSettings, imageBytes, warmUp, duration, cancellationToken);
 
             var report = new ThroughputReport
             {
                 Date = DateTimeOffset.UtcNow,
                 Arguments = arguments,
                 ImagePath = imagePath,
+                RawInference = rawSettings,
                 InProcessInference = options.InferenceSettings(),
                 ServerInference = serverOptions.InferenceSettings(),
                 Raw = raw,
@@ -127,6 +175,10 @@ public static class ThroughputCommand
                 RawOneThread = rawOneThread,
                 Pipeline = pipeline,
                 Http = http,
+                Peer = peer,
+                SingleTasks = singleTasks,
+                Analyze = analyze,
+                Detections = detections,
             };
             var markdown = report.ToMarkdown();
             Console.WriteLine();

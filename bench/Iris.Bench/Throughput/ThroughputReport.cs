@@ -12,7 +12,13 @@ public sealed class ThroughputReport
 {
     /// <summary>HTTP at this many callers should reach at least <see cref="GoalRatio"/> of the raw session's throughput.</summary>
     public const int GoalCallers = 4;
-    public const double GoalRatio = 0.85;
+    public const double GoalRatio = 0.9;
+
+    /// <summary>HTTP at one caller should add at most this to the in-process pipeline's latency.</summary>
+    public const double GoalHttpOverheadMs = 3;
+
+    /// <summary>Iris at <see cref="GoalCallers"/> should serve this many times the peer's images/s.</summary>
+    public const double GoalPeerRatio = 3;
 
     /// <summary>Other processes' CPU share above which a measurement is flagged as disturbed.</summary>
     private const double DisturbedAbovePercent = 5;
@@ -20,6 +26,7 @@ public sealed class ThroughputReport
     public required DateTimeOffset Date { get; init; }
     public required string Arguments { get; init; }
     public required string ImagePath { get; init; }
+    public required InferenceSettings RawInference { get; init; }
     public required InferenceSettings InProcessInference { get; init; }
     public required InferenceSettings ServerInference { get; init; }
     public required LoadResult Raw { get; init; }
@@ -32,11 +39,21 @@ public sealed class ThroughputReport
     public required LoadResult Pipeline { get; init; }
     public required IReadOnlyList<LoadResult> Http { get; init; }
 
+    /// <summary>The peer's /v1/detect at the same concurrencies; empty when no peer was given.</summary>
+    public IReadOnlyList<LoadResult> Peer { get; init; } = [];
+
+    /// <summary>Each analyze task alone at one caller, then all of them together.</summary>
+    public IReadOnlyList<LoadResult> SingleTasks { get; init; } = [];
+    public IReadOnlyList<LoadResult> Analyze { get; init; } = [];
+
+    /// <summary>One answer per server on the image, to compare detections.</summary>
+    public IReadOnlyDictionary<string, string> Detections { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Raw windows further apart than this say that the machine's speed changed during the run.</summary>
     private const double RawDriftTolerance = 0.15;
 
     private IEnumerable<(LoadResult Result, bool OverHttp)> Rows =>
-        [(Raw, false), (RawOneThread, false), (Pipeline, false), .. Http.Select(h => (h, true)), (RawAgain, false)];
+        [(Raw, false), (RawOneThread, false), (Pipeline, false), .. Http.Select(h => (h, true)), .. Peer.Select(p => (p, false)), (RawAgain, false)];
 
     /// <summary>
     /// The faster raw window. A slower one means the model got less CPU than the machine can give (on a shared VM, a vCPU
@@ -59,7 +76,7 @@ public sealed class ThroughputReport
 
     /// <summary>The reference then is too low and every ratio flatters Iris.</summary>
     private bool CoresMissing =>
-        InProcessInference.IntraOpThreads != 1 && Environment.ProcessorCount > 1 && ThreadSpeedup < MinimumThreadSpeedup;
+        RawInference.IntraOpThreads != 1 && Environment.ProcessorCount > 1 && ThreadSpeedup < MinimumThreadSpeedup;
 
     private bool ReferenceUncertain => RawDrifted || CoresMissing;
 
@@ -70,16 +87,17 @@ public sealed class ThroughputReport
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {DescribeMachine()}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Arguments: `{Arguments}`; image `{Path.GetFileName(ImagePath)}`");
-        md.AppendLine($"- Raw and in-process inference: {Describe(InProcessInference)}");
+        md.AppendLine($"- Raw session.Run: {Describe(RawInference)}");
+        md.AppendLine($"- In-process pipeline: {Describe(InProcessInference)}");
         md.AppendLine($"- Server inference: {Describe(ServerInference)}{(ServerInference == InProcessInference ? " (the same)" : "")}");
         md.AppendLine($"- GC: {(GCSettings.IsServerGC ? "server" : "workstation")}");
         md.AppendLine();
 
-        md.AppendLine("| Scenario | Callers | Images | Images/s | Slowest–fastest second | p50 ms | p99 ms | × raw | CPU % | Other CPU % | Peak WS MiB |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| Scenario | Callers | Images | Refused (429/503) | Images/s | Slowest–fastest second | p50 ms | p99 ms | × raw | CPU % | Other CPU % | Peak WS MiB |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (r, _) in Rows)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Scenario} | {r.Callers} | {r.Completed} | {r.ImagesPerSecond:F1} | {FormatRange(r.ImagesPerSecondRange)} | {r.LatencyPercentileMs(50):F1} | {r.LatencyPercentileMs(99):F1} " +
+                $"| {r.Scenario} | {r.Callers} | {r.Completed} | {r.Refused} | {r.ImagesPerSecond:F1} | {FormatRange(r.ImagesPerSecondRange)} | {r.LatencyPercentileMs(50):F1} | {r.LatencyPercentileMs(99):F1} " +
                 $"| {RatioToRaw(r):F2} | {r.CpuPercent:F0} | {Format(r.OtherProcessesCpuPercent, "F0")} | {r.PeakWorkingSetBytes / 1048576.0:F0} |");
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"*× raw*: images/s ÷ the faster raw window ({Reference.ImagesPerSecond:F1} images/s). ") +
@@ -111,8 +129,82 @@ public sealed class ThroughputReport
                 $"| {Format(s?.Postprocess)} | {Format(s?.Queued)} | {httpAndClient} | {r.MeanLatencyMs:F1} | {r.Gen2Collections} | {r.GcPausePercent:F1} |");
         }
         md.AppendLine();
+        AppendAnalyze(md);
+        foreach (var (server, body) in Detections)
+            md.AppendLine(CultureInfo.InvariantCulture, $"Detections on `{Path.GetFileName(ImagePath)}`, {server}: {DescribeDetections(body)}").AppendLine();
         md.AppendLine(GoalVerdict());
+        md.AppendLine();
+        md.AppendLine(LatencyVerdict());
+        if (Peer.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine(PeerVerdict());
+        }
         return md.ToString();
+    }
+
+    private void AppendAnalyze(StringBuilder md)
+    {
+        if (Analyze.Count == 0) return;
+        md.AppendLine("`/v1/analyze`: each task alone (one caller; *task ms* = its `timings_ms` entry, no decode), then all of them in one request:");
+        md.AppendLine();
+        md.AppendLine("| Scenario | Callers | Images | Refused (429/503) | Images/s | p50 ms | p99 ms | Decode ms | Task ms | CPU % | Other CPU % |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in SingleTasks.Concat(Analyze))
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Scenario} | {r.Callers} | {r.Completed} | {r.Refused} | {r.ImagesPerSecond:F1} | {r.LatencyPercentileMs(50):F1} | {r.LatencyPercentileMs(99):F1} " +
+                $"| {Format(r.MeanStages?.Decode)} | {Format(r.MeanStages?.Inference)} | {r.CpuPercent:F0} | {Format(r.OtherProcessesCpuPercent, "F0")} |");
+        var sum = SingleTasks.Sum(t => t.MeanStages?.Inference ?? double.NaN);
+        var atMost = Analyze.Max(a => a.Callers);
+        var busiest = Analyze.First(a => a.Callers == atMost);
+        md.AppendLine();
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Sum of the single-task times: {sum:F1} ms per image, i.e. {1000 / sum:F1} images/s if the tasks ran one after another on an idle " +
+            $"server; `/v1/analyze` with all four at {atMost} callers: {busiest.ImagesPerSecond:F1} images/s = **{busiest.ImagesPerSecond * sum / 1000:F2}×** that."));
+        md.AppendLine();
+    }
+
+    public string LatencyVerdict()
+    {
+        var single = Http.FirstOrDefault(r => r.Callers == 1);
+        if (single is null) return "Goal (HTTP at 1 caller within 3 ms of the in-process pipeline): not measured in this run.";
+        var gap = single.LatencyPercentileMs(50) - Pipeline.LatencyPercentileMs(50);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Goal (HTTP at 1 caller within {GoalHttpOverheadMs:F0} ms of the in-process pipeline, p50): **{(gap <= GoalHttpOverheadMs ? "met" : "not met")}** — " +
+            $"{single.LatencyPercentileMs(50):F1} vs {Pipeline.LatencyPercentileMs(50):F1} ms = {gap:+0.0;-0.0} ms.");
+    }
+
+    public string PeerVerdict()
+    {
+        var iris = Http.FirstOrDefault(r => r.Callers == GoalCallers);
+        var peer = Peer.FirstOrDefault(r => r.Callers == GoalCallers);
+        if (iris is null || peer is null) return $"Goal (Iris ≥ {GoalPeerRatio:F0}× the peer at {GoalCallers} callers): not measured in this run.";
+        var ratio = iris.ImagesPerSecond / peer.ImagesPerSecond;
+        var lowerP99 = iris.LatencyPercentileMs(99) < peer.LatencyPercentileMs(99);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Goal (Iris ≥ {GoalPeerRatio:F0}× the peer's images/s at {GoalCallers} callers, lower p99): **{(ratio >= GoalPeerRatio && lowerP99 ? "met" : "not met")}** — " +
+            $"{iris.ImagesPerSecond:F1} vs {peer.ImagesPerSecond:F1} images/s = {ratio:F2}×; p99 {iris.LatencyPercentileMs(99):F1} vs {peer.LatencyPercentileMs(99):F1} ms.");
+    }
+
+    /// <summary>"dog 0.855 [133,207,326,543]; …" from a detect answer.</summary>
+    private static string DescribeDetections(string body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            var objects = document.RootElement.GetProperty("objects").EnumerateArray().Select(o =>
+            {
+                var b = o.GetProperty("box");
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"{o.GetProperty("label").GetString()} {o.GetProperty("confidence").GetDouble():F3} [{b.GetProperty("x_min").GetDouble():F1}, " +
+                    $"{b.GetProperty("y_min").GetDouble():F1}, {b.GetProperty("x_max").GetDouble():F1}, {b.GetProperty("y_max").GetDouble():F1}]");
+            });
+            return string.Join("; ", objects);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return "unreadable answer: " + body[..Math.Min(200, body.Length)];
+        }
     }
 
     public string GoalVerdict()
@@ -127,7 +219,9 @@ public sealed class ThroughputReport
     }
 
     private static string Describe(InferenceSettings s) =>
-        $"IntraOpThreads={s.IntraOpThreads} InterOpThreads={s.InterOpThreads} MaxConcurrentRuns={s.MaxConcurrentRuns} {s.GraphOptimization} {s.ExecutionMode}";
+        $"IntraOpThreads={s.IntraOpThreads} InterOpThreads={s.InterOpThreads} MaxConcurrentRuns={s.MaxConcurrentRuns} " +
+        $"MaxQueueWait={(s.MaxQueueWait is { } w ? $"{w.TotalMilliseconds:F0} ms" : "none")} Spinning={s.Spinning} {s.GraphOptimization} {s.ExecutionMode}; " +
+        $"{s.Cpu.Cores} cores ({s.Cpu.Source}): {s.Threads} threads{(s.IntraOpThreads == 0 && OnnxSessionFactory.SharedThreads > 0 ? " in the process-wide pool" : " per session")}, {s.RunLimits.MaxConcurrent} runs at once";
 
     private static string FormatRange((int Slowest, int Fastest)? range) =>
         range is (var slowest, var fastest) ? $"{slowest}–{fastest}" : "–";

@@ -30,7 +30,7 @@ public sealed class ImageCaptioner : ILoadedModel
     private readonly RunGate _runGate;
 
     public ImageCaptioner(ModelManifest manifest, InferenceSession encoder, DecoderSessions decoder, HfImageProcessor processor,
-        BpeTokenizer tokenizer, GenerationSettings generation, int vocabularySize, int heads, int headSize, bool quantized, int maxConcurrentRuns = 0)
+        BpeTokenizer tokenizer, GenerationSettings generation, int vocabularySize, int heads, int headSize, bool quantized, RunLimits runLimits = default)
     {
         Manifest = manifest;
         _encoder = encoder;
@@ -44,7 +44,7 @@ public sealed class ImageCaptioner : ILoadedModel
         _headSize = headSize;
         _pixelInput = encoder.InputNames.Contains("pixel_values") ? "pixel_values" : encoder.InputNames[0];
         _encoderOutput = encoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : encoder.OutputNames[0];
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "describe");
+        _runGate = new RunGate(runLimits, manifest.Name, "describe");
     }
 
     public ModelManifest Manifest { get; }

@@ -90,7 +90,7 @@ public sealed class ImageCaptionerLoader(OnnxSessionFactory sessions) : IModelLo
                     decoder = LoadDecoder(hoist: false, probe: null, "not split: " + disagreement);
                 }
             }
-            return new ImageCaptioner(manifest, encoder, decoder, processor, tokenizer, generation, vocabulary, heads, headSize, spec.Quantized, sessions.Settings.MaxConcurrentRuns);
+            return new ImageCaptioner(manifest, encoder, decoder, processor, tokenizer, generation, vocabulary, heads, headSize, spec.Quantized, sessions.Settings.RunLimits);
         }
         catch
         {

@@ -21,7 +21,7 @@ public sealed class ImageClassifier : ILoadedModel
     private readonly RunGate _runGate;
 
     public ImageClassifier(ModelManifest manifest, ClassifierSettings settings, InferenceSession session, string inputName, string outputName,
-        IReadOnlyList<string>? labels, int maxConcurrentRuns = 0)
+        IReadOnlyList<string>? labels, RunLimits runLimits = default)
     {
         Manifest = manifest;
         Settings = settings;
@@ -32,7 +32,7 @@ public sealed class ImageClassifier : ILoadedModel
         _inputShape = settings.Format.Layout == TensorLayout.Nchw
             ? [1, 3, settings.InputHeight, settings.InputWidth]
             : [1, settings.InputHeight, settings.InputWidth, 3];
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "classify");
+        _runGate = new RunGate(runLimits, manifest.Name, "classify");
     }
 
     public ModelManifest Manifest { get; }

@@ -37,7 +37,7 @@ public sealed class ImageClassifierLoader(OnnxSessionFactory sessions) : IModelL
 
             var settings = spec.Resolve(manifest.Name, FixedInputSize(input.Dimensions, spec));
             CheckInputShape(manifest.Name, input.Dimensions, settings);
-            var classifier = new ImageClassifier(manifest, settings, session, inputName, outputName, labels, sessions.Settings.MaxConcurrentRuns);
+            var classifier = new ImageClassifier(manifest, settings, session, inputName, outputName, labels, sessions.Settings.RunLimits);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await classifier.ProbabilitiesAsync(blank, cancellationToken);
             return classifier;

@@ -18,7 +18,7 @@ public sealed class YoloxDetector : ILoadedModel
     private readonly RunGate _runGate;
     private readonly TensorFormat _format;
 
-    public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
+    public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, RunLimits runLimits = default)
     {
         _spec = spec;
         if (_spec.Architecture != "yolox")
@@ -38,7 +38,7 @@ public sealed class YoloxDetector : ILoadedModel
         {
             throw new InvalidModelManifestException(manifest.Name, $"its detector scale/mean/std are invalid: {e.Message.TrimEnd('.')}");
         }
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "detect");
+        _runGate = new RunGate(runLimits, manifest.Name, "detect");
     }
 
     public ModelManifest Manifest { get; }

@@ -18,7 +18,7 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoa
         var session = sessions.Create(files.Path(spec.Model));
         try
         {
-            var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.MaxConcurrentRuns);
+            var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.RunLimits);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
             return detector;

@@ -24,7 +24,7 @@ public sealed class ClipModel : ILoadedModel
     private readonly int _padId;
 
     public ClipModel(ModelManifest manifest, ClipSpec spec, InferenceSession? vision, InferenceSession? text, HfImageProcessor? processor, BpeTokenizer? tokenizer,
-        int maxTextLength, int padId, int maxConcurrentRuns = 0)
+        int maxTextLength, int padId, RunLimits runLimits = default)
     {
         Manifest = manifest;
         Spec = spec;
@@ -34,7 +34,7 @@ public sealed class ClipModel : ILoadedModel
         Tokenizer = tokenizer;
         MaxTextLength = maxTextLength;
         _padId = padId;
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "embed");
+        _runGate = new RunGate(runLimits, manifest.Name, "embed");
         Dimensions = (int)((vision?.OutputMetadata.GetValueOrDefault("image_embeds")?.Dimensions.LastOrDefault()
             ?? text?.OutputMetadata.GetValueOrDefault("text_embeds")?.Dimensions.LastOrDefault()) ?? 0);
     }

@@ -59,7 +59,7 @@ public sealed class ClipModelLoader(OnnxSessionFactory sessions) : IModelLoader
         {
             if (visionPath is not null) vision = sessions.Create(folder.Require(visionPath));
             if (textPath is not null) text = sessions.Create(folder.Require(textPath));
-            return new ClipModel(manifest, spec, vision, text, processor, tokenizer, maxLength, padId, sessions.Settings.MaxConcurrentRuns);
+            return new ClipModel(manifest, spec, vision, text, processor, tokenizer, maxLength, padId, sessions.Settings.RunLimits);
         }
         catch
         {

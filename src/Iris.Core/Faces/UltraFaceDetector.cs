@@ -22,7 +22,7 @@ public sealed class UltraFaceDetector : ILoadedModel
     private readonly TensorFormat _format;
     private readonly RunGate _runGate;
 
-    public UltraFaceDetector(ModelManifest manifest, FaceDetectorSpec spec, InferenceSession session, int maxConcurrentRuns = 0)
+    public UltraFaceDetector(ModelManifest manifest, FaceDetectorSpec spec, InferenceSession session, RunLimits runLimits = default)
     {
         if (spec.Architecture != "ultraface")
             throw new InvalidModelManifestException(manifest.Name, $"face_detector architecture '{spec.Architecture}' is not supported (supported: ultraface)");
@@ -46,7 +46,7 @@ public sealed class UltraFaceDetector : ILoadedModel
         {
             throw new InvalidModelManifestException(manifest.Name, $"its face_detector mean/std are invalid: {e.Message.TrimEnd('.')}");
         }
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "faces");
+        _runGate = new RunGate(runLimits, manifest.Name, "faces");
     }
 
     public ModelManifest Manifest { get; }

@@ -15,7 +15,7 @@ public sealed class UltraFaceDetectorLoader(OnnxSessionFactory sessions) : IMode
         var session = sessions.Create(files.Path(spec.Model));
         try
         {
-            var detector = new UltraFaceDetector(manifest, spec, session, sessions.Settings.MaxConcurrentRuns);
+            var detector = new UltraFaceDetector(manifest, spec, session, sessions.Settings.RunLimits);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new FaceDetectionParameters(1f, 1), cancellationToken);
             return detector;

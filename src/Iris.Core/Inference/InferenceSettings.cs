@@ -2,10 +2,40 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Iris.Core.Inference;
 
-/// <summary>How ONNX Runtime sessions are created. Zero thread counts leave the choice to ONNX Runtime (one per core).</summary>
+/// <summary>
+/// How ONNX Runtime sessions are created and how many runs of a model execute at once. Zero thread and run counts mean
+/// "auto": sized from the process's <see cref="CpuBudget"/> (see <see cref="OnnxSessionFactory"/> for the policy).
+/// </summary>
+/// <param name="IntraOpThreads">Threads inside one operator. 0: one process-wide pool of one thread per core, shared by
+/// every session; above 0, each session gets its own pool of that many threads (the expert override).</param>
+/// <param name="MaxConcurrentRuns">Runs of one model at once. 0: one per core.</param>
+/// <param name="MaxQueueWait">How long a run may wait for a slot before it is refused as overload; null: no bound.</param>
+/// <param name="Spinning">Let idle pool threads spin for the next operator instead of sleeping.</param>
 public sealed record InferenceSettings(
     int IntraOpThreads = 0,
     int InterOpThreads = 0,
     GraphOptimizationLevel GraphOptimization = GraphOptimizationLevel.ORT_ENABLE_ALL,
     ExecutionMode ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-    int MaxConcurrentRuns = 0);
+    int MaxConcurrentRuns = 0,
+    TimeSpan? MaxQueueWait = null,
+    bool Spinning = false)
+{
+    /// <summary>The cores the "auto" values are sized from; the process's own unless a test says otherwise.</summary>
+    public CpuBudget Cpu { get; init; } = CpuBudget.Process;
+
+    /// <summary>Intra-op threads a run may use: the configured count, or one per core.</summary>
+    public int Threads => IntraOpThreads > 0 ? IntraOpThreads : Cpu.Cores;
+
+    /// <summary>What each model's <see cref="RunGate"/> enforces.</summary>
+    public RunLimits RunLimits => new(MaxConcurrentRuns > 0 ? MaxConcurrentRuns : Cpu.Cores, MaxQueueWait);
+}
+
+/// <summary>
+/// A model's run gate: <paramref name="MaxConcurrent"/> runs at once (0: no bound), and a wait for a slot of at most
+/// <paramref name="MaxQueueWait"/> (null: no bound) before the run is refused with <see cref="InferenceOverloadedException"/>.
+/// </summary>
+public readonly record struct RunLimits(int MaxConcurrent, TimeSpan? MaxQueueWait = null)
+{
+    /// <summary>A bare count, as tools and tests give it: that many runs at once, waiting as long as it takes.</summary>
+    public static implicit operator RunLimits(int maxConcurrent) => new(maxConcurrent);
+}

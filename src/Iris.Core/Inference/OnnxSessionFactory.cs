@@ -2,12 +2,44 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Iris.Core.Inference;
 
-/// <summary>Creates ONNX Runtime sessions with the configured threading and graph optimisation.</summary>
-public sealed class OnnxSessionFactory(InferenceSettings settings)
+/// <summary>
+/// Creates ONNX Runtime sessions with the configured threading and graph optimisation.
+/// </summary>
+/// <remarks>
+/// The default (<c>Inference:IntraOpThreads=0</c>) is one thread budget for the whole process: ONNX Runtime's global
+/// intra-op pool, one thread per core of the <see cref="CpuBudget"/>, shared by every session (each session would
+/// otherwise own a pool of one thread per core, and <c>/v1/analyze</c> runs up to five models). A run alone on an idle
+/// server spreads its operators over every core (lowest latency); runs side by side share the same threads, so the
+/// cores are never oversubscribed however many models run. The pool's threads sleep rather than spin between
+/// operators (<c>Inference:Spinning</c>): under concurrency a spinning thread steals the core a decode or another run
+/// needs. The pool belongs to the process environment, which ONNX Runtime creates once; if a session was made before
+/// this factory could create it (a tool that made its own), sessions fall back to pools of their own of the same size.
+/// A positive <c>IntraOpThreads</c> is the expert override: every session gets a pool of its own of that many threads.
+/// </remarks>
+public sealed class OnnxSessionFactory
 {
-    public InferenceSettings Settings => settings;
+    private static readonly object EnvironmentLock = new();
+    private static int _sharedThreads;
 
-    public InferenceSession Create(string modelPath) => Create(modelPath, settings.IntraOpThreads);
+    private readonly InferenceSettings _settings;
+
+    /// <summary>With auto threads, creates the process environment and its shared pool now, before any session exists.</summary>
+    public OnnxSessionFactory(InferenceSettings settings)
+    {
+        _settings = settings;
+        if (settings.IntraOpThreads == 0) SharedPool();
+    }
+
+    public InferenceSettings Settings => _settings;
+
+    /// <summary>Threads in the process-wide pool; 0 when sessions have pools of their own.</summary>
+    public static int SharedThreads => Volatile.Read(ref _sharedThreads);
+
+    public InferenceSession Create(string modelPath)
+    {
+        using var options = Options();
+        return new InferenceSession(modelPath, options);
+    }
 
     /// <summary>A session with its own intra-op thread count, for models that run many small inputs side by side.</summary>
     public InferenceSession Create(string modelPath, int intraOpThreads)
@@ -19,21 +51,65 @@ public sealed class OnnxSessionFactory(InferenceSettings settings)
     /// <summary>A session over a model held in memory, such as a graph Iris rewrote at load time.</summary>
     public InferenceSession Create(byte[] model)
     {
-        using var options = Options(settings.IntraOpThreads);
+        using var options = Options();
         return new InferenceSession(model, options);
+    }
+
+    private SessionOptions Options()
+    {
+        if (_settings.IntraOpThreads == 0 && SharedPool())
+        {
+            var shared = Base();
+            shared.DisablePerSessionThreads();
+            return shared;
+        }
+        return Options(_settings.Threads);
     }
 
     private SessionOptions Options(int intraOpThreads)
     {
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = settings.GraphOptimization,
-            ExecutionMode = settings.ExecutionMode,
-            // Warnings such as "initializer appears in graph inputs" (old exporters) are noise, not news.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
-        if (settings.InterOpThreads > 0) options.InterOpNumThreads = settings.InterOpThreads;
+        var options = Base();
+        options.IntraOpNumThreads = Math.Max(1, intraOpThreads);
+        if (_settings.InterOpThreads > 0) options.InterOpNumThreads = _settings.InterOpThreads;
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", _settings.Spinning ? "1" : "0");
+        options.AddSessionConfigEntry("session.inter_op.allow_spinning", _settings.Spinning ? "1" : "0");
         return options;
+    }
+
+    private SessionOptions Base() => new()
+    {
+        GraphOptimizationLevel = _settings.GraphOptimization,
+        ExecutionMode = _settings.ExecutionMode,
+        // Warnings such as "initializer appears in graph inputs" (old exporters) are noise, not news.
+        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+    };
+
+    /// <summary>Creates the process environment with the shared pool if nothing has created it yet; false if it exists without one.</summary>
+    private bool SharedPool()
+    {
+        if (SharedThreads > 0) return true;
+        lock (EnvironmentLock)
+        {
+            if (_sharedThreads > 0) return true;
+            if (OrtEnv.IsCreated) return false;
+            using var threading = new OrtThreadingOptions
+            {
+                GlobalIntraOpNumThreads = _settings.Threads,
+                GlobalInterOpNumThreads = Math.Max(1, _settings.InterOpThreads),
+                GlobalSpinControl = _settings.Spinning,
+            };
+            var environment = new EnvironmentCreationOptions { threadOptions = threading, logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+            try
+            {
+                OrtEnv.CreateInstanceWithOptions(ref environment);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException)
+            {
+                // Another thread made a session (and with it the default environment) in the meantime.
+                return false;
+            }
+            Volatile.Write(ref _sharedThreads, _settings.Threads);
+            return true;
+        }
     }
 }

@@ -6,36 +6,111 @@ namespace Iris.Core.Inference;
 
 /// <summary>
 /// Bounds how many ONNX Runtime runs of one model execute at once (<c>Inference:MaxConcurrentRuns</c>; no bound when
-/// 0). Requests beyond the bound wait here instead of oversubscribing the cores inside ONNX Runtime, whose sessions
-/// already use several threads per run. Every run passes through here, so this is also where run time and waiting
-/// time are measured (<see cref="IrisMetrics"/>, and a <c>model.run</c> span), tagged with the model and the stage.
+/// 0) and how long a run may wait for a slot (<c>Inference:MaxQueueWaitMs</c>). Requests beyond the bound wait here
+/// instead of oversubscribing the cores inside ONNX Runtime. A run whose expected wait (the runs queued ahead of it
+/// times the recent run time, over the slots) already exceeds the bound is refused at once, and one still waiting when
+/// the bound runs out is refused then: <see cref="InferenceOverloadedException"/>, 503 with Retry-After at the HTTP edge,
+/// so excess load gets a fast answer instead of a latency beyond the budget. Every run passes through here, so this is
+/// also where run time and waiting time are measured (<see cref="IrisMetrics"/>, and a <c>model.run</c> span), tagged
+/// with the model and the stage.
 /// </summary>
-public sealed class RunGate(int maxConcurrentRuns, string model, string stage) : IDisposable
+public sealed class RunGate : IDisposable
 {
-    private readonly SemaphoreSlim? _slots = maxConcurrentRuns > 0 ? new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns) : null;
-    private readonly TagList _tags = new() { { "model", model }, { "stage", stage } };
+    // Weight of the newest run in the running mean of run times: about the last 10 runs count.
+    private const double Smoothing = 0.1;
+
+    private readonly RunLimits _limits;
+    private readonly string _model;
+    private readonly string _stage;
+    private readonly SemaphoreSlim? _slots;
+    private readonly TimeProvider _time;
+    private readonly TagList _tags;
+    private int _waiting;
+    private long _meanRunTicks;
+
+    public RunGate(RunLimits limits, string model, string stage, TimeProvider? time = null)
+    {
+        _limits = limits;
+        _model = model;
+        _stage = stage;
+        _slots = limits.MaxConcurrent > 0 ? new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent) : null;
+        _time = time ?? TimeProvider.System;
+        _tags = new() { { "model", model }, { "stage", stage } };
+    }
+
+    /// <summary>The mean time a run held its slot recently; zero before the first run.</summary>
+    public TimeSpan MeanRunTime => TimeSpan.FromTicks(Interlocked.Read(ref _meanRunTicks));
 
     /// <summary>Waits for a slot; dispose the result to give it back.</summary>
+    /// <exception cref="InferenceOverloadedException">The wait would exceed, or did exceed, the limit's queue wait.</exception>
     public async ValueTask<Slot> EnterAsync(CancellationToken cancellationToken)
     {
         // The span covers the wait too, so a trace shows time lost to the concurrency bound.
         var activity = IrisTracing.Source.StartActivity("model.run");
-        activity?.SetTag("iris.model", model).SetTag("iris.stage", stage);
-        var waiting = Stopwatch.GetTimestamp();
+        activity?.SetTag("iris.model", _model).SetTag("iris.stage", _stage);
+        var waiting = _time.GetTimestamp();
         try
         {
-            if (_slots is not null) await _slots.WaitAsync(cancellationToken);
+            if (_slots is not null && !_slots.Wait(0, CancellationToken.None))
+                await WaitForSlotAsync(_slots, cancellationToken);
         }
         catch
         {
             activity?.Dispose();
             throw;
         }
-        var waited = Stopwatch.GetElapsedTime(waiting).TotalSeconds;
+        var waited = _time.GetElapsedTime(waiting).TotalSeconds;
         IrisMetrics.ModelRunWait.Record(waited, _tags);
         activity?.SetTag("iris.wait_seconds", waited);
         IrisMetrics.ModelRunsActive.Add(1, _tags);
-        return new Slot(_slots, _tags, Stopwatch.GetTimestamp(), activity);
+        return new Slot(this, _time.GetTimestamp(), activity);
+    }
+
+    private async Task WaitForSlotAsync(SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        if (_limits.MaxQueueWait is not { } budget)
+        {
+            await slots.WaitAsync(cancellationToken);
+            return;
+        }
+        var ahead = Interlocked.Increment(ref _waiting);
+        try
+        {
+            // The queue drains at one run per slot per mean run time; this run is the last of those waiting.
+            var expected = MeanRunTime * ahead / _limits.MaxConcurrent;
+            if (expected > budget)
+                throw Reject("expected_wait", ahead, expected, budget);
+            using var timeout = new CancellationTokenSource(budget, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            try
+            {
+                await slots.WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Reject("queue_timeout", ahead, budget, budget);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    private InferenceOverloadedException Reject(string reason, int ahead, TimeSpan wait, TimeSpan budget)
+    {
+        IrisMetrics.InferenceRejected.Add(1, new TagList { { "model", _model }, { "reason", reason } });
+        // A client that comes back after about one queue's worth of runs finds room.
+        var retryAfter = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(Math.Max(wait.TotalSeconds, MeanRunTime.TotalSeconds))));
+        return new InferenceOverloadedException(_model, reason, ahead, wait, budget, retryAfter);
+    }
+
+    private void Completed(TimeSpan held)
+    {
+        // A lost update under contention only drops one sample from the mean.
+        var mean = Interlocked.Read(ref _meanRunTicks);
+        var next = mean == 0 ? held.Ticks : (long)(mean + Smoothing * (held.Ticks - mean));
+        Interlocked.Exchange(ref _meanRunTicks, next);
     }
 
     /// <summary>
@@ -59,14 +134,35 @@ public sealed class RunGate(int maxConcurrentRuns, string model, string stage) :
 
     public void Dispose() => _slots?.Dispose();
 
-    public readonly struct Slot(SemaphoreSlim? slots, TagList tags, long entered, Activity? activity) : IDisposable
+    public readonly struct Slot(RunGate gate, long entered, Activity? activity) : IDisposable
     {
         public void Dispose()
         {
-            IrisMetrics.ModelRunDuration.Record(Stopwatch.GetElapsedTime(entered).TotalSeconds, tags);
-            IrisMetrics.ModelRunsActive.Add(-1, tags);
-            slots?.Release();
+            var held = gate._time.GetElapsedTime(entered);
+            gate.Completed(held);
+            IrisMetrics.ModelRunDuration.Record(held.TotalSeconds, gate._tags);
+            IrisMetrics.ModelRunsActive.Add(-1, gate._tags);
+            gate._slots?.Release();
             activity?.Dispose();
         }
     }
+}
+
+/// <summary>
+/// A model is busy beyond <c>Inference:MaxQueueWaitMs</c>: the run was refused rather than kept waiting. The same
+/// request can succeed after <see cref="RetryAfter"/> (503 with that Retry-After at the HTTP edge).
+/// </summary>
+public sealed class InferenceOverloadedException(string model, string reason, int waiting, TimeSpan wait, TimeSpan budget, TimeSpan retryAfter)
+    : Exception(reason == "expected_wait"
+        ? $"Model '{model}' is busy: {waiting} run(s) are waiting for it, an expected wait of {wait.TotalMilliseconds:N0} ms, over the " +
+          $"{budget.TotalMilliseconds:N0} ms a run may wait (Inference:MaxQueueWaitMs). Retry after {retryAfter.TotalSeconds:N0} s."
+        : $"Model '{model}' is busy: this run waited {budget.TotalMilliseconds:N0} ms for it (Inference:MaxQueueWaitMs) behind " +
+          $"{waiting - 1} other(s) without getting a turn. Retry after {retryAfter.TotalSeconds:N0} s.")
+{
+    public string Model { get; } = model;
+
+    /// <summary><c>expected_wait</c> (refused on arrival) or <c>queue_timeout</c> (refused after waiting the whole budget).</summary>
+    public string Reason { get; } = reason;
+
+    public TimeSpan RetryAfter { get; } = retryAfter;
 }

@@ -31,12 +31,12 @@ public sealed class PpOcrReader : ILoadedModel
 
     /// <param name="recognizers">One or more sessions of the recognition model; lines are read in parallel, one per session.</param>
     public PpOcrReader(ModelManifest manifest, OcrSpec spec, InferenceSession detector, InferenceSession? classifier, IReadOnlyList<InferenceSession> recognizers,
-        IReadOnlyList<string> dictionary, int maxConcurrentRuns = 0)
+        IReadOnlyList<string> dictionary, RunLimits runLimits = default)
     {
         Manifest = manifest;
         _spec = spec;
-        _detector = new Stage(detector, new RunGate(maxConcurrentRuns, manifest.Name, "ocr-detect"));
-        _classifier = classifier is null ? null : new Stage(classifier, new RunGate(maxConcurrentRuns, manifest.Name, "ocr-direction"));
+        _detector = new Stage(detector, new RunGate(runLimits, manifest.Name, "ocr-detect"));
+        _classifier = classifier is null ? null : new Stage(classifier, new RunGate(runLimits, manifest.Name, "ocr-direction"));
         if (recognizers.Count == 0) throw new ArgumentException("At least one recognition session is needed.", nameof(recognizers));
         _recognizers = new SessionPool(recognizers, manifest.Name);
         _decoder = new CtcDecoder(dictionary, spec.Recognition.SpaceCharacter);

@@ -30,7 +30,7 @@ public sealed class PpOcrReaderLoader(OnnxSessionFactory sessions) : IModelLoade
             if (classifier is not null) created.Add(classifier);
             // Lines are recognised side by side: one single-threaded session per thread of the budget
             // (Inference:IntraOpThreads, or one per core), at most RecognitionSessionsMax.
-            var threads = sessions.Settings.IntraOpThreads > 0 ? sessions.Settings.IntraOpThreads : Environment.ProcessorCount;
+            var threads = sessions.Settings.Threads;
             var recognizers = new List<Microsoft.ML.OnnxRuntime.InferenceSession>();
             for (var i = 0; i < Math.Clamp(threads, 1, RecognitionSessionsMax); i++)
             {
@@ -38,7 +38,7 @@ public sealed class PpOcrReaderLoader(OnnxSessionFactory sessions) : IModelLoade
                 created.Add(recognizer);
                 recognizers.Add(recognizer);
             }
-            var reader = new PpOcrReader(manifest, spec, detector, classifier, recognizers, dictionary, sessions.Settings.MaxConcurrentRuns);
+            var reader = new PpOcrReader(manifest, spec, detector, classifier, recognizers, dictionary, sessions.Settings.RunLimits);
             await reader.WarmUpAsync(cancellationToken);
             return reader;
         }

@@ -29,6 +29,10 @@ public static class IrisMetrics
     public static readonly Histogram<double> ModelRunWait =
         Meter.CreateHistogram("iris.model.run.wait", "s", "Time a model run waited for a slot (Inference:MaxConcurrentRuns).", advice: Fast);
 
+    /// <summary>Runs refused at a model's gate as overload (503 with Retry-After), by model and reason.</summary>
+    public static readonly Counter<long> InferenceRejected =
+        Meter.CreateCounter<long>("iris.inference.rejected", "{run}", "Model runs refused because the wait for a slot would exceed Inference:MaxQueueWaitMs, by reason (expected_wait, queue_timeout).");
+
     public static readonly UpDownCounter<long> ModelRunsActive =
         Meter.CreateUpDownCounter<long>("iris.model.runs.active", "{run}", "Model runs executing now.");
 

@@ -84,6 +84,7 @@ public static class IrisConfiguration
         Range("Inference:IntraOpThreads", o.Inference.IntraOpThreads, 0, 1024);
         Range("Inference:InterOpThreads", o.Inference.InterOpThreads, 0, 1024);
         Range("Inference:MaxConcurrentRuns", o.Inference.MaxConcurrentRuns, 0, 1024);
+        Range("Inference:MaxQueueWaitMs", o.Inference.MaxQueueWaitMs, 0, 600_000);
         OneOf("Inference:GraphOptimization", o.Inference.GraphOptimization, "disabled", "basic", "extended", "all");
         OneOf("Inference:ExecutionMode", o.Inference.ExecutionMode, "sequential", "parallel");
 
@@ -221,7 +222,9 @@ public static class IrisConfiguration
             _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
         },
         o.Inference.ExecutionMode.Equals("parallel", StringComparison.OrdinalIgnoreCase) ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
-        o.Inference.MaxConcurrentRuns);
+        o.Inference.MaxConcurrentRuns,
+        o.Inference.MaxQueueWaitMs > 0 ? TimeSpan.FromMilliseconds(o.Inference.MaxQueueWaitMs) : null,
+        o.Inference.Spinning);
 
     private static string Describe(InvalidOperationException e)
     {

@@ -83,7 +83,10 @@ public sealed class ModelsOptions
 
 public sealed class InferenceOptions
 {
-    /// <summary>Threads ONNX Runtime uses inside one operator; 0 = one per core.</summary>
+    /// <summary>
+    /// Threads ONNX Runtime uses inside one operator. 0 (auto): one process-wide pool of one thread per core the process
+    /// may use (cgroup quota aware), shared by every model; above 0, each session gets a pool of its own of that many.
+    /// </summary>
     public int IntraOpThreads { get; init; }
 
     /// <summary>Threads for running independent operators in parallel (ExecutionMode=parallel); 0 = default.</summary>
@@ -95,8 +98,17 @@ public sealed class InferenceOptions
     /// <summary>sequential or parallel.</summary>
     public string ExecutionMode { get; init; } = "sequential";
 
-    /// <summary>Inference runs allowed at once per model; 0 = unlimited. 1 keeps intra-op threads from fighting each other.</summary>
-    public int MaxConcurrentRuns { get; init; } = 1;
+    /// <summary>Inference runs allowed at once per model; 0 (auto) = one per core the process may use.</summary>
+    public int MaxConcurrentRuns { get; init; }
+
+    /// <summary>
+    /// How long a run may wait for its model; a run expected to wait longer is refused at once, one that waited this long
+    /// is refused then (503 with Retry-After). 0 = wait without bound.
+    /// </summary>
+    public int MaxQueueWaitMs { get; init; } = 2_000;
+
+    /// <summary>Let ONNX Runtime's idle threads spin waiting for work instead of sleeping (faster alone, worse when cores are shared).</summary>
+    public bool Spinning { get; init; }
 }
 
 public sealed class ImagesOptions

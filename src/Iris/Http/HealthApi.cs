@@ -47,6 +47,7 @@ public static class HealthApi
             checks.Add(StorageCheck($"storage:{name}", directory, option));
         if (context.RequestServices.GetService<S3ObjectStore>() is { } bucket)
             checks.Add(await S3CheckAsync(bucket, context.RequestAborted));
+        checks.Add(InferenceCheck(context.RequestServices.GetRequiredService<OnnxSessionFactory>().Settings));
         var statuses = new List<ModelStatus>();
         foreach (var name in ServedModels.Of(options))
         {
@@ -88,6 +89,13 @@ public static class HealthApi
             return new CheckDto("storage:s3", "unhealthy", $"S3 storage ({bucket.Settings.Describe()}) did not answer within 5 s.");
         }
     }
+
+    /// <summary>The thread budget and run limits in force (Inference:*), with "auto" resolved: always healthy, shown for operators.</summary>
+    private static CheckDto InferenceCheck(InferenceSettings s) => new("inference", "healthy",
+        $"{s.Cpu.Cores} core(s) ({s.Cpu.Source}); {s.Threads} intra-op thread(s) " +
+        (s.IntraOpThreads == 0 && OnnxSessionFactory.SharedThreads > 0 ? "in one pool shared by every model" : "per session") +
+        $"; {s.RunLimits.MaxConcurrent} run(s) at once per model; a run waits at most " +
+        (s.MaxQueueWait is { } wait ? $"{wait.TotalMilliseconds:N0} ms" : "without bound") + " for its model");
 
     /// <summary>A small probe file written and deleted, so a full disk shows as well as a read-only one.</summary>
     private static CheckDto StorageCheck(string name, string directory, string option) =>

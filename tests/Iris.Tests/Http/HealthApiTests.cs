@@ -69,6 +69,9 @@ public class HealthApiTests
         var checks = health.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
         Assert.Contains("storage:model-cache", checks);
         Assert.Contains("model:yolox-nano", checks);
+        // The thread budget in force, "auto" resolved to the cores the process may use.
+        var inference = health.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "inference");
+        Assert.Contains($"{Iris.Core.Inference.CpuBudget.Process.Cores} core(s)", inference.GetProperty("detail").GetString());
     }
 
     [Fact]
