@@ -147,21 +147,22 @@ public sealed class ImageDecoder
 
         if (format == ImageFormat.Svg)
             SvgComplexity.Check(data);
-        var image = Open(data, format, null);
+        var image = Open(data, format);
         try
         {
             _limits.CheckDimensions(image.Width, image.Height);
             if (format == ImageFormat.Svg && SvgScale(image.Width, image.Height, _limits.MaxSvgPixels) is { } scale)
             {
                 image.Dispose();
-                image = Open(data, format, scale);
+                image = Open(data, format, new VOption { { "scale", scale } });
             }
             Shrunk? original = null;
+            var orientation = Orientation(image);
+            var (turned, random) = (orientation >= 5, orientation >= 3);
             if (format is ImageFormat.Jpeg or ImageFormat.WebP && needs.Count > 0 && ShrinkOnLoadFactor(image, format, needs) is { } shrink)
             {
                 var (storedWidth, storedHeight) = (image.Width, image.Height);
-                var turned = Orientation(image) >= 5;
-                var shrunk = OpenShrunk(data, format, shrink);
+                var shrunk = Open(data, format, format == ImageFormat.Jpeg ? new VOption { { "shrink", shrink } } : new VOption { { "scale", 1.0 / shrink } }, random);
                 image.Dispose();
                 image = shrunk;
                 // DCT scaling keeps every 8×8 block in place, so a decoded pixel is exactly `shrink` original ones even
@@ -172,6 +173,12 @@ public sealed class ImageDecoder
                 original = turned
                     ? new Shrunk(storedHeight, storedWidth, scaleY, scaleX)
                     : new Shrunk(storedWidth, storedHeight, scaleX, scaleY);
+            }
+            else if (random)
+            {
+                var reopened = Open(data, format, null, random);
+                image.Dispose();
+                image = reopened;
             }
             return new Opened(format, image, null, (long)image.Width * image.Height, original);
         }
@@ -275,29 +282,18 @@ public sealed class ImageDecoder
         return factor > 1 ? factor : null;
     }
 
-    private static Image OpenShrunk(byte[] data, ImageFormat format, int factor)
-    {
-        var option = format == ImageFormat.Jpeg
-            ? new VOption { { "shrink", factor } }
-            : new VOption { { "scale", 1.0 / factor } };
-        try
-        {
-            return Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated, kwargs: option);
-        }
-        catch (VipsException e)
-        {
-            throw LoadFailure(format, e);
-        }
-    }
-
-    /// <summary>Opening reads the header only; pixels are decoded later, when they are written out.</summary>
-    private static Image Open(byte[] data, ImageFormat format, double? svgScale)
+    /// <summary>
+    /// Opening reads the header only; pixels are decoded later, when they are written out, in one top-to-bottom pass. An
+    /// image that EXIF orientation 3–8 turns or flips upside down is read bottom first or column by column, which a
+    /// sequential load fails past its small cache ("out of order read", seen on 3000-pixel photos), so it is opened for
+    /// <paramref name="random"/> access.
+    /// </summary>
+    private static Image Open(byte[] data, ImageFormat format, VOption? options = null, bool random = false)
     {
         try
         {
-            return svgScale is { } scale
-                ? Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated, kwargs: new VOption { { "scale", scale } })
-                : Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated);
+            return Image.NewFromBuffer(data, access: random ? Enums.Access.Random : Enums.Access.Sequential, failOn: Enums.FailOn.Truncated,
+                kwargs: options);
         }
         catch (VipsException e)
         {
