@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A 4000×3000 JPEG through POST /v1/detect with and without shrink-on-load (issue #13): two Iris servers, one with
 # Images:ShrinkOnLoad=true and one with false, each asked in turn by one caller (A, B, A, B, …) so that a change in the
-# machine's load hits both alike. Prints p50/p99 client latency, the server's own decode ms and the ratios.
+# machine's load hits both alike. Prints p50/p99 client latency, the medians of the server's own timings_ms (decode,
+# preprocess, inference, total) and the ratios.
 # Needs a Release build (dotnet build Iris.slnx -c Release), vips (libvips-tools), curl, python3 and ../shared.
 # Usage: bench/shrink/run.sh [requests per server, default 40] [warm-up requests, default 5]
 set -euo pipefail
@@ -39,10 +40,10 @@ for mode in on off; do
   done
 done
 
-ask() { # mode → "client_seconds decode_ms"
+ask() { # mode → "client_seconds decode_ms preprocess_ms inference_ms total_ms"
   curl -fs -o "$work/answer.json" -w '%{time_total}' -H 'Content-Type: image/jpeg' --data-binary "@$work/big.jpg" \
     "http://127.0.0.1:${port[$1]}/v1/detect"
-  python3 -c 'import json,sys; print("", json.load(open(sys.argv[1]))["timings_ms"]["decode"])' "$work/answer.json"
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings_ms"]; print("", t["decode"], t["preprocess"], t["inference"], t["total"])' "$work/answer.json"
 }
 for _ in $(seq 1 "$warmup"); do ask on >/dev/null; ask off >/dev/null; done
 echo "load before: $(uptime)"
@@ -54,14 +55,16 @@ echo "load after:  $(uptime)"
 python3 - "$work/on.txt" "$work/off.txt" <<'PY'
 import sys
 def read(path):
-    rows = [tuple(map(float, line.split())) for line in open(path) if line.strip()]
-    return sorted(r[0] * 1000 for r in rows), sorted(r[1] for r in rows)
+    rows = [list(map(float, line.split())) for line in open(path) if line.strip()]
+    rows = [[r[0] * 1000] + r[1:] for r in rows]
+    return [sorted(column) for column in zip(*rows)]
 def rank(values, q):  # nearest rank
     return values[max(0, min(len(values) - 1, int(round(q * len(values) + 0.5)) - 1))]
-(on, on_decode), (off, off_decode) = read(sys.argv[1]), read(sys.argv[2])
-print(f"| Images:ShrinkOnLoad | Requests | p50 ms | p99 ms | decode p50 ms |")
-print(f"|---|---:|---:|---:|---:|")
-for name, lat, dec in (("true", on, on_decode), ("false", off, off_decode)):
-    print(f"| {name} | {len(lat)} | {rank(lat, .5):.1f} | {rank(lat, .99):.1f} | {rank(dec, .5):.1f} |")
-print(f"\nfalse ÷ true: p50 {rank(off, .5) / rank(on, .5):.2f}×, p99 {rank(off, .99) / rank(on, .99):.2f}×, decode p50 {rank(off_decode, .5) / rank(on_decode, .5):.2f}×")
+on, off = read(sys.argv[1]), read(sys.argv[2])
+print("| Images:ShrinkOnLoad | Requests | p50 ms | p99 ms | server: decode | preprocess | inference | total (p50 ms) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for name, c in (("true", on), ("false", off)):
+    print(f"| {name} | {len(c[0])} | {rank(c[0], .5):.1f} | {rank(c[0], .99):.1f} | {rank(c[1], .5):.1f} | {rank(c[2], .5):.1f} | {rank(c[3], .5):.1f} | {rank(c[4], .5):.1f} |")
+print(f"\nfalse ÷ true: p50 {rank(off[0], .5) / rank(on[0], .5):.2f}×, p99 {rank(off[0], .99) / rank(on[0], .99):.2f}×, "
+      f"decode p50 {rank(off[1], .5) / rank(on[1], .5):.2f}×")
 PY
