@@ -42,6 +42,7 @@ public sealed class YoloxDetector : ILoadedModel
     }
 
     public ModelManifest Manifest { get; }
+    public DetectorSpec Spec => _spec;
 
     /// <summary>The input tensor's pixels as the manifest describes them; mean and std are per tensor plane (the model's channel order).</summary>
     public static TensorFormat InputFormat(DetectorSpec spec)

@@ -50,6 +50,7 @@ public sealed class UltraFaceDetector : ILoadedModel
     }
 
     public ModelManifest Manifest { get; }
+    public FaceDetectorSpec Spec => _spec;
     public float DefaultMinConfidence => _spec.DefaultMinConfidence;
 
     public async Task<FaceDetectionResult> DetectAsync(DecodedImage image, FaceDetectionParameters parameters, CancellationToken cancellationToken = default)

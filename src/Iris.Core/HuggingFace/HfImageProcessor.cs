@@ -27,6 +27,12 @@ public sealed class HfImageProcessor
     public float[] Mean { get; init; } = [0.5f, 0.5f, 0.5f];
     public float[] Std { get; init; } = [0.5f, 0.5f, 0.5f];
 
+    /// <summary>How much of an image the resize step needs: full resolution when the processor does not resize.</summary>
+    public DecodeNeed InputNeed => !DoResize ? DecodeNeed.FullResolution
+        : ResizeWidth is { } w && ResizeHeight is { } h ? DecodeNeed.Stretch(w, h)
+        : ShortestEdge is { } edge ? DecodeNeed.ShorterSide(edge)
+        : DecodeNeed.FullResolution;
+
     /// <summary>The tensor's spatial size: the crop when cropping, else the resize target.</summary>
     public (int Width, int Height) OutputSize(DecodedImage image)
     {

@@ -18,10 +18,30 @@ public sealed class DecodedImage
         Format = format;
         Orientation = orientation;
         SourceBytes = sourceBytes;
+        OriginalWidth = width;
+        OriginalHeight = height;
     }
 
     public int Width { get; }
     public int Height { get; }
+
+    /// <summary>
+    /// The upright size of the image in its file. Larger than <see cref="Width"/>×<see cref="Height"/> when it was shrunk on
+    /// load for a task that needs fewer pixels; whatever a task reports in pixels (boxes, sizes) is in this size.
+    /// </summary>
+    public int OriginalWidth { get; init; }
+
+    public int OriginalHeight { get; init; }
+
+    /// <summary>True when the pixels are fewer than the file's (shrink-on-load).</summary>
+    public bool IsShrunk => Width != OriginalWidth || Height != OriginalHeight;
+
+    /// <summary>
+    /// Original pixels per decoded pixel, across and down: a coordinate in these pixels times this is one in the original
+    /// image. (2, 2) for a JPEG decoded at half size by DCT scaling, whose last block may be partial, so it is the factor
+    /// the decoder used, not the ratio of the sizes.
+    /// </summary>
+    public (double X, double Y) ToOriginalScale { get; init; } = (1, 1);
 
     /// <summary>Width × Height × 3 bytes, R G B per pixel.</summary>
     public byte[] Rgb { get; }
@@ -35,6 +55,6 @@ public sealed class DecodedImage
 
     public int Stride => Width * 3;
 
-    /// <summary>Other pixels (a resize, crop or turn of this image) with this image's provenance.</summary>
+    /// <summary>Other pixels (a resize, crop or turn of this image) with this image's provenance (its original size is that of the new pixels).</summary>
     public DecodedImage WithPixels(int width, int height, byte[] rgb) => new(width, height, rgb, Format, Orientation, SourceBytes);
 }

@@ -8,6 +8,9 @@ namespace Iris.Core.Imaging;
 /// Turns untrusted bytes into a <see cref="DecodedImage"/>: checks the byte limit, identifies the
 /// format by content, reads only the header to check the pixel limit, then decodes with libvips
 /// under a deadline, applies EXIF orientation and converts to 8-bit sRGB.
+/// When every task of a request needs a bounded input (<see cref="DecodeNeed"/>), a JPEG or WebP is shrunk on load (DCT
+/// scaling, libwebp's scaled decode) to the smallest size that still leaves the model's own resampler
+/// <see cref="DecodeNeed.Margin"/>× to shrink; the image remembers its original size so results map back to it.
 /// Every decode first takes its pixels from the process-wide <see cref="DecodeAdmission"/> budget. The deadline and the
 /// caller's cancellation end libvips' work (the image is killed, so evaluation stops at the next tile), not just the wait.
 /// </summary>
@@ -17,21 +20,28 @@ public sealed class ImageDecoder
 
     private readonly ImageLimits _limits;
     private readonly DecodeAdmission _admission;
+    private readonly bool _shrinkOnLoad;
 
-    public ImageDecoder(ImageLimits limits, DecodeAdmission? admission = null)
+    /// <param name="shrinkOnLoad">Images:ShrinkOnLoad; false decodes every image at full resolution whatever the tasks need.</param>
+    public ImageDecoder(ImageLimits limits, DecodeAdmission? admission = null, bool shrinkOnLoad = true)
     {
         _limits = limits;
         _admission = admission ?? DecodeAdmission.Unlimited;
+        _shrinkOnLoad = shrinkOnLoad;
     }
 
     public ImageLimits Limits => _limits;
     public DecodeAdmission Admission => _admission;
+    public bool ShrinkOnLoad => _shrinkOnLoad;
 
     /// <summary>Decodes on the calling thread, which also waits there for room in the budget (the CLI, tools).</summary>
-    public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default)
+    public DecodedImage Decode(byte[] data, CancellationToken cancellationToken = default) => Decode(data, [], cancellationToken);
+
+    /// <summary>Decodes on the calling thread, shrunk on load as far as every one of <paramref name="needs"/> allows (none: full resolution).</summary>
+    public DecodedImage Decode(byte[] data, IReadOnlyList<DecodeNeed> needs, CancellationToken cancellationToken = default)
     {
         // Without the asynchronous wait nothing in the decode awaits, so it has completed by the time it returns.
-        var decoding = DecodeAsync(data, waitAsync: false, cancellationToken);
+        var decoding = DecodeAsync(data, needs, waitAsync: false, cancellationToken);
         Debug.Assert(decoding.IsCompleted);
         return decoding.GetAwaiter().GetResult();
     }
@@ -41,15 +51,19 @@ public sealed class ImageDecoder
     /// behind a burst of large images do not take the thread pool with them.
     /// </summary>
     public ValueTask<DecodedImage> DecodeAsync(byte[] data, CancellationToken cancellationToken = default) =>
-        DecodeAsync(data, waitAsync: true, cancellationToken);
+        DecodeAsync(data, [], waitAsync: true, cancellationToken);
 
-    private async ValueTask<DecodedImage> DecodeAsync(byte[] data, bool waitAsync, CancellationToken cancellationToken)
+    /// <summary>Decodes like <see cref="DecodeAsync(byte[], CancellationToken)"/>, shrunk on load as far as every one of <paramref name="needs"/> allows.</summary>
+    public ValueTask<DecodedImage> DecodeAsync(byte[] data, IReadOnlyList<DecodeNeed> needs, CancellationToken cancellationToken = default) =>
+        DecodeAsync(data, needs, waitAsync: true, cancellationToken);
+
+    private async ValueTask<DecodedImage> DecodeAsync(byte[] data, IReadOnlyList<DecodeNeed> needs, bool waitAsync, CancellationToken cancellationToken)
     {
         using var activity = StartActivity(data);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var opened = OpenChecked(data);
+            var opened = OpenChecked(data, _shrinkOnLoad ? needs : []);
             DecodeAdmission.Lease lease;
             try
             {
@@ -79,11 +93,23 @@ public sealed class ImageDecoder
 
     private static DecodedImage Decoded(DecodedImage image, Activity? activity, long started)
     {
+        var shrink = image.IsShrunk ? ShrinkTag((int)Math.Round(image.ToOriginalScale.X)) : "1";
         activity?.SetTag("iris.format", image.Format.ToString().ToLowerInvariant());
+        activity?.SetTag("iris.shrink", shrink);
         IrisMetrics.ImageDecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-            new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()));
+            new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()),
+            new KeyValuePair<string, object?>("shrink", shrink));
         return image;
     }
+
+    /// <summary>The shrink-on-load factor as a metric tag: a few fixed values, so the series stay few.</summary>
+    private static string ShrinkTag(int factor) => factor switch
+    {
+        <= 1 => "1",
+        2 or 3 => "2",
+        >= 4 and < 8 => "4",
+        _ => "8+",
+    };
 
     private static ImageRejectedException Rejected(ImageRejectedException e, Activity? activity)
     {
@@ -96,9 +122,12 @@ public sealed class ImageDecoder
     /// An image whose header has passed the limits, not yet decoded: a libvips image opened on its header, or a BMP
     /// header (BMP is decoded by Iris's own reader).
     /// </summary>
-    private sealed record Opened(ImageFormat Format, Image? Image, BmpDecoder.Header? Bmp, long Pixels);
+    /// <param name="Original">The upright size in the file, and the original pixels per decoded one, when it is shrunk on load.</param>
+    private sealed record Opened(ImageFormat Format, Image? Image, BmpDecoder.Header? Bmp, long Pixels, Shrunk? Original = null);
 
-    private Opened OpenChecked(byte[] data)
+    private sealed record Shrunk(int Width, int Height, double ScaleX, double ScaleY);
+
+    private Opened OpenChecked(byte[] data, IReadOnlyList<DecodeNeed> needs)
     {
         if (data.Length == 0)
             throw new EmptyImageException();
@@ -118,16 +147,40 @@ public sealed class ImageDecoder
 
         if (format == ImageFormat.Svg)
             SvgComplexity.Check(data);
-        var image = Open(data, format, null);
+        var image = Open(data, format);
         try
         {
             _limits.CheckDimensions(image.Width, image.Height);
             if (format == ImageFormat.Svg && SvgScale(image.Width, image.Height, _limits.MaxSvgPixels) is { } scale)
             {
                 image.Dispose();
-                image = Open(data, format, scale);
+                image = Open(data, format, new VOption { { "scale", scale } });
             }
-            return new Opened(format, image, null, (long)image.Width * image.Height);
+            Shrunk? original = null;
+            var orientation = Orientation(image);
+            var (turned, random) = (orientation >= 5, orientation >= 3);
+            if (format is ImageFormat.Jpeg or ImageFormat.WebP && needs.Count > 0 && ShrinkOnLoadFactor(image, format, needs) is { } shrink)
+            {
+                var (storedWidth, storedHeight) = (image.Width, image.Height);
+                var shrunk = Open(data, format, format == ImageFormat.Jpeg ? new VOption { { "shrink", shrink } } : new VOption { { "scale", 1.0 / shrink } }, random);
+                image.Dispose();
+                image = shrunk;
+                // DCT scaling keeps every 8×8 block in place, so a decoded pixel is exactly `shrink` original ones even
+                // when the last block is partial; libwebp rounds its output size, so there the sizes give the scale.
+                var (scaleX, scaleY) = format == ImageFormat.Jpeg
+                    ? (shrink, shrink)
+                    : ((double)storedWidth / image.Width, (double)storedHeight / image.Height);
+                original = turned
+                    ? new Shrunk(storedHeight, storedWidth, scaleY, scaleX)
+                    : new Shrunk(storedWidth, storedHeight, scaleX, scaleY);
+            }
+            else if (random)
+            {
+                var reopened = Open(data, format, null, random);
+                image.Dispose();
+                image = reopened;
+            }
+            return new Opened(format, image, null, (long)image.Width * image.Height, original);
         }
         catch
         {
@@ -149,7 +202,7 @@ public sealed class ImageDecoder
         {
             using (image)
             using (lease)
-                return Render(image!, format, data.Length, cancellationToken);
+                return Render(image!, format, data.Length, opened.Original, cancellationToken);
         }
 
         // librsvg rasterises in calls that libvips' kill cannot interrupt. The render runs on its own thread and the
@@ -159,7 +212,7 @@ public sealed class ImageDecoder
         {
             using (image)
             using (lease)
-                return Render(image!, format, data.Length, cancellationToken);
+                return Render(image!, format, data.Length, opened.Original, cancellationToken);
         }, CancellationToken.None);
         // A render abandoned at the deadline may still fail later; its exception is observed here, not lost.
         _ = render.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -175,9 +228,9 @@ public sealed class ImageDecoder
         return render.GetAwaiter().GetResult();
     }
 
-    private DecodedImage Render(Image image, ImageFormat format, long sourceBytes, CancellationToken cancellationToken)
+    private DecodedImage Render(Image image, ImageFormat format, long sourceBytes, Shrunk? original, CancellationToken cancellationToken)
     {
-        var orientation = image.Contains("orientation") ? Math.Clamp((int)image.Get("orientation"), 1, 8) : 1;
+        var orientation = Orientation(image);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_limits.DecodeTimeout);
         var stopwatch = Stopwatch.StartNew();
@@ -193,7 +246,14 @@ public sealed class ImageDecoder
             // being stopped; the limit still holds.
             if (stopwatch.Elapsed >= _limits.DecodeTimeout)
                 throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
-            return new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes);
+            return original is null
+                ? new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes)
+                : new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes)
+                {
+                    OriginalWidth = original.Width,
+                    OriginalHeight = original.Height,
+                    ToOriginalScale = (original.ScaleX, original.ScaleY),
+                };
         }
         catch (VipsException e)
         {
@@ -204,14 +264,36 @@ public sealed class ImageDecoder
         }
     }
 
-    /// <summary>Opening reads the header only; pixels are decoded later, when they are written out.</summary>
-    private static Image Open(byte[] data, ImageFormat format, double? svgScale)
+    private static int Orientation(Image image) => image.Contains("orientation") ? Math.Clamp((int)image.Get("orientation"), 1, 8) : 1;
+
+    /// <summary>
+    /// The integer factor to shrink this JPEG or WebP by on load for <paramref name="needs"/>; null when full resolution is
+    /// needed. JPEG's DCT scaling has only 2, 4 and 8; libwebp scales by any factor, kept whole so each decoded pixel
+    /// averages the same number of original ones.
+    /// </summary>
+    private static int? ShrinkOnLoadFactor(Image image, ImageFormat format, IReadOnlyList<DecodeNeed> needs)
+    {
+        var turned = Orientation(image) >= 5;
+        var (width, height) = turned ? (image.Height, image.Width) : (image.Width, image.Height);
+        var most = DecodeNeed.MaxShrink(needs, width, height);
+        var factor = format == ImageFormat.Jpeg
+            ? most >= 8 ? 8 : most >= 4 ? 4 : most >= 2 ? 2 : 1
+            : (int)Math.Min(Math.Floor(most), 64);
+        return factor > 1 ? factor : null;
+    }
+
+    /// <summary>
+    /// Opening reads the header only; pixels are decoded later, when they are written out, in one top-to-bottom pass. An
+    /// image that EXIF orientation 3–8 turns or flips upside down is read bottom first or column by column, which a
+    /// sequential load fails past its small cache ("out of order read", seen on 3000-pixel photos), so it is opened for
+    /// <paramref name="random"/> access.
+    /// </summary>
+    private static Image Open(byte[] data, ImageFormat format, VOption? options = null, bool random = false)
     {
         try
         {
-            return svgScale is { } scale
-                ? Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated, kwargs: new VOption { { "scale", scale } })
-                : Image.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Enums.FailOn.Truncated);
+            return Image.NewFromBuffer(data, access: random ? Enums.Access.Random : Enums.Access.Sequential, failOn: Enums.FailOn.Truncated,
+                kwargs: options);
         }
         catch (VipsException e)
         {

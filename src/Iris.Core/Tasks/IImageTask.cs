@@ -11,8 +11,11 @@ public readonly record struct TaskInput(byte[] Source, DecodedImage Image);
 /// <summary>What a task produced: its typed result and the model that produced it (null for a task without a model), for <c>generated_by</c>.</summary>
 public sealed record TaskResult(object Value, string? Model);
 
-/// <summary>A task whose parameters are read and whose model is loaded; running it on the decoded image gives its result.</summary>
-public delegate Task<TaskResult> PreparedTask(TaskInput input, CancellationToken cancellationToken);
+/// <summary>
+/// A task whose parameters are read and whose model is loaded: how much of the image it needs (so the one decode can be
+/// as small as every task of the run allows), and running it on the decoded image gives its result.
+/// </summary>
+public sealed record PreparedTask(DecodeNeed Need, Func<TaskInput, CancellationToken, Task<TaskResult>> Run);
 
 /// <summary>
 /// One thing Iris can do to a decoded image (detect, faces, classify, info, …). Every door — a route, a facade, a CLI
@@ -60,6 +63,13 @@ public abstract class ImageTask<TParameters, TModel, TResult> : IImageTask
     public abstract Task<TResult> RunAsync(TModel model, TParameters parameters, TaskInput input, CancellationToken cancellationToken);
 
     /// <summary>
+    /// How much of the image the task needs with this model: full resolution unless the task's model resizes to a bounded
+    /// input. A task that states a bounded need may be given an image shrunk on load (<see cref="DecodedImage.IsShrunk"/>)
+    /// and reports every pixel coordinate in the original image's pixels.
+    /// </summary>
+    public virtual DecodeNeed InputNeed(TModel model, TParameters parameters) => DecodeNeed.FullResolution;
+
+    /// <summary>
     /// Runs on several images at once, one result per input in order. One at a time unless the task's model has a batched
     /// path (a captioner encodes a batch in one run).
     /// </summary>
@@ -81,10 +91,10 @@ public abstract class ImageTask<TParameters, TModel, TResult> : IImageTask
     {
         var typed = (TParameters)parameters;
         var model = await LoadAsync(typed, cancellationToken);
-        return async (input, ct) =>
+        return new PreparedTask(InputNeed(model, typed), async (input, ct) =>
         {
             var result = await RunAsync(model, typed, input, ct);
             return new TaskResult(result, ModelOf(result));
-        };
+        });
     }
 }

@@ -6,6 +6,7 @@ namespace Iris.Core.Tasks;
 /// <summary>One task's part of an analysis: its typed result, the model that produced it, and how long it ran.</summary>
 public sealed record TaskOutcome(string Name, object Result, string? Model, double Ms);
 
+/// <param name="Width">The image's width in its file (not the size it was decoded at, when it was shrunk on load).</param>
 public sealed record AnalysisResult(int Width, int Height, string Format, IReadOnlyList<TaskOutcome> Tasks, double PrepareMs, double DecodeMs);
 
 /// <summary>The typed result of one task run on its own, and how long the decode took.</summary>
@@ -18,7 +19,8 @@ public readonly record struct BatchRun<TResult>(TResult? Result, ImageRejectedEx
 /// <summary>
 /// The one pipeline behind every door: parameters are read before anything is loaded, models are loaded before the image
 /// is decoded (a bad model costs no decode), the image is decoded once, and the tasks run on the same pixels. Within one
-/// analysis, model tasks run at most <c>maxParallelModelTasks</c> at a time and the others beside them.
+/// analysis, model tasks run at most <c>maxParallelModelTasks</c> at a time and the others beside them. The decode is as
+/// small as every task of the run allows (<see cref="DecodeNeed"/>): one task that needs full resolution decodes it all.
 /// </summary>
 public sealed class ImageAnalyzer
 {
@@ -78,14 +80,16 @@ public sealed class ImageAnalyzer
         var prepareMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var image = await _decoder.DecodeAsync(source, cancellationToken);
+        var needs = new DecodeNeed[prepared.Length];
+        for (var i = 0; i < needs.Length; i++) needs[i] = prepared[i].Need;
+        var image = await _decoder.DecodeAsync(source, needs, cancellationToken);
         var decodeMs = clock.Elapsed.TotalMilliseconds;
         var input = new TaskInput(source, image);
 
         // Per request: concurrent requests are already bounded per model by Inference:MaxConcurrentRuns.
         using var modelGate = new SemaphoreSlim(_maxParallelModelTasks);
         var outcomes = await Task.WhenAll(tasks.Select((task, i) => RunAsync(task, prepared[i], input, modelGate, cancellationToken)));
-        return new AnalysisResult(image.Width, image.Height, image.Format.Name(), outcomes, prepareMs, decodeMs);
+        return new AnalysisResult(image.OriginalWidth, image.OriginalHeight, image.Format.Name(), outcomes, prepareMs, decodeMs);
     }
 
     /// <summary>One task on its own (the task's own route, CLI command or facade): load the model, decode, run.</summary>
@@ -95,7 +99,7 @@ public sealed class ImageAnalyzer
     {
         var model = await task.LoadAsync(parameters, cancellationToken);
         var started = Stopwatch.GetTimestamp();
-        var image = await _decoder.DecodeAsync(source, cancellationToken);
+        var image = await _decoder.DecodeAsync(source, [task.InputNeed(model, parameters)], cancellationToken);
         var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return new TaskRun<TResult>(await task.RunAsync(model, parameters, new TaskInput(source, image), cancellationToken), decodeMs);
     }
@@ -109,6 +113,7 @@ public sealed class ImageAnalyzer
         where TParameters : ITaskParameters where TResult : class
     {
         var model = await task.LoadAsync(parameters, cancellationToken);
+        DecodeNeed[] needs = [task.InputNeed(model, parameters)];
         var runs = new BatchRun<TResult>[sources.Count];
         var inputs = new List<TaskInput>(sources.Count);
         var positions = new List<int>(sources.Count);
@@ -117,7 +122,7 @@ public sealed class ImageAnalyzer
             var started = Stopwatch.GetTimestamp();
             try
             {
-                inputs.Add(new TaskInput(sources[i], await _decoder.DecodeAsync(sources[i], cancellationToken)));
+                inputs.Add(new TaskInput(sources[i], await _decoder.DecodeAsync(sources[i], needs, cancellationToken)));
                 positions.Add(i);
                 runs[i] = new BatchRun<TResult>(null, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, 0);
             }
@@ -143,7 +148,7 @@ public sealed class ImageAnalyzer
         {
             var clock = Stopwatch.StartNew();
             // Off the caller's thread, so a CPU-bound task (info) overlaps with model inference.
-            var result = await Task.Run(() => run(input, cancellationToken), cancellationToken);
+            var result = await Task.Run(() => run.Run(input, cancellationToken), cancellationToken);
             return new TaskOutcome(task.Name, result.Value, result.Model, clock.Elapsed.TotalMilliseconds);
         }
         finally

@@ -136,6 +136,12 @@ public sealed class ImagesOptions
 
     /// <summary>Quiet time after a burst of decodes before its memory is given back to the OS; 0 = never.</summary>
     public int TrimAfterBurstMs { get; init; } = 5_000;
+
+    /// <summary>
+    /// Decode a JPEG or WebP only as large as the request's tasks need (DCT scaling / scaled WebP decode, leaving the
+    /// model's resampler at least 2× to shrink); false decodes every image at full resolution.
+    /// </summary>
+    public bool ShrinkOnLoad { get; init; } = true;
 }
 
 public sealed class DetectionOptions

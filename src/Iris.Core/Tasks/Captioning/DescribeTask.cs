@@ -1,4 +1,5 @@
 using Iris.Core.Captioning;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks.Captioning;
@@ -41,6 +42,8 @@ public sealed class DescribeTask(ModelRuntime models, DescribeTask.Defaults defa
         EarlyStopping = overrides.EarlyStopping,
         MinLength = overrides.MinLength,
     };
+
+    public override DecodeNeed InputNeed(ImageCaptioner model, Parameters parameters) => model.Processor.InputNeed;
 
     public override Task<CaptionBatch> RunAsync(ImageCaptioner model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.DescribeAsync(input.Image, parameters.Generation, cancellationToken);

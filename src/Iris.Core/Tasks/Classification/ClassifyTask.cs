@@ -1,4 +1,5 @@
 using Iris.Core.Classification;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks.Classification;
@@ -23,6 +24,10 @@ public sealed class ClassifyTask(ModelRuntime models, ClassifyTask.Defaults defa
         new ClassificationParameters(
             reader.Int("top_k", defaults.TopK, 1, TopKLimit),
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f)));
+
+    public override DecodeNeed InputNeed(ImageClassifier model, Parameters parameters) => model.Settings.Resize == ClassifierResize.CenterCrop
+        ? DecodeNeed.ShorterSide(model.Settings.ResizeSize)
+        : DecodeNeed.Stretch(model.Settings.InputWidth, model.Settings.InputHeight);
 
     public override Task<ClassificationResult> RunAsync(ImageClassifier model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         model.ClassifyAsync(input.Image, parameters.Classification, cancellationToken);

@@ -1,4 +1,5 @@
 using Iris.Core.Embeddings;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks.Classification;
@@ -31,6 +32,8 @@ public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTa
             throw new InvalidParameterException($"prompt_template must contain {{}} where the label goes, e.g. \"a photo of a {{}}\"; got '{template}'.", "prompt_template");
         return new Parameters(reader.String("model") ?? defaults.Model, labels, template);
     }
+
+    public override DecodeNeed InputNeed(ClipModel model, Parameters parameters) => model.Processor?.InputNeed ?? DecodeNeed.FullResolution;
 
     public override Task<ZeroShotResult> RunAsync(ClipModel model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
         ZeroShotClassifier.ClassifyAsync(model, input.Image, parameters.Labels, parameters.PromptTemplate, cancellationToken);

@@ -1,4 +1,5 @@
 using Iris.Core.Detection;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks.Detection;
@@ -24,8 +25,12 @@ public sealed class DetectTask(ModelRuntime models, DetectTask.Defaults defaults
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
             reader.Int("max_detections", defaults.MaxDetections, 1, MaxDetectionsLimit)));
 
-    public override Task<DetectionResult> RunAsync(YoloxDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
-        model.DetectAsync(input.Image, parameters.Detection, cancellationToken);
+    /// <summary>The detector letterboxes the whole image into its input.</summary>
+    public override DecodeNeed InputNeed(YoloxDetector model, Parameters parameters) =>
+        DecodeNeed.Contain(model.Spec.InputWidth, model.Spec.InputHeight);
+
+    public override async Task<DetectionResult> RunAsync(YoloxDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        (await model.DetectAsync(input.Image, parameters.Detection, cancellationToken)).InOriginalPixels(input.Image);
 
     public override string? ModelOf(DetectionResult result) => result.Model;
 }

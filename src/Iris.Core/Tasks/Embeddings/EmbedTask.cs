@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Iris.Core.Embeddings;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks.Embeddings;
@@ -25,6 +26,8 @@ public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults)
     public override string Name => "embed";
 
     public override Parameters Read(ParameterReader reader) => new(reader.String("model") ?? defaults.Model);
+
+    public override DecodeNeed InputNeed(ClipModel model, Parameters parameters) => model.Processor?.InputNeed ?? DecodeNeed.FullResolution;
 
     public override async Task<ImageEmbedding> RunAsync(ClipModel model, Parameters parameters, TaskInput input, CancellationToken cancellationToken)
     {

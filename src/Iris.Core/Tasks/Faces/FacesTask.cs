@@ -1,4 +1,5 @@
 using Iris.Core.Faces;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks.Faces;
@@ -24,8 +25,12 @@ public sealed class FacesTask(ModelRuntime models, FacesTask.Defaults defaults)
             reader.Float("min_confidence", defaults.MinConfidence, 0f, 1f),
             reader.Int("max_faces", defaults.MaxFaces, 1, MaxFacesLimit)));
 
-    public override Task<FaceDetectionResult> RunAsync(UltraFaceDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
-        model.DetectAsync(input.Image, parameters.Faces, cancellationToken);
+    /// <summary>The detector stretches the image to its input.</summary>
+    public override DecodeNeed InputNeed(UltraFaceDetector model, Parameters parameters) =>
+        DecodeNeed.Stretch(model.Spec.InputWidth, model.Spec.InputHeight);
+
+    public override async Task<FaceDetectionResult> RunAsync(UltraFaceDetector model, Parameters parameters, TaskInput input, CancellationToken cancellationToken) =>
+        (await model.DetectAsync(input.Image, parameters.Faces, cancellationToken)).InOriginalPixels(input.Image);
 
     public override string? ModelOf(FaceDetectionResult result) => result.Model;
 }
