@@ -168,6 +168,15 @@ public sealed class FacesOptions
     /// <summary>UltraFace's authors keep faces scoring above 0.7.</summary>
     public float MinConfidence { get; init; } = 0.7f;
     public int MaxFaces { get; init; } = 100;
+
+    /// <summary>The face descriptor model of face-embed and recognition (a <c>face-embed</c> manifest).</summary>
+    public string EmbedModel { get; init; } = "faceres";
+
+    /// <summary>
+    /// A face is a known person when its cosine similarity to one of their registered faces reaches this (README, "Face
+    /// recognition": calibrated on the test photos, same person ≥ 0.78, different people ≤ 0.61).
+    /// </summary>
+    public float RecognitionThreshold { get; init; } = 0.7f;
 }
 
 public sealed class InfoOptions
