@@ -122,6 +122,7 @@ public static class IrisServer
         app.MapPredictionsApi();
         app.MapLibraryApi();
         app.MapSearchApi();
+        app.MapPeopleApi();
         app.MapDuplicatesApi();
         app.MapImageCdnApi();
         app.MapImageSearchFacade();
