@@ -6,4 +6,7 @@ public static class ModelRuntimeFaces
 {
     public static Task<UltraFaceDetector> GetFaceDetectorAsync(this ModelRuntime runtime, string name, CancellationToken cancellationToken = default) =>
         runtime.GetAsync<UltraFaceDetector>(name, "faces", cancellationToken);
+
+    public static Task<FaceResEmbedder> GetFaceEmbedderAsync(this ModelRuntime runtime, string name, CancellationToken cancellationToken = default) =>
+        runtime.GetAsync<FaceResEmbedder>(name, "face-embed", cancellationToken);
 }

@@ -150,6 +150,9 @@ public sealed class FacesOptions
     /// <summary>UltraFace's authors keep faces scoring above 0.7.</summary>
     public float MinConfidence { get; init; } = 0.7f;
     public int MaxFaces { get; init; } = 100;
+
+    /// <summary>The face descriptor model of face-embed and recognition (a <c>face-embed</c> manifest).</summary>
+    public string EmbedModel { get; init; } = "faceres";
 }
 
 public sealed class InfoOptions

@@ -43,6 +43,7 @@ public static class IrisServices
         services.AddSingleton<IModelLoader, YoloxDetectorLoader>();
         services.AddSingleton<IModelLoader, ImageClassifierLoader>();
         services.AddSingleton<IModelLoader, UltraFaceDetectorLoader>();
+        services.AddSingleton<IModelLoader, FaceResEmbedderLoader>();
 
         services.AddSingleton(new ImageInspector(options.ImageLimits(), new InspectionSettings(options.Info.PaletteSize, options.Info.BlurThreshold)));
         services.AddSingleton<IModelLoader, PpOcrReaderLoader>();
@@ -59,6 +60,8 @@ public static class IrisServices
             new DetectTask.Defaults(options.Detection.Model, options.Detection.MinConfidence, options.Detection.MaxDetections)));
         services.AddSingleton(sp => new FacesTask(sp.GetRequiredService<ModelRuntime>(),
             new FacesTask.Defaults(options.Faces.Model, options.Faces.MinConfidence, options.Faces.MaxFaces)));
+        services.AddSingleton(sp => new FaceEmbedTask(sp.GetRequiredService<ModelRuntime>(),
+            new FaceEmbedTask.Defaults(options.Faces.EmbedModel, options.Faces.Model, options.Faces.MinConfidence, options.Faces.MaxFaces)));
         services.AddSingleton(sp => new ClassifyTask(sp.GetRequiredService<ModelRuntime>(),
             new ClassifyTask.Defaults(options.Classification.Model, options.Classification.TopK, options.Classification.MinConfidence)));
         services.AddSingleton(sp => new InfoTask(sp.GetRequiredService<ImageInspector>()));
@@ -73,6 +76,7 @@ public static class IrisServices
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<InfoTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<OcrTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<DescribeTask>());
+        services.AddSingleton(sp => new Iris.Core.Faces.Recognition.FaceEmbedder(sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<FaceEmbedTask>()));
         services.AddSingleton(sp =>
         {
             var analyzer = new ImageAnalyzer(sp.GetServices<IImageTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);
