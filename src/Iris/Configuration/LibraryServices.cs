@@ -30,7 +30,8 @@ public static class LibraryServices
             sp.GetRequiredService<ILibraryStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IVectorIndex>(),
             sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<EmbedTask>(), sp.GetRequiredService<ModelCatalog>(),
             sp.GetRequiredService<LibrarySettings>(), sp.GetService<Iris.Core.Jobs.JobService>(),
-            sp.GetService<TimeProvider>(), sp.GetService<ILogger<ImageLibrary>>()));
+            sp.GetService<TimeProvider>(), sp.GetService<ILogger<ImageLibrary>>(),
+            sp.GetRequiredService<Iris.Core.Tasks.Faces.FaceEmbedTask>(), sp.GetRequiredService<LibraryPeople>()));
         services.AddSingleton(sp => new LibrarySearch(
             sp.GetRequiredService<ImageLibrary>(), sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<EmbedTask>(), sp.GetRequiredService<ModelCatalog>(),
             sp.GetRequiredService<LibraryPeople>()));

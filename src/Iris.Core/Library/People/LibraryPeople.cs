@@ -145,7 +145,8 @@ public sealed class LibraryPeople(IPeopleStore store, PeopleSettings settings, T
     /// <see cref="PeopleSettings.ClusterOnIndex"/>, clusters the owner's faces. Passes coalesce: while one runs, the
     /// images indexed meanwhile wait for one more pass after it, not one each.
     /// </summary>
-    public async Task AddFacesAsync(string imageId, string? owner, IReadOnlyList<FoundFace> found, CancellationToken cancellationToken)
+    /// <param name="cluster">False for a bulk walk (reindex) that clusters once at its end.</param>
+    public async Task AddFacesAsync(string imageId, string? owner, IReadOnlyList<FoundFace> found, CancellationToken cancellationToken, bool cluster = true)
     {
         var key = Key(owner);
         var faces = found.Select((f, i) => new LibraryFace
@@ -153,7 +154,7 @@ public sealed class LibraryPeople(IPeopleStore store, PeopleSettings settings, T
             Id = LibraryFace.IdOf(imageId, i), ImageId = imageId, Owner = key, Index = i, Box = f.Box, Confidence = f.Confidence, Descriptor = f.Descriptor,
         }).ToList();
         await store.SaveFacesAsync(imageId, key, faces, cancellationToken);
-        if (!settings.ClusterOnIndex || faces.Count == 0) return;
+        if (!cluster || !settings.ClusterOnIndex || faces.Count == 0) return;
         lock (_dirty)
         {
             _dirty.Add(key);
