@@ -5,8 +5,11 @@ namespace Iris.Core.Library;
 /// <summary>One full-text hit: the image and its rank among the matches (0 is best).</summary>
 public sealed record TextMatch(string ImageId, int Rank);
 
-/// <summary>What a listing asks for: newest first, <see cref="Owner"/> null lists everyone's (Iris without auth).</summary>
-public sealed record LibraryQuery(string? Owner = null, string? Collection = null, int Limit = 50, string? Cursor = null, IndexState? State = null);
+/// <summary>
+/// What a listing asks for: newest first, <see cref="Owner"/> null lists everyone's (Iris without auth); <see cref="Person"/>
+/// only the images that person's faces are in.
+/// </summary>
+public sealed record LibraryQuery(string? Owner = null, string? Collection = null, int Limit = 50, string? Cursor = null, IndexState? State = null, string? Person = null);
 
 /// <summary>
 /// The library's metadata: one row per image, its index state and what indexing kept, a full-text index over caption,

@@ -6,12 +6,14 @@ using Iris.Core.Faces;
 using Iris.Core.Imaging;
 using Iris.Core.Inspection;
 using Iris.Core.Jobs;
+using Iris.Core.Library.People;
 using Iris.Core.Library.Vectors;
 using Iris.Core.Models;
 using Iris.Core.Ocr;
 using Iris.Core.Storage;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Embeddings;
+using Iris.Core.Tasks.Faces;
 using Microsoft.Extensions.Logging;
 
 namespace Iris.Core.Library;
@@ -44,9 +46,13 @@ public sealed class ImageLibrary
     private readonly ILogger? _logger;
     private readonly IReadOnlyList<IImageTask> _tasks;
     private readonly bool _embeds;
+    private readonly LibraryPeople? _people;
+    private readonly FaceEmbedTask? _faceEmbed;
 
+    /// <param name="faceEmbed">The <c>face-embed</c> task: with it in Library:IndexTasks, indexing keeps each face's descriptor for <paramref name="people"/>.</param>
     public ImageLibrary(ILibraryStore store, IBlobStore blobs, IVectorIndex vectors, ImageAnalyzer analyzer, EmbedTask embed, ModelCatalog catalog,
-        LibrarySettings settings, JobService? jobs = null, TimeProvider? clock = null, ILogger<ImageLibrary>? logger = null)
+        LibrarySettings settings, JobService? jobs = null, TimeProvider? clock = null, ILogger<ImageLibrary>? logger = null,
+        FaceEmbedTask? faceEmbed = null, LibraryPeople? people = null)
     {
         _store = store;
         _blobs = blobs;
@@ -60,10 +66,16 @@ public sealed class ImageLibrary
         Settings = settings;
         var names = TaskList.Of(settings.IndexTasks);
         _embeds = names.Contains(embed.Name);
-        var others = TaskList.Of(names.Where(n => n != embed.Name).Append("info"));
+        _faceEmbed = faceEmbed is not null && names.Contains(faceEmbed.Name) ? faceEmbed : null;
+        _people = _faceEmbed is null ? null : people;
+        var others = TaskList.Of(names.Where(n => n != embed.Name && n != FaceEmbedTaskName).Append("info"));
         // EXIF, size and the perceptual hash come from the model-free tasks, on the same decode as the rest.
-        _tasks = [.. _embeds ? [embed] : Array.Empty<IImageTask>(), .. analyzer.Resolve(others), new PerceptualHashTask(), new PixelHashTask()];
+        _tasks = [.. _embeds ? [embed] : Array.Empty<IImageTask>(), .. _faceEmbed is null ? Array.Empty<IImageTask>() : [_faceEmbed],
+            .. analyzer.Resolve(others), new PerceptualHashTask(), new PixelHashTask()];
     }
+
+    /// <summary>The index task that finds faces with their identity descriptors (what people are clustered from).</summary>
+    public const string FaceEmbedTaskName = "face-embed";
 
     public LibrarySettings Settings { get; }
     public ILibraryStore Store => _store;
@@ -164,6 +176,7 @@ public sealed class ImageLibrary
         var timings = new Dictionary<string, double> { ["prepare"] = Math.Round(analysis.PrepareMs, 2), ["decode"] = Math.Round(analysis.DecodeMs, 2) };
         var models = new List<ModelVersion>();
         float[]? vector = null;
+        FaceEmbeddingResult? faces = null;
         var credits = new FieldModels();
         foreach (var outcome in analysis.Tasks)
         {
@@ -179,7 +192,7 @@ public sealed class ImageLibrary
                 CaptionBatch => credits with { Caption = made },
                 OcrResult => credits with { OcrText = made },
                 DetectionResult => credits with { Labels = made },
-                FaceDetectionResult => credits with { FaceCount = made },
+                FaceDetectionResult or FaceEmbeddingResult => credits with { FaceCount = made },
                 _ => credits,
             };
             fields = outcome.Result switch
@@ -189,6 +202,7 @@ public sealed class ImageLibrary
                 OcrResult o => fields with { OcrText = o.Text },
                 DetectionResult d => fields with { Labels = d.Objects.Select(o => o.Label).Distinct().ToList() },
                 FaceDetectionResult f => fields with { FaceCount = f.Faces.Count },
+                FaceEmbeddingResult f => Faces(f),
                 ImageInfo i => fields with { CapturedAt = CaptureTime(i.Exif?.CaptureTime) },
                 string hash when outcome.Name == "phash" => fields with { PerceptualHash = hash },
                 string hash when outcome.Name == PixelHashTask.TaskName => fields with { PixelHash = hash },
@@ -201,6 +215,12 @@ public sealed class ImageLibrary
         {
             vector = e.Vector;
             return fields;
+        }
+
+        IndexedFields Faces(FaceEmbeddingResult f)
+        {
+            faces = f;
+            return fields with { FaceCount = f.Faces.Count };
         }
 
         if (vector is not null)
@@ -216,8 +236,13 @@ public sealed class ImageLibrary
             await _vectors.DeleteAsync(id, cancellationToken);
             return new IndexOutcome(image with { State = IndexState.Failed, Error = "deleted" }, models);
         }
+        if (faces is not null && _people is not null)
+            await _people.AddFacesAsync(id, image.Owner, Found(faces), cancellationToken);
         return new IndexOutcome(image with { State = IndexState.Indexed, Fields = fields, IndexedAt = _clock.GetUtcNow() }, models);
     }
+
+    private static List<FoundFace> Found(FaceEmbeddingResult faces) =>
+        faces.Faces.Select(f => new FoundFace(f.Box, f.Confidence, f.Description.Descriptor)).ToList();
 
     public async Task MarkFailedAsync(string id, string error, CancellationToken cancellationToken) =>
         await _store.MarkFailedAsync(id, error, cancellationToken);
@@ -335,6 +360,47 @@ public sealed class ImageLibrary
     /// </summary>
     public async Task<ReindexResult> ReindexAsync(IProgress<(long Done, long Total)>? progress, CancellationToken cancellationToken)
     {
+        var faces = await ReindexFacesAsync(cancellationToken);
+        return await ReembedAsync(progress, cancellationToken) with { Faces = faces };
+    }
+
+    /// <summary>
+    /// Gives every indexed image whose faces were not found by the configured face-embed model (indexed before people
+    /// existed, or by another model) its faces with descriptors, then clusters once. Resumable like the re-embedding:
+    /// an image already credited to the model is skipped. Answers how many images it embedded.
+    /// </summary>
+    private async Task<long> ReindexFacesAsync(CancellationToken cancellationToken)
+    {
+        if (_faceEmbed is null || _people is null) return 0;
+        var parameters = _faceEmbed.Read(ParameterReader.None);
+        long embedded = 0;
+        var owners = new HashSet<string?>();
+        string? after = null;
+        while (await _store.ListIndexedIdsAsync(after, 64, cancellationToken) is { Count: > 0 } ids)
+        {
+            foreach (var id in ids)
+            {
+                after = id;
+                var image = await _store.GetAsync(id, cancellationToken);
+                if (image?.Fields is not { } fields || fields.Models?.FaceCount?.Name == parameters.Model) continue;
+                if (await _blobs.GetAsync(id, cancellationToken) is not { } bytes) continue;
+                var run = await _analyzer.RunAsync(_faceEmbed, parameters, bytes, cancellationToken);
+                var credit = _catalog.Contains(run.Result.Model) ? new ModelVersion(run.Result.Model, _catalog.Get(run.Result.Model).Version) : null;
+                await _people.AddFacesAsync(id, image.Owner, Found(run.Result), cancellationToken, cluster: false);
+                await _store.MarkIndexedAsync(id, fields with
+                {
+                    FaceCount = run.Result.Faces.Count, Models = (fields.Models ?? new FieldModels()) with { FaceCount = credit },
+                }, image.IndexedAt ?? _clock.GetUtcNow(), cancellationToken);
+                owners.Add(image.Owner);
+                embedded++;
+            }
+        }
+        foreach (var owner in owners) await _people.ReclusterAsync(owner, cancellationToken);
+        return embedded;
+    }
+
+    private async Task<ReindexResult> ReembedAsync(IProgress<(long Done, long Total)>? progress, CancellationToken cancellationToken)
+    {
         var parameters = _embed.Read(ParameterReader.None);
         var manifest = _catalog.Get(parameters.Model);
         var spaces = await GetSpacesAsync(cancellationToken);
@@ -387,4 +453,5 @@ public sealed record LibraryStatus(string? Collection, long Queued, long Indexed
 }
 
 /// <summary>What a reindex did: the space searched before and after, images walked and images embedded by this run.</summary>
-public sealed record ReindexResult(EmbeddingSpace? From, EmbeddingSpace? To, long Images, long Embedded);
+/// <param name="Faces">Images whose faces this run embedded for people (indexed before face-embed was in Library:IndexTasks).</param>
+public sealed record ReindexResult(EmbeddingSpace? From, EmbeddingSpace? To, long Images, long Embedded, long Faces = 0);

@@ -28,6 +28,9 @@ public sealed record SearchQuery
     public SearchMode Mode { get; init; } = SearchMode.Hybrid;
     public bool Dedupe { get; init; }
     public string? Cursor { get; init; }
+
+    /// <summary>Only images this person (GET /v1/people) is in; combines with the query and every other filter.</summary>
+    public string? Person { get; init; }
 }
 
 /// <summary>
@@ -47,7 +50,7 @@ public sealed record SearchPage(IReadOnlyList<SearchHit> Hits, string? NextCurso
 /// (Cormack et al., 2009), which needs no score normalisation between the two. The embedding model is the active space's,
 /// and stays loaded in the model runtime between searches.
 /// </summary>
-public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, EmbedTask embed, ModelCatalog catalog)
+public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, EmbedTask embed, ModelCatalog catalog, People.LibraryPeople? people = null)
 {
     private readonly ScoreCalibration _calibration = new(library, embed);
 
@@ -77,6 +80,13 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
             throw new InvalidParameterException($"Paging stops at {MaxDepth} hits; narrow the query with filters.", "cursor");
         if (query.Filter.Collection is { } collection && !await library.Store.CollectionExistsAsync(query.Filter.Owner, collection, cancellationToken))
             throw new UnknownCollectionException(collection);
+
+        if (query.Person is { } person)
+        {
+            if (people is null) throw new People.PersonNotFoundException(person);
+            // The person's images become a filter inside the scan, so a page of their photos is full like any filtered page.
+            query = query with { Filter = query.Filter with { ImageIds = await people.ImagesOfAsync(person, query.Filter.Owner, cancellationToken) } };
+        }
 
         var mode = query.Text is null ? SearchMode.Semantic : query.Mode;
         var spaces = await library.GetSpacesAsync(cancellationToken);

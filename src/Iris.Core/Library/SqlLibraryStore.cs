@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Iris.Core.Library.People;
 using Iris.Core.Library.Vectors;
 
 namespace Iris.Core.Library;
@@ -11,7 +12,7 @@ namespace Iris.Core.Library;
 /// subclasses differ in their schema and their full-text index: FTS5 with the Porter stemmer in SQLite, a stored
 /// English <c>tsvector</c> in PostgreSQL. Filters are written into the SQL, so a filtered text search still fills its page.
 /// </summary>
-public abstract class SqlLibraryStore : ILibraryStore
+public abstract partial class SqlLibraryStore : ILibraryStore, IPeopleStore
 {
     protected static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -99,6 +100,7 @@ public abstract class SqlLibraryStore : ILibraryStore
         if (query.Owner is not null) { where.Add("owner = @owner"); parameters.Add(("owner", query.Owner)); }
         if (query.Collection is not null) { where.Add("collection = @collection"); parameters.Add(("collection", query.Collection)); }
         if (query.State is { } state) { where.Add("state = @state"); parameters.Add(("state", StateName(state))); }
+        if (query.Person is not null) { where.Add("id IN (SELECT image_id FROM library_faces WHERE person_id = @person)"); parameters.Add(("person", query.Person)); }
         if (query.Cursor is not null)
         {
             if (!long.TryParse(query.Cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var before))
@@ -167,6 +169,11 @@ public abstract class SqlLibraryStore : ILibraryStore
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await WriteTextAsync(connection, transaction, id, null, [], cancellationToken);
+        await using (var faces = Command(connection, "DELETE FROM library_faces WHERE image_id = @id", ("id", id)))
+        {
+            faces.Transaction = transaction;
+            await faces.ExecuteNonQueryAsync(cancellationToken);
+        }
         await using var delete = Command(connection, "DELETE FROM library_images WHERE id = @id", ("id", id));
         delete.Transaction = transaction;
         var deleted = await delete.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -204,6 +211,15 @@ public abstract class SqlLibraryStore : ILibraryStore
         if (filter.After is { } after) { where.Add("i.captured_at >= @after"); parameters.Add(("after", after.ToUnixTimeMilliseconds())); }
         if (filter.Before is { } before) { where.Add("i.captured_at < @before"); parameters.Add(("before", before.ToUnixTimeMilliseconds())); }
         if (filter.HasFaces is { } faces) where.Add(faces ? "i.face_count > 0" : "coalesce(i.face_count, 0) = 0");
+        if (filter.ImageIds is { } ids)
+        {
+            if (ids.Count == 0) where.Add("1 = 0");
+            else
+            {
+                where.Add($"i.id IN ({string.Join(",", ids.Select((_, n) => "@only" + n.ToString(CultureInfo.InvariantCulture)))})");
+                parameters.AddRange(ids.Select((id, n) => ("only" + n.ToString(CultureInfo.InvariantCulture), (object?)id)));
+            }
+        }
         return (string.Join(" AND ", where), parameters);
     }
 

@@ -183,7 +183,9 @@ public static class LibraryCommand
                     }), cancellationToken);
                     bar.Value = bar.MaxValue;
                 });
-            if (result!.From == result.To)
+            if (result!.Faces > 0)
+                Console.WriteLine($"Found the faces of {result.Faces} image(s) for people (Library:IndexTasks has face-embed).");
+            if (result.From == result.To)
                 Console.WriteLine($"The library is already in {result.To?.Key ?? "no space (empty)"}; nothing to do.");
             else
                 Console.WriteLine($"Re-embedded {result.Embedded} of {result.Images} image(s); search now uses {result.To?.Key} (was {result.From?.Key ?? "none"}).");

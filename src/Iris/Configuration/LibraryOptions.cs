@@ -8,10 +8,10 @@ public sealed class LibraryOptions
 
     /// <summary>
     /// Comma-separated analysis tasks indexing runs on each image: <c>embed</c> (CLIP vector, semantic search),
-    /// <c>describe</c> (caption), <c>ocr</c>, <c>detect</c> (labels), <c>faces</c> (face count). EXIF capture time, size
-    /// and the perceptual hash are always kept.
+    /// <c>describe</c> (caption), <c>ocr</c>, <c>detect</c> (labels), <c>face-embed</c> (faces with identity descriptors:
+    /// face count and people) or <c>faces</c> (face count only). EXIF capture time, size and the perceptual hash are always kept.
     /// </summary>
-    public string IndexTasks { get; init; } = "embed,describe,ocr,detect,faces";
+    public string IndexTasks { get; init; } = "embed,describe,ocr,detect,face-embed";
 
     public IReadOnlyList<string> IndexTaskList => IndexTasks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -23,6 +23,9 @@ public sealed class LibraryOptions
 
     /// <summary>How long a signed image URL (handed out with access control on and Transforms:SigningKey set) stays valid.</summary>
     public int SignedUrlSeconds { get; init; } = 3600;
+
+    /// <summary>People: faces grouped into people at indexing (Library:People:*).</summary>
+    public PeopleOptions People { get; init; } = new();
 
     public Iris.Core.Library.LibrarySettings Settings() => new(IndexTaskList, NearDuplicateDistance, MaxK);
 
@@ -55,4 +58,22 @@ public sealed class LibraryOptions
 
     /// <summary>HNSW ef_construction of a new space's index.</summary>
     public int IndexHnswEfConstruction { get; init; } = 64;
+}
+
+/// <summary>Library:People:* — how faces are grouped into people (see README, People).</summary>
+public sealed class PeopleOptions
+{
+    /// <summary>Least cosine similarity of faceres descriptors for two faces (or a face and a person) to be one person.</summary>
+    public float Threshold { get; init; } = 0.70f;
+
+    /// <summary>Fewest faces a new unnamed person forms from; smaller groups wait for more photos.</summary>
+    public int MinFaces { get; init; } = 3;
+
+    /// <summary>Whether indexing an image with faces runs clustering (coalesced); off: only POST /v1/library/people/recluster does.</summary>
+    public bool ClusterOnIndex { get; init; } = true;
+
+    public Iris.Core.Library.People.PeopleSettings Settings() =>
+        Threshold is > 0 and <= 1 && MinFaces >= 1
+            ? new(Threshold, MinFaces, ClusterOnIndex)
+            : throw new InvalidOperationException($"Library:People:Threshold must be in (0, 1] and Library:People:MinFaces at least 1; got {Threshold} and {MinFaces}.");
 }

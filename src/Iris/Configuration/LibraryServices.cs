@@ -1,5 +1,6 @@
 using Iris.Core.Jobs.Sqlite;
 using Iris.Core.Library;
+using Iris.Core.Library.People;
 using Iris.Core.Library.Vectors;
 using Iris.Core.Models;
 using Iris.Core.Storage;
@@ -23,13 +24,17 @@ public static class LibraryServices
             _ => new SqliteLibraryStore(sp.GetRequiredService<SqliteJobDatabase>()),
         });
         services.AddSingleton(options.Library.Settings());
+        services.AddSingleton(sp => new LibraryPeople(
+            (IPeopleStore)sp.GetRequiredService<ILibraryStore>(), options.Library.People.Settings(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new ImageLibrary(
             sp.GetRequiredService<ILibraryStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IVectorIndex>(),
             sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<EmbedTask>(), sp.GetRequiredService<ModelCatalog>(),
             sp.GetRequiredService<LibrarySettings>(), sp.GetService<Iris.Core.Jobs.JobService>(),
-            sp.GetService<TimeProvider>(), sp.GetService<ILogger<ImageLibrary>>()));
+            sp.GetService<TimeProvider>(), sp.GetService<ILogger<ImageLibrary>>(),
+            sp.GetRequiredService<Iris.Core.Tasks.Faces.FaceEmbedTask>(), sp.GetRequiredService<LibraryPeople>()));
         services.AddSingleton(sp => new LibrarySearch(
-            sp.GetRequiredService<ImageLibrary>(), sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<EmbedTask>(), sp.GetRequiredService<ModelCatalog>()));
+            sp.GetRequiredService<ImageLibrary>(), sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<EmbedTask>(), sp.GetRequiredService<ModelCatalog>(),
+            sp.GetRequiredService<LibraryPeople>()));
         return services;
     }
 

@@ -131,6 +131,7 @@ public static class IrisServer
         app.MapPredictionsApi();
         app.MapLibraryApi();
         app.MapSearchApi();
+        app.MapPeopleApi();
         app.MapDuplicatesApi();
         app.MapImageCdnApi();
         app.MapImageSearchFacade();

@@ -40,7 +40,8 @@ public static partial class LibraryApi
         images.MapGet("/", ListAsync)
             .WithName("ListImages")
             .WithSummary("List the library's images, newest first")
-            .WithDescription("Filters: `collection` (404 if it holds no image), `state` (queued, indexed, failed). `limit` 1–1000 (default 50); " +
+            .WithDescription("Filters: `collection` (404 if it holds no image), `state` (queued, indexed, failed), `person` (images a person of " +
+                             "GET /v1/people is in; 404 if none). `limit` 1–1000 (default 50); " +
                              "pass the answer's `next_cursor` as `cursor` for the next page.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -190,7 +191,8 @@ public static partial class LibraryApi
     private static partial Regex CollectionName();
 
     private static async Task<Ok<ImageListResponse>> ListAsync(
-        ImageLibrary library, ClaimsPrincipal user, IrisOptions options, TimeProvider clock, string? collection, string? state, string? limit, string? cursor, CancellationToken cancellationToken)
+        ImageLibrary library, Iris.Core.Library.People.LibraryPeople people, ClaimsPrincipal user, IrisOptions options, TimeProvider clock,
+        string? collection, string? state, string? limit, string? cursor, string? person, CancellationToken cancellationToken)
     {
         IndexState? filter = null;
         if (state is not null)
@@ -200,7 +202,8 @@ public static partial class LibraryApi
         var size = 50;
         if (limit is not null && (!int.TryParse(limit, out size) || size is < 1 or > 1000))
             throw new Iris.Core.Tasks.InvalidParameterException($"limit must be an integer between 1 and 1000; got '{limit}'.", "limit");
-        var page = await library.ListAsync(new LibraryQuery(Access.Owner(user), Collection(collection), size, cursor, filter), cancellationToken);
+        if (person is not null) await people.RequireAsync(person, Access.Owner(user), cancellationToken);
+        var page = await library.ListAsync(new LibraryQuery(Access.Owner(user), Collection(collection), size, cursor, filter, person), cancellationToken);
         var owner = Access.Owner(user);
         return TypedResults.Ok(new ImageListResponse(page.Images.Select(i => ImageResponse.From(i, id => ImageUrls.For(id, owner, options, clock))).ToList(), page.NextCursor));
     }

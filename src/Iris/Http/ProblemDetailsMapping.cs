@@ -78,6 +78,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         Iris.Core.Transforms.Imgproxy.ImgproxyUrlExpiredException => (404, "URL expired"),
         Iris.Core.Library.LibraryImageNotFoundException => (404, "Image not found"),
         Iris.Core.Library.UnknownCollectionException => (404, "Collection not found"),
+        Iris.Core.Library.People.PersonNotFoundException => (404, "Person not found"),
         Iris.Core.Library.EmbeddingSpaceMismatchException => (409, "Embedding space mismatch"),
         Iris.Core.Library.LibraryImageOwnedException => (409, "Image owned by another caller"),
         Iris.Core.Library.Vectors.InvalidVectorException => (400, "Invalid vector"),

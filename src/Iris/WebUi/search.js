@@ -18,6 +18,10 @@ let detailUrl = null;     // the open image's blob: URL
 let openId = null;        // the image shown in the dialog
 let openName = null;      // its file name, when it came with one
 let catalogRequest = null; // GET /v1/models, once: what each model was trained on
+let person = null;        // the person every search is limited to: { id, label }, or null
+let peopleUrls = [];      // the people row's blob: URLs, revoked when it is replaced
+let peopleRun = 0;        // numbers the people refreshes, so only the latest one writes the row
+let indexedSeen = -1;     // the indexed count the people row was last loaded at
 
 // ---------------------------------------------------------------- setup
 
@@ -62,6 +66,9 @@ export function setupSearch() {
   });
   $('image-delete').addEventListener('click', deleteOpenImage);
   $('search-more').addEventListener('click', () => current && searchPage(current, true));
+  $('people-recluster').addEventListener('click', recluster);
+  $('person-clear').addEventListener('click', () => choosePerson(null));
+  $('person-rename').addEventListener('click', renamePerson);
 }
 
 /** Called on every view change: the progress polls only while Search is showing, so a background tab costs nothing. */
@@ -71,6 +78,7 @@ export function showSearch(show) {
   progressTimer = null;
   if (!show) return;
   refreshProgress();
+  loadPeople();
 }
 
 const collection = () => $('library-collection').value.trim();
@@ -115,6 +123,7 @@ function commonParameters(cursor) {
   if (minScore) params.set('min_score', minScore);
   if ($('search-sort').value !== 'relevance') params.set('sort', $('search-sort').value);
   if (collection()) params.set('collection', collection());
+  if (person) params.set('person', person.id);
   if (cursor) params.set('cursor', cursor);
   return params;
 }
@@ -153,6 +162,7 @@ async function searchPage(search, more) {
 
 /** Which model ranked the hits, with what the catalog says it knows: a flower-only CLIP must not pass for a general one. */
 async function rankingNote(answer) {
+  if (answer.listing) return 'Newest first.';
   const words = 'words in captions, OCR text, labels and tags';
   if (!answer.space || answer.mode === 'text') return `Ranked by ${words}.`;
   const space = `${answer.space.model} ${answer.space.version}, ${answer.space.dimensions}-d`;
@@ -171,7 +181,7 @@ function renderHits(hits, offset) {
     const alt = hit.caption ? `${hit.caption} (caption made by a model)` : `Library image ${hit.image_id}`;
     const image = el('img', { alt, width: THUMBNAIL_WIDTH, height: THUMBNAIL_WIDTH });
     loadThumbnail(image, hit.image_id);
-    const score = `score ${hit.score.toFixed(3)}`;
+    const score = hit.score == null ? '' : `score ${hit.score.toFixed(3)}`;
     const open = el('button', { type: 'button', className: 'hit-open', onclick: () => openImage(hit.image_id) },
       image,
       el('span', { className: 'hit-meta' },
@@ -180,7 +190,7 @@ function renderHits(hits, offset) {
         el('span', { className: 'matched', textContent: hit.matched.join(' · '), title: 'the fields that matched' })));
     const item = el('li', { className: 'hit' }, open);
     item.dataset.imageId = hit.image_id;
-    item.dataset.score = String(hit.score);
+    if (hit.score != null) item.dataset.score = String(hit.score);
     return item;
   }));
   if (offset === 0 && hits.length === 0) {
@@ -387,6 +397,11 @@ async function refreshProgress() {
     $('count-queued').textContent = String(status.queued);
     $('count-indexed').textContent = String(status.indexed);
     $('count-failed').textContent = String(status.failed);
+    // Newly indexed photos may have brought new faces (indexing clusters them): the people row follows.
+    if (status.indexed !== indexedSeen) {
+      indexedSeen = status.indexed;
+      loadPeople();
+    }
     renderFailed(failed);
     const progress = $('index-progress');
     progress.max = Math.max(status.total, 1);
@@ -411,4 +426,115 @@ function renderFailed(images) {
   $('failed').replaceChildren(...images.map((image) => el('li', {},
     el('button', { type: 'button', className: 'link', textContent: image.file_name ?? image.image_id, onclick: () => openImage(image.image_id) }),
     `: ${image.error ?? 'no reason recorded'}`)));
+}
+
+// ---------------------------------------------------------------- people
+
+/** The people row (GET /v1/people): each person's cover face cropped by the server, their name and photo count. */
+async function loadPeople() {
+  const run = ++peopleRun;
+  const error = $('people-error');
+  try {
+    const { people } = await apiJson('/v1/people');
+    if (run !== peopleRun) return;
+    clearError(error);
+    for (const url of peopleUrls) URL.revokeObjectURL(url);
+    peopleUrls = [];
+    $('people').replaceChildren(...(people.length
+      ? people.map(personItem)
+      : [el('li', { className: 'none', textContent: 'No people yet: they appear once photos with faces are indexed.' })]));
+    if (person && !people.some((p) => p.person_id === person.id)) choosePerson(null);
+  } catch (e) {
+    if (run === peopleRun) showError(error, e);
+  }
+}
+
+function personLabel(p) {
+  return p.name ?? 'Unnamed';
+}
+
+function personItem(p) {
+  const label = personLabel(p);
+  const image = el('img', { alt: `${label}'s face`, width: 72, height: 72 });
+  if (p.thumbnail) loadFace(image, p.thumbnail);
+  const button = el('button', {
+    type: 'button', className: 'person-open', onclick: () => choosePerson(person?.id === p.person_id ? null : p),
+  },
+  image,
+  el('span', { className: 'person-name', textContent: label }),
+  el('span', { className: 'person-count', textContent: count(p.image_count, 'photo') }));
+  button.setAttribute('aria-pressed', String(person?.id === p.person_id));
+  const item = el('li', { className: 'person' }, button);
+  item.dataset.personId = p.person_id;
+  return item;
+}
+
+async function loadFace(image, path) {
+  try {
+    const url = URL.createObjectURL(await (await api(`${path}?size=144`)).blob());
+    peopleUrls.push(url);
+    image.src = url;
+  } catch (e) {
+    image.alt = `${image.alt} (unavailable: ${e.message})`;
+  }
+}
+
+/**
+ * Limits every search to one person's photos (null: everyone). With a query in the box the search runs again there;
+ * without one the grid lists the person's photos, newest first.
+ */
+function choosePerson(p) {
+  person = p ? { id: p.person_id, label: personLabel(p), name: p.name } : null;
+  for (const button of document.querySelectorAll('#people .person-open')) {
+    button.setAttribute('aria-pressed', String(button.parentElement.dataset.personId === person?.id));
+  }
+  $('person-filter').hidden = !person;
+  if (!person) {
+    if ($('search-text').value.trim()) searchByText();
+    return;
+  }
+  $('person-filter-text').textContent = `Only photos of ${person.label}.`;
+  $('person-name').value = person.name ?? '';
+  if ($('search-text').value.trim()) {
+    searchByText();
+    return;
+  }
+  const chosen = person;
+  startSearch(`photos of ${chosen.label}`, async (params) => {
+    const listing = new URLSearchParams({ person: chosen.id, limit: params.get('k') ?? '24' });
+    if (params.get('cursor')) listing.set('cursor', params.get('cursor'));
+    const { images, next_cursor } = await apiJson(`/v1/images?${listing}`);
+    return { hits: images.map((i) => ({ image_id: i.image_id, score: null, matched: [], caption: i.index?.caption })), next_cursor, listing: true };
+  });
+}
+
+async function renamePerson() {
+  if (!person) return;
+  const error = $('people-error');
+  clearError(error);
+  try {
+    const renamed = await apiJson(`/v1/people/${encodeURIComponent(person.id)}`, {
+      method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('person-name').value.trim() || null }),
+    });
+    person = { id: renamed.person_id, label: personLabel(renamed), name: renamed.name };
+    $('person-filter-text').textContent = `Only photos of ${person.label}.`;
+    await loadPeople();
+  } catch (e) {
+    showError(error, e);
+  }
+}
+
+async function recluster() {
+  const error = $('people-error');
+  clearError(error);
+  $('people-recluster').disabled = true;
+  try {
+    const result = await apiJson('/v1/library/people/recluster', { method: 'POST' });
+    $('people-note').textContent = `${result.people} ${result.people === 1 ? 'person' : 'people'} found; ${count(result.unassigned, 'face')} not yet grouped (a person needs a few photos).`;
+    await loadPeople();
+  } catch (e) {
+    showError(error, e);
+  } finally {
+    $('people-recluster').disabled = false;
+  }
 }

@@ -16,10 +16,10 @@ public sealed record EmbeddingSpace(string Model, string Version, int Dimensions
 public sealed record VectorAttributes(
     string Owner, string Collection, DateTimeOffset? CapturedAt, int FaceCount, IReadOnlyList<string> Labels);
 
-/// <summary>A search's filters; null fields do not filter.</summary>
+/// <summary>A search's filters; null fields do not filter. <see cref="ImageIds"/>: only these images (a person's, for example).</summary>
 public sealed record VectorFilter(
     string? Owner = null, string? Collection = null, string? Label = null,
-    DateTimeOffset? After = null, DateTimeOffset? Before = null, bool? HasFaces = null)
+    DateTimeOffset? After = null, DateTimeOffset? Before = null, bool? HasFaces = null, IReadOnlySet<string>? ImageIds = null)
 {
     public static readonly VectorFilter None = new();
 }

@@ -221,6 +221,7 @@ public sealed class PgVectorIndex : IVectorIndex, IAsyncDisposable
         if (filter.After is { } after) Add("captured_at >= {p}", after.UtcDateTime, NpgsqlDbType.TimestampTz);
         if (filter.Before is { } before) Add("captured_at < {p}", before.UtcDateTime, NpgsqlDbType.TimestampTz);
         if (filter.HasFaces is { } faces) Add("(face_count > 0) = {p}", faces, NpgsqlDbType.Boolean);
+        if (filter.ImageIds is { } ids) Add("image_id = ANY({p})", ids.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
         return (string.Join(" AND ", clauses), parameters);
     }
 

@@ -218,18 +218,19 @@ internal sealed class SpaceVectors(int dimensions, StringIds strings, bool quant
         if (filter.Label is not null && !strings.TryGet(filter.Label.ToLowerInvariant(), out label)) return false;
         compiled = new CompiledFilter(owner, collection, label,
             filter.After?.UtcTicks ?? long.MinValue, filter.Before?.UtcTicks ?? long.MaxValue,
-            filter.After is not null || filter.Before is not null, filter.HasFaces);
-        return true;
+            filter.After is not null || filter.Before is not null, filter.HasFaces, filter.ImageIds);
+        return filter.ImageIds is not { Count: 0 };
     }
 
     /// <summary>A filter with its strings resolved to interned ids; -1 means "any".</summary>
     private readonly record struct CompiledFilter(
-        int Owner, int Collection, int Label, long AfterTicks, long BeforeTicks, bool HasDateRange, bool? HasFaces)
+        int Owner, int Collection, int Label, long AfterTicks, long BeforeTicks, bool HasDateRange, bool? HasFaces, IReadOnlySet<string>? ImageIds)
     {
-        public bool IsEmpty => Owner < 0 && Collection < 0 && Label < 0 && !HasDateRange && HasFaces is null;
+        public bool IsEmpty => Owner < 0 && Collection < 0 && Label < 0 && !HasDateRange && HasFaces is null && ImageIds is null;
 
         public bool Passes(SpaceVectors space, int slot)
         {
+            if (ImageIds is not null && !ImageIds.Contains(space._ids[slot])) return false;
             if (Owner >= 0 && space._owners[slot] != Owner) return false;
             if (Collection >= 0 && space._collections[slot] != Collection) return false;
             if (HasFaces is { } faces && (space._faces[slot] > 0) != faces) return false;
