@@ -413,7 +413,10 @@ public sealed class ModelRuntime : IDisposable
                 _disposed = true;
             }
             Load.Value.Result.Dispose();
-            // The sessions' weights and arenas went back to glibc's malloc, which keeps them until asked to return them.
+            // Unloading is rare and happens when the model is idle (or a load already costs seconds), so a full collection
+            // is affordable: the model's managed arrays (labels, vocabularies, buffers) go now, and the sessions' weights
+            // and arenas, which went back to glibc's malloc, are returned by the trim instead of staying in its arenas.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             AfterBurstTrim.NativeHeap.Trim();
         }
     }
