@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Memory of model residency (issue #13): RSS of a real `iris serve` with no model loaded (reference), with every
 # built-in model (models/manifests) preloaded, after Models:IdleUnloadAfter has unloaded them all, and after one
-# request has loaded yolox-nano again (with that load's time from /metrics). Also prints the runtime's memory estimate
-# (files × ModelRuntime.MemoryPerFileByte, /health's residency.resident_bytes) against the measured growth.
+# request has loaded yolox-nano again (with that load's time from /metrics). Also each model's own RSS growth, and the
+# runtime's memory figure for all models (/health's residency.resident_bytes: each preload's RSS growth, measured as
+# they load one at a time) against the measured growth.
 # Usage: bench/residency/run.sh [--idle 00:00:20]
 # Needs: a Release build (dotnet build Iris.slnx -c Release), curl, python3, the model mirror in ../shared.
 set -euo pipefail
@@ -42,10 +43,24 @@ start() {
   ready_s=$(python3 -c "import time; print(f'{time.time()-$started:.1f}')")
 }
 stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=; }
-states() { get /v1/models | python3 -c 'import json,sys; print(" ".join(f"{m["name"]}={m["state"]}" for m in json.load(sys.stdin) if m["state"]!="not_loaded"))'; }
+states() { get /v1/models | python3 -c 'import json,sys; print(" ".join("%s=%s" % (m["name"], m["state"]) for m in json.load(sys.stdin) if m["state"] != "not_loaded"))'; }
 
 # The models' files come from the mirror once, so the measured servers do not pull.
 start "$all"; stop
+
+# Each model on its own, over a server whose ONNX Runtime is already loaded and warmed by the smallest model
+# (petal-color, 0.1 MB): the growth is the model's own (sessions, weights, arenas left by its warm-up run).
+if [ "${PER_MODEL:-1}" = 1 ]; then
+  start "petal-color"; sleep 2; ort=$(rss); stop
+  echo "petal-color only (ONNX Runtime loaded): RSS $ort MiB"
+  for m in ${all//,/ }; do
+    [ "$m" = petal-color ] && continue
+    start "petal-color,$m"; sleep 2
+    mb=$(python3 -c "import json,os; m=json.load(open('models/manifests/$m.json')); print(round(sum(os.path.getsize(os.path.join('$work/models', m['name'], f['path'])) for f in m['files'])/1048576, 1))")
+    echo "  $m: +$(( $(rss) - ort )) MiB RSS, files $mb MiB, loaded in ${ready_s} s"
+    stop
+  done
+fi
 
 start ""
 sleep 2
@@ -65,14 +80,14 @@ echo "  $(states)"
 
 # Every model is unloaded once $idle passes without a request.
 for _ in $(seq 1 1200); do
-  states | grep -q "=ready" || break
+  s=$(states); [ -n "$s" ] && ! grep -q "=ready" <<< "$s" && break
   sleep 0.5
 done
 sleep 2
 unloaded=$(rss)
 echo "after the idle unload:      RSS $unloaded MiB, +$((unloaded - base)) MiB over none ($(( loaded - unloaded )) MiB given back)"
 echo "  $(states)"
-get /health | python3 -c 'import json,sys; h=json.load(sys.stdin); print(f"  readiness: {h["status"]}")'
+get /health | python3 -c 'import json,sys; print("  readiness: " + json.load(sys.stdin)["status"])'
 
 start_ms=$(date +%s%N)
 curl -fs -o /dev/null -H "Content-Type: image/jpeg" --data-binary "@../shared/testdata/real/dog.jpg" "http://127.0.0.1:$port/v1/detect"

@@ -53,7 +53,7 @@ public static class IrisMetrics
             description: "1 while the model is loaded, 0 once it failed or was unloaded.");
         meter.CreateObservableGauge("iris.model.memory", () => models().Select(m =>
                 new Measurement<long>(m.MemoryBytes, new KeyValuePair<string, object?>("model", m.Model))),
-            "By", "Estimated resident memory of the loaded model (its files' bytes × a measured factor); 0 when not loaded.");
+            "By", "Memory of the loaded model (RSS growth over a load that ran alone, else its files' bytes × 8); 0 when not loaded.");
         meter.CreateObservableGauge("iris.model.last_used_timestamp", () => models().Where(m => m.LastUsed is not null).Select(m =>
                 new Measurement<double>(m.LastUsed!.Value.ToUnixTimeMilliseconds() / 1000.0, new KeyValuePair<string, object?>("model", m.Model))),
             "s", "When a request last used the model, as Unix time.");

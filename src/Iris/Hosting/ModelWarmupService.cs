@@ -12,6 +12,9 @@ public sealed class ModelWarmupService(IrisOptions options, ModelRuntime models)
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Models.LoadOnStartup) return;
-        await Task.WhenAll(ServedModels.Of(options).Select(name => models.WarmUpAsync(name, stoppingToken, reason: "preload")));
+        // One at a time: each load's RSS growth is then its own, the memory the runtime reports and budgets for the model
+        // (ModelRuntime.EstimateMemory). On 2 cores parallel loads only shared the same cores (bench/README.md, residency).
+        foreach (var name in ServedModels.Of(options))
+            await models.WarmUpAsync(name, stoppingToken, reason: "preload");
     }
 }

@@ -61,7 +61,7 @@ public sealed class ModelResidencyTests : IDisposable
     {
         var catalog = new ModelCatalog(manifests.Length > 0 ? manifests : [FakeModelLoader.Manifest("fake-a")], _cache.Path);
         var store = new ModelStore(_cache.Path, null, new ModelDownloader(new HttpClient(), 1));
-        return new ModelRuntime(catalog, store, [_loader], autoPull: false, verifyOnLoad: false, residency: residency, time: _time);
+        return new ModelRuntime(catalog, store, [_loader], autoPull: false, verifyOnLoad: false, residency: residency with { MeasureLoads = false }, time: _time);
     }
 
     private static async Task<FakeModel> Get(ModelRuntime runtime, string name) =>
@@ -152,7 +152,7 @@ public sealed class ModelResidencyTests : IDisposable
     public async Task An_eviction_during_a_run_lets_the_run_finish_and_disposes_the_model_afterwards()
     {
         // Room for one of the two: loading the second evicts the first while a call still holds it.
-        using var runtime = Runtime(new ModelResidency(MemoryBudgetBytes: 2 * MiB),
+        using var runtime = Runtime(new ModelResidency(MemoryBudgetBytes: (long)(1.5 * MiB * ModelRuntime.MemoryPerFileByte)),
             FakeModelLoader.Manifest("fake-a", _cache.Path, MiB), FakeModelLoader.Manifest("fake-b", _cache.Path, MiB));
         using var use = ModelUse.Begin();
         var running = await Get(runtime, "fake-a");
@@ -170,8 +170,8 @@ public sealed class ModelResidencyTests : IDisposable
     [Fact]
     public async Task Loading_past_the_memory_budget_unloads_the_least_recently_used_model()
     {
-        // Each file is 1 MiB and a model is estimated at 1.5× its files: two fit in 3.5 MiB, three do not.
-        using var runtime = Runtime(new ModelResidency(MemoryBudgetBytes: 7 * MiB / 2),
+        // Each file is 1 MiB and a model is estimated at its files × MemoryPerFileByte: two fit in 2.5 such models, three do not.
+        using var runtime = Runtime(new ModelResidency(MemoryBudgetBytes: (long)(2.5 * MiB * ModelRuntime.MemoryPerFileByte)),
             FakeModelLoader.Manifest("fake-a", _cache.Path, MiB), FakeModelLoader.Manifest("fake-b", _cache.Path, MiB),
             FakeModelLoader.Manifest("fake-c", _cache.Path, MiB));
         var a = await Get(runtime, "fake-a");
