@@ -112,7 +112,7 @@ public sealed class AfterBurstTrim : IDisposable
     }
 
     /// <summary>glibc's malloc keeps freed pages in its per-thread arenas until asked to return them.</summary>
-    private static class NativeHeap
+    internal static class NativeHeap
     {
         private static bool _unavailable;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Iris.Core.Imaging;
+using Iris.Core.Inference;
 
 namespace Iris.Core.Tasks;
 
@@ -75,6 +76,7 @@ public sealed class ImageAnalyzer
     public async Task<AnalysisResult> AnalyzeAsync(byte[] source, IReadOnlyList<IImageTask> tasks, ParameterReader reader, CancellationToken cancellationToken = default)
     {
         var parameters = ReadParameters(tasks, reader);
+        using var use = ModelUse.Begin();
         var clock = Stopwatch.StartNew();
         var prepared = await Task.WhenAll(tasks.Select((t, i) => t.PrepareAsync(parameters[i], cancellationToken)));
         var prepareMs = clock.Elapsed.TotalMilliseconds;
@@ -97,6 +99,7 @@ public sealed class ImageAnalyzer
         ImageTask<TParameters, TModel, TResult> task, TParameters parameters, byte[] source, CancellationToken cancellationToken = default)
         where TParameters : ITaskParameters where TResult : class
     {
+        using var use = ModelUse.Begin();
         var model = await task.LoadAsync(parameters, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         var image = await _decoder.DecodeAsync(source, [task.InputNeed(model, parameters)], cancellationToken);
@@ -112,6 +115,7 @@ public sealed class ImageAnalyzer
         ImageTask<TParameters, TModel, TResult> task, TParameters parameters, IReadOnlyList<byte[]> sources, CancellationToken cancellationToken = default)
         where TParameters : ITaskParameters where TResult : class
     {
+        using var use = ModelUse.Begin();
         var model = await task.LoadAsync(parameters, cancellationToken);
         DecodeNeed[] needs = [task.InputNeed(model, parameters)];
         var runs = new BatchRun<TResult>[sources.Count];

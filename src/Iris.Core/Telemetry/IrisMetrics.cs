@@ -39,6 +39,34 @@ public static class IrisMetrics
     public static readonly Histogram<double> ModelLoadDuration =
         Meter.CreateHistogram("iris.model.load.duration", "s", "Time to load a model (install, verify, create sessions, warm up), by outcome.", advice: Slow);
 
+    /// <summary>Models loaded, by model and reason (start, preload, request, reload_after_unload).</summary>
+    public static readonly Counter<long> ModelLoads =
+        Meter.CreateCounter<long>("iris.model.loads", "{load}", "Models loaded, by reason (start, preload, request, reload_after_unload).");
+
+    /// <summary>Models unloaded, by model and reason (idle: Models:IdleUnloadAfter; memory_budget: Models:MemoryBudget).</summary>
+    public static readonly Counter<long> ModelUnloads =
+        Meter.CreateCounter<long>("iris.model.unloads", "{unload}", "Models unloaded, by reason (idle, memory_budget).");
+
+    /// <summary>
+    /// The residency gauges of one model runtime (<c>iris_model_loaded</c>, <c>iris_model_memory_bytes</c>,
+    /// <c>iris_model_last_used_timestamp_seconds</c>), read from <paramref name="models"/> at each scrape. On a meter of
+    /// their own that the runtime disposes, so a runtime that is gone (tests start many) reports nothing.
+    /// </summary>
+    public static IDisposable ObserveModels(Func<IEnumerable<ModelObservation>> models)
+    {
+        var meter = new Meter(MeterName);
+        meter.CreateObservableGauge("iris.model.loaded", () => models().Select(m =>
+                new Measurement<int>(m.Loaded ? 1 : 0, new KeyValuePair<string, object?>("model", m.Model), new KeyValuePair<string, object?>("task", m.Task))),
+            description: "1 while the model is loaded, 0 once it failed or was unloaded.");
+        meter.CreateObservableGauge("iris.model.memory", () => models().Select(m =>
+                new Measurement<long>(m.MemoryBytes, new KeyValuePair<string, object?>("model", m.Model))),
+            "By", "Memory of the loaded model (RSS growth over a load that ran alone, else its files' bytes × 8); 0 when not loaded.");
+        meter.CreateObservableGauge("iris.model.last_used_timestamp", () => models().Where(m => m.LastUsed is not null).Select(m =>
+                new Measurement<double>(m.LastUsed!.Value.ToUnixTimeMilliseconds() / 1000.0, new KeyValuePair<string, object?>("model", m.Model))),
+            "s", "When a request last used the model, as Unix time.");
+        return meter;
+    }
+
     public static readonly Histogram<double> ImageDecodeDuration =
         Meter.CreateHistogram("iris.image.decode.duration", "s", "Time to decode an image to pixels, by source format.", advice: Fast);
 
@@ -156,3 +184,6 @@ public sealed record OperationsSnapshot(DateTimeOffset At, IReadOnlyList<JobQueu
 
 /// <summary>The file system space under one of Iris's local data directories (<c>store</c>: models, jobs, library…).</summary>
 public sealed record DataDirectorySpace(string Store, long FreeBytes, long TotalBytes);
+
+/// <summary>One model as the residency gauges see it.</summary>
+public readonly record struct ModelObservation(string Model, string Task, bool Loaded, long MemoryBytes, DateTimeOffset? LastUsed);

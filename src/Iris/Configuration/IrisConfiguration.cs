@@ -80,6 +80,13 @@ public static class IrisConfiguration
             errors.Add($"Models:Mirror is '{o.Models.Mirror}', which is not an existing directory.");
         Range("Models:DownloadAttempts", o.Models.DownloadAttempts, 1, 100);
         Range("Models:DownloadTimeoutSeconds", o.Models.DownloadTimeoutSeconds, 1, 86_400);
+        if (o.Models.Preload is not null && !o.Models.Enabled.Equals(ServedModels.Auto, StringComparison.OrdinalIgnoreCase)
+            && !o.Models.Preload.Equals(o.Models.Enabled, StringComparison.OrdinalIgnoreCase))
+            errors.Add($"Models:Preload is '{o.Models.Preload}' and Models:Enabled, its older name, is '{o.Models.Enabled}'; set only Models:Preload.");
+        if (o.Models.IdleUnloadAfter is { } idle && (idle < TimeSpan.FromSeconds(1) || idle > TimeSpan.FromDays(7)))
+            errors.Add($"Models:IdleUnloadAfter must be between 00:00:01 and 7.00:00:00 (hh:mm:ss; 300 s is 00:05:00); got '{idle}'. Leave it unset to keep models loaded.");
+        if (!string.IsNullOrWhiteSpace(o.Models.MemoryBudget) && o.Models.MemoryBudgetBytes is null)
+            errors.Add($"Models:MemoryBudget must be a positive size such as 2GiB, 512MiB or 1500000000 (bytes); got '{o.Models.MemoryBudget}'. Leave it unset for no limit.");
 
         Range("Inference:IntraOpThreads", o.Inference.IntraOpThreads, 0, 1024);
         Range("Inference:InterOpThreads", o.Inference.InterOpThreads, 0, 1024);

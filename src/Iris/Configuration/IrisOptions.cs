@@ -54,13 +54,33 @@ public sealed class ModelsOptions
     public string? Mirror { get; init; }
 
     /// <summary>
-    /// Comma-separated models the server loads at start-up and reports in readiness. <c>auto</c> stands for the default
-    /// model of every task its routes serve (<see cref="ServedModels"/>); an explicit list loads exactly those.
+    /// Comma-separated models the server loads and warms at start-up and reports in readiness. <c>auto</c> stands for the
+    /// default model of every task its routes serve (<see cref="ServedModels"/>); an explicit list loads exactly those.
+    /// Unset: <see cref="Enabled"/>, its older name.
     /// </summary>
+    public string? Preload { get; init; }
+
+    /// <summary>The older name of <see cref="Preload"/>, still read when Preload is not set.</summary>
     public string Enabled { get; init; } = ServedModels.Auto;
 
+    /// <summary>Models:Preload, else Models:Enabled, as a list.</summary>
     public IReadOnlyList<string> EnabledModels =>
-        Enabled.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        (Preload ?? Enabled).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>
+    /// Unload a model no request has used for this long (hh:mm:ss); the next request loads it again. Unset: models stay
+    /// loaded. Applies to preloaded models too (as Immich's model TTL does).
+    /// </summary>
+    public TimeSpan? IdleUnloadAfter { get; init; }
+
+    /// <summary>
+    /// Most estimated memory the loaded models may take ("2GiB", "512MiB", "1.5GB" or bytes); loading one more unloads the
+    /// least recently used first. Unset: no limit.
+    /// </summary>
+    public string? MemoryBudget { get; init; }
+
+    /// <summary><see cref="MemoryBudget"/> in bytes; null when unset (or invalid, which validation reports).</summary>
+    public long? MemoryBudgetBytes => ByteSize.TryParse(MemoryBudget, out var bytes) ? bytes : null;
 
     /// <summary>Load enabled models when the server starts (true) or on their first request (false).</summary>
     public bool LoadOnStartup { get; init; } = true;

@@ -52,7 +52,8 @@ public static class IrisServices
 
         services.AddSingleton(sp => new ModelRuntime(
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ModelStore>(), sp.GetServices<IModelLoader>(),
-            options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>()));
+            options.Models.AutoPull, options.Models.VerifyOnLoad, sp.GetService<ILogger<ModelRuntime>>(),
+            new ModelResidency(options.Models.IdleUnloadAfter, options.Models.MemoryBudgetBytes), sp.GetService<TimeProvider>()));
 
         // The tasks (Iris.Core.Tasks), their defaults from the options tree. Those registered as IImageTask are the ones
         // /v1/analyze, `iris analyze` and jobs can run by name; embed and zero-shot classify run only from their own routes.

@@ -1,7 +1,8 @@
 namespace Iris.Configuration;
 
 /// <summary>
-/// The models the server loads at start-up and checks in readiness: <c>Models:Enabled</c>, where <c>auto</c> (the default)
+/// The models the server preloads at start-up and checks in readiness: <c>Models:Preload</c> (or its older name
+/// <c>Models:Enabled</c>), where <c>auto</c> (the default)
 /// stands for the default model of every task Iris answers without being told a model. Every task's route is always
 /// mapped, and facades, jobs and Kafka requests run the same tasks with the same defaults, so these are the models a
 /// request can need; loading them first means no request waits for a model load (the first caption took ~1 s).

@@ -12,7 +12,14 @@ public static class HealthApi
 {
     public sealed record CheckDto(string Name, string Status, string? Detail);
 
-    public sealed record HealthDto(string Status, string Version, double UptimeSeconds, IReadOnlyList<CheckDto> Checks, IReadOnlyList<ModelStatus> Models);
+    public sealed record HealthDto(string Status, string Version, double UptimeSeconds, IReadOnlyList<CheckDto> Checks, IReadOnlyList<ModelStatus> Models,
+        ResidencyDto Residency);
+
+    /// <summary>
+    /// Models:Preload, IdleUnloadAfter (seconds; null: never) and MemoryBudget (bytes; null: none), and the estimated
+    /// memory of the models loaded now.
+    /// </summary>
+    public sealed record ResidencyDto(IReadOnlyList<string> Preload, double? IdleUnloadAfterSeconds, long? MemoryBudgetBytes, long ResidentBytes);
 
     private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
 
@@ -23,7 +30,7 @@ public static class HealthApi
         group.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }))
             .WithName("Liveness").WithSummary("The process is up and serving HTTP");
         group.MapGet("/readyz", Ready)
-            .WithName("Readiness").WithSummary("Every served model (Models:Enabled; auto = each task's default model) is loaded and storage is writable (and the S3 bucket answers, with Storage:Provider=s3); 503 otherwise");
+            .WithName("Readiness").WithSummary("Every preloaded model (Models:Preload; auto = each task's default model) is loaded (or was, and was unloaded for idleness or the memory budget) and storage is writable (and the S3 bucket answers, with Storage:Provider=s3); 503 otherwise");
         group.MapGet("/health", Health)
             .WithName("Health").WithSummary("Status of every dependency and model, for people and dashboards");
         return app;
@@ -58,15 +65,16 @@ public static class HealthApi
             }
             var status = models.Status(name);
             statuses.Add(status);
-            // Lazily loaded models count as ready once their files are in place.
-            var ready = status.State == ModelState.Ready
+            // Lazily loaded models count as ready once their files are in place; an unloaded one loads again on its next request.
+            var ready = status.State is ModelState.Ready or ModelState.Unloaded
                 || (!options.Models.LoadOnStartup && status.State == ModelState.NotLoaded && (status.Installed || options.Models.AutoPull));
             checks.Add(new CheckDto($"model:{name}", ready ? "healthy" : "unhealthy",
                 ready ? null : status.Error ?? $"state is {status.State.ToString().ToLowerInvariant()}"));
         }
         var overall = checks.All(c => c.Status == "healthy") ? "ready" : "not_ready";
         var version = typeof(HealthApi).Assembly.GetName().Version?.ToString() ?? "0";
-        return new HealthDto(overall, version, Math.Round((DateTimeOffset.UtcNow - Started).TotalSeconds, 1), checks, statuses);
+        var residency = new ResidencyDto(ServedModels.Of(options), models.Residency.IdleUnloadAfter?.TotalSeconds, models.Residency.MemoryBudgetBytes, models.ResidentBytes);
+        return new HealthDto(overall, version, Math.Round((DateTimeOffset.UtcNow - Started).TotalSeconds, 1), checks, statuses, residency);
     }
 
     /// <summary>Stored images and job inputs (Storage:Provider=s3): the bucket answers, exists and accepts the credentials.</summary>

@@ -12,7 +12,8 @@ namespace Iris.Http;
 /// <summary>Builds the HTTP server: middleware order, JSON conventions, limits and every API area.</summary>
 public static class IrisServer
 {
-    public static WebApplication Build(IrisOptions options, IConfiguration configuration)
+    /// <param name="replaceServices">Tests' replacements (a fake clock, a model loader of their own), applied last.</param>
+    public static WebApplication Build(IrisOptions options, IConfiguration configuration, Action<IServiceCollection>? replaceServices = null)
     {
         StorageStartupCheck.RequireWritableDirectories(options, servesHttp: true);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -65,6 +66,7 @@ public static class IrisServer
             return Task.CompletedTask;
         }));
 
+        replaceServices?.Invoke(builder.Services);
         var app = builder.Build();
         // Fails start-up (exit 2) on an Analyze:DefaultTasks naming a task that does not exist, instead of the first request.
         app.Services.GetRequiredService<Iris.Core.Tasks.ImageAnalyzer>();

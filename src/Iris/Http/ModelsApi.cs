@@ -6,7 +6,12 @@ namespace Iris.Http;
 
 public static class ModelsApi
 {
-    public sealed record ModelDto(string Name, string Task, string Version, string? Description, string? License, bool Installed, string State, string? Error, long Bytes);
+    /// <summary>
+    /// <c>state</c>: not_loaded, pulling, loading, ready, failed or unloaded (<c>unload_reason</c>: idle or memory_budget).
+    /// <c>memory_bytes</c>: the estimated memory while loaded; <c>last_used</c>: when a request last used it.
+    /// </summary>
+    public sealed record ModelDto(string Name, string Task, string Version, string? Description, string? License, bool Installed, string State, string? Error, long Bytes,
+        DateTimeOffset? LastUsed, long? MemoryBytes, string? UnloadReason, int InUse);
 
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
@@ -26,5 +31,6 @@ public static class ModelsApi
             : TypedResults.Problem($"There is no model named '{name}'.", statusCode: 404, title: "Unknown model");
 
     private static ModelDto Describe(ModelManifest m, ModelStatus s) =>
-        new(m.Name, m.Task, m.Version, m.Description, m.License, s.Installed, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(s.State.ToString()), s.Error, m.Files.Sum(f => f.Bytes ?? 0));
+        new(m.Name, m.Task, m.Version, m.Description, m.License, s.Installed, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(s.State.ToString()), s.Error, m.Files.Sum(f => f.Bytes ?? 0),
+            s.LastUsed, s.MemoryBytes, s.UnloadReason, s.InUse);
 }

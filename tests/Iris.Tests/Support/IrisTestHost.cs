@@ -26,7 +26,8 @@ public sealed class IrisTestHost : IAsyncDisposable
     public HttpClient Client { get; }
     public string CacheDirectory => _cache.Path;
 
-    public static async Task<IrisTestHost> StartAsync(IDictionary<string, string?>? settings = null, bool withMirror = true)
+    public static async Task<IrisTestHost> StartAsync(IDictionary<string, string?>? settings = null, bool withMirror = true,
+        Action<IServiceCollection>? replaceServices = null)
     {
         var cache = new TempDirectory();
         var values = new Dictionary<string, string?>
@@ -45,7 +46,7 @@ public sealed class IrisTestHost : IAsyncDisposable
             values[pair.Key] = pair.Value;
         var configuration = IrisConfiguration.Build(overrides: values);
         var options = IrisConfiguration.Load(configuration);
-        var app = IrisServer.Build(options, configuration);
+        var app = IrisServer.Build(options, configuration, replaceServices);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new IrisTestHost(app, new Uri(address), cache);

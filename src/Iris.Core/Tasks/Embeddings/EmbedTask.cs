@@ -40,6 +40,7 @@ public sealed class EmbedTask(ModelRuntime models, EmbedTask.Defaults defaults)
 
     public async Task<TextEmbedding> EmbedTextAsync(Parameters parameters, string text, CancellationToken cancellationToken)
     {
+        using var use = ModelUse.Begin();
         var model = await LoadAsync(parameters, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         var embedding = (await model.EmbedTextsAsync([text], cancellationToken))[0];
