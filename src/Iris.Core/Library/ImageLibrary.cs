@@ -8,6 +8,7 @@ using Iris.Core.Inspection;
 using Iris.Core.Jobs;
 using Iris.Core.Library.Vectors;
 using Iris.Core.Models;
+using Iris.Core.Moderation;
 using Iris.Core.Ocr;
 using Iris.Core.Storage;
 using Iris.Core.Tasks;
@@ -180,6 +181,7 @@ public sealed class ImageLibrary
                 OcrResult => credits with { OcrText = made },
                 DetectionResult => credits with { Labels = made },
                 FaceDetectionResult => credits with { FaceCount = made },
+                ModerationResult => credits with { Safety = made },
                 _ => credits,
             };
             fields = outcome.Result switch
@@ -189,6 +191,7 @@ public sealed class ImageLibrary
                 OcrResult o => fields with { OcrText = o.Text },
                 DetectionResult d => fields with { Labels = d.Objects.Select(o => o.Label).Distinct().ToList() },
                 FaceDetectionResult f => fields with { FaceCount = f.Faces.Count },
+                ModerationResult m => fields with { Safety = new ContentSafety(m.Safe, m.Flagged) },
                 ImageInfo i => fields with { CapturedAt = CaptureTime(i.Exif?.CaptureTime) },
                 string hash when outcome.Name == "phash" => fields with { PerceptualHash = hash },
                 string hash when outcome.Name == PixelHashTask.TaskName => fields with { PixelHash = hash },

@@ -15,6 +15,8 @@ using Iris.Core.Tasks.Detection;
 using Iris.Core.Tasks.Embeddings;
 using Iris.Core.Tasks.Faces;
 using Iris.Core.Tasks.Inspection;
+using Iris.Core.Tasks.Moderation;
+using Iris.Core.Moderation;
 using Iris.Core.Tasks.Ocr;
 using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
@@ -61,6 +63,8 @@ public static class IrisServices
             new FacesTask.Defaults(options.Faces.Model, options.Faces.MinConfidence, options.Faces.MaxFaces)));
         services.AddSingleton(sp => new ClassifyTask(sp.GetRequiredService<ModelRuntime>(),
             new ClassifyTask.Defaults(options.Classification.Model, options.Classification.TopK, options.Classification.MinConfidence)));
+        services.AddSingleton(sp => new ModerateTask(sp.GetRequiredService<ModelRuntime>(), new ModerateTask.Defaults(options.Moderation.Model,
+            new ModerationThresholds(options.Moderation.PornThreshold, options.Moderation.HentaiThreshold, options.Moderation.SexyThreshold))));
         services.AddSingleton(sp => new InfoTask(sp.GetRequiredService<ImageInspector>()));
         services.AddSingleton(sp => new OcrTask(sp.GetRequiredService<ModelRuntime>(), new OcrTask.Defaults(options.Ocr.Model, options.Ocr.MinConfidence)));
         services.AddSingleton(sp => new DescribeTask(sp.GetRequiredService<ModelRuntime>(),
@@ -73,6 +77,7 @@ public static class IrisServices
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<InfoTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<OcrTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<DescribeTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<ModerateTask>());
         services.AddSingleton(sp =>
         {
             var analyzer = new ImageAnalyzer(sp.GetServices<IImageTask>(), sp.GetRequiredService<ImageDecoder>(), options.Analyze.MaxParallelModelTasks);

@@ -8,10 +8,10 @@ public sealed class LibraryOptions
 
     /// <summary>
     /// Comma-separated analysis tasks indexing runs on each image: <c>embed</c> (CLIP vector, semantic search),
-    /// <c>describe</c> (caption), <c>ocr</c>, <c>detect</c> (labels), <c>faces</c> (face count). EXIF capture time, size
+    /// <c>describe</c> (caption), <c>ocr</c>, <c>detect</c> (labels), <c>faces</c> (face count), <c>moderate</c> (content-safety verdict, for search's <c>safe_only</c>). EXIF capture time, size
     /// and the perceptual hash are always kept.
     /// </summary>
-    public string IndexTasks { get; init; } = "embed,describe,ocr,detect,faces";
+    public string IndexTasks { get; init; } = "embed,describe,ocr,detect,faces,moderate";
 
     public IReadOnlyList<string> IndexTaskList => IndexTasks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

@@ -105,6 +105,7 @@ public static class IrisServer
         app.MapModelsApi();
         app.MapDetectApi();
         app.MapClassifyApi();
+        app.MapModerateApi();
         app.MapFacesApi();
         app.MapInfoApi();
         app.MapAnalyzeApi();
