@@ -32,7 +32,7 @@ public static class IrisServices
         // One budget of decoded pixels for the whole process: every decode and every transform takes from it.
         services.AddSingleton(sp => options.CreateDecodeAdmission(sp.GetService<ILogger<AfterBurstTrim>>()));
         services.AddSingleton(sp => new ImageDecoder(options.ImageLimits(), sp.GetRequiredService<DecodeAdmission>()));
-        services.AddSingleton(sp => new ModelCatalog(BuiltInManifests.Load(), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
+        services.AddSingleton(sp => new ModelCatalog(HubPin.WithDownloadUrls(BuiltInManifests.Load(), options.Models.HubEndpoint), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
         services.AddIrisHttpClients(options);
         services.AddSingleton(sp => new ModelDownloader(
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.Models),
