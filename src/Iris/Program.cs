@@ -8,6 +8,7 @@ CommonOptions.AddTo(root);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DetectCommand.Create());
 root.Subcommands.Add(ClassifyCommand.Create());
+root.Subcommands.Add(ModerateCommand.Create());
 root.Subcommands.Add(FacesCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());

@@ -45,6 +45,12 @@ public sealed record ClassifierSpec
     /// <summary>Widen the bilinear filter when downscaling, as PIL and torchvision do (true), or sample like OpenCV (false).</summary>
     public bool? Antialias { get; init; }
 
+    /// <summary>
+    /// Stretch as TF.js's <c>tf.image.resizeBilinear(image, size, alignCorners=true)</c> does (corner pixels map onto corner
+    /// pixels, float output), for models that were fed that way, such as nsfwjs's. Only with <c>resize: stretch</c>.
+    /// </summary>
+    public bool? AlignCorners { get; init; }
+
     /// <summary><c>0..1</c> (pixels divided by 255) or <c>0..255</c>, before mean and std are applied.</summary>
     public string? PixelRange { get; init; }
 
@@ -92,6 +98,10 @@ public sealed record ClassifierSpec
         if (resize == ClassifierResize.CenterCrop && resizeSize < Math.Max(width, height))
             throw Invalid(modelName, $"resize_size {resizeSize} is smaller than the {width}×{height} crop");
 
+        var alignCorners = AlignCorners ?? preset.AlignCorners ?? false;
+        if (alignCorners && resize != ClassifierResize.Stretch)
+            throw Invalid(modelName, "align_corners applies only to resize: stretch");
+
         var scale = (PixelRange ?? preset.PixelRange ?? "0..1") switch
         {
             "0..1" => 1.0 / 255,
@@ -113,7 +123,10 @@ public sealed record ClassifierSpec
             "probabilities" => false,
             var other => throw Invalid(modelName, $"output '{other}' must be logits or probabilities"),
         };
-        return new ClassifierSettings(new TensorFormat(layout, bgr, normalization), width, height, resize, resizeSize, Antialias ?? preset.Antialias ?? true, logits);
+        return new ClassifierSettings(new TensorFormat(layout, bgr, normalization), width, height, resize, resizeSize, Antialias ?? preset.Antialias ?? true, logits)
+        {
+            AlignCorners = alignCorners,
+        };
     }
 
     private static InvalidModelManifestException Invalid(string model, string reason) => new(model, $"its 'classifier' section is invalid: {reason}");
@@ -123,7 +136,11 @@ public enum ClassifierResize { Stretch, CenterCrop }
 
 /// <summary>A classifier's input and output conventions with every value decided.</summary>
 public sealed record ClassifierSettings(
-    TensorFormat Format, int InputWidth, int InputHeight, ClassifierResize Resize, int ResizeSize, bool Antialias, bool OutputIsLogits);
+    TensorFormat Format, int InputWidth, int InputHeight, ClassifierResize Resize, int ResizeSize, bool Antialias, bool OutputIsLogits)
+{
+    /// <summary>Stretch with TF.js's align-corners bilinear resize instead of the Pillow/OpenCV resamplers.</summary>
+    public bool AlignCorners { get; init; }
+}
 
 /// <summary>The common conventions a manifest can name instead of spelling them out.</summary>
 public static class ClassifierPresets

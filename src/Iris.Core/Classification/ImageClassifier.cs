@@ -48,6 +48,11 @@ public sealed class ImageClassifier : ILoadedModel
     /// <summary>Resizes, crops and normalises the image into <paramref name="tensor"/> in the model's layout.</summary>
     public void Preprocess(DecodedImage image, Span<float> tensor)
     {
+        if (Settings.AlignCorners)
+        {
+            TensorFlowBilinear.Write(image, Settings.InputWidth, Settings.InputHeight, alignCorners: true, Settings.Format, tensor);
+            return;
+        }
         var plan = PlanFor(image.Width, image.Height);
         var pixels = ArrayPool<byte>.Shared.Rent(plan.Width * plan.Height * 3);
         try

@@ -9,7 +9,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Iris.Core.Detection;
 
 /// <summary>A YOLOX-family object detector, configured entirely by its manifest's <see cref="DetectorSpec"/>.</summary>
-public sealed class YoloxDetector : ILoadedModel
+public sealed class YoloxDetector : IObjectDetector
 {
     private readonly InferenceSession _session;
     private readonly DetectorSpec _spec;
@@ -22,7 +22,7 @@ public sealed class YoloxDetector : ILoadedModel
     {
         _spec = spec;
         if (_spec.Architecture != "yolox")
-            throw new InvalidModelManifestException(manifest.Name, $"detector architecture '{_spec.Architecture}' is not supported (supported: yolox)");
+            throw new InvalidModelManifestException(manifest.Name, $"detector architecture '{_spec.Architecture}' is not supported (supported: yolox, centernet)");
         Manifest = manifest;
         Labels = labels;
         _session = session;
@@ -43,6 +43,9 @@ public sealed class YoloxDetector : ILoadedModel
 
     public ModelManifest Manifest { get; }
     public DetectorSpec Spec => _spec;
+
+    /// <summary>YOLOX letterboxes the whole image into its input.</summary>
+    public DecodeNeed InputNeed => DecodeNeed.Contain(_spec.InputWidth, _spec.InputHeight);
 
     /// <summary>The input tensor's pixels as the manifest describes them; mean and std are per tensor plane (the model's channel order).</summary>
     public static TensorFormat InputFormat(DetectorSpec spec)

@@ -11,6 +11,8 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoa
     public async Task<ILoadedModel> LoadAsync(ModelManifest manifest, ModelFiles files, CancellationToken cancellationToken)
     {
         var spec = manifest.Section<DetectorSpec>("detector");
+        if (spec.Architecture == "centernet")
+            return await LoadCenterNetAsync(manifest, files, cancellationToken);
         manifest.File(spec.Model);
         manifest.File(spec.Labels);
         var labels = (await File.ReadAllLinesAsync(files.Path(spec.Labels), cancellationToken))
@@ -19,6 +21,29 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoa
         try
         {
             var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.RunLimits);
+            var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
+            await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
+            return detector;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The second architecture: its own section, preprocessing and decoder; the rest of the pipeline sees an <see cref="IObjectDetector"/>.</summary>
+    private async Task<ILoadedModel> LoadCenterNetAsync(ModelManifest manifest, ModelFiles files, CancellationToken cancellationToken)
+    {
+        var spec = manifest.Section<CenterNetSpec>("detector");
+        manifest.File(spec.Model);
+        manifest.File(spec.Labels);
+        var labels = (await File.ReadAllLinesAsync(files.Path(spec.Labels), cancellationToken))
+            .Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        var session = sessions.Create(files.Path(spec.Model));
+        try
+        {
+            var detector = new CenterNetDetector(manifest, spec, session, labels, sessions.Settings.MaxConcurrentRuns);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
             return detector;

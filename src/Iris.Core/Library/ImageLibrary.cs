@@ -9,6 +9,7 @@ using Iris.Core.Jobs;
 using Iris.Core.Library.People;
 using Iris.Core.Library.Vectors;
 using Iris.Core.Models;
+using Iris.Core.Moderation;
 using Iris.Core.Ocr;
 using Iris.Core.Storage;
 using Iris.Core.Tasks;
@@ -193,6 +194,7 @@ public sealed class ImageLibrary
                 OcrResult => credits with { OcrText = made },
                 DetectionResult => credits with { Labels = made },
                 FaceDetectionResult or FaceEmbeddingResult => credits with { FaceCount = made },
+                ModerationResult => credits with { Safety = made },
                 _ => credits,
             };
             fields = outcome.Result switch
@@ -203,6 +205,7 @@ public sealed class ImageLibrary
                 DetectionResult d => fields with { Labels = d.Objects.Select(o => o.Label).Distinct().ToList() },
                 FaceDetectionResult f => fields with { FaceCount = f.Faces.Count },
                 FaceEmbeddingResult f => Faces(f),
+                ModerationResult m => fields with { Safety = new ContentSafety(m.Safe, m.Flagged) },
                 ImageInfo i => fields with { CapturedAt = CaptureTime(i.Exif?.CaptureTime) },
                 string hash when outcome.Name == "phash" => fields with { PerceptualHash = hash },
                 string hash when outcome.Name == PixelHashTask.TaskName => fields with { PixelHash = hash },

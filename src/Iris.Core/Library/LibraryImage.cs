@@ -7,7 +7,11 @@ namespace Iris.Core.Library;
 /// Which model produced each stored field (name and version from the catalog), so a caption or a label is credited without
 /// its indexing job (purged by retention, or none: <c>iris library add</c>). Null: the field's task did not run.
 /// </summary>
-public sealed record FieldModels(ModelVersion? Caption = null, ModelVersion? Labels = null, ModelVersion? OcrText = null, ModelVersion? FaceCount = null);
+public sealed record FieldModels(ModelVersion? Caption = null, ModelVersion? Labels = null, ModelVersion? OcrText = null, ModelVersion? FaceCount = null,
+    ModelVersion? Safety = null);
+
+/// <summary>The <c>moderate</c> task's verdict on an image: safe, or the classes (Porn, Hentai, Sexy) above their thresholds.</summary>
+public sealed record ContentSafety(bool Safe, IReadOnlyList<string> Flagged);
 
 /// <summary>Where an image stands in the library: waiting for its indexing job, searchable, or refused with a reason.</summary>
 public enum IndexState { Queued, Indexed, Failed }
@@ -29,6 +33,9 @@ public sealed record IndexedFields
     public string? OcrText { get; init; }
     public IReadOnlyList<string> Labels { get; init; } = [];
     public int? FaceCount { get; init; }
+
+    /// <summary>The content-safety verdict; null when <c>moderate</c> is not in Library:IndexTasks (or was not when it was indexed).</summary>
+    public ContentSafety? Safety { get; init; }
 
     /// <summary>64-bit dHash of the upright image (see <see cref="PerceptualHash"/>), hex.</summary>
     public string? PerceptualHash { get; init; }

@@ -27,6 +27,9 @@ public sealed record SearchQuery
     public SearchSort Sort { get; init; } = SearchSort.Relevance;
     public SearchMode Mode { get; init; } = SearchMode.Hybrid;
     public bool Dedupe { get; init; }
+
+    /// <summary>Only images the <c>moderate</c> task judged safe at indexing (unjudged images are left out too).</summary>
+    public bool SafeOnly { get; init; }
     public string? Cursor { get; init; }
 
     /// <summary>Only images this person (GET /v1/people) is in; combines with the query and every other filter.</summary>
@@ -93,6 +96,9 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
         // One more than the page needs tells whether there is a next page; near-duplicates collapse after the
         // ranking, so fetch more to still fill the page.
         var candidates = Math.Min(MaxDepth + 1, query.Dedupe ? depth * 3 : depth + 1);
+        // The verdict is in the stored fields, not beside the vectors, so safe_only filters the ranked candidates: fetch
+        // more so that a page still fills when some are left out.
+        if (query.SafeOnly) candidates = Math.Min(MaxDepth + 1, candidates * 2);
 
         IReadOnlyList<VectorHit> semantic = [];
         NullDistribution? chance = null;
@@ -117,6 +123,7 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
         }
         var images = (await library.Store.GetManyAsync(fused.Keys.ToList(), cancellationToken))
             .Where(i => i.State == IndexState.Indexed && (query.Filter.Owner is null || i.Owner == query.Filter.Owner))
+            .Where(i => !query.SafeOnly || i.Fields?.Safety?.Safe == true)
             .ToDictionary(i => i.Id);
 
         var ranked = new List<SearchHit>();

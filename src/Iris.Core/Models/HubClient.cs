@@ -188,15 +188,7 @@ public sealed class HubClient : IDisposable
         foreach (var file in described)
         {
             var local = _store.FilePath(download, file.Path);
-            if (file.GitBlobSha1 is { } expected)
-            {
-                var actual = GitBlobSha1(local);
-                if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
-                {
-                    File.Delete(local);
-                    throw new ModelPullException($"{reference.Repository}/{file.Path}: git blob sha1 is {actual}, the Hub says {expected}; the file was deleted.");
-                }
-            }
+            CheckGitBlob(reference, file, local);
             await using var stream = File.OpenRead(local);
             files.Add(new ModelFile
             {
@@ -211,6 +203,53 @@ public sealed class HubClient : IDisposable
         await File.WriteAllTextAsync(manifestPath, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions), cancellationToken);
         _logger?.LogInformation("Pulled {Repository}@{Commit} as {Model}", reference.Repository, commit, modelName);
         return new HubPullResult(manifest, commit, _store.ModelDirectory(download));
+    }
+
+    /// <summary>
+    /// Pulls a catalog manifest that names a Hub repository at a pinned commit (<see cref="HubPin"/>) into the cache under
+    /// the manifest's name. Every file is checked against what the Hub publishes at that commit (an LFS file's sha256 and
+    /// size, a small file's git blob sha1) and against the sha256 the manifest pins; the manifest stays the catalog's own.
+    /// </summary>
+    public async Task PullPinnedAsync(ModelManifest manifest, HubPin pin, bool force, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var reference = pin.Reference;
+        var (commit, all) = await ListAsync(reference, cancellationToken);
+        progress?.Report($"{manifest.Name}: {reference.Repository}@{reference.Revision} is commit {commit}");
+        var described = new List<(ModelFile File, HubFile Hub)>();
+        foreach (var file in manifest.Files)
+        {
+            var hub = all.FirstOrDefault(f => f.Path == file.Path)
+                ?? throw new ModelPullException($"{reference.Repository}@{commit} has no file '{file.Path}', which the manifest of {manifest.Name} lists.");
+            if (hub.Size is null || (hub.Sha256 is null && hub.GitBlobSha1 is null))
+                hub = await DescribeAsync(reference, commit, file.Path, cancellationToken);
+            if (file.Sha256 is { } pinned && hub.Sha256 is { } published && !string.Equals(pinned, published, StringComparison.OrdinalIgnoreCase))
+                throw new ModelPullException(
+                    $"{reference.Repository}@{commit} publishes sha256 {published} for {file.Path}; the manifest of {manifest.Name} pins {pinned.ToLowerInvariant()}. Nothing was downloaded.");
+            described.Add((file, hub));
+        }
+        var download = manifest with
+        {
+            Files = described.Select(d => d.File with
+            {
+                Sha256 = d.File.Sha256 ?? d.Hub.Sha256,
+                Bytes = d.File.Bytes ?? d.Hub.Size,
+                MirrorPath = null,
+                Urls = [ResolveUrl(reference, commit, d.File.Path).ToString()],
+            }).ToList(),
+        };
+        await _store.PullAsync(download, force, progress, cancellationToken);
+        foreach (var (file, hub) in described)
+            CheckGitBlob(reference, hub, _store.FilePath(download, file.Path));
+    }
+
+    /// <summary>A small (non-LFS) file has no sha256 on the Hub, only its git blob sha1: a mismatch deletes the file.</summary>
+    private static void CheckGitBlob(HubReference reference, HubFile file, string local)
+    {
+        if (file.GitBlobSha1 is not { } expected) return;
+        var actual = GitBlobSha1(local);
+        if (string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase)) return;
+        File.Delete(local);
+        throw new ModelPullException($"{reference.Repository}/{file.Path}: git blob sha1 is {actual}, the Hub says {expected}; the file was deleted.");
     }
 
     /// <summary>

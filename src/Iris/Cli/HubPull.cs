@@ -21,9 +21,7 @@ public static class HubPull
         }
         var modelName = name ?? reference.DefaultModelName;
         await using var services = new ServiceCollection().AddIrisHttpClients(options).BuildServiceProvider();
-        var clients = services.GetRequiredService<IHttpClientFactory>();
-        using var client = new HubClient(new Uri(options.Models.HubEndpoint), options.Models.HubToken, options.Models.CacheDirectory,
-            options.Models.DownloadAttempts, clients.CreateClient(HttpClients.Hub), clients.CreateClient(HttpClients.HubHead));
+        using var client = Client(options, services);
         try
         {
             var result = await client.PullAsync(reference, modelName, patterns, quantized, force, new Progress<string>(Console.WriteLine), cancellationToken);
@@ -36,5 +34,20 @@ public static class HubPull
             Console.Error.WriteLine($"{text}: {e.Message}");
             return false;
         }
+    }
+
+    /// <summary><c>iris models pull NAME</c> of a catalog model pinned to a Hub commit (its manifest's <c>hub</c> section).</summary>
+    public static async Task PinnedAsync(IrisOptions options, ModelManifest manifest, HubPin pin, bool force, CancellationToken cancellationToken)
+    {
+        await using var services = new ServiceCollection().AddIrisHttpClients(options).BuildServiceProvider();
+        using var client = Client(options, services);
+        await client.PullPinnedAsync(manifest, pin, force, new Progress<string>(Console.WriteLine), cancellationToken);
+    }
+
+    private static HubClient Client(IrisOptions options, IServiceProvider services)
+    {
+        var clients = services.GetRequiredService<IHttpClientFactory>();
+        return new HubClient(new Uri(options.Models.HubEndpoint), options.Models.HubToken, options.Models.CacheDirectory,
+            options.Models.DownloadAttempts, clients.CreateClient(HttpClients.Hub), clients.CreateClient(HttpClients.HubHead));
     }
 }

@@ -85,7 +85,11 @@ public static class ModelsCommand
             {
                 try
                 {
-                    await store.PullAsync(manifest, parse.GetValue(force), new Progress<string>(Console.WriteLine), cancellationToken);
+                    // A Hub model without a mirror is checked against what the Hub publishes at its pinned commit too.
+                    if (HubPin.Of(manifest) is { } pin && store.MirrorDirectory is null)
+                        await HubPull.PinnedAsync(options, manifest, pin, parse.GetValue(force), cancellationToken);
+                    else
+                        await store.PullAsync(manifest, parse.GetValue(force), new Progress<string>(Console.WriteLine), cancellationToken);
                     Console.WriteLine($"{manifest.Name}: installed in {store.ModelDirectory(manifest)}");
                 }
                 catch (ModelPullException e)

@@ -115,6 +115,9 @@ public static class IrisConfiguration
             errors.Add("Classification:Model must name a classification model, e.g. petal-color.");
         Range("Classification:TopK", o.Classification.TopK, 1, 1000);
         Range("Classification:MinConfidence", o.Classification.MinConfidence, 0, 1);
+        Range("Moderation:PornThreshold", o.Moderation.PornThreshold, 0, 1);
+        Range("Moderation:HentaiThreshold", o.Moderation.HentaiThreshold, 0, 1);
+        Range("Moderation:SexyThreshold", o.Moderation.SexyThreshold, 0, 1);
         if (string.IsNullOrWhiteSpace(o.Faces.Model))
             errors.Add("Faces:Model must name a face detection model, e.g. ultraface-rfb-320.");
         Range("Faces:MinConfidence", o.Faces.MinConfidence, 0, 1);

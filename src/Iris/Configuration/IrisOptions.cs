@@ -12,6 +12,7 @@ public sealed class IrisOptions
     public ImagesOptions Images { get; init; } = new();
     public DetectionOptions Detection { get; init; } = new();
     public ClassificationOptions Classification { get; init; } = new();
+    public ModerationOptions Moderation { get; init; } = new();
     public FacesOptions Faces { get; init; } = new();
     public InfoOptions Info { get; init; } = new();
     public AnalyzeOptions Analyze { get; init; } = new();
@@ -178,6 +179,22 @@ public sealed class ClassificationOptions
     public string Model { get; init; } = "petal-color";
     public int TopK { get; init; } = 5;
     public float MinConfidence { get; init; } = 0f;
+}
+
+/// <summary>Content safety (the <c>moderate</c> task): an image is unsafe when a class's probability is above its threshold.</summary>
+public sealed class ModerationOptions
+{
+    /// <summary>The content-safety classifier used when a request names none (a classify model with Porn, Hentai and Sexy classes).</summary>
+    public string Model { get; init; } = "nsfw-mobilenet-v2";
+
+    /// <summary>Porn above this is unsafe.</summary>
+    public float PornThreshold { get; init; } = 0.5f;
+
+    /// <summary>Hentai (explicit drawings) above this is unsafe.</summary>
+    public float HentaiThreshold { get; init; } = 0.5f;
+
+    /// <summary>Sexy (suggestive, not explicit) above this is unsafe; 1 never flags it.</summary>
+    public float SexyThreshold { get; init; } = 0.8f;
 }
 
 public sealed class FacesOptions

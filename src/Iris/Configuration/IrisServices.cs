@@ -15,6 +15,8 @@ using Iris.Core.Tasks.Detection;
 using Iris.Core.Tasks.Embeddings;
 using Iris.Core.Tasks.Faces;
 using Iris.Core.Tasks.Inspection;
+using Iris.Core.Tasks.Moderation;
+using Iris.Core.Moderation;
 using Iris.Core.Tasks.Ocr;
 using Iris.Core.Tasks.Transforms;
 using Iris.Core.Transforms;
@@ -30,7 +32,7 @@ public static class IrisServices
         // One budget of decoded pixels for the whole process: every decode and every transform takes from it.
         services.AddSingleton(sp => options.CreateDecodeAdmission(sp.GetService<ILogger<AfterBurstTrim>>()));
         services.AddSingleton(sp => new ImageDecoder(options.ImageLimits(), sp.GetRequiredService<DecodeAdmission>(), options.Images.ShrinkOnLoad));
-        services.AddSingleton(sp => new ModelCatalog(BuiltInManifests.Load(), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
+        services.AddSingleton(sp => new ModelCatalog(HubPin.WithDownloadUrls(BuiltInManifests.Load(), options.Models.HubEndpoint), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
         services.AddIrisHttpClients(options);
         services.AddSingleton(sp => new ModelDownloader(
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClients.Models),
@@ -65,6 +67,8 @@ public static class IrisServices
             new FaceEmbedTask.Defaults(options.Faces.EmbedModel, options.Faces.Model, options.Faces.MinConfidence, options.Faces.MaxFaces)));
         services.AddSingleton(sp => new ClassifyTask(sp.GetRequiredService<ModelRuntime>(),
             new ClassifyTask.Defaults(options.Classification.Model, options.Classification.TopK, options.Classification.MinConfidence)));
+        services.AddSingleton(sp => new ModerateTask(sp.GetRequiredService<ModelRuntime>(), new ModerateTask.Defaults(options.Moderation.Model,
+            new ModerationThresholds(options.Moderation.PornThreshold, options.Moderation.HentaiThreshold, options.Moderation.SexyThreshold))));
         services.AddSingleton(sp => new InfoTask(sp.GetRequiredService<ImageInspector>()));
         services.AddSingleton(sp => new OcrTask(sp.GetRequiredService<ModelRuntime>(), new OcrTask.Defaults(options.Ocr.Model, options.Ocr.MinConfidence)));
         services.AddSingleton(sp => new DescribeTask(sp.GetRequiredService<ModelRuntime>(),
@@ -77,6 +81,7 @@ public static class IrisServices
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<InfoTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<OcrTask>());
         services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<DescribeTask>());
+        services.AddSingleton<IImageTask>(sp => sp.GetRequiredService<ModerateTask>());
         services.AddSingleton(sp => new Iris.Core.Faces.Recognition.FaceEmbedder(sp.GetRequiredService<ImageAnalyzer>(), sp.GetRequiredService<FaceEmbedTask>()));
         services.AddSingleton(sp =>
         {

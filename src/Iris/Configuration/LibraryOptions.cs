@@ -9,9 +9,10 @@ public sealed class LibraryOptions
     /// <summary>
     /// Comma-separated analysis tasks indexing runs on each image: <c>embed</c> (CLIP vector, semantic search),
     /// <c>describe</c> (caption), <c>ocr</c>, <c>detect</c> (labels), <c>face-embed</c> (faces with identity descriptors:
-    /// face count and people) or <c>faces</c> (face count only). EXIF capture time, size and the perceptual hash are always kept.
+    /// face count and people) or <c>faces</c> (face count only), <c>moderate</c> (content-safety verdict, for search's
+    /// <c>safe_only</c>). EXIF capture time, size and the perceptual hash are always kept.
     /// </summary>
-    public string IndexTasks { get; init; } = "embed,describe,ocr,detect,face-embed";
+    public string IndexTasks { get; init; } = "embed,describe,ocr,detect,face-embed,moderate";
 
     public IReadOnlyList<string> IndexTaskList => IndexTasks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

@@ -21,7 +21,8 @@ public sealed record ImageListResponse(IReadOnlyList<ImageResponse> Images, stri
 /// <summary>What indexing kept of an image (null fields: their task is not in Library:IndexTasks).</summary>
 public sealed record ImageIndexResponse(
     string? Space, bool HasVector, string? Caption, string? OcrText, IReadOnlyList<string> Labels, int? FaceCount, DateTimeOffset? CapturedAt,
-    int Width, int Height, string? Format, string? PerceptualHash, IReadOnlyDictionary<string, double> TaskMs, FieldModelsResponse? Models);
+    int Width, int Height, string? Format, string? PerceptualHash, IReadOnlyDictionary<string, double> TaskMs, FieldModelsResponse? Models,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ContentSafety? Safety = null);
 
 /// <summary>
 /// The model (name, version) that produced each field of the index entry; null for a field whose task did not run, and
@@ -45,7 +46,7 @@ public sealed record ImageResponse(
         StateName(image.State), image.Error, image.JobId, image.IndexedAt,
         image.Fields is not { } f ? null : new ImageIndexResponse(
             f.Space, hasVector ?? f.Space is not null, f.Caption, f.OcrText, f.Labels, f.FaceCount, f.CapturedAt, f.Width, f.Height, f.Format, f.PerceptualHash, f.TaskMs,
-            FieldModelsResponse.From(f.Models)));
+            FieldModelsResponse.From(f.Models), f.Safety));
 
     public static string StateName(IndexState state) => state.ToString().ToLowerInvariant();
 }

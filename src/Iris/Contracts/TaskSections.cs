@@ -3,6 +3,7 @@ using Iris.Core.Classification;
 using Iris.Core.Detection;
 using Iris.Core.Faces;
 using Iris.Core.Inspection;
+using Iris.Core.Moderation;
 using Iris.Core.Ocr;
 using Iris.Core.Tasks;
 
@@ -22,6 +23,7 @@ public static class TaskSections
         OcrResult ocr => OcrResponse.From(ocr, 0, outcome.Ms),
         CaptionBatch captions => DescribeResponse.From(captions, 0, false, 0, outcome.Ms),
         ImageInfo info => InfoResponse.From(info, 0, outcome.Ms),
+        ModerationResult moderation => ModerationResponse.From(moderation, 0, outcome.Ms),
         var other => throw new NotSupportedException($"Task '{outcome.Name}' produced a {other.GetType().Name}, which has no section mapping."),
     };
 }

@@ -115,6 +115,7 @@ public static class IrisServer
         app.MapModelsApi();
         app.MapDetectApi();
         app.MapClassifyApi();
+        app.MapModerateApi();
         app.MapFacesApi();
         app.MapKnownPeopleApi();
         app.MapInfoApi();

@@ -25,6 +25,7 @@ public static class SearchApi
         new("before", JsonSchemaType.String, "Only images captured before this time."),
         new("has_faces", JsonSchemaType.Boolean, "true: only images with a face; false: only images without."),
         new("person", JsonSchemaType.String, "Only images this person is in (a person_id of GET /v1/people; 404 if none)."),
+        new("safe_only", JsonSchemaType.Boolean, "true: only images the moderate task judged safe at indexing (Library:IndexTasks includes moderate)."),
         new("min_score", JsonSchemaType.Number, "Drop every hit whose calibrated score is below this (0..1; 0.5 is chance, see README, Search)."),
         new("sort", JsonSchemaType.String, "relevance (default) or date (capture time, newest first; after the min_score cut)."),
         new("mode", JsonSchemaType.String, "hybrid (default), semantic (CLIP only) or text (full text only)."),
@@ -136,6 +137,7 @@ public static class SearchApi
                 var other => throw new InvalidParameterException($"mode must be hybrid, semantic or text; got '{other}'.", "mode"),
             },
             Dedupe = Bool(Value("dedupe"), "dedupe") ?? false,
+            SafeOnly = Bool(Value("safe_only"), "safe_only") ?? false,
             Cursor = Value("cursor"),
             Person = Value("person"),
         };

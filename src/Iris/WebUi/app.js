@@ -49,8 +49,9 @@ function choose(file) {
   $('file-name').textContent = `${file.name} (${bytes(file.size)})`;
   // A new image invalidates the previous analysis: its boxes belong to another picture.
   $('stage').hidden = true;
-  for (const id of ['objects', 'faces', 'classes', 'ocr', 'info', 'timings']) $(`${id}-section`).hidden = true;
+  for (const id of ['objects', 'faces', 'classes', 'moderate', 'ocr', 'info', 'timings']) $(`${id}-section`).hidden = true;
   $('caption').hidden = true;
+  $('caption-model').hidden = true;
 }
 
 function requireImage(errorElement) {
@@ -108,14 +109,52 @@ async function renderAnalysis(result) {
   list('classes', result.classify && (result.classify.predictions ?? result.classify.labels ?? [])
     .map((p) => `${p.label} ${percent(p.confidence ?? p.score)}`));
   list('ocr', result.ocr && result.ocr.lines.map((line) => `${line.text} (${percent(line.confidence)})`), 'ocr-lines');
+  list('moderate', result.moderate && Object.entries(result.moderate.scores).map(([label, p]) => `${label} ${percent(p)}`));
+  if (result.moderate) {
+    $('moderate-verdict').textContent = result.moderate.safe ? 'Safe' : `Unsafe: ${result.moderate.flagged.join(', ')}`;
+    $('moderate-verdict').className = result.moderate.safe ? 'verdict safe' : 'verdict unsafe';
+  }
 
   const caption = $('caption');
   caption.hidden = !result.describe;
   caption.textContent = result.describe ? `“${result.describe.description}”` : '';
+  $('caption-model').hidden = !result.describe;
+
+  // Which model answered each section, and a warning when it is one of the small demonstration models.
+  const catalog = await modelCatalog();
+  for (const [task, note] of [['detect', 'objects-model'], ['faces', 'faces-model'], ['classify', 'classes-model'],
+    ['moderate', 'moderate-model'], ['ocr', 'ocr-model'], ['describe', 'caption-model']]) {
+    if (result[task]) credit($(note), result[task].model, catalog);
+  }
 
   renderInfo(result);
   $('timings-section').hidden = false;
   pairs($('timings'), Object.entries(result.timings_ms ?? {}));
+}
+
+/** Model name → catalog entry (from /v1/models, fetched once); empty when the catalog cannot be read. */
+let catalogPromise = null;
+function modelCatalog() {
+  catalogPromise ??= apiJson('/v1/models')
+    .then((models) => new Map(models.map((m) => [m.name, m])))
+    .catch(() => { catalogPromise = null; return new Map(); });
+  return catalogPromise;
+}
+
+/**
+ * A model trained for one narrow domain answers every image as if it were from that domain (the flower captioner
+ * calls a photo of doctors a flower); its catalog entry says so ("synthetic" data), and the page says so too.
+ */
+function isDemonstrationModel(model) {
+  return /synthetic/i.test(`${model?.description ?? ''} ${model?.license ?? ''}`);
+}
+
+function credit(element, name, catalog) {
+  element.replaceChildren(document.createTextNode('by '), el('code', { textContent: name ?? 'unknown model' }));
+  element.classList.toggle('domain-specific', isDemonstrationModel(catalog.get(name)));
+  if (isDemonstrationModel(catalog.get(name))) {
+    element.append(el('span', { className: 'warning', textContent: ' — domain-specific: trained on synthetic flowers, not a general-purpose model' }));
+  }
 }
 
 /** Fills one result list; `items` undefined means the task did not run, so its section stays hidden. */

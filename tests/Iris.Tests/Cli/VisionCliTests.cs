@@ -73,6 +73,6 @@ public class VisionCliTests
 
         var unknown = await IrisProcess.RunAsync(["analyze", TestPaths.RealImage("dog.jpg"), "--tasks", "detect,sparkle", .. common]);
         Assert.Equal(1, unknown.ExitCode);
-        Assert.Contains("Valid tasks: classify, describe, detect, faces, info, ocr", unknown.StandardError);
+        Assert.Contains("Valid tasks: classify, describe, detect, faces, info, moderate, ocr", unknown.StandardError);
     }
 }

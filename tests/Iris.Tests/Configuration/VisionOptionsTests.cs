@@ -43,6 +43,6 @@ public class AnalyzeDefaultTasksTests
             ["serve", "--urls", "http://127.0.0.1:0", "--model-cache", cache.Path, "--set", "Analyze:DefaultTasks=detect,colours"]);
         Assert.Equal(2, outcome.ExitCode);
         Assert.Contains("Analyze:DefaultTasks", outcome.StandardError);
-        Assert.Contains("Valid tasks: classify, describe, detect, faces, info, ocr", outcome.StandardError);
+        Assert.Contains("Valid tasks: classify, describe, detect, faces, info, moderate, ocr", outcome.StandardError);
     }
 }

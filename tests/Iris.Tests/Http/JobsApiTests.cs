@@ -123,7 +123,7 @@ public sealed class JobsApiTests : IAsyncLifetime
     public async Task Unknown_task_is_refused_with_the_list_of_valid_tasks()
     {
         using var response = await Client.PostAsync("/v1/jobs?tasks=detect,telepathy", Form((Dog, "dog.jpg")));
-        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest, "Unknown task 'telepathy'; valid tasks: classify, describe, detect, faces, info, ocr, transform");
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest, "Unknown task 'telepathy'; valid tasks: classify, describe, detect, faces, info, moderate, ocr, transform");
         Assert.Equal("tasks", problem.GetProperty("parameter").GetString());
     }
 

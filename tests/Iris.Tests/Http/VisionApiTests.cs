@@ -75,7 +75,7 @@ public class VisionApiTests(ReadyIrisHost server) : IClassFixture<ReadyIrisHost>
     [InlineData("/v1/faces?model=petal-color", "needs a 'faces' model")]
     [InlineData("/v1/faces?max_faces=abc", "max_faces must be a whole number")]
     [InlineData("/v1/info?include_gps=maybe", "include_gps must be true or false")]
-    [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, describe, detect, faces, info, ocr.")]
+    [InlineData("/v1/analyze?tasks=detect,colours,ocr2", "Unknown tasks 'colours', 'ocr2' in tasks. Valid tasks: classify, describe, detect, faces, info, moderate, ocr.")]
     [InlineData("/v1/analyze?tasks=classify&classify_top_k=-1", "classify_top_k must be between 1 and 1000")]
     [InlineData("/v1/analyze?tasks=faces&faces_model=yolox-nano", "needs a 'faces' model")]
     [InlineData("/v1/analyze?tasks=detect&classify_top_k=abc", "classify_top_k must be a whole number between 1 and 1000; got 'abc'.")]

@@ -145,6 +145,26 @@ public class ModelStoreTests
     }
 
     [Fact]
+    public void Every_incoming_model_of_the_shared_catalog_that_has_a_built_in_manifest_lists_the_same_files()
+    {
+        // "incoming" lists mirror models that are being given manifests; the mirror serves them by mirror_path like any other.
+        using var catalogJson = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.ModelMirror, "catalog.json")));
+        var manifests = BuiltInManifests.Load().ToDictionary(m => m.Name);
+        if (!catalogJson.RootElement.TryGetProperty("incoming", out var incoming)) return;
+        foreach (var model in incoming.EnumerateArray())
+        {
+            if (!manifests.TryGetValue(model.GetProperty("name").GetString()!, out var manifest)) continue;
+            foreach (var file in model.GetProperty("files").EnumerateArray())
+            {
+                var entry = manifest.Files.Single(f => f.MirrorPath == file.GetProperty("path").GetString());
+                Assert.Equal(file.GetProperty("sha256").GetString(), entry.Sha256);
+                Assert.Equal(file.GetProperty("bytes").GetInt64(), entry.Bytes);
+                Assert.True(File.Exists(Path.Combine(TestPaths.ModelMirror, entry.MirrorPath!)), $"{entry.MirrorPath} is not in the mirror");
+            }
+        }
+    }
+
+    [Fact]
     public void A_users_manifest_in_the_cache_adds_a_model_to_the_catalog()
     {
         using var cache = new TempDirectory();
