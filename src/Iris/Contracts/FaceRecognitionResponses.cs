@@ -9,7 +9,7 @@ public sealed record PersonDto(Guid Id, string Name, int Faces, DateTimeOffset C
     public static PersonDto From(KnownPerson p) => new(p.Id, p.Name, p.Faces, p.CreatedAt);
 }
 
-public sealed record PeopleResponse(IReadOnlyList<PersonDto> People);
+public sealed record KnownPeopleResponse(IReadOnlyList<PersonDto> People);
 
 /// <summary>The body of <c>PATCH /v1/faces/people/{id}</c>.</summary>
 public sealed record RenamePersonRequest(string? Name);

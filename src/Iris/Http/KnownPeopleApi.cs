@@ -82,8 +82,8 @@ public static partial class KnownPeopleApi
         return TypedResults.Created($"/v1/faces/people/{person.Id}", PersonDto.From(person));
     }
 
-    private static async Task<Ok<PeopleResponse>> ListAsync(KnownPeople people, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new PeopleResponse((await people.ListAsync(cancellationToken)).Select(PersonDto.From).ToList()));
+    private static async Task<Ok<KnownPeopleResponse>> ListAsync(KnownPeople people, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new KnownPeopleResponse((await people.ListAsync(cancellationToken)).Select(PersonDto.From).ToList()));
 
     private static async Task<Ok<PersonDto>> GetAsync(string id, KnownPeople people, CancellationToken cancellationToken) =>
         TypedResults.Ok(PersonDto.From(await people.GetAsync(PersonId(id), cancellationToken)));
