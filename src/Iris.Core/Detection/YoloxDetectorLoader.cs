@@ -1,10 +1,11 @@
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Inference.Batching;
 using Iris.Core.Models;
 
 namespace Iris.Core.Detection;
 
-public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoader
+public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions, BatchingSettings? batching = null) : IModelLoader
 {
     public string Task => "detect";
 
@@ -19,6 +20,7 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoa
         try
         {
             var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.MaxConcurrentRuns);
+            detector.EnableBatching(files.Path(spec.Model), sessions, (batching ?? BatchingSettings.Off).For(manifest.Name), ProbeImages.Create(spec.InputWidth, spec.InputHeight));
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
             return detector;

@@ -97,6 +97,9 @@ public sealed class InferenceOptions
 
     /// <summary>Inference runs allowed at once per model; 0 = unlimited. 1 keeps intra-op threads from fighting each other.</summary>
     public int MaxConcurrentRuns { get; init; } = 1;
+
+    /// <summary>Dynamic batching of concurrent requests per model (Inference:Batching:*).</summary>
+    public BatchingOptions Batching { get; init; } = new();
 }
 
 public sealed class ImagesOptions

@@ -46,6 +46,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (status == 503)
             context.Response.Headers.RetryAfter = "5";
+        if (exception is Iris.Core.Inference.Batching.BatchQueueFullException batchFull)
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(batchFull.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
@@ -93,6 +95,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         ImageTooComplexException => (422, "Image too complex"),
         ModelNotReadyException => (503, "Model not ready"),
         DecodeCapacityExceededException => (503, "Server busy"),
+        Iris.Core.Inference.Batching.BatchQueueFullException => (503, "Model busy"),
         StorageUnavailableException => (503, "Storage unavailable"),
         StorageFullException => (507, "Insufficient storage"),
         // SQLITE_FULL: only the job database is SQLite.
