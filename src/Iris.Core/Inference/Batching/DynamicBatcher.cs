@@ -64,6 +64,7 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         var pending = new Pending(input, _time.GetTimestamp());
+        Pending[]? own;
         lock (_lock)
         {
             if (_queue.Count >= _policy.MaxQueue)
@@ -72,8 +73,11 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
                 throw new BatchQueueFullException(_model, _queue.Count, RetryAfterLocked());
             }
             pending.Node = _queue.AddLast(pending);
-            DispatchLocked();
+            own = DispatchLocked(pending);
         }
+        // The batch that holds this caller's input runs on this caller's thread (always so on an idle model): no
+        // hand-over to another thread, so a lone caller waits for no scheduler.
+        if (own is not null) await RunBatchesAsync(own, thenQueued: false);
         await using (cancellationToken.Register(() => Cancel(pending, cancellationToken)))
             return await pending.Completion.Task;
     }
@@ -88,62 +92,81 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
         pending.Completion.TrySetCanceled(cancellationToken);
     }
 
-    private void DispatchLocked()
+    /// <summary>
+    /// Starts batches while slots are free; the batch holding <paramref name="caller"/>, if any, is returned for the
+    /// caller to run itself.
+    /// </summary>
+    private Pending[]? DispatchLocked(Pending? caller)
     {
-        while (_running < _concurrentBatches && _queue.Count > 0)
+        Pending[]? own = null;
+        while (TakeBatchLocked() is { } batch)
         {
-            if (_queue.Count < _policy.MaxBatch && _running > 0 && _policy.MaxDelay > TimeSpan.Zero)
-            {
-                var waited = _time.GetElapsedTime(_queue.First!.Value.Enqueued);
-                if (waited < _policy.MaxDelay)
-                {
-                    _delay ??= _time.CreateTimer(_ => OnDelayElapsed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                    _delay.Change(_policy.MaxDelay - waited, Timeout.InfiniteTimeSpan);
-                    return;
-                }
-            }
-            var batch = new Pending[Math.Min(_queue.Count, _policy.MaxBatch)];
-            var now = _time.GetTimestamp();
-            for (var i = 0; i < batch.Length; i++)
-            {
-                batch[i] = _queue.First!.Value;
-                _queue.RemoveFirst();
-                IrisMetrics.ModelBatchQueue.Record(_time.GetElapsedTime(batch[i].Enqueued, now).TotalSeconds, _tags);
-            }
-            IrisMetrics.ModelBatchSize.Record(batch.Length, _tags);
-            Interlocked.Increment(ref _batches);
-            _running++;
-            _ = Task.Run(() => RunBatchAsync(batch));
+            if (caller is not null && batch.Contains(caller)) own = batch;
+            else _ = Task.Run(() => RunBatchesAsync(batch, thenQueued: true));
         }
+        return own;
+    }
+
+    /// <summary>The next batch if a slot is free and the queue is ready to go (counted as running), else null.</summary>
+    private Pending[]? TakeBatchLocked()
+    {
+        if (_running >= _concurrentBatches || _queue.Count == 0 || _disposed.IsCancellationRequested) return null;
+        if (_queue.Count < _policy.MaxBatch && _running > 0 && _policy.MaxDelay > TimeSpan.Zero)
+        {
+            var waited = _time.GetElapsedTime(_queue.First!.Value.Enqueued);
+            if (waited < _policy.MaxDelay)
+            {
+                _delay ??= _time.CreateTimer(_ => OnDelayElapsed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _delay.Change(_policy.MaxDelay - waited, Timeout.InfiniteTimeSpan);
+                return null;
+            }
+        }
+        var batch = new Pending[Math.Min(_queue.Count, _policy.MaxBatch)];
+        var now = _time.GetTimestamp();
+        for (var i = 0; i < batch.Length; i++)
+        {
+            batch[i] = _queue.First!.Value;
+            _queue.RemoveFirst();
+            IrisMetrics.ModelBatchQueue.Record(_time.GetElapsedTime(batch[i].Enqueued, now).TotalSeconds, _tags);
+        }
+        IrisMetrics.ModelBatchSize.Record(batch.Length, _tags);
+        Interlocked.Increment(ref _batches);
+        _running++;
+        return batch;
     }
 
     private void OnDelayElapsed()
     {
-        lock (_lock) DispatchLocked();
+        lock (_lock) DispatchLocked(null);
     }
 
-    private async Task RunBatchAsync(Pending[] batch)
+    /// <summary>
+    /// Runs <paramref name="batch"/>, then, with <paramref name="thenQueued"/>, the next batches on the same thread while
+    /// requests are queued (a caller running its own batch leaves them to another thread, so that it can answer).
+    /// </summary>
+    private async Task RunBatchesAsync(Pending[] batch, bool thenQueued)
     {
-        var started = _time.GetTimestamp();
-        try
+        for (Pending[]? next = batch; next is not null;)
         {
-            var outputs = await _run(batch.Select(p => p.Input).ToArray(), _disposed.Token);
-            if (outputs.Count != batch.Length)
-                throw new InvalidOperationException($"A batch of {batch.Length} inputs of model '{_model}' gave {outputs.Count} outputs.");
-            for (var i = 0; i < batch.Length; i++) batch[i].Completion.TrySetResult(outputs[i]);
-        }
-        catch (Exception e)
-        {
-            foreach (var pending in batch) pending.Completion.TrySetException(e);
-        }
-        finally
-        {
+            var started = _time.GetTimestamp();
+            try
+            {
+                var outputs = await _run(next.Select(p => p.Input).ToArray(), _disposed.Token);
+                if (outputs.Count != next.Length)
+                    throw new InvalidOperationException($"A batch of {next.Length} inputs of model '{_model}' gave {outputs.Count} outputs.");
+                for (var i = 0; i < next.Length; i++) next[i].Completion.TrySetResult(outputs[i]);
+            }
+            catch (Exception e)
+            {
+                foreach (var pending in next) pending.Completion.TrySetException(e);
+            }
             lock (_lock)
             {
                 _running--;
                 var seconds = _time.GetElapsedTime(started).TotalSeconds;
                 _batchSeconds = _batchSeconds == 0 ? seconds : 0.8 * _batchSeconds + 0.2 * seconds;
-                if (!_disposed.IsCancellationRequested) DispatchLocked();
+                next = thenQueued ? TakeBatchLocked() : null;
+                DispatchLocked(null);
             }
         }
     }
