@@ -6,7 +6,8 @@ using Iris.Bench.Throughput;
 // the real server over loopback; `tasks` compares each route's ONNX Runtime time with its HTTP latency;
 // `allocations` counts managed bytes per request of /v1/detect and /v1/analyze;
 // `micro` hands the remaining arguments to BenchmarkDotNet; `vectors` and `vectors-pgvector` measure the vector index
-// (bench/vectors/run.sh).
+// (bench/vectors/run.sh); `batching` compares dynamic batching on and off over HTTP and `batching-cost` a batch's cost per image inside
+// ONNX Runtime (bench/batching/run.sh).
 if (args is ["micro", .. var benchmarkArguments])
 {
     // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
@@ -20,6 +21,10 @@ if (args is ["vectors", .. var vectorArguments])
     return await Iris.Bench.Vectors.VectorBenchCommand.RunAsync(vectorArguments, pgvector: false);
 if (args is ["vectors-pgvector", .. var pgvectorArguments])
     return await Iris.Bench.Vectors.VectorBenchCommand.RunAsync(pgvectorArguments, pgvector: true);
+if (args is ["batching-cost", .. var costArguments])
+    return await Iris.Bench.Batching.BatchCostCommand.RunAsync(costArguments);
+if (args is ["batching", .. var batchingArguments])
+    return await Iris.Bench.Batching.BatchingCommand.RunAsync(batchingArguments);
 if (args is ["allocations", .. var allocationArguments])
     return await Iris.Bench.Allocations.AllocationCommand.RunAsync(allocationArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);

@@ -22,7 +22,7 @@ public sealed class CenterNetDetector : IObjectDetector
     private readonly RunGate _runGate;
     private readonly TensorFormat _format;
 
-    public CenterNetDetector(ModelManifest manifest, CenterNetSpec spec, InferenceSession session, IReadOnlyList<string> labels, int maxConcurrentRuns = 0)
+    public CenterNetDetector(ModelManifest manifest, CenterNetSpec spec, InferenceSession session, IReadOnlyList<string> labels, RunLimits runLimits = default)
     {
         Manifest = manifest;
         Labels = labels;
@@ -41,7 +41,7 @@ public sealed class CenterNetDetector : IObjectDetector
         _inputName = [input];
         _outputNames = [spec.HeatmapOutput, spec.BoxOutput];
         _format = new TensorFormat(TensorLayout.Nhwc, spec.ChannelOrder == "bgr", new PixelNormalization(spec.Scale));
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "detect");
+        _runGate = new RunGate(runLimits, manifest.Name, "detect");
     }
 
     public ModelManifest Manifest { get; }

@@ -1,10 +1,11 @@
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Inference.Batching;
 using Iris.Core.Models;
 
 namespace Iris.Core.Detection;
 
-public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoader
+public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions, BatchingSettings? batching = null) : IModelLoader
 {
     public string Task => "detect";
 
@@ -21,6 +22,7 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoa
         try
         {
             var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.RunLimits);
+            detector.EnableBatching(files.Path(spec.Model), sessions, (batching ?? BatchingSettings.Off).For(manifest.Name), ProbeImages.Create(spec.InputWidth, spec.InputHeight));
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
             return detector;
@@ -43,7 +45,7 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions) : IModelLoa
         var session = sessions.Create(files.Path(spec.Model));
         try
         {
-            var detector = new CenterNetDetector(manifest, spec, session, labels, sessions.Settings.MaxConcurrentRuns);
+            var detector = new CenterNetDetector(manifest, spec, session, labels, sessions.Settings.RunLimits);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
             return detector;

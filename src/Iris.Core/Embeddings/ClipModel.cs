@@ -1,7 +1,8 @@
-using System.Diagnostics;
+using System.Buffers;
 using Iris.Core.HuggingFace;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Inference.Batching;
 using Iris.Core.Models;
 using Iris.Core.Tokenization;
 using Microsoft.ML.OnnxRuntime;
@@ -22,6 +23,9 @@ public sealed class ClipModel : ILoadedModel
     private readonly InferenceSession? _text;
     private readonly RunGate _runGate;
     private readonly int _padId;
+    private InferenceSession? _visionBatch;
+    private DynamicBatcher<float[], float[]>? _imageBatcher;
+    private (int Width, int Height) _imageSize;
 
     public ClipModel(ModelManifest manifest, ClipSpec spec, InferenceSession? vision, InferenceSession? text, HfImageProcessor? processor, BpeTokenizer? tokenizer,
         int maxTextLength, int padId, RunLimits runLimits = default)
@@ -47,6 +51,64 @@ public sealed class ClipModel : ILoadedModel
     public bool HasVision => _vision is not null;
     public bool HasText => _text is not null;
 
+    /// <summary>Whether the image tower batches concurrent requests, or why not.</summary>
+    public string? LoadNote { get; private set; }
+
+    private string VisionInput => _vision!.InputNames.Contains("pixel_values") ? "pixel_values" : _vision.InputNames[0];
+
+    /// <summary>
+    /// Batches the image tower's runs of concurrent requests (<see cref="BatchingPolicy"/>), checked on probe images
+    /// first (<see cref="BatchSession"/>). Needs a processor whose output size does not depend on the image (CLIP's center crop).
+    /// </summary>
+    public void EnableImageBatching(string visionPath, OnnxSessionFactory sessions, BatchingPolicy policy, TimeProvider? time = null)
+    {
+        if (_vision is null || Processor is null) return;
+        if (!policy.Enabled)
+        {
+            LoadNote = "image batching off (MaxBatch 1)";
+            return;
+        }
+        var size = Processor.OutputSize(new DecodedImage(640, 480, new byte[640 * 480 * 3], ImageFormat.Png, 1, 0));
+        if (Processor.OutputSize(new DecodedImage(300, 500, new byte[300 * 500 * 3], ImageFormat.Png, 1, 0)) != size)
+        {
+            LoadNote = "image batching off: the processor's output size depends on the image";
+            return;
+        }
+        var probes = ProbeImages.Create(size.Width, size.Height).Select(image =>
+        {
+            var tensor = new float[3 * size.Width * size.Height];
+            Processor.Fill(image, tensor);
+            return tensor;
+        }).ToArray();
+        var loaded = BatchSession.Load(visionPath, _vision, sessions, VisionInput, [3, size.Height, size.Width], ["image_embeds"], probes);
+        LoadNote = "image " + loaded.Note;
+        if (loaded.Session is null) return;
+        _visionBatch = loaded.Session;
+        _imageSize = size;
+        _imageBatcher = new DynamicBatcher<float[], float[]>(Manifest.Name, policy, RunImageBatchAsync, sessions.Settings.RunLimits.MaxConcurrent, time);
+    }
+
+    private async Task<IReadOnlyList<float[]>> RunImageBatchAsync(IReadOnlyList<float[]> inputs, CancellationToken cancellationToken)
+    {
+        var size = 3 * _imageSize.Width * _imageSize.Height;
+        var batch = inputs.Count == 1 ? inputs[0] : ArrayPool<float>.Shared.Rent(inputs.Count * size);
+        try
+        {
+            if (inputs.Count > 1)
+                for (var i = 0; i < inputs.Count; i++) inputs[i].AsSpan(0, size).CopyTo(batch.AsSpan(i * size, size));
+            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.AsMemory(0, inputs.Count * size),
+                [inputs.Count, 3, _imageSize.Height, _imageSize.Width]);
+            var session = inputs.Count == 1 ? _vision! : _visionBatch!;
+            var embeddings = await RunAsync(session, [VisionInput], [input], "image_embeds", inputs.Count, null, cancellationToken);
+            return embeddings.Select(e => e.Vector).ToArray();
+        }
+        finally
+        {
+            if (inputs.Count > 1) ArrayPool<float>.Shared.Return(batch);
+            foreach (var buffer in inputs) ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>The embedding size, from the graph (0 when the graph leaves it symbolic, until the first run).</summary>
     public int Dimensions { get; private set; }
 
@@ -56,12 +118,22 @@ public sealed class ClipModel : ILoadedModel
             throw new EmbeddingInputNotSupportedException(Manifest.Name, "images");
         var (width, height) = Processor.OutputSize(images[0]);
         var plane = width * height;
+        if (_imageBatcher is not null)
+        {
+            // One request per image, so that images of concurrent requests share runs; each pooled buffer belongs to its batch.
+            var vectors = await Task.WhenAll(images.Select(image =>
+            {
+                var buffer = ArrayPool<float>.Shared.Rent(3 * plane);
+                Processor.Fill(image, buffer.AsSpan(0, 3 * plane));
+                return _imageBatcher.RunAsync(buffer, cancellationToken);
+            }));
+            return vectors.Select(v => new Embedding(v)).ToList();
+        }
         var pixels = new float[images.Count * 3 * plane];
         for (var i = 0; i < images.Count; i++)
             Processor.Fill(images[i], pixels.AsSpan(i * 3 * plane, 3 * plane));
         using var input = OrtValue.CreateTensorValueFromMemory(pixels, [images.Count, 3, height, width]);
-        var inputName = _vision.InputNames.Contains("pixel_values") ? "pixel_values" : _vision.InputNames[0];
-        return await RunAsync(_vision, [inputName], [input], "image_embeds", images.Count, null, cancellationToken);
+        return await RunAsync(_vision, [VisionInput], [input], "image_embeds", images.Count, null, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Embedding>> EmbedTextsAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
@@ -127,6 +199,8 @@ public sealed class ClipModel : ILoadedModel
 
     public void Dispose()
     {
+        _imageBatcher?.Dispose();
+        if (_visionBatch is not null && !ReferenceEquals(_visionBatch, _vision)) _visionBatch.Dispose();
         _vision?.Dispose();
         _text?.Dispose();
         _runGate.Dispose();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Iris.Core.HuggingFace;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
+using Iris.Core.Inference.Batching;
 using Iris.Core.Models;
 using Iris.Core.Tokenization;
 using Microsoft.ML.OnnxRuntime;
@@ -9,13 +10,13 @@ using Microsoft.ML.OnnxRuntime;
 namespace Iris.Core.Embeddings;
 
 /// <summary>Loads <c>embed</c> models: a CLIP export with a vision tower, a text tower, or both.</summary>
-public sealed class ClipModelLoader(OnnxSessionFactory sessions) : IModelLoader
+public sealed class ClipModelLoader(OnnxSessionFactory sessions, BatchingSettings? batching = null) : IModelLoader
 {
     public string Task => "embed";
 
     public async Task<ILoadedModel> LoadAsync(ModelManifest manifest, ModelFiles files, CancellationToken cancellationToken)
     {
-        var model = Load(manifest, files.Directory, sessions);
+        var model = Load(manifest, files.Directory, sessions, batching);
         try
         {
             if (model.HasVision)
@@ -33,7 +34,7 @@ public sealed class ClipModelLoader(OnnxSessionFactory sessions) : IModelLoader
         }
     }
 
-    public static ClipModel Load(ModelManifest manifest, string directory, OnnxSessionFactory sessions)
+    public static ClipModel Load(ModelManifest manifest, string directory, OnnxSessionFactory sessions, BatchingSettings? batching = null)
     {
         var spec = manifest.Sections?.ContainsKey("clip") == true ? manifest.Section<ClipSpec>("clip") : new ClipSpec();
         var folder = new HfModelFolder(manifest, directory);
@@ -59,7 +60,9 @@ public sealed class ClipModelLoader(OnnxSessionFactory sessions) : IModelLoader
         {
             if (visionPath is not null) vision = sessions.Create(folder.Require(visionPath));
             if (textPath is not null) text = sessions.Create(folder.Require(textPath));
-            return new ClipModel(manifest, spec, vision, text, processor, tokenizer, maxLength, padId, sessions.Settings.RunLimits);
+            var model = new ClipModel(manifest, spec, vision, text, processor, tokenizer, maxLength, padId, sessions.Settings.RunLimits);
+            if (batching is not null && visionPath is not null) model.EnableImageBatching(folder.Require(visionPath), sessions, batching.For(manifest.Name));
+            return model;
         }
         catch
         {

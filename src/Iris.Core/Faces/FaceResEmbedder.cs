@@ -19,7 +19,7 @@ public sealed class FaceResEmbedder : ILoadedModel
     private readonly string[] _outputNames;
     private readonly RunGate _runGate;
 
-    public FaceResEmbedder(ModelManifest manifest, FaceEmbedderSpec spec, InferenceSession session, int maxConcurrentRuns = 0)
+    public FaceResEmbedder(ModelManifest manifest, FaceEmbedderSpec spec, InferenceSession session, RunLimits runLimits = default)
     {
         if (spec.Architecture != "faceres")
             throw new InvalidModelManifestException(manifest.Name, $"face_embedder architecture '{spec.Architecture}' is not supported (supported: faceres)");
@@ -35,7 +35,7 @@ public sealed class FaceResEmbedder : ILoadedModel
         foreach (var output in _outputNames)
             if (!session.OutputMetadata.ContainsKey(output))
                 throw new InvalidModelManifestException(manifest.Name, $"the ONNX file has no output named '{output}' (it has {string.Join(", ", session.OutputNames)})");
-        _runGate = new RunGate(maxConcurrentRuns, manifest.Name, "face-embed");
+        _runGate = new RunGate(runLimits, manifest.Name, "face-embed");
     }
 
     public ModelManifest Manifest { get; }

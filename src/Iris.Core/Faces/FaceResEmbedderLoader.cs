@@ -15,7 +15,7 @@ public sealed class FaceResEmbedderLoader(OnnxSessionFactory sessions) : IModelL
         var session = sessions.Create(files.Path(spec.Model));
         try
         {
-            var embedder = new FaceResEmbedder(manifest, spec, session, sessions.Settings.MaxConcurrentRuns);
+            var embedder = new FaceResEmbedder(manifest, spec, session, sessions.Settings.RunLimits);
             var blank = new DecodedImage(spec.InputSize, spec.InputSize, new byte[spec.InputSize * spec.InputSize * 3], ImageFormat.Png, 1, 0);
             await embedder.DescribeAsync(blank, [FaceCrop.Whole(spec.InputSize, spec.InputSize)], cancellationToken);
             return embedder;

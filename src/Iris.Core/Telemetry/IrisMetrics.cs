@@ -36,6 +36,18 @@ public static class IrisMetrics
     public static readonly UpDownCounter<long> ModelRunsActive =
         Meter.CreateUpDownCounter<long>("iris.model.runs.active", "{run}", "Model runs executing now.");
 
+    /// <summary>Inputs per ONNX Runtime run of a batching model (Inference:Batching); 1 everywhere means no concurrency to batch.</summary>
+    public static readonly Histogram<int> ModelBatchSize =
+        Meter.CreateHistogram("iris.model.batch.size", "{input}", "Inputs run together in one batch, per model (Inference:Batching).",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64] });
+
+    /// <summary>Time a request waited in a model's batch queue before its batch started.</summary>
+    public static readonly Histogram<double> ModelBatchQueue =
+        Meter.CreateHistogram("iris.model.batch.queue", "s", "Time a request waited in its model's batch queue.", advice: Fast);
+
+    public static readonly Counter<long> ModelBatchRejected =
+        Meter.CreateCounter<long>("iris.model.batch.rejected", "{request}", "Requests refused because their model's batch queue was full (MaxQueue).");
+
     public static readonly Histogram<double> ModelLoadDuration =
         Meter.CreateHistogram("iris.model.load.duration", "s", "Time to load a model (install, verify, create sessions, warm up), by outcome.", advice: Slow);
 

@@ -94,6 +94,7 @@ public static class IrisConfiguration
         Range("Inference:MaxQueueWaitMs", o.Inference.MaxQueueWaitMs, 0, 600_000);
         OneOf("Inference:GraphOptimization", o.Inference.GraphOptimization, "disabled", "basic", "extended", "all");
         OneOf("Inference:ExecutionMode", o.Inference.ExecutionMode, "sequential", "parallel");
+        BatchingOptions.Validate(o.Inference.Batching, errors);
 
         Range("Images:MaxBytes", o.Images.MaxBytes, 1, 2_000_000_000);
         Range("Images:MaxPixels", o.Images.MaxPixels, 1, 1_000_000_000);

@@ -130,6 +130,9 @@ public sealed class InferenceOptions
 
     /// <summary>Let ONNX Runtime's idle threads spin waiting for work instead of sleeping (faster alone, worse when cores are shared).</summary>
     public bool Spinning { get; init; }
+
+    /// <summary>Dynamic batching of concurrent requests per model (Inference:Batching:*).</summary>
+    public BatchingOptions Batching { get; init; } = new();
 }
 
 public sealed class ImagesOptions

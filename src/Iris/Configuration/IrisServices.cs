@@ -40,6 +40,7 @@ public static class IrisServices
         services.AddSingleton(sp => new ModelStore(
             options.Models.CacheDirectory, options.Models.Mirror, sp.GetRequiredService<ModelDownloader>(), sp.GetService<ILogger<ModelStore>>()));
         services.AddSingleton(new OnnxSessionFactory(options.InferenceSettings()));
+        services.AddSingleton(options.Inference.Batching.ToSettings());
 
         // One loader per task the runtime can serve; the manifest's task picks it.
         services.AddSingleton<IModelLoader, YoloxDetectorLoader>();

@@ -50,6 +50,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         else if (status == 503)
             context.Response.Headers.RetryAfter = "5";
+        if (exception is Iris.Core.Inference.Batching.BatchQueueFullException batchFull)
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(batchFull.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
@@ -104,6 +106,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         ModelNotReadyException => (503, "Model not ready"),
         DecodeCapacityExceededException => (503, "Server busy"),
         Iris.Core.Inference.InferenceOverloadedException => (503, "Model busy"),
+        Iris.Core.Inference.Batching.BatchQueueFullException => (503, "Model busy"),
         StorageUnavailableException => (503, "Storage unavailable"),
         StorageFullException => (507, "Insufficient storage"),
         // SQLITE_FULL: only the job database is SQLite.

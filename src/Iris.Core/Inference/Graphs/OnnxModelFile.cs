@@ -143,6 +143,95 @@ public sealed class OnnxModelFile
         return NamedField(GraphInput, name, info.WrittenSpan);
     }
 
+    /// <summary>
+    /// The element type and shape of a tensor value info (a graph input or output), a dimension of -1 being symbolic
+    /// with its name; null when the entry is not a tensor or has no shape.
+    /// </summary>
+    public static (int ElementType, long[] Dimensions, string?[] SymbolicNames)? TensorShape(OnnxNamed info)
+    {
+        // ValueInfoProto.type (2) → TypeProto.tensor_type (1) → elem_type (1), shape (2) → dim (1) → dim_value (1) | dim_param (2)
+        var payload = ProtoFields(info.Field).Single().Payload;
+        var type = ProtoFields(payload).FirstOrDefault(f => f.Number == 2 && f.WireType == WireLengthDelimited);
+        var tensor = ProtoFields(type.Payload).FirstOrDefault(f => f.Number == 1 && f.WireType == WireLengthDelimited);
+        if (tensor.Whole.IsEmpty) return null;
+        var elementType = 0;
+        ReadOnlyMemory<byte>? shape = null;
+        foreach (var f in ProtoFields(tensor.Payload))
+        {
+            if (f.Number == 1 && f.WireType == WireVarint) elementType = (int)f.Varint;
+            else if (f.Number == 2 && f.WireType == WireLengthDelimited) shape = f.Payload;
+        }
+        if (shape is null) return null;
+        List<long> dimensions = [];
+        List<string?> names = [];
+        foreach (var dim in ProtoFields(shape.Value).Where(f => f.Number == 1))
+        {
+            long value = -1;
+            string? name = null;
+            foreach (var d in ProtoFields(dim.Payload))
+            {
+                if (d.Number == 1 && d.WireType == WireVarint) value = (long)d.Varint;
+                else if (d.Number == 2 && d.WireType == WireLengthDelimited) name = Text(d);
+            }
+            dimensions.Add(value);
+            names.Add(name);
+        }
+        return (elementType, dimensions.ToArray(), names.ToArray());
+    }
+
+    /// <summary>The values of an int64 initializer (such as a Reshape's target shape); null when it is of another type or stored outside the file.</summary>
+    public static long[]? Int64Values(OnnxNamed initializer)
+    {
+        const int TensorDataType = 2, TensorInt64Data = 7, TensorRawData = 9, Int64 = 7;
+        if (initializer.IsExternal) return null;
+        var payload = ProtoFields(initializer.Field).Single().Payload;
+        var dataType = 0;
+        List<long> values = [];
+        byte[]? raw = null;
+        foreach (var f in ProtoFields(payload))
+        {
+            if (f.Number == TensorDataType && f.WireType == WireVarint) dataType = (int)f.Varint;
+            else if (f.Number == TensorInt64Data && f.WireType == WireVarint) values.Add((long)f.Varint);
+            else if (f.Number == TensorInt64Data && f.WireType == WireLengthDelimited)
+            {
+                var position = 0;
+                while (position < f.Payload.Length) values.Add((long)ReadVarint(f.Payload.Span, ref position));
+            }
+            else if (f.Number == TensorRawData && f.WireType == WireLengthDelimited) raw = f.Payload.ToArray();
+        }
+        if (dataType != Int64) return null;
+        if (raw is not null) return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(raw).ToArray();
+        return values.ToArray();
+    }
+
+    /// <summary>A one-dimensional int64 initializer, written from scratch.</summary>
+    public static OnnxNamed Int64Initializer(string name, IReadOnlyList<long> values)
+    {
+        // TensorProto: dims (1), data_type (2) = INT64 (7), name (8), raw_data (9) little-endian.
+        var tensor = new ArrayBufferWriter<byte>();
+        WriteVarintField(tensor, 1, (ulong)values.Count);
+        WriteVarintField(tensor, 2, 7);
+        WriteLengthDelimited(tensor, TensorName, Encoding.UTF8.GetBytes(name));
+        var raw = new byte[values.Count * sizeof(long)];
+        for (var i = 0; i < values.Count; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * sizeof(long)), values[i]);
+        WriteLengthDelimited(tensor, 9, raw);
+        return NamedField(GraphInitializer, name, tensor.WrittenSpan);
+    }
+
+    /// <summary>An integer attribute of a node (such as Reshape's <c>allowzero</c>), or null when the node does not set it.</summary>
+    public static long? IntAttribute(OnnxNode node, string name)
+    {
+        const int AttributeInt = 3;
+        foreach (var f in ProtoFields(ProtoFields(node.Field).Single().Payload))
+        {
+            if (f.Number != NodeAttribute) continue;
+            var attribute = ProtoFields(f.Payload).ToList();
+            if (attribute.Where(a => a.Number == AttributeName).Select(Text).FirstOrDefault() != name) continue;
+            return attribute.Where(a => a.Number == AttributeInt && a.WireType == WireVarint).Select(a => (long?)a.Varint).FirstOrDefault();
+        }
+        return null;
+    }
+
     /// <summary>A node with no attributes, such as the Identity that renames a tensor.</summary>
     public static OnnxNode NewNode(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs)
     {
