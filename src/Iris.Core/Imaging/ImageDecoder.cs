@@ -246,14 +246,12 @@ public sealed class ImageDecoder
             // being stopped; the limit still holds.
             if (stopwatch.Elapsed >= _limits.DecodeTimeout)
                 throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
-            return original is null
-                ? new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes)
-                : new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes)
-                {
-                    OriginalWidth = original.Width,
-                    OriginalHeight = original.Height,
-                    ToOriginalScale = (original.ScaleX, original.ScaleY),
-                };
+            return new DecodedImage(rgb.Width, rgb.Height, pixels, format, orientation, sourceBytes)
+            {
+                OriginalWidth = original?.Width ?? rgb.Width,
+                OriginalHeight = original?.Height ?? rgb.Height,
+                ToOriginalScale = original is null ? (1, 1) : (original.ScaleX, original.ScaleY),
+            };
         }
         catch (VipsException e)
         {
