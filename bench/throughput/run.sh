@@ -40,7 +40,7 @@ for round in $(seq 1 "$rounds"); do
   echo "# round $round, uptime at start: $(uptime)"
   # shellcheck disable=SC2086
   dotnet bench/Iris.Bench/bin/Release/net10.0/Iris.Bench.dll http --seconds "$seconds" --warmup 1 --concurrency 1,4,8,16 \
-    --analyze-callers 4 --peer "http://127.0.0.1:$port" --out "$dir/round-$round.md" ${IRIS_THROUGHPUT_ARGS:-} >/dev/null
+    --analyze-callers 4 --peer "http://127.0.0.1:$port" --peer-pid "$peer_pid" --out "$dir/round-$round.md" ${IRIS_THROUGHPUT_ARGS:-} >/dev/null
   cat "$dir/round-$round.md"
   echo "# round $round, uptime at end: $(uptime)"
 done

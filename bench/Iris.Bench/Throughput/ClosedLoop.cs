@@ -16,14 +16,19 @@ public static class ClosedLoop
     private readonly record struct Sample(double LatencyMs, TimeSpan CompletedAt, StageTimings? Stages, bool Refused = false);
 
     public static async Task<LoadResult> RunAsync(
-        string scenario, int callers, TimeSpan warmUp, TimeSpan duration, Operation operation, CancellationToken cancellationToken)
+        string scenario, int callers, TimeSpan warmUp, TimeSpan duration, Operation operation, CancellationToken cancellationToken,
+        System.Diagnostics.Process? server = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(callers, 1);
         await RunPhaseAsync(callers, warmUp, operation, cancellationToken);
 
+        server?.Refresh();
+        var serverBefore = server?.TotalProcessorTime;
         var before = ResourceCounters.Read();
         var (elapsed, samples) = await RunPhaseAsync(callers, duration, operation, cancellationToken);
         var after = ResourceCounters.Read();
+        server?.Refresh();
+        var serverCpu = server?.TotalProcessorTime - serverBefore;
 
         var refused = samples.Count(s => s.Refused);
         samples = samples.Where(s => !s.Refused).ToList();
@@ -34,6 +39,7 @@ public static class ClosedLoop
             after.Gen2Collections - before.Gen2Collections, after.GcPause - before.GcPause, after.PeakWorkingSetBytes)
         {
             Refused = refused,
+            ServerCpuMsPerImage = serverCpu is { } cpu && samples.Count > 0 ? cpu.TotalMilliseconds / samples.Count : null,
         };
     }
 

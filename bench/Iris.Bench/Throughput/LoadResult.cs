@@ -20,6 +20,9 @@ public sealed record LoadResult(
     /// <summary>Requests answered 429 or 503 (overload), not in <see cref="Completed"/> nor in the latencies.</summary>
     public int Refused { get; init; }
 
+    /// <summary>CPU time per image of a server in another process (the peer), measured from that process; null for Iris.</summary>
+    public double? ServerCpuMsPerImage { get; init; }
+
     /// <summary>Share of the window in which the runtime had every managed thread stopped for a collection.</summary>
     public double GcPausePercent => 100 * GcPause / Elapsed;
 

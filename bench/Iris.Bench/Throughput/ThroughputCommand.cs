@@ -57,9 +57,14 @@ public static class ThroughputCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
-    private static readonly Option<Uri?> Peer = new("--peer")
+    private static readonly Option<string?> Peer = new("--peer")
     {
         Description = "Base address of a peer serving POST /v1/detect (bench/peers/yolox_fastapi.py), measured at the same concurrencies.",
+    };
+
+    private static readonly Option<int?> PeerPid = new("--peer-pid")
+    {
+        Description = "The peer's process id, to report its CPU time per image.",
     };
 
     private static readonly Option<int> AnalyzeCallers = new("--analyze-callers")
@@ -78,7 +83,7 @@ public static class ThroughputCommand
             "Measures YOLOX-Nano images/s: raw ONNX Runtime, the in-process pipeline, and POST /v1/detect over loopback HTTP " +
             "(mode `http`, the default). Other modes: `tasks` (per-task ONNX Runtime time vs HTTP latency) and " +
             "`micro` (the BenchmarkDotNet suite: Iris.Bench micro [BenchmarkDotNet flags]).");
-        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set, Peer, AnalyzeCallers })
+        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set, Peer, PeerPid, AnalyzeCallers })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -151,12 +156,15 @@ public static class ThroughputCommand
             }
 
             var peer = new List<LoadResult>();
-            if (parse.GetValue(Peer) is { } peerAddress)
+            if (parse.GetValue(Peer) is { } peerUrl)
             {
+                if (!Uri.TryCreate(peerUrl, UriKind.Absolute, out var peerAddress))
+                    throw new ArgumentException($"--peer '{peerUrl}' is not an absolute URL such as http://127.0.0.1:8090.");
                 using var client = new ImageEndpointClient(peerAddress, "/v1/detect", imageBytes, concurrency.Max());
                 detections["peer"] = await client.GetBodyAsync(cancellationToken);
+                using var peerProcess = parse.GetValue(PeerPid) is { } pid ? System.Diagnostics.Process.GetProcessById(pid) : null;
                 foreach (var callers in concurrency)
-                    peer.Add(Progress(await ClosedLoop.RunAsync("peer: FastAPI + OpenCV DNN", callers, warmUp, duration, client.PostOnceAsync, cancellationToken)));
+                    peer.Add(Progress(await ClosedLoop.RunAsync("peer: FastAPI + OpenCV DNN", callers, warmUp, duration, client.PostOnceAsync, cancellationToken, peerProcess)));
             }
 
             // The reference is measured again at the end: on a shared VM the CPU the model gets can change within a run.

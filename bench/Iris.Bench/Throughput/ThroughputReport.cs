@@ -93,16 +93,18 @@ public sealed class ThroughputReport
         md.AppendLine($"- GC: {(GCSettings.IsServerGC ? "server" : "workstation")}");
         md.AppendLine();
 
-        md.AppendLine("| Scenario | Callers | Images | Refused (429/503) | Images/s | Slowest–fastest second | p50 ms | p99 ms | × raw | CPU % | Other CPU % | Peak WS MiB |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| Scenario | Callers | Images | Refused (429/503) | Images/s | Slowest–fastest second | p50 ms | p99 ms | × raw | CPU % | CPU ms per image | Other CPU % | Peak WS MiB |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (r, _) in Rows)
             md.AppendLine(CultureInfo.InvariantCulture,
                 $"| {r.Scenario} | {r.Callers} | {r.Completed} | {r.Refused} | {r.ImagesPerSecond:F1} | {FormatRange(r.ImagesPerSecondRange)} | {r.LatencyPercentileMs(50):F1} | {r.LatencyPercentileMs(99):F1} " +
-                $"| {RatioToRaw(r):F2} | {r.CpuPercent:F0} | {Format(r.OtherProcessesCpuPercent, "F0")} | {r.PeakWorkingSetBytes / 1048576.0:F0} |");
+                $"| {RatioToRaw(r):F2} | {r.CpuPercent:F0} | {CpuMsPerImage(r)} | {Format(r.OtherProcessesCpuPercent, "F0")} | {r.PeakWorkingSetBytes / 1048576.0:F0} |");
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"*× raw*: images/s ÷ the faster raw window ({Reference.ImagesPerSecond:F1} images/s). ") +
             "*CPU %*: this process (load generator and server together) as a share of all cores; *Other CPU %*: every other " +
-            "process on the machine meanwhile; *Slowest–fastest second*: images completed in the slowest and fastest whole second of the window.");
+            "process on the machine meanwhile; *Slowest–fastest second*: images completed in the slowest and fastest whole second of the window; " +
+            "*CPU ms per image*: this process's CPU time per image (load generator included); for the peer, the peer's process alone (with --peer-pid): " +
+            "unlike images/s it hardly depends on how much of the machine others take, so it compares policies on a busy machine.");
         if (RawDrifted)
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"**Warning:** the two raw windows differ by more than {RawDriftTolerance:P0} ({Raw.ImagesPerSecond:F1} and {RawAgain.ImagesPerSecond:F1} images/s): " +
@@ -135,6 +137,8 @@ public sealed class ThroughputReport
         md.AppendLine(GoalVerdict());
         md.AppendLine();
         md.AppendLine(LatencyVerdict());
+        md.AppendLine();
+        md.AppendLine(BudgetVerdict());
         if (Peer.Count > 0)
         {
             md.AppendLine();
@@ -222,6 +226,25 @@ public sealed class ThroughputReport
         $"IntraOpThreads={s.IntraOpThreads} InterOpThreads={s.InterOpThreads} MaxConcurrentRuns={s.MaxConcurrentRuns} " +
         $"MaxQueueWait={(s.MaxQueueWait is { } w ? $"{w.TotalMilliseconds:F0} ms" : "none")} Spinning={s.Spinning} {s.GraphOptimization} {s.ExecutionMode}; " +
         $"{s.Cpu.Cores} cores ({s.Cpu.Source}): {s.Threads} threads{(s.IntraOpThreads == 0 && OnnxSessionFactory.SharedThreads > 0 ? " in the process-wide pool" : " per session")}, {s.RunLimits.MaxConcurrent} runs at once";
+
+    private static string CpuMsPerImage(LoadResult r) =>
+        r.ServerCpuMsPerImage is { } server ? server.ToString("F1", CultureInfo.InvariantCulture) + " (server only)"
+        : r.Scenario.StartsWith("peer", StringComparison.Ordinal) || r.ImagesPerSecond <= 0 ? "–"
+        : (r.CpuPercent / 100 * Environment.ProcessorCount * 1000 / r.ImagesPerSecond).ToString("F1", CultureInfo.InvariantCulture);
+
+    /// <summary>Overload answers: the busiest HTTP row's p99 against the wait a run may have at its model.</summary>
+    public string BudgetVerdict()
+    {
+        var busiest = Http.MaxBy(r => r.Callers);
+        if (busiest is null) return "";
+        var budget = ServerInference.MaxQueueWait;
+        var within = budget is { } limit && busiest.Refused == 0 && busiest.LatencyPercentileMs(99) < limit.TotalMilliseconds;
+        var bound = budget is { } b ? b.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture) + " ms" : "no bound";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Overload (Inference:MaxQueueWaitMs = {bound}): at {busiest.Callers} callers p99 {busiest.LatencyPercentileMs(99):F1} ms, " +
+            $"{busiest.Refused} of {busiest.Completed + busiest.Refused} requests answered 429/503") +
+            (within ? " (the queue stayed within the budget, so nothing needed refusing)." : ".");
+    }
 
     private static string FormatRange((int Slowest, int Fastest)? range) =>
         range is (var slowest, var fastest) ? $"{slowest}–{fastest}" : "–";
