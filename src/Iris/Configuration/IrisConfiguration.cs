@@ -111,6 +111,9 @@ public static class IrisConfiguration
             errors.Add("Faces:Model must name a face detection model, e.g. ultraface-rfb-320.");
         Range("Faces:MinConfidence", o.Faces.MinConfidence, 0, 1);
         Range("Faces:MaxFaces", o.Faces.MaxFaces, 1, 10_000);
+        if (string.IsNullOrWhiteSpace(o.Faces.EmbedModel))
+            errors.Add("Faces:EmbedModel must name a face descriptor model, e.g. faceres.");
+        Range("Faces:RecognitionThreshold", o.Faces.RecognitionThreshold, 0, 1);
         Range("Info:BlurThreshold", o.Info.BlurThreshold, 0, 1_000_000);
         Range("Info:PaletteSize", o.Info.PaletteSize, 1, 16);
         Range("Analyze:MaxParallelModelTasks", o.Analyze.MaxParallelModelTasks, 1, 64);

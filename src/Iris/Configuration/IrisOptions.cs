@@ -153,6 +153,12 @@ public sealed class FacesOptions
 
     /// <summary>The face descriptor model of face-embed and recognition (a <c>face-embed</c> manifest).</summary>
     public string EmbedModel { get; init; } = "faceres";
+
+    /// <summary>
+    /// A face is a known person when its cosine similarity to one of their registered faces reaches this (README, "Face
+    /// recognition": calibrated on the test photos, same person ≥ 0.78, different people ≤ 0.61).
+    /// </summary>
+    public float RecognitionThreshold { get; init; } = 0.7f;
 }
 
 public sealed class InfoOptions

@@ -38,6 +38,7 @@ public static class IrisServer
         builder.Services.AddHostedService<ModelWarmupService>();
         builder.Services.AddIrisJobs(options).AddIrisJobWorkers(options.Jobs.Workers);
         builder.Services.AddIrisLibrary(options);
+        builder.Services.AddIrisKnownPeople(options);
         builder.Services.AddHostedService<LibraryWarmupService>();
         ImageUpload.ConfigureLimits(builder.Services, options.ImageLimits());
 
@@ -106,6 +107,7 @@ public static class IrisServer
         app.MapDetectApi();
         app.MapClassifyApi();
         app.MapFacesApi();
+        app.MapKnownPeopleApi();
         app.MapInfoApi();
         app.MapAnalyzeApi();
         app.MapOcrApi();

@@ -32,6 +32,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             problem.Extensions["parameter"] = facadeParameter;
         if (exception is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 })
             problem.Detail = "The job database has no space left (Jobs:Database); free space on its disk or point Jobs:Database at a larger one.";
+        if (exception is Iris.Core.Faces.Recognition.NoFaceFoundException noFace) problem.Extensions["parameter"] = noFace.Field;
+        if (exception is Iris.Core.Faces.Recognition.SeveralFacesException severalFaces) problem.Extensions["parameter"] = severalFaces.Field;
         if (exception is InvalidRequestException { Field: { } field })
             problem.Extensions["parameter"] = field;
         if (exception is RequestValidationException invalidField)
@@ -78,6 +80,11 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         Iris.Core.Library.EmbeddingSpaceMismatchException => (409, "Embedding space mismatch"),
         Iris.Core.Library.LibraryImageOwnedException => (409, "Image owned by another caller"),
         Iris.Core.Library.Vectors.InvalidVectorException => (400, "Invalid vector"),
+        Iris.Core.Faces.Recognition.NoFaceFoundException => (400, "No face found"),
+        Iris.Core.Faces.Recognition.SeveralFacesException => (400, "Several faces"),
+        Iris.Core.Faces.Recognition.FaceIndexOutOfRangeException => (400, "No such face"),
+        Iris.Core.Faces.Recognition.UnknownPersonException => (404, "Person not found"),
+        Iris.Core.Faces.Recognition.PersonNameTakenException => (409, "Person name taken"),
         SourceFetchException { Status: 404 } => (404, "Source not found"),
         SourceFetchException { Status: 504 } => (504, "Source timed out"),
         SourceFetchException => (502, "Source fetch failed"),

@@ -3,6 +3,7 @@ using System.Globalization;
 using Iris.Contracts;
 using Iris.Core.Detection;
 using Iris.Core.Faces;
+using Iris.Core.Faces.Recognition;
 using Iris.Core.Imaging;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Detection;
@@ -53,7 +54,94 @@ public static class DeepStackFacade
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(Parameters)
             .ProducesImageProblems();
+        MapFaceRecognition(vision);
         return app;
+    }
+
+    /// <summary>DeepStack's recognize default: its clients expect 0.67 (DeepStack docs, "Setting Minimum Confidence").</summary>
+    private const float RecognizeMinConfidence = 0.67f;
+
+    /// <summary>
+    /// DeepStack's face recognition (<c>/v1/vision/face/register|recognize|list|delete|match</c>) over the known-people
+    /// registry: a DeepStack <c>userid</c> is a known person's name.
+    /// </summary>
+    private static void MapFaceRecognition(RouteGroupBuilder vision)
+    {
+        vision.MapPost("/face/register", RegisterFaceAsync)
+            .WithName("DeepStackFaceRegister")
+            .WithSummary("Register a face (DeepStack /v1/vision/face/register)")
+            .WithDescription("Form field `userid`, photos as file fields `image` or `image1` … `imageN`. Adds the faces to the known person named " +
+                             "`userid` (created when new). Answers `{\"success\": true, \"message\": \"face added\"}`. A photo with no face is a 400; " +
+                             "one with several faces is a 400 unless `face_index` (0 = the largest) or `largest=true` says which.");
+        vision.MapPost("/face/recognize", RecognizeFacesAsync)
+            .WithName("DeepStackFaceRecognize")
+            .WithSummary("Recognise faces (DeepStack /v1/vision/face/recognize)")
+            .WithDescription("File field `image`, `min_confidence` (default 0.67, DeepStack's). Predictions `{userid, confidence, x_min, y_min, x_max, y_max}`; " +
+                             "a face below `min_confidence` is `userid: \"unknown\"` with confidence 0, as DeepStack answers.")
+            .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
+            .ProducesImageProblems();
+        vision.MapPost("/face/list", ListFacesAsync)
+            .WithName("DeepStackFaceList")
+            .WithSummary("List registered faces (DeepStack /v1/vision/face/list)")
+            .WithDescription("Answers `{\"success\": true, \"faces\": [userid, …]}`.");
+        vision.MapPost("/face/delete", DeleteFaceAsync)
+            .WithName("DeepStackFaceDelete")
+            .WithSummary("Delete a registered face (DeepStack /v1/vision/face/delete)")
+            .WithDescription("Form field `userid`. Answers `{\"success\": true, \"message\": \"user deleted successfully\"}`; an unknown userid is a 404.");
+        vision.MapPost("/face/match", MatchFacesAsync)
+            .WithName("DeepStackFaceMatch")
+            .WithSummary("Compare two faces (DeepStack /v1/vision/face/match)")
+            .WithDescription("File fields `image1` and `image2`; the largest face of each. Answers `{\"success\": true, \"similarity\": 0.74}`.");
+    }
+
+    private static async Task<Ok<DeepStackMessage>> RegisterFaceAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    {
+        var (images, parameters) = await KnownPeopleApi.ReadPhotosAsync(request, decoder, cancellationToken);
+        // DeepStack's own words for a missing userid.
+        if (parameters.String("userid") is not { } userid) throw new InvalidRequestException("user id not specified", "userid");
+        await people.RegisterAsync(KnownPeople.ValidName(userid, "userid"), images, KnownPeopleApi.Choice(parameters), addToExisting: true, cancellationToken);
+        return TypedResults.Ok(new DeepStackMessage(true, "face added"));
+    }
+
+    private static async Task<Ok<DeepStackRecognition>> RecognizeFacesAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
+        var minConfidence = upload.Parameters(request).Float("min_confidence", RecognizeMinConfidence, 0f, 1f);
+        var recognition = await people.RecognizeAsync(upload.Bytes, minConfidence, cancellationToken);
+        var predictions = recognition.Faces.Select(f =>
+        {
+            var box = DeepStackPrediction.From(null, 0, f.Face.Box);
+            return f.Person is { } person
+                ? new DeepStackRecognizedFace(person.Name, MathF.Round(f.Similarity, 5), box.XMin, box.YMin, box.XMax, box.YMax)
+                : new DeepStackRecognizedFace("unknown", 0, box.XMin, box.YMin, box.XMax, box.YMax);
+        }).OrderByDescending(p => p.Confidence).ToList();
+        var known = predictions.Where(p => p.UserId != "unknown").Select(p => p.UserId).ToList();
+        var message = predictions.Count == 0 ? "No faces found"
+            : known.Count == 0 ? $"Found {predictions.Count} unknown face{(predictions.Count == 1 ? "" : "s")}"
+            : "Found " + string.Join(", ", known);
+        var timings = recognition.Image.Timings;
+        return TypedResults.Ok(new DeepStackRecognition(true, message, predictions.Count, predictions,
+            (long)Math.Round(total.Elapsed.TotalMilliseconds), (long)Math.Round(timings.DetectMs + timings.InferenceMs)));
+    }
+
+    private static async Task<Ok<DeepStackFaceList>> ListFacesAsync(KnownPeople people, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new DeepStackFaceList(true, (await people.ListAsync(cancellationToken)).Select(p => p.Name).ToList()));
+
+    private static async Task<Ok<DeepStackMessage>> DeleteFaceAsync(HttpRequest request, KnownPeople people, CancellationToken cancellationToken)
+    {
+        var form = request.HasFormContentType ? await ImageUpload.ReadFormOrRefuseAsync(request, cancellationToken) : null;
+        var userid = request.Query["userid"].ToString() is { Length: > 0 } query ? query : form?["userid"].ToString() ?? "";
+        if (userid.Length == 0) throw new InvalidRequestException("user id not specified", "userid");
+        await people.DeleteAsync(userid.Trim(), cancellationToken);
+        return TypedResults.Ok(new DeepStackMessage(true, "user deleted successfully"));
+    }
+
+    private static async Task<Ok<DeepStackFaceMatch>> MatchFacesAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    {
+        var (first, second, _) = await KnownPeopleApi.ReadPairAsync(request, decoder, cancellationToken);
+        var match = await people.MatchAsync(first, second, cancellationToken);
+        return TypedResults.Ok(new DeepStackFaceMatch(true, MathF.Round(match.Similarity, 5)));
     }
 
     /// <summary>DeepStack clients test <c>success</c> and show <c>error</c>: both are added to every problem of these routes.</summary>
