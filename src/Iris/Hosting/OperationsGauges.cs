@@ -8,7 +8,7 @@ namespace Iris.Hosting;
 /// <summary>
 /// Feeds the operations gauges (<see cref="IrisMetrics.JobQueueDepth"/>, the webhook outbox, data directory space)
 /// while the server runs. A scrape reads the last snapshot; one older than <c>Metrics:GaugeCacheSeconds</c> is
-/// refreshed first (one refresh at a time, waited for at most two seconds), so however often Prometheus scrapes,
+/// refreshed first (one refresh at a time, waited for at most two seconds once per scrape), so however often Prometheus scrapes,
 /// the queue and the database answer a few cheap queries per interval at most.
 /// </summary>
 public sealed class OperationsGauges(IJobQueue queue, SqlJobStore store, IrisOptions options, TimeProvider clock, ILogger<OperationsGauges> logger) : IHostedService, IDisposable
@@ -39,13 +39,15 @@ public sealed class OperationsGauges(IJobQueue queue, SqlJobStore store, IrisOpt
     /// <summary>The latest snapshot, refreshed first when it is older than the cache period.</summary>
     public OperationsSnapshot Current()
     {
-        Task refresh;
+        Task? started = null;
         lock (_lock)
         {
             if (_takenAt != long.MinValue && Stopwatch.GetElapsedTime(_takenAt) < _cacheFor) return _snapshot;
-            refresh = _refresh ??= Task.Run(RefreshAsync);
+            if (_refresh is null) started = _refresh = Task.Run(RefreshAsync);
         }
-        refresh.Wait(RefreshWait);
+        // Only the caller that started the refresh waits: a scrape reads several gauges, and a slow database must
+        // cost it two seconds at most, not two per gauge.
+        started?.Wait(RefreshWait);
         lock (_lock) return _snapshot;
     }
 
