@@ -11,7 +11,7 @@ namespace Iris.Bench.Batching;
 /// Dynamic batching on and off (issue #13): two real servers in this process, identical but for
 /// <c>Inference:Batching:Enabled</c>, under closed-loop HTTP load on <c>POST /v1/detect</c> (YOLOX-Nano) and
 /// <c>POST /v1/embed</c> (the CLIP image tower) at each number of callers. Off and on are measured back to back for each
-/// route and caller count, so a change in the machine's load hits both alike. The mean batch size comes from the
+/// route and caller count, in alternating order, so a change in the machine's load hits both alike. The mean batch size comes from the
 /// server's own <c>iris_model_batch_size</c> histogram over the window.
 /// </summary>
 public static class BatchingCommand
@@ -58,8 +58,11 @@ public static class BatchingCommand
             foreach (var (route, model) in new[] { ("/v1/detect", "yolox-nano"), ("/v1/embed", "clip-tiny") })
                 foreach (var callers in concurrency)
                 {
-                    var (offResult, offBatch) = await MeasureAsync(offClient, route, model, callers, bytes, warmUp, duration, "off");
-                    var (onResult, onBatch) = await MeasureAsync(onClient, route, model, callers, bytes, warmUp, duration, "on");
+                    // The order alternates row by row, so that a trend in the machine's load favours neither.
+                    var onFirst = rows.Count % 2 == 1;
+                    var first = await MeasureAsync(onFirst ? onClient : offClient, route, model, callers, bytes, warmUp, duration, onFirst ? "on" : "off");
+                    var second = await MeasureAsync(onFirst ? offClient : onClient, route, model, callers, bytes, warmUp, duration, onFirst ? "off" : "on");
+                    var ((offResult, offBatch), (onResult, onBatch)) = onFirst ? (second, first) : (first, second);
                     rows.Add(new Row(route, model, callers, offResult, onResult, offBatch, onBatch));
                 }
         }
