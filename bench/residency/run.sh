@@ -4,12 +4,12 @@
 # request has loaded yolox-nano again (with that load's time from /metrics). Also each model's own RSS growth, and the
 # runtime's memory figure for all models (/health's residency.resident_bytes: each preload's RSS growth, measured as
 # they load one at a time) against the measured growth.
-# Usage: bench/residency/run.sh [--idle 00:00:20]
+# Usage: bench/residency/run.sh [--idle 00:01:00]  (longer than the preload takes, so all are loaded at once)
 # Needs: a Release build (dotnet build Iris.slnx -c Release), curl, python3, the model mirror in ../shared.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-idle=00:00:20
+idle=00:01:00
 while [ $# -gt 0 ]; do
   case "$1" in
     --idle) idle=$2; shift 2 ;;
@@ -68,7 +68,8 @@ base=$(rss)
 echo "no model loaded:            RSS $base MiB"
 stop
 
-start "$all" --set "Models:IdleUnloadAfter=$idle"
+# A budget larger than everything makes the preloads load one at a time, so the runtime measures each one's RSS growth.
+start "$all" --set "Models:IdleUnloadAfter=$idle" --set "Models:MemoryBudget=4GiB"
 sleep 1
 loaded=$(rss)
 estimate=$(get /health | python3 -c 'import json,sys; print(json.load(sys.stdin)["residency"]["resident_bytes"] >> 20)')
@@ -100,3 +101,4 @@ echo "after one /v1/detect:       RSS $(rss) MiB; first request ${first_ms} ms (
 get /metrics | grep -E '^iris_model_(loads|unloads)_total\{[^}]*yolox-nano|^iris_model_load_duration_seconds_sum\{[^}]*yolox-nano' | sed 's/^/  /'
 grep -E "yolox-nano (ready|unloaded)" "$work/server.log" | sed 's/^/  log: /' | tail -3
 stop
+echo "uptime at the end: $(uptime)"

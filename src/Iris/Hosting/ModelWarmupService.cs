@@ -12,9 +12,15 @@ public sealed class ModelWarmupService(IrisOptions options, ModelRuntime models)
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Models.LoadOnStartup) return;
-        // One at a time: each load's RSS growth is then its own, the memory the runtime reports and budgets for the model
-        // (ModelRuntime.EstimateMemory). On 2 cores parallel loads only shared the same cores (bench/README.md, residency).
-        foreach (var name in ServedModels.Of(options))
+        var preload = ServedModels.Of(options);
+        if (models.Residency.MemoryBudgetBytes is null)
+        {
+            await Task.WhenAll(preload.Select(name => models.WarmUpAsync(name, stoppingToken, reason: "preload")));
+            return;
+        }
+        // Under a budget, one at a time: each load's RSS growth is then its own, the memory the runtime budgets for the
+        // model (ModelRuntime.EstimateMemory) instead of the files-based guess. Readiness comes later for it (bench/README.md).
+        foreach (var name in preload)
             await models.WarmUpAsync(name, stoppingToken, reason: "preload");
     }
 }
