@@ -6,7 +6,7 @@ using Iris.Bench.Throughput;
 // the real server over loopback; `tasks` compares each route's ONNX Runtime time with its HTTP latency;
 // `allocations` counts managed bytes per request of /v1/detect and /v1/analyze;
 // `micro` hands the remaining arguments to BenchmarkDotNet; `vectors` and `vectors-pgvector` measure the vector index
-// (bench/vectors/run.sh).
+// (bench/vectors/run.sh); `faces` measures face recognition against raw UltraFace + FaceRes runs (bench/faces/run.sh).
 if (args is ["micro", .. var benchmarkArguments])
 {
     // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
@@ -20,6 +20,8 @@ if (args is ["vectors", .. var vectorArguments])
     return await Iris.Bench.Vectors.VectorBenchCommand.RunAsync(vectorArguments, pgvector: false);
 if (args is ["vectors-pgvector", .. var pgvectorArguments])
     return await Iris.Bench.Vectors.VectorBenchCommand.RunAsync(pgvectorArguments, pgvector: true);
+if (args is ["faces", .. var faceArguments])
+    return await Iris.Bench.Faces.FaceRecognitionBenchCommand.RunAsync(faceArguments);
 if (args is ["allocations", .. var allocationArguments])
     return await Iris.Bench.Allocations.AllocationCommand.RunAsync(allocationArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);
