@@ -7,7 +7,8 @@ using Iris.Bench.Throughput;
 // `allocations` counts managed bytes per request of /v1/detect and /v1/analyze;
 // `micro` hands the remaining arguments to BenchmarkDotNet; `vectors` and `vectors-pgvector` measure the vector index
 // (bench/vectors/run.sh); `batching` compares dynamic batching on and off over HTTP and `batching-cost` a batch's cost per image inside
-// ONNX Runtime (bench/batching/run.sh).
+// ONNX Runtime (bench/batching/run.sh); `faces` measures face recognition against raw UltraFace + FaceRes runs
+// (bench/faces/run.sh).
 if (args is ["micro", .. var benchmarkArguments])
 {
     // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
@@ -25,6 +26,8 @@ if (args is ["batching-cost", .. var costArguments])
     return await Iris.Bench.Batching.BatchCostCommand.RunAsync(costArguments);
 if (args is ["batching", .. var batchingArguments])
     return await Iris.Bench.Batching.BatchingCommand.RunAsync(batchingArguments);
+if (args is ["faces", .. var faceArguments])
+    return await Iris.Bench.Faces.FaceRecognitionBenchCommand.RunAsync(faceArguments);
 if (args is ["allocations", .. var allocationArguments])
     return await Iris.Bench.Allocations.AllocationCommand.RunAsync(allocationArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);
