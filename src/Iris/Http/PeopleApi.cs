@@ -22,50 +22,50 @@ public static class PeopleApi
     {
         var people = app.MapGroup("/v1/people").WithTags("People");
         people.MapGet("/", ListAsync)
-            .WithName("ListPeople")
+            .WithName("ListLibraryPeople")
             .WithSummary("The people found in the library's photos, with face counts and cover faces")
             .WithDescription("Named people first, then by face count. Each has `face_count`, `image_count`, its `cover` face (image and box) " +
                              "and `thumbnail`, the cover face cropped square (GET it with your credentials).")
-            .Produces<PeopleResponse>();
+            .Produces<LibraryPeopleResponse>();
         people.MapGet("/{id}", GetAsync)
-            .WithName("GetPerson")
+            .WithName("GetLibraryPerson")
             .WithSummary("One person: the images they are in and their faces")
             .WithDescription("`images` newest first with URLs; `faces` with their image, box and `source` (`user`: placed by a merge or split, " +
                              "never moved by clustering; `auto`: placed by clustering). Search their photos with `person={id}` on GET /v1/search.")
-            .Produces<PersonDetailResponse>()
+            .Produces<LibraryPersonDetailResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         people.MapGet("/{id}/thumbnail", ThumbnailAsync)
-            .WithName("GetPersonThumbnail")
+            .WithName("GetLibraryPersonThumbnail")
             .WithSummary("The person's cover face, cropped square")
             .WithDescription("The face box widened by 40% each way (kept inside the image) and resized to `size` pixels (default 128, at most 512).")
             .AddOpenApiOperationTransformer(QueryParameters.Describe([new("size", JsonSchemaType.Integer, "Side in pixels, 16–512 (default 128).")]))
             .ProducesProblem(StatusCodes.Status404NotFound);
         people.MapPatch("/{id}", RenameAsync)
-            .WithName("RenamePerson")
+            .WithName("RenameLibraryPerson")
             .WithSummary("Name a person (or clear the name with null)")
             .WithDescription("JSON `{\"name\": \"Ada\"}`, at most 100 characters. A named person is never removed or renamed by clustering.")
-            .Produces<PersonResponse>()
+            .Produces<LibraryPersonResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         people.MapPost("/{id}/merge", MergeAsync)
-            .WithName("MergePeople")
+            .WithName("MergeLibraryPeople")
             .WithSummary("Merge other people into this one")
             .WithDescription("JSON `{\"ids\": [\"…\"]}`: their faces move to this person as placed by you (clustering never moves them again) " +
                              "and the merged people are removed. The person keeps its name, or takes the first merged person's name if it had none.")
-            .Produces<PersonResponse>()
+            .Produces<LibraryPersonResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         people.MapPost("/{id}/split", SplitAsync)
-            .WithName("SplitPerson")
+            .WithName("SplitLibraryPerson")
             .WithSummary("Move faces out of a person into a new one")
             .WithDescription("JSON `{\"face_ids\": [\"…\"], \"name\": \"…\"}` (name optional): the faces form a new person, and never rejoin this " +
                              "one, whatever later clustering finds. Answers 201 with the new person.")
-            .Produces<PersonResponse>(StatusCodes.Status201Created)
+            .Produces<LibraryPersonResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapPost("/v1/library/people/recluster", ReclusterAsync)
             .WithTags("People")
-            .WithName("ReclusterPeople")
+            .WithName("ReclusterLibraryPeople")
             .WithSummary("Group the library's faces into people now")
             .WithDescription("Runs clustering over all your faces (indexing runs it too, with Library:People:ClusterOnIndex): faces join the nearest " +
                              "person above Library:People:Threshold, and groups of Library:People:MinFaces unassigned faces become new people. " +
@@ -74,18 +74,18 @@ public static class PeopleApi
         return app;
     }
 
-    private static async Task<Ok<PeopleResponse>> ListAsync(LibraryPeople people, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new PeopleResponse((await people.ListAsync(Access.Owner(user), cancellationToken)).Select(PersonResponse.From).ToList()));
+    private static async Task<Ok<LibraryPeopleResponse>> ListAsync(LibraryPeople people, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new LibraryPeopleResponse((await people.ListAsync(Access.Owner(user), cancellationToken)).Select(LibraryPersonResponse.From).ToList()));
 
-    private static async Task<Ok<PersonDetailResponse>> GetAsync(
+    private static async Task<Ok<LibraryPersonDetailResponse>> GetAsync(
         string id, LibraryPeople people, ClaimsPrincipal user, IrisOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var owner = Access.Owner(user);
         var detail = await people.GetAsync(id, owner, cancellationToken);
-        return TypedResults.Ok(new PersonDetailResponse(
-            PersonResponse.From(detail.Summary),
-            detail.ImageIds.Select(i => new PersonImageResponse(i, ImageUrls.For(i, owner, options, clock))).ToList(),
-            detail.Faces.Select(PersonFaceResponse.From).ToList()));
+        return TypedResults.Ok(new LibraryPersonDetailResponse(
+            LibraryPersonResponse.From(detail.Summary),
+            detail.ImageIds.Select(i => new LibraryPersonImageResponse(i, ImageUrls.For(i, owner, options, clock))).ToList(),
+            detail.Faces.Select(LibraryFaceResponse.From).ToList()));
     }
 
     private static async Task<IResult> ThumbnailAsync(
@@ -117,30 +117,30 @@ public static class PeopleApi
         return ((int)Math.Max(0, x), (int)Math.Max(0, y), Math.Max(1, (int)side));
     }
 
-    private static async Task<Ok<PersonResponse>> RenameAsync(string id, HttpRequest request, LibraryPeople people, CancellationToken cancellationToken)
+    private static async Task<Ok<LibraryPersonResponse>> RenameAsync(string id, HttpRequest request, LibraryPeople people, CancellationToken cancellationToken)
     {
         using var document = await LibraryApi.ReadJsonAsync(request, cancellationToken);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("name", out var name) || name.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             throw new InvalidRequestException("The JSON body must be {\"name\": \"…\"} (null clears the name).", "name");
-        return TypedResults.Ok(PersonResponse.From(await people.RenameAsync(id, Access.Owner(request.HttpContext.User), name.GetString(), cancellationToken)));
+        return TypedResults.Ok(LibraryPersonResponse.From(await people.RenameAsync(id, Access.Owner(request.HttpContext.User), name.GetString(), cancellationToken)));
     }
 
-    private static async Task<Ok<PersonResponse>> MergeAsync(string id, HttpRequest request, LibraryPeople people, CancellationToken cancellationToken)
+    private static async Task<Ok<LibraryPersonResponse>> MergeAsync(string id, HttpRequest request, LibraryPeople people, CancellationToken cancellationToken)
     {
         using var document = await LibraryApi.ReadJsonAsync(request, cancellationToken);
         var ids = Strings(document.RootElement, "ids", "The JSON body must be {\"ids\": [\"…\"]}: the people to merge into this one.");
-        return TypedResults.Ok(PersonResponse.From(await people.MergeAsync(id, Access.Owner(request.HttpContext.User), ids, cancellationToken)));
+        return TypedResults.Ok(LibraryPersonResponse.From(await people.MergeAsync(id, Access.Owner(request.HttpContext.User), ids, cancellationToken)));
     }
 
-    private static async Task<Created<PersonResponse>> SplitAsync(string id, HttpRequest request, LibraryPeople people, CancellationToken cancellationToken)
+    private static async Task<Created<LibraryPersonResponse>> SplitAsync(string id, HttpRequest request, LibraryPeople people, CancellationToken cancellationToken)
     {
         using var document = await LibraryApi.ReadJsonAsync(request, cancellationToken);
         var root = document.RootElement;
         var faces = Strings(root, "face_ids", "The JSON body must be {\"face_ids\": [\"…\"], \"name\": \"…\"}: the faces to move into a new person.");
         var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
         var created = await people.SplitAsync(id, Access.Owner(request.HttpContext.User), faces, name, cancellationToken);
-        return TypedResults.Created($"/v1/people/{created.Person.Id}", PersonResponse.From(created));
+        return TypedResults.Created($"/v1/people/{created.Person.Id}", LibraryPersonResponse.From(created));
     }
 
     private static async Task<Ok<ReclusterResponse>> ReclusterAsync(LibraryPeople people, ClaimsPrincipal user, CancellationToken cancellationToken) =>
