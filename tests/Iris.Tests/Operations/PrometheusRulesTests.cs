@@ -42,7 +42,7 @@ public sealed class PrometheusRulesTests
     public void Every_alert_has_a_runbook_and_a_unit_test_where_it_fires_and_one_where_it_resolves()
     {
         var cases = Directory.GetFiles(Tools.Deploy("prometheus", "tests"), "*.test.yml")
-            .SelectMany(f => Tools.Yaml(f)["tests"]!.AsArray()).SelectMany(t => t!["alert_rule_test"]!.AsArray())
+            .SelectMany(f => Tools.Yaml(f)["tests"]!.AsArray()).SelectMany(t => t!["alert_rule_test"]?.AsArray() ?? [])
             .Select(c => (Alert: (string)c!["alertname"]!, Fires: c["exp_alerts"]!.AsArray().Count > 0)).ToList();
         foreach (var alert in Rules("alert"))
         {
