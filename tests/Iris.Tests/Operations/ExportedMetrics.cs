@@ -44,6 +44,10 @@ public static class ExportedMetrics
         ["iris_jobs_finished_total"] = "counter",
         ["iris_jobs_submitted_total"] = "counter",
         ["iris_model_load_duration_seconds"] = "histogram",
+        ["iris_model_loaded"] = "gauge",
+        ["iris_model_last_used_timestamp_seconds"] = "gauge",
+        ["iris_model_loads_total"] = "counter",
+        ["iris_model_memory_bytes"] = "gauge",
         ["iris_model_run_duration_seconds"] = "histogram",
         ["iris_model_run_wait_seconds"] = "histogram",
         ["iris_model_runs_active"] = "gauge",
@@ -57,35 +61,23 @@ public static class ExportedMetrics
 
     /// <summary>
     /// Iris instruments whose series appear only after a rare event (a decode shed under overload, a Redis outage of
-    /// the security stores): not in a plain scrape, so each is checked against the instrument declared in
+    /// the security stores, a refused or batched run, an unload): not in a plain scrape, so each is checked against the instrument declared in
     /// <see cref="IrisMetrics"/> instead (<see cref="DeclaredInIrisMetrics"/>).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> EventOnly = new Dictionary<string, string>
     {
         ["iris_decode_shed_total"] = "iris.decode.shed",
         ["iris_security_store_failures_total"] = "iris.security.store.failures",
-    };
-
-    /// <summary>
-    /// Agreed in advance (HELPERS.md) and exported by other branches of this session (#13: model residency, dynamic
-    /// batching, overload answers). The coordinator removes this list once those branches are merged, and the
-    /// dashboards' names are then checked against the scrape alone.
-    /// </summary>
-    public static readonly IReadOnlyDictionary<string, string> OtherBranches = new Dictionary<string, string>
-    {
-        ["iris_model_loaded"] = "gauge",
-        ["iris_model_memory_bytes"] = "gauge",
-        ["iris_model_last_used_timestamp_seconds"] = "gauge",
-        ["iris_model_loads_total"] = "counter",
-        ["iris_model_unloads_total"] = "counter",
-        ["iris_model_batch_size"] = "histogram",
-        ["iris_model_batch_queue_seconds"] = "histogram",
-        ["iris_model_batch_rejected_total"] = "counter",
-        ["iris_inference_rejected_total"] = "counter",
+        ["iris_inference_rejected_total"] = "iris.inference.rejected",
+        ["iris_model_batch_size"] = "iris.model.batch.size",
+        ["iris_model_batch_queue_seconds"] = "iris.model.batch.queue",
+        ["iris_model_batch_rejected_total"] = "iris.model.batch.rejected",
+        ["iris_model_unloads_total"] = "iris.model.unloads",
     };
 
     public static bool IsExported(string name) =>
-        new[] { Scraped, OtherBranches }.Any(families => Families(families).Contains(name)) || EventOnly.ContainsKey(name);
+        Families(Scraped).Contains(name) || EventOnly.ContainsKey(name)
+        || (new[] { "_bucket", "_sum", "_count" }.FirstOrDefault(name.EndsWith) is { } suffix && EventOnly.ContainsKey(name[..^suffix.Length]));
 
     /// <summary>The sample names a set of families answers to (a histogram's _bucket, _sum and _count).</summary>
     public static HashSet<string> Families(IReadOnlyDictionary<string, string> families) =>
