@@ -48,6 +48,15 @@ public class DynamicBatcherTests
         }
     }
 
+    /// <summary>A batcher whose model is busy with a first request (input 0), so that the next requests queue.</summary>
+    private static async Task<(DynamicBatcher<int, int> Batcher, Task<int> Running)> BusyAsync(GatedModel model, BatchingPolicy policy, string name = "m")
+    {
+        var batcher = new DynamicBatcher<int, int>(name, policy, model.RunAsync);
+        var running = batcher.RunAsync(0);
+        await model.RunStartedAsync();
+        return (batcher, running);
+    }
+
     private static BatchingPolicy Policy(int maxBatch = 8, int maxQueue = 64, double maxDelayMs = 0) =>
         new(maxBatch, TimeSpan.FromMilliseconds(maxDelayMs), maxQueue);
 
@@ -86,9 +95,8 @@ public class DynamicBatcherTests
     public async Task A_full_queue_refuses_the_next_request_with_a_retry_after()
     {
         var model = new GatedModel();
-        using var batcher = new DynamicBatcher<int, int>("yolox-nano", Policy(maxBatch: 2, maxQueue: 3), model.RunAsync);
-        var running = batcher.RunAsync(0);
-        await model.RunStartedAsync();
+        var (batcher, running) = await BusyAsync(model, Policy(maxBatch: 2, maxQueue: 3), "yolox-nano");
+        using var _ = batcher;
         var queued = Enumerable.Range(1, 3).Select(i => batcher.RunAsync(i)).ToArray();
 
         var refused = await Assert.ThrowsAsync<BatchQueueFullException>(() => batcher.RunAsync(4));
@@ -105,9 +113,8 @@ public class DynamicBatcherTests
     public async Task A_cancelled_caller_leaves_the_queue_and_the_others_get_their_results()
     {
         var model = new GatedModel();
-        using var batcher = new DynamicBatcher<int, int>("m", Policy(), model.RunAsync);
-        var running = batcher.RunAsync(0);
-        await model.RunStartedAsync();
+        var (batcher, running) = await BusyAsync(model, Policy());
+        using var _ = batcher;
         using var cancel = new CancellationTokenSource();
         var a = batcher.RunAsync(1);
         var cancelled = batcher.RunAsync(2, cancel.Token);
@@ -127,9 +134,8 @@ public class DynamicBatcherTests
     public async Task A_caller_cancelled_while_its_batch_runs_does_not_fail_the_others_in_it()
     {
         var model = new GatedModel();
-        using var batcher = new DynamicBatcher<int, int>("m", Policy(), model.RunAsync);
-        var running = batcher.RunAsync(0);
-        await model.RunStartedAsync();
+        var (batcher, running) = await BusyAsync(model, Policy());
+        using var _ = batcher;
         using var cancel = new CancellationTokenSource();
         var a = batcher.RunAsync(1);
         var cancelled = batcher.RunAsync(2, cancel.Token);
