@@ -99,6 +99,6 @@ second_ms=$(( ($(date +%s%N) - start_ms) / 1000000 ))
 sleep 1
 echo "after one /v1/detect:       RSS $(rss) MiB; first request ${first_ms} ms (reload), second ${second_ms} ms"
 get /metrics | grep -E '^iris_model_(loads|unloads)_total\{[^}]*yolox-nano|^iris_model_load_duration_seconds_sum\{[^}]*yolox-nano' | sed 's/^/  /'
-grep -E "yolox-nano (ready|unloaded)" "$work/server.log" | sed 's/^/  log: /' | tail -3
+{ grep -oE 'Model \\"yolox-nano\\" (ready|unloaded)[^"]*"[^"]*' "$work/server.log" || true; } | sed 's/^/  log: /' | tail -3
 stop
 echo "uptime at the end: $(uptime)"

@@ -203,9 +203,12 @@ public sealed class ModelRuntime : IDisposable
             SetState(manifest.Name, new StateEntry(ModelState.Ready, null, _time.GetUtcNow(), stopwatch.Elapsed.TotalMilliseconds));
             IrisMetrics.ModelLoadDuration.Record(stopwatch.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", manifest.Name), new KeyValuePair<string, object?>("outcome", "ready"));
             IrisMetrics.ModelLoads.Add(1, new KeyValuePair<string, object?>("model", manifest.Name), new KeyValuePair<string, object?>("reason", resident.Reason));
-            var note = model.LoadNote is { } n ? $"; {n}" : "";
-            _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms ({Reason}, about {MemoryMiB} MiB{LoadNote})",
-                manifest.Name, stopwatch.Elapsed.TotalMilliseconds, resident.Reason, resident.MemoryBytes >> 20, note);
+            if (model.LoadNote is { } note)
+                _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms ({Reason}, about {MemoryMiB} MiB; {LoadNote})",
+                    manifest.Name, stopwatch.Elapsed.TotalMilliseconds, resident.Reason, resident.MemoryBytes >> 20, note);
+            else
+                _logger?.LogInformation("Model {Model} ready in {LoadMs:F0} ms ({Reason}, about {MemoryMiB} MiB)",
+                    manifest.Name, stopwatch.Elapsed.TotalMilliseconds, resident.Reason, resident.MemoryBytes >> 20);
             return model;
         }
         catch (Exception e)
@@ -280,8 +283,12 @@ public sealed class ModelRuntime : IDisposable
         var idleFor = _time.GetUtcNow() - resident.LastUsed;
         SetState(name, new StateEntry(ModelState.Unloaded, null, _time.GetUtcNow(), null, reason));
         IrisMetrics.ModelUnloads.Add(1, new KeyValuePair<string, object?>("model", name), new KeyValuePair<string, object?>("reason", reason));
-        _logger?.LogInformation("Model {Model} unloaded ({Reason}; unused for {IdleSeconds:F0} s, about {MemoryMiB} MiB{InUse})",
-            name, reason, idleFor.TotalSeconds, resident.MemoryBytes >> 20, resident.Leases > 0 ? $", disposed when its {resident.Leases} running call(s) end" : "");
+        if (resident.Leases > 0)
+            _logger?.LogInformation("Model {Model} unloaded ({Reason}; unused for {IdleSeconds:F0} s, about {MemoryMiB} MiB); disposed when its {InUse} running call(s) end",
+                name, reason, idleFor.TotalSeconds, resident.MemoryBytes >> 20, resident.Leases);
+        else
+            _logger?.LogInformation("Model {Model} unloaded ({Reason}; unused for {IdleSeconds:F0} s, about {MemoryMiB} MiB)",
+                name, reason, idleFor.TotalSeconds, resident.MemoryBytes >> 20);
     }
 
     private void SetState(string name, StateEntry entry) => _states[name] = entry;
