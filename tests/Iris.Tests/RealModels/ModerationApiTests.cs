@@ -94,6 +94,28 @@ public sealed class ModerationApiTests(ModerationHost server) : IClassFixture<Mo
         Assert.Equal(0.9f, section.GetProperty("thresholds").GetProperty("Porn").GetSingle());
     }
 
+    [Fact]
+    public async Task A_moderate_job_is_generated_by_the_content_safety_model_and_its_result_holds_the_verdict()
+    {
+        using var form = new MultipartFormDataContent { { Photo("faces-13.jpg"), "image", "people.jpg" } };
+        using var response = await Client.PostAsync("/v1/jobs?tasks=moderate", form);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        JsonElement job;
+        while ((job = await Client.GetFromJsonAsync<JsonElement>($"/v1/jobs/{id}")).GetProperty("status").GetString() is "queued" or "processing")
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} did not finish: {job}");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("done", job.GetProperty("status").GetString());
+        Assert.Equal("nsfw-mobilenet-v2", job.GetProperty("generated_by")[0].GetProperty("name").GetString());
+        var result = await Client.GetFromJsonAsync<JsonElement>($"/v1/jobs/{id}/result");
+        Assert.True(result.GetProperty("moderate").GetProperty("safe").GetBoolean());
+    }
+
     [Theory]
     [InlineData("/v1/moderate?porn_threshold=2", "porn_threshold must be between 0 and 1")]
     [InlineData("/v1/moderate?model=petal-color", "moderate needs a content-safety classifier")]
