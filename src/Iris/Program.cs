@@ -9,6 +9,7 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DetectCommand.Create());
 root.Subcommands.Add(ClassifyCommand.Create());
 root.Subcommands.Add(FacesCommand.Create());
+root.Subcommands.Add(PeopleCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(OcrCommand.Create());
