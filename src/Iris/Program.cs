@@ -10,6 +10,7 @@ root.Subcommands.Add(DetectCommand.Create());
 root.Subcommands.Add(ClassifyCommand.Create());
 root.Subcommands.Add(ModerateCommand.Create());
 root.Subcommands.Add(FacesCommand.Create());
+root.Subcommands.Add(PeopleCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(OcrCommand.Create());
