@@ -42,33 +42,6 @@ public sealed class PostgresLibraryStore(string connectionString) : SqlLibrarySt
         CREATE TABLE IF NOT EXISTS library_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS library_requests (owner TEXT NOT NULL, key TEXT NOT NULL, image_ids TEXT NOT NULL, PRIMARY KEY (owner, key));
         CREATE TABLE IF NOT EXISTS library_distinct (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b));
-        CREATE TABLE IF NOT EXISTS library_faces (
-            id         TEXT    PRIMARY KEY,
-            image_id   TEXT    NOT NULL,
-            owner      TEXT    NOT NULL,
-            idx        BIGINT  NOT NULL,
-            x_min      DOUBLE PRECISION NOT NULL,
-            y_min      DOUBLE PRECISION NOT NULL,
-            x_max      DOUBLE PRECISION NOT NULL,
-            y_max      DOUBLE PRECISION NOT NULL,
-            confidence DOUBLE PRECISION NOT NULL,
-            descriptor BYTEA   NOT NULL,
-            person_id  TEXT,
-            source     TEXT    NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS library_faces_image ON library_faces (image_id);
-        CREATE INDEX IF NOT EXISTS library_faces_person ON library_faces (person_id);
-        CREATE INDEX IF NOT EXISTS library_faces_owner ON library_faces (owner);
-        CREATE TABLE IF NOT EXISTS library_people (
-            id         TEXT    PRIMARY KEY,
-            owner      TEXT    NOT NULL,
-            name       TEXT,
-            cover_face TEXT,
-            created_at BIGINT  NOT NULL,
-            updated_at BIGINT  NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS library_people_owner ON library_people (owner);
-        CREATE TABLE IF NOT EXISTS library_face_rejections (face_id TEXT NOT NULL, person_id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (face_id, person_id));
         """;
 
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
@@ -79,7 +52,7 @@ public sealed class PostgresLibraryStore(string connectionString) : SqlLibrarySt
         // Nodes starting together create the tables once.
         await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLock})", connection, transaction))
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-        await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
+        await using (var schema = new NpgsqlCommand(Schema + PeopleSchema(real: "DOUBLE PRECISION", blob: "BYTEA", integer: "BIGINT"), connection, transaction))
             await schema.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }

@@ -12,6 +12,39 @@ public abstract partial class SqlLibraryStore
     private const string FaceColumns = "f.id, f.image_id, f.owner, f.idx, f.x_min, f.y_min, f.x_max, f.y_max, f.confidence, f.descriptor, f.person_id, f.source";
     private const string PersonColumns = "p.id, p.owner, p.name, p.cover_face, p.created_at, p.updated_at";
 
+    /// <summary>The faces, people and rejections tables in the dialect's names for a double, a byte string and a 64-bit integer.</summary>
+    protected static string PeopleSchema(string real, string blob, string integer) =>
+        $"""
+
+        CREATE TABLE IF NOT EXISTS library_faces (
+            id         TEXT PRIMARY KEY,
+            image_id   TEXT NOT NULL,
+            owner      TEXT NOT NULL,
+            idx        {integer} NOT NULL,
+            x_min      {real} NOT NULL,
+            y_min      {real} NOT NULL,
+            x_max      {real} NOT NULL,
+            y_max      {real} NOT NULL,
+            confidence {real} NOT NULL,
+            descriptor {blob} NOT NULL,
+            person_id  TEXT,
+            source     TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS library_faces_image ON library_faces (image_id);
+        CREATE INDEX IF NOT EXISTS library_faces_person ON library_faces (person_id);
+        CREATE INDEX IF NOT EXISTS library_faces_owner ON library_faces (owner);
+        CREATE TABLE IF NOT EXISTS library_people (
+            id         TEXT PRIMARY KEY,
+            owner      TEXT NOT NULL,
+            name       TEXT,
+            cover_face TEXT,
+            created_at {integer} NOT NULL,
+            updated_at {integer} NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS library_people_owner ON library_people (owner);
+        CREATE TABLE IF NOT EXISTS library_face_rejections (face_id TEXT NOT NULL, person_id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (face_id, person_id));
+        """;
+
     public async Task SaveFacesAsync(string imageId, string owner, IReadOnlyList<LibraryFace> faces, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

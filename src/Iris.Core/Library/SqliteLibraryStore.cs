@@ -38,39 +38,12 @@ public sealed class SqliteLibraryStore(SqliteJobDatabase database) : SqlLibraryS
         CREATE TABLE IF NOT EXISTS library_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS library_requests (owner TEXT NOT NULL, key TEXT NOT NULL, image_ids TEXT NOT NULL, PRIMARY KEY (owner, key));
         CREATE TABLE IF NOT EXISTS library_distinct (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b));
-        CREATE TABLE IF NOT EXISTS library_faces (
-            id         TEXT    PRIMARY KEY,
-            image_id   TEXT    NOT NULL,
-            owner      TEXT    NOT NULL,
-            idx        INTEGER NOT NULL,
-            x_min      REAL    NOT NULL,
-            y_min      REAL    NOT NULL,
-            x_max      REAL    NOT NULL,
-            y_max      REAL    NOT NULL,
-            confidence REAL    NOT NULL,
-            descriptor BLOB    NOT NULL,
-            person_id  TEXT,
-            source     TEXT    NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS library_faces_image ON library_faces (image_id);
-        CREATE INDEX IF NOT EXISTS library_faces_person ON library_faces (person_id);
-        CREATE INDEX IF NOT EXISTS library_faces_owner ON library_faces (owner);
-        CREATE TABLE IF NOT EXISTS library_people (
-            id         TEXT    PRIMARY KEY,
-            owner      TEXT    NOT NULL,
-            name       TEXT,
-            cover_face TEXT,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS library_people_owner ON library_people (owner);
-        CREATE TABLE IF NOT EXISTS library_face_rejections (face_id TEXT NOT NULL, person_id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (face_id, person_id));
         """;
 
     protected override async Task CreateSchemaAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using (var command = Command(connection, Schema))
+        await using (var command = Command(connection, Schema + PeopleSchema(real: "REAL", blob: "BLOB", integer: "INTEGER")))
             await command.ExecuteNonQueryAsync(cancellationToken);
         await AddColumnAsync(connection, "models", cancellationToken);
     }
