@@ -74,7 +74,7 @@ public sealed class YoloxDetector : IObjectDetector
         if (loaded.Session is null) return;
         _batchSession = loaded.Session;
         _batcher = new DynamicBatcher<Letterboxed, (List<Candidate>, double)>(Manifest.Name, policy, RunBatchAsync,
-            sessions.Settings.RunLimits.MaxConcurrent, time);
+            sessions.Settings.RunLimits, time);
     }
 
     /// <summary>One request's letterboxed input (a pooled buffer the batch returns) and what decoding its rows needs.</summary>

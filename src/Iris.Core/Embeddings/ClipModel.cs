@@ -85,7 +85,7 @@ public sealed class ClipModel : ILoadedModel
         if (loaded.Session is null) return;
         _visionBatch = loaded.Session;
         _imageSize = size;
-        _imageBatcher = new DynamicBatcher<float[], float[]>(Manifest.Name, policy, RunImageBatchAsync, sessions.Settings.RunLimits.MaxConcurrent, time);
+        _imageBatcher = new DynamicBatcher<float[], float[]>(Manifest.Name, policy, RunImageBatchAsync, sessions.Settings.RunLimits, time);
     }
 
     private async Task<IReadOnlyList<float[]>> RunImageBatchAsync(IReadOnlyList<float[]> inputs, CancellationToken cancellationToken)

@@ -11,10 +11,16 @@ namespace Iris.Tests.Operations;
 /// A running Iris that has served the routes the dashboards chart (detections, a refused image, a job run to the end),
 /// and Debian's Prometheus scraping it every second with the rules of
 /// deploy/prometheus loaded: the real consumer of /metrics, for <see cref="ScrapeTests"/> and <see cref="DashboardTests"/>.
+/// Iris runs as its own <c>iris serve</c> process, as in production: instruments are process-wide, and the other test
+/// hosts of this test process would otherwise report through its /metrics too.
 /// </summary>
 public sealed partial class OperationsStack : IAsyncLifetime
 {
-    public IrisTestHost Iris { get; private set; } = null!;
+    private readonly TempDirectory _data = new();
+    private IrisDaemon? _daemon;
+
+    public Uri Address { get; private set; } = null!;
+    public HttpClient Client { get; private set; } = null!;
     public PrometheusServer Prometheus { get; private set; } = null!;
 
     /// <summary>Metric families (name → type) of a scrape after the exercise.</summary>
@@ -25,12 +31,46 @@ public sealed partial class OperationsStack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Iris = await IrisTestHost.StartAsync(new Dictionary<string, string?> { ["Metrics:GaugeCacheSeconds"] = "1" });
-        await Iris.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
-        await ExerciseAsync(Iris.Client);
-        await AddScrapeAsync(Iris.Client);
+        Address = new Uri($"http://127.0.0.1:{Jobs.JobCrashSafetyTests.FreePort()}");
+        _daemon = IrisDaemon.Start(["serve"], new Dictionary<string, string>
+        {
+            ["IRIS__Server__Urls"] = Address.ToString().TrimEnd('/'),
+            ["IRIS__Metrics__GaugeCacheSeconds"] = "1",
+            ["IRIS__Models__Preload"] = "yolox-nano",
+            ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,
+            ["IRIS__Models__CacheDirectory"] = _data.File("models"),
+            ["IRIS__Jobs__Database"] = _data.File("jobs.db"),
+            ["IRIS__Jobs__InputDirectory"] = _data.File("inputs"),
+            ["IRIS__Storage__Directory"] = _data.File("blobs"),
+            ["IRIS__Library__IndexDatabase"] = _data.File("vectors.db"),
+            ["IRIS__Log__Format"] = "text",
+        });
+        Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
+        await WaitUntilReadyAsync(Client, TimeSpan.FromSeconds(90));
+        await ExerciseAsync(Client);
+        await AddScrapeAsync(Client);
 
-        Prometheus = await PrometheusServer.StartAsync(Iris.Address);
+        Prometheus = await PrometheusServer.StartAsync(Address);
+    }
+
+    private async Task WaitUntilReadyAsync(HttpClient client, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(_daemon!.HasExited, "iris serve exited: " + string.Join("\n", _daemon.Lines.TakeLast(20)));
+            try
+            {
+                using var ready = await client.GetAsync("/readyz");
+                if (ready.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            Assert.True(deadline.Elapsed < timeout, "iris serve was not ready in time: " + string.Join("\n", _daemon.Lines.TakeLast(20)));
+            await Task.Delay(200);
+        }
     }
 
     private static async Task ExerciseAsync(HttpClient client)
@@ -66,7 +106,9 @@ public sealed partial class OperationsStack : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (Prometheus is not null) await Prometheus.DisposeAsync();
-        if (Iris is not null) await Iris.DisposeAsync();
+        Client?.Dispose();
+        if (_daemon is not null) await _daemon.DisposeAsync();
+        _data.Dispose();
     }
 }
 

@@ -9,7 +9,9 @@ namespace Iris.Core.Inference.Batching;
 /// one call and each caller gets its own result. A request to an idle model therefore runs at once, alone; requests
 /// that arrive while a batch runs are the next batch. A partial batch waits up to <see cref="BatchingPolicy.MaxDelay"/>
 /// for company only while another batch of the model is running. The queue is bounded by
-/// <see cref="BatchingPolicy.MaxQueue"/>; beyond it, <see cref="BatchQueueFullException"/>. A caller that gives up
+/// <see cref="BatchingPolicy.MaxQueue"/>; beyond it, <see cref="BatchQueueFullException"/>. The run limits' time budget
+/// (<c>Inference:MaxQueueWaitMs</c>) holds here as it does at the <see cref="RunGate"/>: a request whose expected wait for
+/// a batch is longer is refused on arrival with <see cref="InferenceOverloadedException"/>. A caller that gives up
 /// leaves the queue, or, when its batch already runs, just stops waiting: the others still get their results.
 /// </summary>
 public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
@@ -17,6 +19,7 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
     private readonly Func<IReadOnlyList<TInput>, CancellationToken, Task<IReadOnlyList<TOutput>>> _run;
     private readonly BatchingPolicy _policy;
     private readonly int _concurrentBatches;
+    private readonly TimeSpan? _maxQueueWait;
     private readonly TimeProvider _time;
     private readonly string _model;
     private readonly TagList _tags;
@@ -29,16 +32,18 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
     private long _batches;
 
     /// <param name="run">Runs one batch; returns one output per input, in order.</param>
-    /// <param name="concurrentBatches">Batches of this model allowed to run at once (the model's run slots).</param>
+    /// <param name="concurrentBatches">Batches of this model allowed to run at once (the model's run slots) and how long a
+    /// request may expect to wait for one.</param>
     public DynamicBatcher(string model, BatchingPolicy policy, Func<IReadOnlyList<TInput>, CancellationToken, Task<IReadOnlyList<TOutput>>> run,
-        int concurrentBatches = 1, TimeProvider? time = null)
+        RunLimits? concurrentBatches = null, TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxQueue, 1);
         _model = model;
         _policy = policy;
         _run = run;
-        _concurrentBatches = Math.Max(1, concurrentBatches);
+        _concurrentBatches = Math.Max(1, concurrentBatches?.MaxConcurrent ?? 1);
+        _maxQueueWait = concurrentBatches?.MaxQueueWait is { } budget && budget > TimeSpan.Zero ? budget : null;
         _time = time ?? TimeProvider.System;
         _tags = new TagList { { "model", model } };
     }
@@ -71,6 +76,11 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
             {
                 IrisMetrics.ModelBatchRejected.Add(1, _tags);
                 throw new BatchQueueFullException(_model, _queue.Count, RetryAfterLocked());
+            }
+            if (_maxQueueWait is { } budget && _running >= _concurrentBatches && ExpectedWaitLocked() is var expected && expected > budget)
+            {
+                IrisMetrics.InferenceRejected.Add(1, new TagList { { "model", _model }, { "reason", "expected_wait" } });
+                throw new InferenceOverloadedException(_model, "expected_wait", _queue.Count + 1, expected, budget, RetryAfterLocked());
             }
             pending.Node = _queue.AddLast(pending);
             own = DispatchLocked(pending);
@@ -170,6 +180,13 @@ public sealed class DynamicBatcher<TInput, TOutput> : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// How long a request arriving now should wait for its batch to start, at the recent batch time: every slot is busy,
+    /// so it waits for the batches queued ahead of it and the one it joins to get a slot.
+    /// </summary>
+    private TimeSpan ExpectedWaitLocked() =>
+        TimeSpan.FromSeconds(Math.Ceiling((_queue.Count + 1.0) / _policy.MaxBatch) * _batchSeconds / _concurrentBatches);
 
     /// <summary>How long the queue ahead should take to drain at the recent batch time, in whole seconds, at least one.</summary>
     private TimeSpan RetryAfterLocked()
