@@ -49,14 +49,14 @@ public static class FaceRecognitionBenchCommand
             await using var provider = services.BuildServiceProvider();
             var people = provider.GetRequiredService<KnownPeople>();
             foreach (var (crop, i) in crops.Select((c, i) => (c, i)))
-                await people.RegisterAsync($"person {(char)('a' + i)}", [new FaceSample("image", crop)], FaceChoice.Only, addToExisting: false);
+                await people.RegisterAsync(null, $"person {(char)('a' + i)}", [new FaceSample("image", crop)], FaceChoice.Only, addToExisting: false);
 
             var raw = await RawReferenceAsync(provider, options, photo);
             var results = new List<(string Name, double FacesPerSecond, int Faces, double MeanMs)>();
             results.Add(await MeasureAsync("raw session.Run: UltraFace + FaceRes (batch of 9)", 9, duration, raw));
-            var recognised = (await people.RecognizeAsync(photo)).Faces.Count(f => f.Person is not null);
+            var recognised = (await people.RecognizeAsync(null, photo)).Faces.Count(f => f.Person is not null);
             if (recognised != 9) throw new InvalidOperationException($"recognised {recognised} of the 9 registered people");
-            results.Add(await MeasureAsync("KnownPeople.RecognizeAsync (in process)", 9, duration, () => people.RecognizeAsync(photo)));
+            results.Add(await MeasureAsync("KnownPeople.RecognizeAsync (in process)", 9, duration, () => people.RecognizeAsync(null, photo)));
 
             await using (var server = await InProcessIrisServer.StartAsync(options, configuration, CancellationToken.None))
             using (var http = new HttpClient { BaseAddress = server.BaseAddress })

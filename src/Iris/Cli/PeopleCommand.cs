@@ -12,12 +12,15 @@ namespace Iris.Cli;
 /// <summary>
 /// <c>iris people register|list|rename|delete|recognize</c>: the known-people registry of face recognition in-process,
 /// on the same job database as the server's configuration (Jobs:Database, or PostgreSQL with Jobs:Store=postgres).
+/// The CLI has no caller, so it works on the null owner's people: those of the server without access control, not those
+/// of an API key or token (known people are per owner).
 /// </summary>
 public static class PeopleCommand
 {
     public static Command Create()
     {
-        var command = new Command("people", "Known people for face recognition: register them from photos, list, rename, delete, recognise them in photos.");
+        var command = new Command("people", "Known people for face recognition: register them from photos, list, rename, delete, recognise them in photos. " +
+            "These are the people of the server without access control (known people are per owner; the CLI has no API key, so it never sees an API key's or token's people).");
         command.Subcommands.Add(Register());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Rename());
@@ -42,6 +45,9 @@ public static class PeopleCommand
         }
     }
 
+    /// <summary>The null owner: the people of Iris without access control (the CLI has no caller).</summary>
+    private const string? Owner = null;
+
     private static ServiceProvider Services(IrisOptions options) => CliServices.Create(options, s =>
     {
         s.AddSingleton(_ => new SqliteJobDatabase(options.Jobs.Database));
@@ -64,7 +70,7 @@ public static class PeopleCommand
             var (options, _) = CommonOptions.Load(parse);
             await using var services = Services(options);
             var samples = parse.GetValue(files)!.Select(f => new FaceSample(f.Name, File.ReadAllBytes(f.FullName))).ToList();
-            var person = await services.GetRequiredService<KnownPeople>().RegisterAsync(parse.GetValue(name)!, samples,
+            var person = await services.GetRequiredService<KnownPeople>().RegisterAsync(Owner, parse.GetValue(name)!, samples,
                 new FaceChoice(parse.GetValue(faceIndex), parse.GetValue(largest)), parse.GetValue(add), cancellationToken);
             Console.WriteLine($"{person.Id}  {person.Name}  {person.Faces} face(s)");
             return 0;
@@ -79,7 +85,7 @@ public static class PeopleCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = Services(options);
-            foreach (var person in await services.GetRequiredService<KnownPeople>().ListAsync(cancellationToken))
+            foreach (var person in await services.GetRequiredService<KnownPeople>().ListAsync(Owner, cancellationToken))
                 Console.WriteLine($"{person.Id}  {person.Name}  {person.Faces} face(s)");
             return 0;
         }));
@@ -95,7 +101,7 @@ public static class PeopleCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = Services(options);
-            var person = await services.GetRequiredService<KnownPeople>().RenameAsync(parse.GetValue(id), parse.GetValue(name)!, cancellationToken);
+            var person = await services.GetRequiredService<KnownPeople>().RenameAsync(Owner, parse.GetValue(id), parse.GetValue(name)!, cancellationToken);
             Console.WriteLine($"{person.Id}  {person.Name}  {person.Faces} face(s)");
             return 0;
         }));
@@ -110,7 +116,7 @@ public static class PeopleCommand
         {
             var (options, _) = CommonOptions.Load(parse);
             await using var services = Services(options);
-            await services.GetRequiredService<KnownPeople>().DeleteAsync(parse.GetValue(id), cancellationToken);
+            await services.GetRequiredService<KnownPeople>().DeleteAsync(Owner, parse.GetValue(id), cancellationToken);
             return 0;
         }));
         return command;
@@ -130,7 +136,7 @@ public static class PeopleCommand
             var limit = Iris.Core.Tasks.ParameterRange.Check(parse.GetValue(threshold) ?? people.DefaultThreshold, "--threshold", 0f, 1f);
             foreach (var file in parse.GetValue(files)!)
             {
-                var response = RecognitionResponse.From(await people.RecognizeAsync(File.ReadAllBytes(file.FullName), limit, cancellationToken));
+                var response = RecognitionResponse.From(await people.RecognizeAsync(Owner, File.ReadAllBytes(file.FullName), limit, cancellationToken));
                 if (parse.GetValue(json))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(response, new JsonSerializerOptions(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));

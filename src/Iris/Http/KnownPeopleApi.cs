@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Security.Claims;
 using System.Text.RegularExpressions;
 using Iris.Contracts;
 using Iris.Core.Faces.Recognition;
 using Iris.Core.Imaging;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Faces;
+using Iris.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iris.Http;
@@ -12,7 +14,8 @@ namespace Iris.Http;
 /// <summary>
 /// Face recognition under <c>/v1/faces/…</c>: descriptors of the faces in an image, the registry of known people
 /// (register, list, rename, delete, add photos), recognition and one-to-one match. Face detection itself is
-/// <c>POST /v1/faces</c> (<see cref="FacesApi"/>).
+/// <c>POST /v1/faces</c> (<see cref="FacesApi"/>). Known people are the caller's own (<see cref="Access.Owner"/>), like jobs
+/// and the library.
 /// </summary>
 public static partial class KnownPeopleApi
 {
@@ -74,41 +77,45 @@ public static partial class KnownPeopleApi
         return TypedResults.Ok(FaceEmbeddingResponse.From(run.Result, run.DecodeMs, total.Elapsed.TotalMilliseconds));
     }
 
-    private static async Task<Created<PersonDto>> RegisterAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    private static async Task<Created<PersonDto>> RegisterAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var (images, parameters) = await ReadPhotosAsync(request, decoder, cancellationToken);
-        var person = await people.RegisterAsync(KnownPeople.ValidName(parameters.String("name"), "name"), images, Choice(parameters),
+        var person = await people.RegisterAsync(Access.Owner(user), KnownPeople.ValidName(parameters.String("name"), "name"), images, Choice(parameters),
             addToExisting: false, cancellationToken);
         return TypedResults.Created($"/v1/faces/people/{person.Id}", PersonDto.From(person));
     }
 
-    private static async Task<Ok<KnownPeopleResponse>> ListAsync(KnownPeople people, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new KnownPeopleResponse((await people.ListAsync(cancellationToken)).Select(PersonDto.From).ToList()));
+    private static async Task<Ok<KnownPeopleResponse>> ListAsync(KnownPeople people, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new KnownPeopleResponse((await people.ListAsync(Access.Owner(user), cancellationToken)).Select(PersonDto.From).ToList()));
 
-    private static async Task<Ok<PersonDto>> GetAsync(string id, KnownPeople people, CancellationToken cancellationToken) =>
-        TypedResults.Ok(PersonDto.From(await people.GetAsync(PersonId(id), cancellationToken)));
+    private static async Task<Ok<PersonDto>> GetAsync(string id, KnownPeople people, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Ok(PersonDto.From(await people.GetAsync(Access.Owner(user), PersonId(id), cancellationToken)));
 
-    private static async Task<Ok<PersonDto>> RenameAsync(string id, RenamePersonRequest body, KnownPeople people, CancellationToken cancellationToken) =>
-        TypedResults.Ok(PersonDto.From(await people.RenameAsync(PersonId(id), body.Name ?? "", cancellationToken)));
+    private static async Task<Ok<PersonDto>> RenameAsync(string id, RenamePersonRequest body, KnownPeople people, ClaimsPrincipal user,
+        CancellationToken cancellationToken) =>
+        TypedResults.Ok(PersonDto.From(await people.RenameAsync(Access.Owner(user), PersonId(id), body.Name ?? "", cancellationToken)));
 
-    private static async Task<NoContent> DeleteAsync(string id, KnownPeople people, CancellationToken cancellationToken)
+    private static async Task<NoContent> DeleteAsync(string id, KnownPeople people, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        await people.DeleteAsync(PersonId(id), cancellationToken);
+        await people.DeleteAsync(Access.Owner(user), PersonId(id), cancellationToken);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<PersonDto>> AddFacesAsync(string id, HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    private static async Task<Ok<PersonDto>> AddFacesAsync(string id, HttpRequest request, KnownPeople people, ImageDecoder decoder, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var person = PersonId(id);
         var (images, parameters) = await ReadPhotosAsync(request, decoder, cancellationToken);
-        return TypedResults.Ok(PersonDto.From(await people.AddFacesAsync(person, images, Choice(parameters), cancellationToken)));
+        return TypedResults.Ok(PersonDto.From(await people.AddFacesAsync(Access.Owner(user), person, images, Choice(parameters), cancellationToken)));
     }
 
-    private static async Task<Ok<RecognitionResponse>> RecognizeAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    private static async Task<Ok<RecognitionResponse>> RecognizeAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
         var threshold = upload.Parameters(request).Float("threshold", people.DefaultThreshold, 0f, 1f);
-        return TypedResults.Ok(RecognitionResponse.From(await people.RecognizeAsync(upload.Bytes, threshold, cancellationToken)));
+        return TypedResults.Ok(RecognitionResponse.From(await people.RecognizeAsync(Access.Owner(user), upload.Bytes, threshold, cancellationToken)));
     }
 
     private static async Task<Ok<FaceMatchResponse>> MatchAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)

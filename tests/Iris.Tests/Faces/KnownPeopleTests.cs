@@ -34,9 +34,9 @@ public abstract class KnownPeopleContractTests : IAsyncLifetime
     public async Task The_nine_people_registered_from_their_crops_are_recognised_in_the_group_photo_and_a_stranger_is_unknown()
     {
         foreach (var letter in "abcdefghi")
-            await People.RegisterAsync($"person {letter}", [new FaceSample("image", Crop($"f16{letter}"))], FaceChoice.Only, addToExisting: false);
+            await People.RegisterAsync(null, $"person {letter}", [new FaceSample("image", Crop($"f16{letter}"))], FaceChoice.Only, addToExisting: false);
 
-        var group = await People.RecognizeAsync(Photo("faces-16.jpg"));
+        var group = await People.RecognizeAsync(null, Photo("faces-16.jpg"));
 
         Assert.Equal(9, group.Faces.Count);
         Assert.All(group.Faces, f => Assert.NotNull(f.Person));
@@ -51,7 +51,7 @@ public abstract class KnownPeopleContractTests : IAsyncLifetime
             Assert.InRange(face.Similarity, 0.7f, 1f);
         }
 
-        var stranger = await People.RecognizeAsync(Crop("f13a"));
+        var stranger = await People.RecognizeAsync(null, Crop("f13a"));
         var face13 = Assert.Single(stranger.Faces);
         Assert.Null(face13.Person);
         Assert.InRange(face13.Similarity, 0f, 0.7f);
@@ -61,49 +61,77 @@ public abstract class KnownPeopleContractTests : IAsyncLifetime
     public async Task A_photo_without_a_face_registers_nothing_and_says_so()
     {
         var e = await Assert.ThrowsAsync<NoFaceFoundException>(() =>
-            People.RegisterAsync("nobody", [new FaceSample("image1", Crop("f16a")), new FaceSample("image2", Photo("dog.jpg"))], FaceChoice.Only, false));
+            People.RegisterAsync(null, "nobody", [new FaceSample("image1", Crop("f16a")), new FaceSample("image2", Photo("dog.jpg"))], FaceChoice.Only, false));
         Assert.Equal("image2", e.Field);
         Assert.Contains("No face was found in 'image2'", e.Message);
-        Assert.Empty(await People.ListAsync());
+        Assert.Empty(await People.ListAsync(null));
     }
 
     [Fact]
     public async Task A_group_photo_registers_only_when_the_caller_says_which_face()
     {
         var group = new FaceSample("image", Photo("faces-13.jpg"));
-        var several = await Assert.ThrowsAsync<SeveralFacesException>(() => People.RegisterAsync("someone", [group], FaceChoice.Only, false));
+        var several = await Assert.ThrowsAsync<SeveralFacesException>(() => People.RegisterAsync(null, "someone", [group], FaceChoice.Only, false));
         Assert.Contains("shows 2 faces", several.Message);
-        await Assert.ThrowsAsync<FaceIndexOutOfRangeException>(() => People.RegisterAsync("someone", [group], new FaceChoice(Index: 5), false));
-        Assert.Empty(await People.ListAsync());
+        await Assert.ThrowsAsync<FaceIndexOutOfRangeException>(() => People.RegisterAsync(null, "someone", [group], new FaceChoice(Index: 5), false));
+        Assert.Empty(await People.ListAsync(null));
 
-        var largest = await People.RegisterAsync("largest", [group], new FaceChoice(Largest: true), false);
-        var second = await People.RegisterAsync("second", [group], new FaceChoice(Index: 1), false);
+        var largest = await People.RegisterAsync(null, "largest", [group], new FaceChoice(Largest: true), false);
+        var second = await People.RegisterAsync(null, "second", [group], new FaceChoice(Index: 1), false);
         Assert.Equal(1, largest.Faces);
-        var recognised = await People.RecognizeAsync(Photo("faces-13.jpg"));
+        var recognised = await People.RecognizeAsync(null, Photo("faces-13.jpg"));
         Assert.Equal(["largest", "second"], recognised.Faces.Select(f => f.Person?.Name ?? "unknown").Order().ToArray());
     }
 
     [Fact]
     public async Task People_are_listed_renamed_given_more_photos_and_deleted()
     {
-        var ann = await People.RegisterAsync("  Ann ", [new FaceSample("image", Crop("f16a"))], FaceChoice.Only, false);
+        var ann = await People.RegisterAsync(null, "  Ann ", [new FaceSample("image", Crop("f16a"))], FaceChoice.Only, false);
         Assert.Equal("Ann", ann.Name);
-        var bob = await People.RegisterAsync("Bob", [new FaceSample("image1", Crop("f16b"))], FaceChoice.Only, false);
-        await Assert.ThrowsAsync<PersonNameTakenException>(() => People.RegisterAsync("Bob", [new FaceSample("image", Crop("f16c"))], FaceChoice.Only, false));
+        var bob = await People.RegisterAsync(null, "Bob", [new FaceSample("image1", Crop("f16b"))], FaceChoice.Only, false);
+        await Assert.ThrowsAsync<PersonNameTakenException>(() => People.RegisterAsync(null, "Bob", [new FaceSample("image", Crop("f16c"))], FaceChoice.Only, false));
         // DeepStack's register adds to an existing userid.
-        Assert.Equal(2, (await People.RegisterAsync("Bob", [new FaceSample("image", Crop("f16b"))], FaceChoice.Only, addToExisting: true)).Faces);
-        Assert.Equal(3, (await People.AddFacesAsync(bob.Id, [new FaceSample("image", Crop("f16b"))], FaceChoice.Only)).Faces);
+        Assert.Equal(2, (await People.RegisterAsync(null, "Bob", [new FaceSample("image", Crop("f16b"))], FaceChoice.Only, addToExisting: true)).Faces);
+        Assert.Equal(3, (await People.AddFacesAsync(null, bob.Id, [new FaceSample("image", Crop("f16b"))], FaceChoice.Only)).Faces);
 
-        await Assert.ThrowsAsync<PersonNameTakenException>(() => People.RenameAsync(ann.Id, "Bob"));
-        Assert.Equal("Anna", (await People.RenameAsync(ann.Id, "Anna")).Name);
-        Assert.Equal(["Anna", "Bob"], (await People.ListAsync()).Select(p => p.Name).ToArray());
+        await Assert.ThrowsAsync<PersonNameTakenException>(() => People.RenameAsync(null, ann.Id, "Bob"));
+        Assert.Equal("Anna", (await People.RenameAsync(null, ann.Id, "Anna")).Name);
+        Assert.Equal(["Anna", "Bob"], (await People.ListAsync(null)).Select(p => p.Name).ToArray());
 
-        await People.DeleteAsync(bob.Id);
-        await Assert.ThrowsAsync<UnknownPersonException>(() => People.DeleteAsync(bob.Id));
-        await Assert.ThrowsAsync<UnknownPersonException>(() => People.DeleteAsync("Bob"));
-        await Assert.ThrowsAsync<UnknownPersonException>(() => People.RenameAsync(Guid.NewGuid(), "X"));
-        await People.DeleteAsync("Anna");
-        Assert.Empty(await People.ListAsync());
+        await People.DeleteAsync(null, bob.Id);
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.DeleteAsync(null, bob.Id));
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.DeleteAsync(null, "Bob"));
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.RenameAsync(null, Guid.NewGuid(), "X"));
+        await People.DeleteAsync(null, "Anna");
+        Assert.Empty(await People.ListAsync(null));
+    }
+
+    [Fact]
+    public async Task Each_owner_has_their_own_people_with_the_same_names_and_recognises_only_their_own()
+    {
+        var alices = await People.RegisterAsync("key:alice", "Ann", [new FaceSample("image", Crop("f16a"))], FaceChoice.Only, false);
+        var bobs = await People.RegisterAsync("key:bob", "Ann", [new FaceSample("image", Crop("f16b"))], FaceChoice.Only, false);
+        // DeepStack's register adds to the caller's own person of that name, never to another owner's.
+        Assert.Equal(1, (await People.RegisterAsync(null, "Ann", [new FaceSample("image", Crop("f16c"))], FaceChoice.Only, addToExisting: true)).Faces);
+        Assert.NotEqual(alices.Id, bobs.Id);
+
+        Assert.Equal([alices.Id], (await People.ListAsync("key:alice")).Select(p => p.Id).ToArray());
+        Assert.Equal([bobs.Id], (await People.ListAsync("key:bob")).Select(p => p.Id).ToArray());
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.GetAsync("key:bob", alices.Id));
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.RenameAsync("key:bob", alices.Id, "Mallory"));
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.DeleteAsync("key:bob", alices.Id));
+        await Assert.ThrowsAsync<UnknownPersonException>(() => People.AddFacesAsync("key:bob", alices.Id, [new FaceSample("image", Crop("f16b"))], FaceChoice.Only));
+        Assert.Equal("Ann", (await People.GetAsync("key:alice", alices.Id)).Name);
+
+        // Alice's Ann is person a of the group photo: only Alice's recognition names that face.
+        var forAlice = await People.RecognizeAsync("key:alice", Photo("faces-16.jpg"));
+        Assert.Equal([alices.Id], forAlice.Faces.Where(f => f.Person is not null).Select(f => f.Person!.Id).ToArray());
+        var forBob = await People.RecognizeAsync("key:bob", Photo("faces-16.jpg"));
+        Assert.Equal([bobs.Id], forBob.Faces.Where(f => f.Person is not null).Select(f => f.Person!.Id).ToArray());
+
+        await People.DeleteAsync("key:bob", "Ann");
+        Assert.Empty(await People.ListAsync("key:bob"));
+        Assert.Single(await People.ListAsync("key:alice"));
     }
 
     [Fact]

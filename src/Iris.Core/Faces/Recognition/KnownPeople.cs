@@ -16,6 +16,8 @@ public sealed record FaceMatch(float Similarity, EmbeddedFace First, EmbeddedFac
 /// and name the faces of a new photo. A face is a known person when the cosine similarity of its descriptor to one of
 /// that person's registered descriptors reaches the threshold (Faces:RecognitionThreshold, calibrated in the README);
 /// within one photo each person is given to at most one face, the most similar, since a person appears once in a photo.
+/// People are per owner, like jobs and the library: every method takes the caller's owner (null: Iris without access
+/// control) and sees, names and recognises only that owner's people.
 /// </summary>
 public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, float defaultThreshold)
 {
@@ -25,12 +27,15 @@ public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, 
 
     public float DefaultThreshold => defaultThreshold;
 
+    /// <summary>The owner as stored: "" for the null owner (no access control), as the library's people.</summary>
+    public static string Key(string? owner) => owner ?? "";
+
     /// <summary>
     /// Registers the face of each image as <paramref name="name"/>: a new person, or more faces for an existing one when
     /// <paramref name="addToExisting"/> (DeepStack's register), else <see cref="PersonNameTakenException"/>. Every image is
     /// embedded before anything is stored, so a bad image registers nothing.
     /// </summary>
-    public async Task<KnownPerson> RegisterAsync(string name, IReadOnlyList<FaceSample> images, FaceChoice choice, bool addToExisting,
+    public async Task<KnownPerson> RegisterAsync(string? owner, string name, IReadOnlyList<FaceSample> images, FaceChoice choice, bool addToExisting,
         CancellationToken cancellationToken = default)
     {
         name = ValidName(name, "name");
@@ -38,60 +43,62 @@ public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, 
         await EnsureSchemaAsync(cancellationToken);
         var model = embedder.Defaults.Model;
         return addToExisting
-            ? await store.AddFacesAsync(name, model, descriptors, cancellationToken)
-            : await store.CreateAsync(name, model, descriptors, cancellationToken);
+            ? await store.AddFacesAsync(Key(owner), name, model, descriptors, cancellationToken)
+            : await store.CreateAsync(Key(owner), name, model, descriptors, cancellationToken);
     }
 
     /// <summary>More photos of a known person.</summary>
-    public async Task<KnownPerson> AddFacesAsync(Guid id, IReadOnlyList<FaceSample> images, FaceChoice choice, CancellationToken cancellationToken = default)
+    public async Task<KnownPerson> AddFacesAsync(string? owner, Guid id, IReadOnlyList<FaceSample> images, FaceChoice choice,
+        CancellationToken cancellationToken = default)
     {
-        var person = await GetAsync(id, cancellationToken);
+        var person = await GetAsync(owner, id, cancellationToken);
         var descriptors = await DescriptorsAsync(images, choice, cancellationToken);
-        return await store.AddFacesAsync(person.Name, embedder.Defaults.Model, descriptors, cancellationToken);
+        return await store.AddFacesAsync(Key(owner), person.Name, embedder.Defaults.Model, descriptors, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<KnownPerson>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<KnownPerson>> ListAsync(string? owner, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken);
-        return await store.ListAsync(cancellationToken);
+        return await store.ListAsync(Key(owner), cancellationToken);
     }
 
-    public async Task<KnownPerson> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    /// <summary>The owner's person with this id; another owner's person is as unknown as none.</summary>
+    public async Task<KnownPerson> GetAsync(string? owner, Guid id, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken);
-        return await store.GetAsync(id, cancellationToken) ?? throw new UnknownPersonException(id.ToString("D"));
+        return await store.GetAsync(Key(owner), id, cancellationToken) ?? throw new UnknownPersonException(id.ToString("D"));
     }
 
-    public async Task<KnownPerson> RenameAsync(Guid id, string name, CancellationToken cancellationToken = default)
+    public async Task<KnownPerson> RenameAsync(string? owner, Guid id, string name, CancellationToken cancellationToken = default)
     {
         name = ValidName(name, "name");
         await EnsureSchemaAsync(cancellationToken);
-        if (!await store.RenameAsync(id, name, cancellationToken)) throw new UnknownPersonException(id.ToString("D"));
-        return await GetAsync(id, cancellationToken);
+        if (!await store.RenameAsync(Key(owner), id, name, cancellationToken)) throw new UnknownPersonException(id.ToString("D"));
+        return await GetAsync(owner, id, cancellationToken);
     }
 
-    public async Task DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    public async Task DeleteAsync(string? owner, Guid id, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken);
-        if (!await store.DeleteAsync(id, cancellationToken)) throw new UnknownPersonException(id.ToString("D"));
+        if (!await store.DeleteAsync(Key(owner), id, cancellationToken)) throw new UnknownPersonException(id.ToString("D"));
     }
 
-    /// <summary>Deletes the person with this name (DeepStack's delete by <c>userid</c>).</summary>
-    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    /// <summary>Deletes the owner's person with this name (DeepStack's delete by <c>userid</c>).</summary>
+    public async Task DeleteAsync(string? owner, string name, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken);
-        var person = await store.FindAsync(name, cancellationToken) ?? throw new UnknownPersonException(name);
-        await store.DeleteAsync(person.Id, cancellationToken);
+        var person = await store.FindAsync(Key(owner), name, cancellationToken) ?? throw new UnknownPersonException(name);
+        await store.DeleteAsync(Key(owner), person.Id, cancellationToken);
     }
 
-    /// <summary>Finds the faces of <paramref name="image"/> and names each one a known person or unknown.</summary>
-    public async Task<Recognition> RecognizeAsync(byte[] image, float? threshold = null, CancellationToken cancellationToken = default)
+    /// <summary>Finds the faces of <paramref name="image"/> and names each one of the owner's known people or unknown.</summary>
+    public async Task<Recognition> RecognizeAsync(string? owner, byte[] image, float? threshold = null, CancellationToken cancellationToken = default)
     {
         var limit = threshold ?? defaultThreshold;
         var embedded = await embedder.EmbedAsync(image, cancellationToken);
         await EnsureSchemaAsync(cancellationToken);
-        var known = embedded.Faces.Count == 0 ? [] : await store.FacesAsync(embedded.Model, cancellationToken);
-        var people = embedded.Faces.Count == 0 ? [] : (await store.ListAsync(cancellationToken)).ToDictionary(p => p.Id);
+        var known = embedded.Faces.Count == 0 ? [] : await store.FacesAsync(Key(owner), embedded.Model, cancellationToken);
+        var people = embedded.Faces.Count == 0 ? [] : (await store.ListAsync(Key(owner), cancellationToken)).ToDictionary(p => p.Id);
         return new Recognition(embedded, Assign(embedded.Faces, known, people, limit), limit);
     }
 

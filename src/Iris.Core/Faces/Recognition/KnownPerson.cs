@@ -39,10 +39,10 @@ public sealed class FaceIndexOutOfRangeException(string field, int index, int co
     public string Field { get; } = field;
 }
 
-/// <summary>No known person has this id or name: 404.</summary>
+/// <summary>No known person of the caller has this id or name: 404.</summary>
 public sealed class UnknownPersonException(string person)
     : Exception($"No known person is '{person}'. GET /v1/faces/people lists them.");
 
-/// <summary>Another known person already has this name (names identify people for DeepStack's clients): 409.</summary>
+/// <summary>Another known person of the same owner already has this name (names identify people for DeepStack's clients): 409.</summary>
 public sealed class PersonNameTakenException(string name)
-    : Exception($"Another known person is already named '{name}'; names are unique. Rename or delete that person first.");
+    : Exception($"Another known person is already named '{name}'; names are unique per owner. Rename or delete that person first.");

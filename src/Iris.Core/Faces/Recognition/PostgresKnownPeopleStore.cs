@@ -19,8 +19,10 @@ public sealed class PostgresKnownPeopleStore(string connectionString, TimeProvid
             SELECT pg_advisory_xact_lock({SchemaLock});
             CREATE TABLE IF NOT EXISTS known_people (
                 id         TEXT   PRIMARY KEY,
-                name       TEXT   NOT NULL UNIQUE,
-                created_at BIGINT NOT NULL
+                owner      TEXT   NOT NULL,
+                name       TEXT   NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (owner, name)
             );
             CREATE TABLE IF NOT EXISTS known_faces (
                 id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

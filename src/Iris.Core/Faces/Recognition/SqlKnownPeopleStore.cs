@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 namespace Iris.Core.Faces.Recognition;
 
 /// <summary>
-/// The known-people registry in the SQL SQLite and PostgreSQL both speak: <c>known_people</c> (id as text, unique name,
-/// creation time in Unix milliseconds) and <c>known_faces</c> (the person's descriptors as little-endian float32 bytes,
+/// The known-people registry in the SQL SQLite and PostgreSQL both speak: <c>known_people</c> (id as text, the owner
+/// ("" without access control, as the library's people), a name unique per owner, creation time in Unix milliseconds) and <c>known_faces</c> (the person's descriptors as little-endian float32 bytes,
 /// tagged with the model that made them). The subclasses differ in schema types, connections and how a unique-key
 /// violation reads.
 /// </summary>
@@ -20,25 +20,25 @@ public abstract class SqlKnownPeopleStore(TimeProvider? clock) : IKnownPeopleSto
 
     protected abstract bool IsUniqueViolation(DbException exception);
 
-    public async Task<KnownPerson> AddFacesAsync(string name, string model, IReadOnlyList<float[]> descriptors, CancellationToken cancellationToken)
+    public async Task<KnownPerson> AddFacesAsync(string owner, string name, string model, IReadOnlyList<float[]> descriptors, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // ON CONFLICT: two registrations of a new name at once make one person, not a unique-key error.
-        await Execute(connection, transaction, "INSERT INTO known_people (id, name, created_at) VALUES (@id, @name, @now) ON CONFLICT (name) DO NOTHING",
-            cancellationToken, ("id", Guid.NewGuid().ToString("D")), ("name", name), ("now", Now()));
+        await Execute(connection, transaction, "INSERT INTO known_people (id, owner, name, created_at) VALUES (@id, @owner, @name, @now) ON CONFLICT (owner, name) DO NOTHING",
+            cancellationToken, ("id", Guid.NewGuid().ToString("D")), ("owner", owner), ("name", name), ("now", Now()));
         string id;
-        await using (var find = Command(connection, "SELECT id FROM known_people WHERE name = @name", ("name", name)))
+        await using (var find = Command(connection, "SELECT id FROM known_people WHERE owner = @owner AND name = @name", ("owner", owner), ("name", name)))
         {
             find.Transaction = transaction;
             id = (string)(await find.ExecuteScalarAsync(cancellationToken))!;
         }
         await InsertFacesAsync(connection, transaction, id, model, descriptors, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return (await GetAsync(Guid.Parse(id), cancellationToken))!;
+        return (await GetAsync(owner, Guid.Parse(id), cancellationToken))!;
     }
 
-    public async Task<KnownPerson> CreateAsync(string name, string model, IReadOnlyList<float[]> descriptors, CancellationToken cancellationToken)
+    public async Task<KnownPerson> CreateAsync(string owner, string name, string model, IReadOnlyList<float[]> descriptors, CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid();
         await using (var connection = await OpenAsync(cancellationToken))
@@ -46,8 +46,8 @@ public abstract class SqlKnownPeopleStore(TimeProvider? clock) : IKnownPeopleSto
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             try
             {
-                await Execute(connection, transaction, "INSERT INTO known_people (id, name, created_at) VALUES (@id, @name, @now)",
-                    cancellationToken, ("id", id.ToString("D")), ("name", name), ("now", Now()));
+                await Execute(connection, transaction, "INSERT INTO known_people (id, owner, name, created_at) VALUES (@id, @owner, @name, @now)",
+                    cancellationToken, ("id", id.ToString("D")), ("owner", owner), ("name", name), ("now", Now()));
             }
             catch (DbException e) when (IsUniqueViolation(e))
             {
@@ -56,22 +56,25 @@ public abstract class SqlKnownPeopleStore(TimeProvider? clock) : IKnownPeopleSto
             await InsertFacesAsync(connection, transaction, id.ToString("D"), model, descriptors, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        return (await GetAsync(id, cancellationToken))!;
+        return (await GetAsync(owner, id, cancellationToken))!;
     }
 
-    public async Task<IReadOnlyList<KnownPerson>> ListAsync(CancellationToken cancellationToken) =>
-        await QueryPeopleAsync($"SELECT {PersonColumns} FROM known_people p ORDER BY p.name, p.id", cancellationToken);
+    public async Task<IReadOnlyList<KnownPerson>> ListAsync(string owner, CancellationToken cancellationToken) =>
+        await QueryPeopleAsync($"SELECT {PersonColumns} FROM known_people p WHERE p.owner = @owner ORDER BY p.name, p.id", cancellationToken, ("owner", owner));
 
-    public async Task<KnownPerson?> GetAsync(Guid id, CancellationToken cancellationToken) =>
-        (await QueryPeopleAsync($"SELECT {PersonColumns} FROM known_people p WHERE p.id = @id", cancellationToken, ("id", id.ToString("D")))).SingleOrDefault();
+    public async Task<KnownPerson?> GetAsync(string owner, Guid id, CancellationToken cancellationToken) =>
+        (await QueryPeopleAsync($"SELECT {PersonColumns} FROM known_people p WHERE p.owner = @owner AND p.id = @id", cancellationToken,
+            ("owner", owner), ("id", id.ToString("D")))).SingleOrDefault();
 
-    public async Task<KnownPerson?> FindAsync(string name, CancellationToken cancellationToken) =>
-        (await QueryPeopleAsync($"SELECT {PersonColumns} FROM known_people p WHERE p.name = @name", cancellationToken, ("name", name))).SingleOrDefault();
+    public async Task<KnownPerson?> FindAsync(string owner, string name, CancellationToken cancellationToken) =>
+        (await QueryPeopleAsync($"SELECT {PersonColumns} FROM known_people p WHERE p.owner = @owner AND p.name = @name", cancellationToken,
+            ("owner", owner), ("name", name))).SingleOrDefault();
 
-    public async Task<bool> RenameAsync(Guid id, string name, CancellationToken cancellationToken)
+    public async Task<bool> RenameAsync(string owner, Guid id, string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var update = Command(connection, "UPDATE known_people SET name = @name WHERE id = @id", ("id", id.ToString("D")), ("name", name));
+        await using var update = Command(connection, "UPDATE known_people SET name = @name WHERE owner = @owner AND id = @id",
+            ("owner", owner), ("id", id.ToString("D")), ("name", name));
         try
         {
             return await update.ExecuteNonQueryAsync(cancellationToken) > 0;
@@ -82,23 +85,25 @@ public abstract class SqlKnownPeopleStore(TimeProvider? clock) : IKnownPeopleSto
         }
     }
 
-    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(string owner, Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await Execute(connection, transaction, "DELETE FROM known_faces WHERE person_id = @id", cancellationToken, ("id", id.ToString("D")));
-        var deleted = await Execute(connection, transaction, "DELETE FROM known_people WHERE id = @id", cancellationToken, ("id", id.ToString("D")));
+        await Execute(connection, transaction, "DELETE FROM known_faces WHERE person_id IN (SELECT id FROM known_people WHERE owner = @owner AND id = @id)",
+            cancellationToken, ("owner", owner), ("id", id.ToString("D")));
+        var deleted = await Execute(connection, transaction, "DELETE FROM known_people WHERE owner = @owner AND id = @id", cancellationToken,
+            ("owner", owner), ("id", id.ToString("D")));
         await transaction.CommitAsync(cancellationToken);
         return deleted > 0;
     }
 
-    public async Task<IReadOnlyList<KnownFace>> FacesAsync(string model, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<KnownFace>> FacesAsync(string owner, string model, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var query = Command(connection, """
             SELECT p.id, p.name, f.descriptor FROM known_faces f JOIN known_people p ON p.id = f.person_id
-            WHERE f.model = @model ORDER BY p.id, f.id
-            """, ("model", model));
+            WHERE p.owner = @owner AND f.model = @model ORDER BY p.id, f.id
+            """, ("owner", owner), ("model", model));
         var faces = new List<KnownFace>();
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

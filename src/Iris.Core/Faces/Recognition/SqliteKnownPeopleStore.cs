@@ -13,8 +13,10 @@ public sealed class SqliteKnownPeopleStore(SqliteJobDatabase database, TimeProvi
         await using var create = Command(connection, """
             CREATE TABLE IF NOT EXISTS known_people (
                 id         TEXT    PRIMARY KEY,
-                name       TEXT    NOT NULL UNIQUE,
-                created_at INTEGER NOT NULL
+                owner      TEXT    NOT NULL,
+                name       TEXT    NOT NULL,
+                created_at INTEGER NOT NULL,
+                UNIQUE (owner, name)
             );
             CREATE TABLE IF NOT EXISTS known_faces (
                 id         INTEGER PRIMARY KEY,

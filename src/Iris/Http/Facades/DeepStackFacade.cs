@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Claims;
 using Iris.Contracts;
 using Iris.Core.Detection;
 using Iris.Core.Faces;
@@ -8,6 +9,7 @@ using Iris.Core.Imaging;
 using Iris.Core.Tasks;
 using Iris.Core.Tasks.Detection;
 using Iris.Core.Tasks.Faces;
+using Iris.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
@@ -63,7 +65,7 @@ public static class DeepStackFacade
 
     /// <summary>
     /// DeepStack's face recognition (<c>/v1/vision/face/register|recognize|list|delete|match</c>) over the known-people
-    /// registry: a DeepStack <c>userid</c> is a known person's name.
+    /// registry: a DeepStack <c>userid</c> is a known person's name among the caller's own people (<see cref="Access.Owner"/>).
     /// </summary>
     private static void MapFaceRecognition(RouteGroupBuilder vision)
     {
@@ -94,21 +96,23 @@ public static class DeepStackFacade
             .WithDescription("File fields `image1` and `image2`; the largest face of each. Answers `{\"success\": true, \"similarity\": 0.74}`.");
     }
 
-    private static async Task<Ok<DeepStackMessage>> RegisterFaceAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    private static async Task<Ok<DeepStackMessage>> RegisterFaceAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var (images, parameters) = await KnownPeopleApi.ReadPhotosAsync(request, decoder, cancellationToken);
         // DeepStack's own words for a missing userid.
         if (parameters.String("userid") is not { } userid) throw new InvalidRequestException("user id not specified", "userid");
-        await people.RegisterAsync(KnownPeople.ValidName(userid, "userid"), images, KnownPeopleApi.Choice(parameters), addToExisting: true, cancellationToken);
+        await people.RegisterAsync(Access.Owner(user), KnownPeople.ValidName(userid, "userid"), images, KnownPeopleApi.Choice(parameters), addToExisting: true, cancellationToken);
         return TypedResults.Ok(new DeepStackMessage(true, "face added"));
     }
 
-    private static async Task<Ok<DeepStackRecognition>> RecognizeFacesAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, CancellationToken cancellationToken)
+    private static async Task<Ok<DeepStackRecognition>> RecognizeFacesAsync(HttpRequest request, KnownPeople people, ImageDecoder decoder, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var upload = await ImageUpload.ReadAsync(request, decoder.Limits, cancellationToken);
         var minConfidence = upload.Parameters(request).Float("min_confidence", RecognizeMinConfidence, 0f, 1f);
-        var recognition = await people.RecognizeAsync(upload.Bytes, minConfidence, cancellationToken);
+        var recognition = await people.RecognizeAsync(Access.Owner(user), upload.Bytes, minConfidence, cancellationToken);
         var predictions = recognition.Faces.Select(f =>
         {
             var box = DeepStackPrediction.From(null, 0, f.Face.Box);
@@ -125,15 +129,15 @@ public static class DeepStackFacade
             (long)Math.Round(total.Elapsed.TotalMilliseconds), (long)Math.Round(timings.DetectMs + timings.InferenceMs)));
     }
 
-    private static async Task<Ok<DeepStackFaceList>> ListFacesAsync(KnownPeople people, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new DeepStackFaceList(true, (await people.ListAsync(cancellationToken)).Select(p => p.Name).ToList()));
+    private static async Task<Ok<DeepStackFaceList>> ListFacesAsync(KnownPeople people, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new DeepStackFaceList(true, (await people.ListAsync(Access.Owner(user), cancellationToken)).Select(p => p.Name).ToList()));
 
-    private static async Task<Ok<DeepStackMessage>> DeleteFaceAsync(HttpRequest request, KnownPeople people, CancellationToken cancellationToken)
+    private static async Task<Ok<DeepStackMessage>> DeleteFaceAsync(HttpRequest request, KnownPeople people, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var form = request.HasFormContentType ? await ImageUpload.ReadFormOrRefuseAsync(request, cancellationToken) : null;
         var userid = request.Query["userid"].ToString() is { Length: > 0 } query ? query : form?["userid"].ToString() ?? "";
         if (userid.Length == 0) throw new InvalidRequestException("user id not specified", "userid");
-        await people.DeleteAsync(userid.Trim(), cancellationToken);
+        await people.DeleteAsync(Access.Owner(user), userid.Trim(), cancellationToken);
         return TypedResults.Ok(new DeepStackMessage(true, "user deleted successfully"));
     }
 
