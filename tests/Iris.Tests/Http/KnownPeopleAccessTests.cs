@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
-using Iris.Tests.Faces;
 using Iris.Tests.Support;
+using static Iris.Tests.Http.KnownPeopleApiTests;
 
 namespace Iris.Tests.Http;
 
@@ -22,18 +22,6 @@ public sealed class KnownPeopleAccessTests : IAsyncLifetime
     });
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
-
-    private static ByteArrayContent Crop(string name) => new(File.ReadAllBytes(Path.Combine(FaceResTests.RealModels, $"face-{name}.png")));
-    private static ByteArrayContent Photo(string name) => new(File.ReadAllBytes(TestPaths.RealImage(name)));
-
-    private static MultipartFormDataContent Form(params (string Name, HttpContent Content)[] parts)
-    {
-        var form = new MultipartFormDataContent();
-        foreach (var (name, content) in parts)
-            if (content is StringContent) form.Add(content, name);
-            else form.Add(content, name, name + ".png");
-        return form;
-    }
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string url, string? key, HttpContent? content = null)
     {

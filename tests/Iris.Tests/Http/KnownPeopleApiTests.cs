@@ -15,10 +15,10 @@ public sealed class KnownPeopleApiTests : IAsyncLifetime
     public async Task InitializeAsync() => _host = await IrisTestHost.StartAsync();
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private static ByteArrayContent Crop(string name) => new(File.ReadAllBytes(Path.Combine(FaceResTests.RealModels, $"face-{name}.png")));
-    private static ByteArrayContent Photo(string name) => new(File.ReadAllBytes(TestPaths.RealImage(name)));
+    internal static ByteArrayContent Crop(string name) => new(File.ReadAllBytes(Path.Combine(FaceResTests.RealModels, $"face-{name}.png")));
+    internal static ByteArrayContent Photo(string name) => new(File.ReadAllBytes(TestPaths.RealImage(name)));
 
-    private static MultipartFormDataContent Form(params (string Name, HttpContent Content)[] parts)
+    internal static MultipartFormDataContent Form(params (string Name, HttpContent Content)[] parts)
     {
         var form = new MultipartFormDataContent();
         foreach (var (name, content) in parts)
