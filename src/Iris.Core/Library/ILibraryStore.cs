@@ -38,8 +38,11 @@ public interface ILibraryStore : IAsyncDisposable
 
     Task<bool> MarkFailedAsync(string id, string error, CancellationToken cancellationToken);
 
-    /// <summary>Back to queued (a new indexing job follows).</summary>
-    Task<bool> MarkQueuedAsync(string id, string? jobId, CancellationToken cancellationToken);
+    /// <summary>Back to queued, with no job yet (the indexing job is submitted next).</summary>
+    Task<bool> MarkQueuedAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Records the indexing job of the image, leaving its state alone: that job may have finished already.</summary>
+    Task<bool> AssignJobAsync(string id, string jobId, CancellationToken cancellationToken);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
 

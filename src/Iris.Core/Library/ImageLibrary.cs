@@ -112,8 +112,12 @@ public sealed class ImageLibrary
                     new Dictionary<string, string> { ["image_id"] = image.Id },
                     IdempotencyKey: $"library:{image.Id}:{image.AddedAt.ToUnixTimeMilliseconds()}:{(image.State == IndexState.Failed ? _clock.GetUtcNow().ToUnixTimeMilliseconds() : 0)}",
                     Owner: request.Owner);
+                // Queued before the job exists: a worker may index the image before SubmitAsync returns, and marking it
+                // queued after that would leave an indexed image "queued" for good. Queued without a job (a crash right
+                // here) is resubmitted by the next add of the image.
+                await _store.MarkQueuedAsync(image.Id, cancellationToken);
                 var job = (await jobs.SubmitAsync(submission, cancellationToken)).Jobs[0];
-                await _store.MarkQueuedAsync(image.Id, job.Id, cancellationToken);
+                await _store.AssignJobAsync(image.Id, job.Id, cancellationToken);
                 image = image with { State = IndexState.Queued, Error = null, JobId = job.Id };
             }
             results.Add(new IngestedImage(image, created));

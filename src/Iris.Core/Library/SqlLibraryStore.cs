@@ -160,9 +160,12 @@ public abstract partial class SqlLibraryStore : ILibraryStore, IPeopleStore
         await ExecuteAsync("UPDATE library_images SET state = @state, error = @error WHERE id = @id", cancellationToken,
             ("state", StateName(IndexState.Failed)), ("error", error), ("id", id)) == 1;
 
-    public async Task<bool> MarkQueuedAsync(string id, string? jobId, CancellationToken cancellationToken) =>
-        await ExecuteAsync("UPDATE library_images SET state = @state, error = NULL, job_id = @job WHERE id = @id", cancellationToken,
-            ("state", StateName(IndexState.Queued)), ("job", jobId), ("id", id)) == 1;
+    public async Task<bool> MarkQueuedAsync(string id, CancellationToken cancellationToken) =>
+        await ExecuteAsync("UPDATE library_images SET state = @state, error = NULL, job_id = NULL WHERE id = @id", cancellationToken,
+            ("state", StateName(IndexState.Queued)), ("id", id)) == 1;
+
+    public async Task<bool> AssignJobAsync(string id, string jobId, CancellationToken cancellationToken) =>
+        await ExecuteAsync("UPDATE library_images SET job_id = @job WHERE id = @id", cancellationToken, ("job", jobId), ("id", id)) == 1;
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {
