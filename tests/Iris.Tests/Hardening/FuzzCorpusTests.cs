@@ -20,7 +20,7 @@ public sealed class HardenedHost : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var settings = TransformHost.Settings(_data.Path);
-        settings["Models:Enabled"] = "yolox-nano,ultraface-rfb-320,petal-color,ppocr-v4,flower-captioner-tiny,clip-tiny";
+        settings["Models:Enabled"] = "yolox-nano,ultraface-rfb-320,petal-color,ppocr-v4,flower-captioner-tiny,clip-tiny,faceres,nsfw-mobilenet-v2,centernet-mbv3";
         settings["Models:LoadOnStartup"] = "true";
         settings["Images:DecodeTimeoutMs"] = DecodeTimeoutMs.ToString();
         settings["Transforms:TimeBudgetMs"] = TransformBudgetMs.ToString();
@@ -70,6 +70,20 @@ public sealed class FuzzCorpusTests(HardenedHost fixture, ITestOutputHelper outp
         "/api/v1/describe/file", "file:/api/v1/detect-objects", "file:/api/v1/detect-faces", "file:/api/v1/ocr", "file:/api/v1/image-info",
         "file:/api/v1/inference/predict?user_uid=6f1c2b9e-2f44-4c55-9d0e-1a2b3c4d5e6f", "files:/v1/images", "/v1/search",
     ];
+
+    /// <summary>The routes of face recognition, content safety and the second detector architecture.</summary>
+    private static readonly string[] RealModelRoutes =
+    [
+        "/v1/moderate", "/v1/detect?model=centernet-mbv3", "/v1/faces/embed", "/v1/faces/recognize", "/v1/vision/face/recognize",
+        "/v1/analyze?tasks=moderate,detect",
+    ];
+
+    [Fact]
+    public async Task The_crafted_corpus_gets_no_5xx_and_no_slow_answer_on_the_face_recognition_moderation_and_centernet_routes()
+    {
+        var report = await RunAsync(HostileImages.Corpus(), RealModelRoutes);
+        Assert.True(report.Failures.IsEmpty, string.Join("\n", report.Failures));
+    }
 
     [Fact]
     public async Task The_crafted_corpus_gets_no_5xx_and_no_slow_answer_on_the_facade_and_library_routes()
