@@ -74,6 +74,34 @@ public abstract class LibraryStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_job_recorded_after_its_worker_indexed_the_image_leaves_the_image_indexed()
+    {
+        // Ingest marks the image queued, submits the job, then records the job id; a fast worker may index it in between.
+        await Store.AddAsync(Image(Id(1)), None);
+        await Store.MarkQueuedAsync(Id(1), None);
+        await Store.MarkIndexedAsync(Id(1), new IndexedFields { Caption = "a red flower" }, DateTimeOffset.UtcNow, None);
+        Assert.True(await Store.AssignJobAsync(Id(1), "job-1", None));
+
+        var image = await Store.GetAsync(Id(1), None);
+        Assert.Equal(IndexState.Indexed, image!.State);
+        Assert.Equal("job-1", image.JobId);
+    }
+
+    [Fact]
+    public async Task Marking_an_image_queued_again_clears_its_error_and_its_old_job()
+    {
+        await Store.AddAsync(Image(Id(1)), None);
+        Assert.True(await Store.AssignJobAsync(Id(1), "job-1", None));
+        await Store.MarkFailedAsync(Id(1), "decode failed", None);
+        Assert.True(await Store.MarkQueuedAsync(Id(1), None));
+
+        var image = await Store.GetAsync(Id(1), None);
+        Assert.Equal(IndexState.Queued, image!.State);
+        Assert.Null(image.Error);
+        Assert.Null(image.JobId);
+    }
+
+    [Fact]
     public async Task Indexing_an_image_twice_leaves_one_full_text_entry()
     {
         await IndexAsync(Id(1), caption: "a red flower");
