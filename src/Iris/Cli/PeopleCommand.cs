@@ -56,7 +56,7 @@ public static class PeopleCommand
 
     private static Command Register()
     {
-        var name = new Argument<string>("name") { Description = "The person's name (unique; 1–100 characters)." };
+        var name = new Argument<string>("name") { Description = "The person's name (unique among these people; 1–100 characters)." };
         var files = new Argument<FileInfo[]>("files") { Description = "Photos of the person, one face each.", Arity = ArgumentArity.OneOrMore };
         var faceIndex = new Option<int?>("--face-index") { Description = "In group photos, the person's face: 0 = the largest, 1 = the next, …" };
         var largest = new Option<bool>("--largest") { Description = "In group photos, take the largest face." };
