@@ -33,7 +33,9 @@ public sealed partial class LibraryCrashSafetyTests : IDisposable
             ["IRIS__Jobs__Workers"] = "0",
             ["IRIS__Jobs__LeaseSeconds"] = "3",
             ["IRIS__Jobs__PollIntervalMs"] = "50",
-            ["IRIS__Library__IndexTasks"] = "embed",
+            // Enough work per image that the first worker is still busy when it is killed: with embed alone it can finish
+            // all 37 images before its eighth "done" line has travelled through the console logger and the pipe.
+            ["IRIS__Library__IndexTasks"] = "embed,detect,describe",
             ["IRIS__Models__CacheDirectory"] = _data.File("models"),
             ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,
             ["IRIS__Log__Format"] = "text",
@@ -46,9 +48,8 @@ public sealed partial class LibraryCrashSafetyTests : IDisposable
         foreach (var file in files) ids.Add(await LibraryFixture.AddAsync(api.Client, file, "crash"));
         Assert.Equal(files.Count, ids.Distinct().Count());
 
-        var first = IrisDaemon.Start(["worker", "--concurrency", "2"], environment);
-        await first.WaitForLineAsync(_ => CompletedIds(first).Count >= 8, TimeSpan.FromMinutes(3));
-        await first.KillAsync();
+        var first = IrisDaemon.Start(["worker", "--concurrency", "1"], environment);
+        await first.KillAfterLinesAsync(l => DoneLine().IsMatch(l), 8, TimeSpan.FromMinutes(3));
         var doneByFirst = CompletedIds(first).Count;
         Assert.InRange(doneByFirst, 8, files.Count - 1);
 

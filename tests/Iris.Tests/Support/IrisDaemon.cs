@@ -11,6 +11,7 @@ public sealed class IrisDaemon : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
+    private KillTrigger? _killTrigger;
 
     private IrisDaemon(Process process) => _process = process;
 
@@ -34,12 +35,49 @@ public sealed class IrisDaemon : IAsyncDisposable
             start.Environment[pair.Key] = pair.Value;
         var process = new Process { StartInfo = start };
         var daemon = new IrisDaemon(process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) daemon._lines.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) daemon._lines.Enqueue(e.Data); };
+        process.OutputDataReceived += (_, e) => daemon.Receive(e.Data);
+        process.ErrorDataReceived += (_, e) => daemon.Receive(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return daemon;
+    }
+
+    private void Receive(string? line)
+    {
+        if (line is null) return;
+        _lines.Enqueue(line);
+        _killTrigger?.Observe(this, line);
+    }
+
+    /// <summary>
+    /// SIGKILLs the process from the output reader itself as soon as <paramref name="count"/> lines match, so that a
+    /// fast process cannot run on to the end while a polling test waits for its turn on a busy machine.
+    /// </summary>
+    public Task KillAfterLinesAsync(Func<string, bool> match, int count, TimeSpan timeout)
+    {
+        var trigger = new KillTrigger(match, count);
+        _killTrigger = trigger;
+        foreach (var line in _lines) trigger.Observe(this, line);
+        return trigger.Killed.Task.WaitAsync(timeout).ContinueWith(async t =>
+        {
+            await t;
+            await _process.WaitForExitAsync();
+        }).Unwrap();
+    }
+
+    private sealed class KillTrigger(Func<string, bool> match, int count)
+    {
+        private int _seen;
+        public TaskCompletionSource Killed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Observe(IrisDaemon daemon, string line)
+        {
+            if (!match(line) || Interlocked.Increment(ref _seen) != count) return;
+            try { daemon._process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { /* already exited: the test sees it from the counts */ }
+            Killed.TrySetResult();
+        }
     }
 
     public async Task WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
