@@ -5,6 +5,7 @@
 # /v1/analyze?tasks=detect,faces,classify,describe at 4 callers; then the peer (bench/peers/yolox_fastapi.py:
 # FastAPI + uvicorn + OpenCV DNN on the same ONNX file) at the same concurrencies, and both servers' detections on
 # the image.
+# Before the first in-process and the first HTTP cell, 15 s of load are thrown away (--settle) so the JIT has finished.
 # Usage: bench/throughput/run.sh [SECONDS per cell (default 3)] [ROUNDS (default 1)]
 # Needs the .NET SDK and scripts/install-detect-peer.sh (Debian python3-fastapi, python3-uvicorn, python3-opencv,
 # python3-multipart). Reports go to ${IRIS_THROUGHPUT_DIR:-/tmp/iris-throughput}/round-N.md and to stdout;
