@@ -8,6 +8,7 @@ packages=(redis-server postgresql-15 rabbitmq-server)   # job store and queue ba
 command -v npm >/dev/null || packages+=(nodejs npm)
 # Hugging Face parity tests (issue #4): python3-onnx derives the decoder_model + decoder_with_past_model pair from a merged decoder.
 packages+=(python3-onnx)
+packages+=(libturbojpeg0)   # issue #13: TurboJPEG decodes JPEGs (Images:TurboJpeg); TurboJpegTests compare it with libvips
 packages+=(libvips-tools)   # issue #6: the vips CLI is the reference the transform tests compare against
 packages+=(chromium)   # web UI tests (tests/Iris.Tests/Ui): Playwright drives the system browser; its own download needs the internet
 packages+=(prometheus)   # issue #16: promtool checks and unit-tests deploy/prometheus; the scrape test runs the server

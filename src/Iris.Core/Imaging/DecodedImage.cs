@@ -53,6 +53,9 @@ public sealed class DecodedImage
 
     public long SourceBytes { get; }
 
+    /// <summary>The library that made the pixels: <c>libvips</c>, <c>turbojpeg</c> (Images:TurboJpeg) or <c>bmp</c> (Iris's own reader).</summary>
+    public string DecodedBy { get; init; } = "libvips";
+
     public int Stride => Width * 3;
 
     /// <summary>Other pixels (a resize, crop or turn of this image) with this image's provenance (its original size is that of the new pixels).</summary>

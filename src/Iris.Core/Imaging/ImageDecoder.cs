@@ -21,14 +21,24 @@ public sealed class ImageDecoder
     private readonly ImageLimits _limits;
     private readonly DecodeAdmission _admission;
     private readonly bool _shrinkOnLoad;
+    private readonly TurboJpeg? _turboJpeg;
 
     /// <param name="shrinkOnLoad">Images:ShrinkOnLoad; false decodes every image at full resolution whatever the tasks need.</param>
-    public ImageDecoder(ImageLimits limits, DecodeAdmission? admission = null, bool shrinkOnLoad = true)
+    /// <param name="turboJpeg">Images:TurboJpeg; false decodes JPEGs with libvips even where TurboJPEG is installed.</param>
+    public ImageDecoder(ImageLimits limits, DecodeAdmission? admission = null, bool shrinkOnLoad = true, bool turboJpeg = true)
     {
         _limits = limits;
         _admission = admission ?? DecodeAdmission.Unlimited;
         _shrinkOnLoad = shrinkOnLoad;
+        TurboJpegRequested = turboJpeg;
+        _turboJpeg = turboJpeg ? TurboJpeg.Installed : null;
     }
+
+    /// <summary>Images:TurboJpeg as configured; <see cref="UsesTurboJpeg"/> says whether the library was there to honour it.</summary>
+    public bool TurboJpegRequested { get; }
+
+    /// <summary>Whether upright YCbCr, RGB and grey JPEGs are decoded by TurboJPEG (<see cref="TurboJpeg"/>) rather than libvips.</summary>
+    public bool UsesTurboJpeg => _turboJpeg is not null;
 
     public ImageLimits Limits => _limits;
     public DecodeAdmission Admission => _admission;
@@ -96,9 +106,11 @@ public sealed class ImageDecoder
         var shrink = image.IsShrunk ? ShrinkTag((int)Math.Round(image.ToOriginalScale.X)) : "1";
         activity?.SetTag("iris.format", image.Format.ToString().ToLowerInvariant());
         activity?.SetTag("iris.shrink", shrink);
+        activity?.SetTag("iris.decoder", image.DecodedBy);
         IrisMetrics.ImageDecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
             new KeyValuePair<string, object?>("format", image.Format.ToString().ToLowerInvariant()),
-            new KeyValuePair<string, object?>("shrink", shrink));
+            new KeyValuePair<string, object?>("shrink", shrink),
+            new KeyValuePair<string, object?>("decoder", image.DecodedBy));
         return image;
     }
 
@@ -195,14 +207,15 @@ public sealed class ImageDecoder
         if (opened.Bmp is { } header)
         {
             using (lease)
-                return new DecodedImage(header.Width, header.Height, BmpDecoder.DecodeRgb(data, header), ImageFormat.Bmp, 1, data.Length);
+                return new DecodedImage(header.Width, header.Height, BmpDecoder.DecodeRgb(data, header), ImageFormat.Bmp, 1, data.Length) { DecodedBy = "bmp" };
         }
 
         if (format != ImageFormat.Svg)
         {
             using (image)
             using (lease)
-                return Render(image!, format, data.Length, opened.Original, cancellationToken);
+                return (format == ImageFormat.Jpeg ? TryTurboJpeg(image!, data, opened.Original) : null)
+                    ?? Render(image!, format, data.Length, opened.Original, cancellationToken);
         }
 
         // librsvg rasterises in calls that libvips' kill cannot interrupt. The render runs on its own thread and the
@@ -226,6 +239,27 @@ public sealed class ImageDecoder
             // The render's own exception is rethrown below, unwrapped.
         }
         return render.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// An upright JPEG through TurboJPEG, at the size libvips' header gave (shrunk on load or not); null leaves it to libvips.
+    /// TurboJPEG cannot be stopped mid-decode, so, as with libvips, a decode that ends past the deadline still fails; the
+    /// pixel limit bounds how long that can be.
+    /// </summary>
+    private DecodedImage? TryTurboJpeg(Image image, byte[] data, Shrunk? original)
+    {
+        if (_turboJpeg is null || Orientation(image) != 1) return null;
+        var started = Stopwatch.GetTimestamp();
+        if (!_turboJpeg.TryDecode(data, image.Width, image.Height, out var rgb)) return null;
+        if (Stopwatch.GetElapsedTime(started) >= _limits.DecodeTimeout)
+            throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
+        return new DecodedImage(image.Width, image.Height, rgb, ImageFormat.Jpeg, 1, data.Length)
+        {
+            DecodedBy = "turbojpeg",
+            OriginalWidth = original?.Width ?? image.Width,
+            OriginalHeight = original?.Height ?? image.Height,
+            ToOriginalScale = original is null ? (1, 1) : (original.ScaleX, original.ScaleY),
+        };
     }
 
     private DecodedImage Render(Image image, ImageFormat format, long sourceBytes, Shrunk? original, CancellationToken cancellationToken)

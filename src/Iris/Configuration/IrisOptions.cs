@@ -166,6 +166,12 @@ public sealed class ImagesOptions
     /// model's resampler at least 2× to shrink); false decodes every image at full resolution.
     /// </summary>
     public bool ShrinkOnLoad { get; init; } = true;
+
+    /// <summary>
+    /// Decode upright YCbCr, RGB and grey JPEGs with libjpeg-turbo's TurboJPEG API when <c>libturbojpeg.so.0</c> is
+    /// installed (same pixels as libvips, about half the CPU); false, or without the library, libvips decodes them.
+    /// </summary>
+    public bool TurboJpeg { get; init; } = true;
 }
 
 public sealed class DetectionOptions

@@ -31,7 +31,7 @@ public static class IrisServices
         services.AddSingleton(options);
         // One budget of decoded pixels for the whole process: every decode and every transform takes from it.
         services.AddSingleton(sp => options.CreateDecodeAdmission(sp.GetService<ILogger<AfterBurstTrim>>()));
-        services.AddSingleton(sp => new ImageDecoder(options.ImageLimits(), sp.GetRequiredService<DecodeAdmission>(), options.Images.ShrinkOnLoad));
+        services.AddSingleton(sp => new ImageDecoder(options.ImageLimits(), sp.GetRequiredService<DecodeAdmission>(), options.Images.ShrinkOnLoad, options.Images.TurboJpeg));
         services.AddSingleton(sp => new ModelCatalog(HubPin.WithDownloadUrls(BuiltInManifests.Load(), options.Models.HubEndpoint), options.Models.CacheDirectory, sp.GetService<ILogger<ModelCatalog>>()));
         services.AddIrisHttpClients(options);
         services.AddSingleton(sp => new ModelDownloader(

@@ -1,5 +1,6 @@
 using Iris.Configuration;
 using Iris.Hosting;
+using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
 using Iris.Core.Storage;
@@ -55,6 +56,7 @@ public static class HealthApi
         if (context.RequestServices.GetService<S3ObjectStore>() is { } bucket)
             checks.Add(await S3CheckAsync(bucket, context.RequestAborted));
         checks.Add(InferenceCheck(context.RequestServices.GetRequiredService<OnnxSessionFactory>().Settings));
+        checks.Add(DecodeCheck(context.RequestServices.GetRequiredService<ImageDecoder>()));
         var statuses = new List<ModelStatus>();
         foreach (var name in ServedModels.Of(options))
         {
@@ -104,6 +106,11 @@ public static class HealthApi
         (s.IntraOpThreads == 0 && OnnxSessionFactory.SharedThreads > 0 ? "in one pool shared by every model" : "per session") +
         $"; {s.RunLimits.MaxConcurrent} run(s) at once per model; a run waits at most " +
         (s.MaxQueueWait is { } wait ? $"{wait.TotalMilliseconds:N0} ms" : "without bound") + " for its model");
+
+    /// <summary>Which decoder JPEGs go through and whether they are shrunk on load (Images:TurboJpeg, Images:ShrinkOnLoad): always healthy, shown for operators.</summary>
+    private static CheckDto DecodeCheck(ImageDecoder decoder) => new("decode", "healthy",
+        "JPEG: " + TurboJpeg.Describe(decoder.TurboJpegRequested) +
+        (decoder.ShrinkOnLoad ? "; shrink-on-load on" : "; shrink-on-load off (Images:ShrinkOnLoad=false)"));
 
     /// <summary>A small probe file written and deleted, so a full disk shows as well as a read-only one.</summary>
     private static CheckDto StorageCheck(string name, string directory, string option) =>
