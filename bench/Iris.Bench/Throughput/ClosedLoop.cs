@@ -15,6 +15,12 @@ public static class ClosedLoop
     /// <summary>One answer; <paramref name="Refused"/>: 429 or 503, not counted as an image.</summary>
     private readonly record struct Sample(double LatencyMs, TimeSpan CompletedAt, StageTimings? Stages, bool Refused = false);
 
+    /// <summary>Load that is thrown away, at <paramref name="callers"/>, for <paramref name="duration"/>: lets the JIT finish before anything is measured.</summary>
+    public static async Task SettleAsync(int callers, TimeSpan duration, Operation operation, CancellationToken cancellationToken)
+    {
+        if (duration > TimeSpan.Zero) await RunPhaseAsync(callers, duration, operation, cancellationToken);
+    }
+
     public static async Task<LoadResult> RunAsync(
         string scenario, int callers, TimeSpan warmUp, TimeSpan duration, Operation operation, CancellationToken cancellationToken,
         System.Diagnostics.Process? server = null)

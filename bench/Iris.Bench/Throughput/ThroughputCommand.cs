@@ -32,6 +32,14 @@ public static class ThroughputCommand
         DefaultValueFactory = _ => 2,
     };
 
+    private static readonly Option<double> SettleSeconds = new("--settle")
+    {
+        Description = "Seconds of load, thrown away, before the first in-process and the first HTTP measurement, so that tiered " +
+                      "JIT compilation has finished: after a 3 s warm-up the JIT still took 12% of the server's CPU in the next 10 s " +
+                      "(perf), after 30 s of load 0.05%.",
+        DefaultValueFactory = _ => 15,
+    };
+
     private static readonly Option<int[]> Concurrency = new("--concurrency")
     {
         Description = "Comma-separated numbers of HTTP callers with a request in flight.",
@@ -83,7 +91,7 @@ public static class ThroughputCommand
             "Measures YOLOX-Nano images/s: raw ONNX Runtime, the in-process pipeline, and POST /v1/detect over loopback HTTP " +
             "(mode `http`, the default). Other modes: `tasks` (per-task ONNX Runtime time vs HTTP latency) and " +
             "`micro` (the BenchmarkDotNet suite: Iris.Bench micro [BenchmarkDotNet flags]).");
-        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, Concurrency, Mirror, Out, Set, Peer, PeerPid, AnalyzeCallers })
+        foreach (var option in new Option[] { Image, Seconds, WarmUpSeconds, SettleSeconds, Concurrency, Mirror, Out, Set, Peer, PeerPid, AnalyzeCallers })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -106,6 +114,7 @@ public static class ThroughputCommand
         var mirror = parse.GetValue(Mirror)?.FullName ?? SharedFolder.ModelsMirror;
         var duration = PositiveSeconds(parse.GetValue(Seconds), "--seconds");
         var warmUp = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(WarmUpSeconds)));
+        var settle = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(SettleSeconds)));
         var concurrency = parse.GetValue(Concurrency)!;
         var imageBytes = await File.ReadAllBytesAsync(imagePath, cancellationToken);
 
@@ -128,7 +137,7 @@ public static class ThroughputCommand
             // One intra-op thread shows whether the cores were really there: with all of them the run must be faster.
             var rawOneThread = await MeasureRawAsync("raw session.Run, 1 intra-op thread", options,
                 rawSettings with { IntraOpThreads = 1 }, imageBytes, warmUp, duration, cancellationToken);
-            var pipeline = await MeasurePipelineAsync(options, imageBytes, warmUp, duration, cancellationToken);
+            var pipeline = await MeasurePipelineAsync(options, imageBytes, settle + warmUp, duration, cancellationToken);
 
             var http = new List<LoadResult>();
             var singleTasks = new List<LoadResult>();
@@ -139,6 +148,7 @@ public static class ThroughputCommand
                 using (var client = ImageEndpointClient.Detect(server.BaseAddress, imageBytes, concurrency.Max()))
                 {
                     detections["Iris"] = await client.GetBodyAsync(cancellationToken);
+                    await ClosedLoop.SettleAsync(concurrency.Max(), settle, client.PostOnceAsync, cancellationToken);
                     foreach (var callers in concurrency)
                         http.Add(Progress(await ClosedLoop.RunAsync("HTTP POST /v1/detect", callers, warmUp, duration, client.PostOnceAsync, cancellationToken)));
                 }
