@@ -91,6 +91,9 @@ public static class IrisMetrics
     public static readonly Counter<long> DecodesShed =
         Meter.CreateCounter<long>("iris.decode.shed", "{image}", "Decodes refused with 503 because Images:MaxInFlightPixels stayed full for Images:AdmissionWaitMs.");
 
+    public static readonly Counter<long> RequestsShed =
+        Meter.CreateCounter<long>("iris.requests.shed", "{request}", "Image requests refused with 503 because Server:MaxImageRequests stayed full for Inference:MaxQueueWaitMs.");
+
     public static readonly UpDownCounter<long> DecodePixelsInFlight =
         Meter.CreateUpDownCounter<long>("iris.decode.pixels.in_flight", "{pixel}", "Decoded pixels held by admitted requests now.");
 

@@ -92,6 +92,7 @@ public static class IrisConfiguration
         Range("Inference:InterOpThreads", o.Inference.InterOpThreads, 0, 1024);
         Range("Inference:MaxConcurrentRuns", o.Inference.MaxConcurrentRuns, 0, 1024);
         Range("Inference:MaxQueueWaitMs", o.Inference.MaxQueueWaitMs, 0, 600_000);
+        Range("Server:MaxImageRequests", o.Server.MaxImageRequests, -1, 100_000);
         OneOf("Inference:GraphOptimization", o.Inference.GraphOptimization, "disabled", "basic", "extended", "all");
         OneOf("Inference:ExecutionMode", o.Inference.ExecutionMode, "sequential", "parallel");
         BatchingOptions.Validate(o.Inference.Batching, errors);

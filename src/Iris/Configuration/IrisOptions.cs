@@ -44,6 +44,12 @@ public sealed class ServerOptions
 
     /// <summary>Longest request target (path and query), in bytes; longer answers 414 problem+json.</summary>
     public int MaxUrlLength { get; init; } = 8192;
+
+    /// <summary>
+    /// Image requests worked on at once; more wait (at most Inference:MaxQueueWaitMs, then 503). 0: twice the cores, at
+    /// least 4; -1: no bound.
+    /// </summary>
+    public int MaxImageRequests { get; init; }
 }
 
 public sealed class ModelsOptions

@@ -55,7 +55,8 @@ public static class HealthApi
             checks.Add(StorageCheck($"storage:{name}", directory, option));
         if (context.RequestServices.GetService<S3ObjectStore>() is { } bucket)
             checks.Add(await S3CheckAsync(bucket, context.RequestAborted));
-        checks.Add(InferenceCheck(context.RequestServices.GetRequiredService<OnnxSessionFactory>().Settings));
+        checks.Add(InferenceCheck(context.RequestServices.GetRequiredService<OnnxSessionFactory>().Settings,
+            context.RequestServices.GetRequiredService<ImageRequestAdmission>()));
         checks.Add(DecodeCheck(context.RequestServices.GetRequiredService<ImageDecoder>()));
         var statuses = new List<ModelStatus>();
         foreach (var name in ServedModels.Of(options))
@@ -101,7 +102,8 @@ public static class HealthApi
     }
 
     /// <summary>The thread budget and run limits in force (Inference:*), with "auto" resolved: always healthy, shown for operators.</summary>
-    private static CheckDto InferenceCheck(InferenceSettings s) => new("inference", "healthy",
+    private static CheckDto InferenceCheck(InferenceSettings s, ImageRequestAdmission admission) => new("inference", "healthy",
+        (admission.MaxRequests > 0 ? $"{admission.MaxRequests} image requests at once (Server:MaxImageRequests); " : "image requests not bounded; ") +
         $"{s.Cpu.Cores} core(s) ({s.Cpu.Source}); {s.Threads} intra-op thread(s) " +
         (s.IntraOpThreads == 0 && OnnxSessionFactory.SharedThreads > 0 ? "in one pool shared by every model" : "per session") +
         $"; {s.RunLimits.MaxConcurrent} run(s) at once per model; a run waits at most " +

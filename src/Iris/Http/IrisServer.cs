@@ -37,6 +37,8 @@ public static class IrisServer
         builder.Services.AddIrisCors(options);
 
         builder.Services.AddIrisCore(options);
+        builder.Services.AddSingleton(new ImageRequestAdmission(
+            ImageRequestAdmission.Resolve(options.Server.MaxImageRequests, options.InferenceSettings().Cpu), options.InferenceSettings().MaxQueueWait));
         builder.Services.AddHostedService<ModelWarmupService>();
         builder.Services.AddIrisJobs(options).AddIrisJobWorkers(options.Jobs.Workers);
         builder.Services.AddIrisLibrary(options);

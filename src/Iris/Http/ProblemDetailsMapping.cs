@@ -48,6 +48,8 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (exception is Iris.Core.Inference.InferenceOverloadedException busy)
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        else if (exception is ServerBusyException serverBusy)
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(serverBusy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         else if (status == 503)
             context.Response.Headers.RetryAfter = "5";
         if (exception is Iris.Core.Inference.Batching.BatchQueueFullException batchFull)
@@ -105,6 +107,7 @@ public sealed class ProblemDetailsMapping(IProblemDetailsService problems, ILogg
         ImageTooComplexException => (422, "Image too complex"),
         ModelNotReadyException => (503, "Model not ready"),
         DecodeCapacityExceededException => (503, "Server busy"),
+        ServerBusyException => (503, "Server busy"),
         Iris.Core.Inference.InferenceOverloadedException => (503, "Model busy"),
         Iris.Core.Inference.Batching.BatchQueueFullException => (503, "Model busy"),
         StorageUnavailableException => (503, "Storage unavailable"),

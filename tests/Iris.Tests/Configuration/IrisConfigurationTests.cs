@@ -40,6 +40,7 @@ public class IrisConfigurationTests
     [InlineData("Auth:Jwt:RevocationStore", "redis")]
     [InlineData("Auth:Jwt:RefreshTokenClaims", "refresh")]
     [InlineData("Captioning:MaxBeams", "0")]
+    [InlineData("Server:MaxImageRequests", "-2")]
     public void An_out_of_range_value_is_rejected_with_a_message_naming_the_key(string key, string value)
     {
         var error = Assert.Throws<InvalidConfigurationException>(() => Load((key, value)));

@@ -16,16 +16,59 @@ public sealed class InferenceOverloadApiTests
         {
             ["Inference:MaxConcurrentRuns"] = "1",
             ["Inference:MaxQueueWaitMs"] = "1",
+            // The model's gate is under test here, not the admission of image requests in front of it.
+            ["Server:MaxImageRequests"] = "-1",
         });
-        await host.WaitUntilReadyAsync();
-        var dog = await File.ReadAllBytesAsync(TestPaths.RealImage("dog.jpg"));
+        var refused = await BurstUntilRefusedAsync(host);
+        Assert.All(refused, problem =>
+        {
+            Assert.Equal("Model busy", problem.GetProperty("title").GetString());
+            Assert.Contains("yolox-nano", problem.GetProperty("detail").GetString());
+            Assert.Contains("Inference:MaxQueueWaitMs", problem.GetProperty("detail").GetString());
+        });
 
+        using var metrics = await host.Client.GetAsync("/metrics");
+        var text = await metrics.Content.ReadAsStringAsync();
+        Assert.Contains("iris_inference_rejected_total{", text);
+    }
+
+    [Fact]
+    public async Task Image_requests_past_MaxImageRequests_wait_at_most_the_budget_then_get_503_Server_busy_with_Retry_After()
+    {
+        // One image request at a time and 1 ms of wait: every request that arrives while another is in progress is refused.
+        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Server:MaxImageRequests"] = "1",
+            ["Inference:MaxQueueWaitMs"] = "1",
+        });
+        var refused = await BurstUntilRefusedAsync(host);
+        Assert.All(refused, problem =>
+        {
+            Assert.Equal("Server busy", problem.GetProperty("title").GetString());
+            Assert.Contains("Server:MaxImageRequests", problem.GetProperty("detail").GetString());
+        });
+
+        using var metrics = await host.Client.GetAsync("/metrics");
+        var text = await metrics.Content.ReadAsStringAsync();
+        Assert.Contains("iris_requests_shed_total", text);
+        using var health = await host.Client.GetAsync("/health");
+        Assert.Contains("1 image requests at once (Server:MaxImageRequests)", await health.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// Bursts of 16 concurrent detections until one is refused (on a loaded machine the decodes can stagger a single
+    /// burst); every answer is 200 or 503, at least one is 200, and each 503 is problem+json with a Retry-After of at
+    /// least a second. Returns the refusals' problem documents.
+    /// </summary>
+    private static async Task<List<JsonElement>> BurstUntilRefusedAsync(IrisTestHost host)
+    {
+        await host.WaitUntilReadyAsync();
+        var image = await File.ReadAllBytesAsync(TestPaths.RealImage("dog.jpg"));
         var responses = new List<(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, string? Type, string Body)>();
-        // Bursts until one overlaps at the gate (on a loaded machine the decodes can stagger a single burst).
         for (var burst = 0; burst < 5 && !responses.Any(r => r.Status == HttpStatusCode.ServiceUnavailable); burst++)
             responses.AddRange(await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
             {
-                using var content = new ByteArrayContent(dog);
+                using var content = new ByteArrayContent(image);
                 content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
                 using var response = await host.Client.PostAsync("/v1/detect", content);
                 return (response.StatusCode, response.Headers.RetryAfter, response.Content.Headers.ContentType?.MediaType,
@@ -40,14 +83,7 @@ public sealed class InferenceOverloadApiTests
         {
             Assert.Equal("application/problem+json", r.Type);
             Assert.True(r.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), r.RetryAfter?.ToString());
-            var problem = JsonDocument.Parse(r.Body).RootElement;
-            Assert.Equal("Model busy", problem.GetProperty("title").GetString());
-            Assert.Contains("yolox-nano", problem.GetProperty("detail").GetString());
-            Assert.Contains("Inference:MaxQueueWaitMs", problem.GetProperty("detail").GetString());
         });
-
-        using var metrics = await host.Client.GetAsync("/metrics");
-        var text = await metrics.Content.ReadAsStringAsync();
-        Assert.Contains("iris_inference_rejected_total{", text);
+        return refused.Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
     }
 }

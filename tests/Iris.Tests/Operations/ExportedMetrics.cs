@@ -67,6 +67,7 @@ public static class ExportedMetrics
     public static readonly IReadOnlyDictionary<string, string> EventOnly = new Dictionary<string, string>
     {
         ["iris_decode_shed_total"] = "iris.decode.shed",
+        ["iris_requests_shed_total"] = "iris.requests.shed",
         ["iris_security_store_failures_total"] = "iris.security.store.failures",
         ["iris_inference_rejected_total"] = "iris.inference.rejected",
         ["iris_model_batch_size"] = "iris.model.batch.size",
