@@ -9,12 +9,8 @@ namespace Iris.Tests.Library;
 /// Ingest with real processes: an API-only server takes the images, a worker indexing them is killed with SIGKILL
 /// mid-run, another takes over. No image is lost, no indexing job completes twice, and the index holds each image once.
 /// </summary>
-public sealed partial class LibraryCrashSafetyTests : IDisposable
+public sealed partial class LibraryCrashSafetyTests
 {
-    private readonly TempDirectory _data = new();
-
-    public void Dispose() => _data.Dispose();
-
     [GeneratedRegex(@"Job (?<id>[0-9a-f]{32}) done by")]
     private static partial Regex DoneLine();
 
@@ -24,19 +20,32 @@ public sealed partial class LibraryCrashSafetyTests : IDisposable
     [Fact]
     public async Task A_worker_killed_mid_ingest_loses_no_image_and_indexes_none_twice()
     {
+        // The first worker is killed from the output reader at its eighth completion, but on a loaded machine the test
+        // process can be starved long enough for the worker to finish every image first: then no crash happened mid-ingest,
+        // and the scenario runs again on a fresh library (each run still checks that nothing was lost or done twice).
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            using var data = new TempDirectory();
+            if (await KillMidIngestAsync(data)) return;
+        }
+        Assert.Fail("In 3 attempts the first worker indexed every image before it could be killed; no crash landed mid-ingest.");
+    }
+
+    /// <returns>Whether the kill landed mid-ingest (the first worker had indexed some images but not all).</returns>
+    private static async Task<bool> KillMidIngestAsync(TempDirectory data)
+    {
         var environment = new Dictionary<string, string>
         {
-            ["IRIS__Jobs__Database"] = _data.File("jobs.db"),
-            ["IRIS__Jobs__InputDirectory"] = _data.File("inputs"),
-            ["IRIS__Storage__Directory"] = _data.File("images"),
-            ["IRIS__Library__IndexDatabase"] = _data.File("vectors.db"),
+            ["IRIS__Jobs__Database"] = data.File("jobs.db"),
+            ["IRIS__Jobs__InputDirectory"] = data.File("inputs"),
+            ["IRIS__Storage__Directory"] = data.File("images"),
+            ["IRIS__Library__IndexDatabase"] = data.File("vectors.db"),
             ["IRIS__Jobs__Workers"] = "0",
             ["IRIS__Jobs__LeaseSeconds"] = "3",
             ["IRIS__Jobs__PollIntervalMs"] = "50",
-            // Enough work per image that the first worker is still busy when it is killed: with embed alone it can finish
-            // all 37 images before its eighth "done" line has travelled through the console logger and the pipe.
-            ["IRIS__Library__IndexTasks"] = "embed,detect,describe",
-            ["IRIS__Models__CacheDirectory"] = _data.File("models"),
+            // Enough work per image (OCR included) that the first worker is normally still busy when it is killed.
+            ["IRIS__Library__IndexTasks"] = "embed,detect,describe,ocr",
+            ["IRIS__Models__CacheDirectory"] = data.File("models"),
             ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,
             ["IRIS__Log__Format"] = "text",
             ["IRIS__Log__Level"] = "Information",
@@ -51,7 +60,7 @@ public sealed partial class LibraryCrashSafetyTests : IDisposable
         var first = IrisDaemon.Start(["worker", "--concurrency", "1"], environment);
         await first.KillAfterLinesAsync(l => DoneLine().IsMatch(l), 8, TimeSpan.FromMinutes(3));
         var doneByFirst = CompletedIds(first).Count;
-        Assert.InRange(doneByFirst, 8, files.Count - 1);
+        Assert.True(doneByFirst >= 8, $"the first worker was killed after {doneByFirst} completions, before its eighth");
 
         await using var second = IrisDaemon.Start(["worker", "--concurrency", "2"], environment);
         var images = await LibraryFixture.WaitIndexedAsync(api.Client, ids, TimeSpan.FromMinutes(5));
@@ -68,5 +77,6 @@ public sealed partial class LibraryCrashSafetyTests : IDisposable
         var hits = (await api.Client.GetFromJsonAsync<JsonElement>("/v1/search?text=anything&mode=semantic&k=1000")).GetProperty("hits")
             .EnumerateArray().Select(h => h.GetProperty("image_id").GetString()!).ToList();
         Assert.Equal(ids.Order(), hits.Order());
+        return doneByFirst < files.Count;
     }
 }
