@@ -17,6 +17,9 @@ public class BatchingOverloadTests
             // Two waiting requests at most: a burst of 48 cannot all wait for a batch of two.
             ["Inference:Batching:Models:yolox-nano:MaxBatch"] = "2",
             ["Inference:Batching:Models:yolox-nano:MaxQueue"] = "2",
+            // The batch queue is under test, not the admission of image requests in front of it (which would let only
+            // twice the cores through, never enough to fill the queue).
+            ["Server:MaxImageRequests"] = "-1",
         });
         await host.WaitUntilReadyAsync();
         var image = TestImages.Encode(TestImages.Pattern(32, 24), ".png");
