@@ -25,7 +25,7 @@ public static class AnalyzeApi
                 "Every task's parameters are checked, also those of tasks not requested, so a typo is a 400 naming it. " +
                 "An unknown task name is a 400 that lists the valid ones.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

@@ -26,7 +26,7 @@ public static class ClassifyApi
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             // Both answers are 200 JSON; the ordinary classifier's is the one documented as the schema, the zero-shot one in the description.
             .Produces<ClassificationResponse>(StatusCodes.Status200OK)
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

@@ -22,7 +22,7 @@ public static class DescribeApi
                 "generation_config.json), `num_beams` (1 = greedy; default from generation_config.json), `no_repeat_ngram_size`, " +
                 "`repetition_penalty`, `length_penalty`, `tokens=true` to include the generated token ids.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

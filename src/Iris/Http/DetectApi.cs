@@ -27,7 +27,7 @@ public static class DetectApi
                 new("model", JsonSchemaType.String, "Detection model (default Detection:Model, yolox-nano)."),
                 new("min_confidence", JsonSchemaType.Number, "Drop objects below this confidence, 0–1 (default 0.4)."),
                 new("max_detections", JsonSchemaType.Integer, "Keep at most this many objects, 1–1000 (default 100).")))
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

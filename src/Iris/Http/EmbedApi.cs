@@ -22,7 +22,7 @@ public static class EmbedApi
                 "image–image similarity is a dot product. Send an image in any form /v1/detect accepts, or JSON `{\"text\": \"a red flower\"}`. " +
                 "Parameters: `model` (default Embeddings:Model), `tokens=true` to include a text's token ids.")
             .AddOpenApiOperationTransformer(DescribeBody)
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

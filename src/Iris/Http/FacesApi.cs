@@ -20,7 +20,7 @@ public static class FacesApi
                 "`ultraface-rfb-320`; `ultraface-rfb-640` finds smaller faces), `min_confidence` 0–1 (default 0.7), " +
                 "`max_faces` 1–1000 (default 100). Boxes are in pixels of the image as displayed (after EXIF orientation).")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

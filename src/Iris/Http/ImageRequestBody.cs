@@ -45,21 +45,4 @@ public static class ImageRequestBody
         };
         return Task.CompletedTask;
     }
-
-    /// <summary>The problems every image route can answer (bad parameters, too large, not an image, corrupt, model not ready).</summary>
-    public static RouteHandlerBuilder ProducesImageProblems(this RouteHandlerBuilder route) => route
-        // Every image route waits its turn within Server:MaxImageRequests before it reads or decodes anything.
-        .AddEndpointFilter(async (context, next) =>
-        {
-            var admission = context.HttpContext.RequestServices.GetRequiredService<ImageRequestAdmission>();
-            using (await admission.EnterAsync(context.HttpContext.RequestAborted))
-                return await next(context);
-        })
-        .ProducesProblem(StatusCodes.Status400BadRequest)
-        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-        .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-        // Machine clients post images here; there is no browser form to protect.
-        .DisableAntiforgery();
 }

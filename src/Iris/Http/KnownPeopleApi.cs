@@ -29,7 +29,7 @@ public static partial class KnownPeopleApi
                              "with a 10% margin, resized to 224² and described by `model` (default Faces:EmbedModel, `faceres`): an L2-normalised " +
                              "1024-d `descriptor` (cosine similarity = dot product), `age` in years and `gender`. Parameters `min_confidence`, `max_faces` as for /v1/faces.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         faces.MapPost("/people", RegisterAsync)
             .WithName("RegisterPerson")
             .WithSummary("Register a known person from one or more photos")
@@ -59,7 +59,7 @@ public static partial class KnownPeopleApi
             .WithDescription("Send the image as for /v1/faces. Each face is the known person whose registered face is most similar, when that cosine " +
                              "similarity reaches `threshold` (default Faces:RecognitionThreshold, 0.7), else `unknown`; a person is given to one face per photo.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         faces.MapPost("/match", MatchAsync)
             .WithName("MatchFaces")
             .WithSummary("How similar the faces of two photos are")

@@ -36,7 +36,7 @@ public static partial class LibraryApi
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesImageProblems();
+            .AsImageRoute();
         images.MapGet("/", ListAsync)
             .WithName("ListImages")
             .WithSummary("List the library's images, newest first")

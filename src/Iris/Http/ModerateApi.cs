@@ -27,7 +27,7 @@ public static class ModerateApi
                 new("porn_threshold", JsonSchemaType.Number, "Porn above this is unsafe, 0–1 (default 0.5)."),
                 new("hentai_threshold", JsonSchemaType.Number, "Hentai above this is unsafe, 0–1 (default 0.5)."),
                 new("sexy_threshold", JsonSchemaType.Number, "Sexy above this is unsafe, 0–1 (default 0.8).")))
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

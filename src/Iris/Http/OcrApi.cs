@@ -27,7 +27,7 @@ public static class OcrApi
             .AddOpenApiOperationTransformer(QueryParameters.Describe(
                 new("model", JsonSchemaType.String, "OCR model (default Ocr:Model, ppocr-v4)."),
                 new("min_confidence", JsonSchemaType.Number, "Drop lines read with less confidence, 0–1 (default 0.5).")))
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

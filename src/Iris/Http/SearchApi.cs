@@ -61,7 +61,7 @@ public static class SearchApi
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

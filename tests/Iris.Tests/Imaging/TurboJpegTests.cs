@@ -111,6 +111,23 @@ public class TurboJpegTests
         Assert.Contains("TurboJPEG", TurboJpeg.Describe(requested: true));
     }
 
+    [Fact]
+    public async Task The_server_names_the_decoder_in_health_and_in_the_decode_metric()
+    {
+        RequireTurboJpeg();
+        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?>());
+        await host.WaitUntilReadyAsync();
+        using var content = new ByteArrayContent(await File.ReadAllBytesAsync(TestPaths.RealImage("dog.jpg")));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/jpeg");
+        using var detect = await host.Client.PostAsync("/v1/detect", content);
+        detect.EnsureSuccessStatusCode();
+
+        Assert.Contains("JPEG: libjpeg-turbo's TurboJPEG", await host.Client.GetStringAsync("/health"));
+        var metrics = (await host.Client.GetStringAsync("/metrics")).Split('\n');
+        Assert.Contains(metrics, line => line.StartsWith("iris_image_decode_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains("decoder=\"turbojpeg\"") && line.Contains("format=\"jpeg\""));
+    }
+
     private static byte[] Encode(string encoding, int width, int height)
     {
         using var pattern = TestImages.Pattern(width, height);

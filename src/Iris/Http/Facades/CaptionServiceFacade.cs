@@ -30,13 +30,13 @@ public static partial class CaptionServiceFacade
             .WithDescription("multipart/form-data with the image in `image`. Answers `{\"description\": \"…\"}` with the default captioner " +
                              "(Captioning:Model). No `image` field: 422; a part whose type is not an image, or bytes that are not one: 400 " +
                              "\"Invalid file type\".")
-            .ProducesImageProblems();
+            .AsImageRoute();
         describe.MapPost("/dataurl", DescribeDataUrlAsync)
             .WithName("CaptionServiceDescribeDataUrl")
             .WithSummary("Caption an image sent as a data URL (captioning service /api/v1/describe/dataurl)")
             .WithDescription("JSON `{\"data_url\": \"data:image/png;base64,…\"}`. Answers `{\"description\": \"…\"}`. No or empty `data_url`, or a " +
                              "body that is not JSON: 422; not a `data:image/…;base64,` URL: 400 \"Invalid data URL format\"; bad base64: 400.")
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

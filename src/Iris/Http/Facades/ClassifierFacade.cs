@@ -48,7 +48,7 @@ public static class ClassifierFacade
                 new("save_prediction", JsonSchemaType.Boolean, "Save the prediction and archive the image (default false).")))
             .Produces<InferencePredictResponse>(StatusCodes.Status200OK)
             .Produces<FastApiValidationProblem>(StatusCodes.Status422UnprocessableEntity, "application/problem+json")
-            .ProducesImageProblems();
+            .AsImageRoute();
         return app;
     }
 

@@ -40,7 +40,7 @@ public static class DeepStackFacade
                              "and `error` added.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(Parameters)
-            .ProducesImageProblems();
+            .AsImageRoute();
         vision.MapPost("/custom/{model}", (string model, HttpRequest request, DetectTask task, ImageAnalyzer pipeline, ImageDecoder decoder, CancellationToken ct) =>
                 DetectAsync(request, model, task, pipeline, decoder, ct))
             .WithName("DeepStackCustomDetection")
@@ -48,14 +48,14 @@ public static class DeepStackFacade
             .WithDescription("Any installed `detect` model by name, e.g. a user's own YOLOX manifest; same answer as /v1/vision/detection.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(Parameters)
-            .ProducesImageProblems();
+            .AsImageRoute();
         vision.MapPost("/face", FacesAsync)
             .WithName("DeepStackFace")
             .WithSummary("Detect faces (DeepStack /v1/vision/face)")
             .WithDescription("The default face model (Faces:Model). Predictions carry confidence and box, no label, as in DeepStack.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(Parameters)
-            .ProducesImageProblems();
+            .AsImageRoute();
         MapFaceRecognition(vision);
         return app;
     }
@@ -81,7 +81,7 @@ public static class DeepStackFacade
             .WithDescription("File field `image`, `min_confidence` (default 0.67, DeepStack's). Predictions `{userid, confidence, x_min, y_min, x_max, y_max}`; " +
                              "a face below `min_confidence` is `userid: \"unknown\"` with confidence 0, as DeepStack answers.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         vision.MapPost("/face/list", ListFacesAsync)
             .WithName("DeepStackFaceList")
             .WithSummary("List registered faces (DeepStack /v1/vision/face/list)")

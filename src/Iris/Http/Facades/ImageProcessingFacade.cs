@@ -122,7 +122,7 @@ public static class ImageProcessingFacade
                              "Runs the OCR task (Ocr:Model); `languages` is accepted and the model's own alphabet applies. Answers `{success, message, task_id, " +
                              "results: [{text, confidence, bbox: {x1, y1, x2, y2, confidence}}], processing_time, detected_language}`, one result per line.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         service.MapPost("/detect-objects", DetectObjectsAsync)
             .WithName("ImageProcessingDetectObjects")
             .WithSummary("Detect objects (image processing service /api/v1/detect-objects)")
@@ -130,25 +130,25 @@ public static class ImageProcessingFacade
                              "itself. Runs the detection task (Detection:Model, or `model`). Answers `{success, message, task_id, objects: [{class_name, confidence, " +
                              "bbox: {x1, y1, x2, y2, confidence}}], processing_time, image_url}`, highest confidence first; 422 for a field out of its range.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         service.MapPost("/detect-faces", DetectFacesAsync)
             .WithName("ImageProcessingDetectFaces")
             .WithSummary("Detect faces (image processing service /api/v1/detect-faces)")
             .WithDescription("As /api/v1/detect-objects, with the face task (Faces:Model): each object has class_name `face`.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         service.MapGet("/image-info", ImageInfoAsync)
             .WithName("ImageProcessingImageInfoFromUrl")
             .WithSummary("Image metadata and analysis of an image URL (image processing service /api/v1/image-info)")
             .WithDescription("`image_url` (required, 422 without): fetched under the Sources:* rules. Answers `{success, image_info: {format, mode, size, width, " +
                              "height, has_transparency, file_size, exif?, color_analysis}, source_url}` from the info task.")
-            .ProducesImageProblems();
+            .AsImageRoute();
         service.MapPost("/image-info", ImageInfoAsync)
             .WithName("ImageProcessingImageInfo")
             .WithSummary("Image metadata and analysis of an uploaded image or an image_url")
             .WithDescription("As GET /api/v1/image-info, with the image in the body or `image_url` in JSON, a form field or the query.")
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
-            .ProducesImageProblems();
+            .AsImageRoute();
         service.MapGet("/tasks/{task_id}", TaskAsync)
             .WithName("ImageProcessingTask")
             .WithSummary("A task's status (image processing service /api/v1/tasks/{task_id})")
@@ -172,7 +172,7 @@ public static class ImageProcessingFacade
                              "The old service's JSON with an `image_url` answers `{\"task_id\", \"status\": \"pending\", …}` and runs as a transform job. " + description)
             .AddOpenApiOperationTransformer(ImageRequestBody.Describe)
             .AddOpenApiOperationTransformer(ImageResponses.DescribeImage)
-            .ProducesImageProblems();
+            .AsImageRoute();
 
     // ---- transform routes ------------------------------------------------------------------------------------------
 
