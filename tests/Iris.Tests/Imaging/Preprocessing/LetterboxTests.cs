@@ -78,32 +78,7 @@ public class LetterboxTests
         var resizedWidth = Math.Clamp((int)(image.Width * ratio), 1, width);
         var resizedHeight = Math.Clamp((int)(image.Height * ratio), 1, height);
         Array.Fill(chw, padValue);
-        var plane = width * height;
-        static (int, float) Source(int destination, double scale, int size)
-        {
-            var f = (destination + 0.5) * scale - 0.5;
-            var i = (int)Math.Floor(f);
-            if (i < 0) return (0, 0f);
-            if (i >= size - 1) return (size - 1, 0f);
-            return (i, (float)(f - i));
-        }
-        for (var y = 0; y < resizedHeight; y++)
-        {
-            var (sy, fy) = Source(y, (double)image.Height / resizedHeight, image.Height);
-            var sy1 = Math.Min(sy + 1, image.Height - 1);
-            for (var x = 0; x < resizedWidth; x++)
-            {
-                var (sx, fx) = Source(x, (double)image.Width / resizedWidth, image.Width);
-                var sx1 = sx + 1 < image.Width ? sx + 1 : sx;
-                for (var c = 0; c < 3; c++)
-                {
-                    int P(int row, int column) => image.Rgb[row * image.Stride + column * 3 + c];
-                    var top = P(sy, sx) + (P(sy, sx1) - P(sy, sx)) * fx;
-                    var bottom = P(sy1, sx) + (P(sy1, sx1) - P(sy1, sx)) * fx;
-                    chw[(bgr ? 2 - c : c) * plane + y * width + x] = top + (bottom - top) * fy;
-                }
-            }
-        }
+        OpenCvBilinearTests.ReferenceWrite(image, resizedWidth, resizedHeight, Planar(bgr), chw, width, height, padRows: 0);
         return ratio;
     }
 
