@@ -21,7 +21,7 @@ public sealed class ImageClassifier : ILoadedModel
     private readonly RunGate _runGate;
 
     public ImageClassifier(ModelManifest manifest, ClassifierSettings settings, InferenceSession session, string inputName, string outputName,
-        IReadOnlyList<string>? labels, RunLimits runLimits = default)
+        IReadOnlyList<string>? labels, RunLimits runLimits = default, InferenceSession? loneRun = null)
     {
         Manifest = manifest;
         Settings = settings;
@@ -33,6 +33,7 @@ public sealed class ImageClassifier : ILoadedModel
             ? [1, 3, settings.InputHeight, settings.InputWidth]
             : [1, settings.InputHeight, settings.InputWidth, 3];
         _runGate = new RunGate(runLimits, manifest.Name, "classify");
+        _runGate.UseLoneRunSession(session, loneRun);
     }
 
     public ModelManifest Manifest { get; }

@@ -26,6 +26,7 @@ public sealed class ImageClassifierLoader(OnnxSessionFactory sessions) : IModelL
         }
 
         var session = sessions.Create(files.Path(spec.Model));
+        var loneRun = sessions.CreateLoneRun(files.Path(spec.Model));
         try
         {
             var inputName = spec.InputName ?? session.InputNames[0];
@@ -37,7 +38,7 @@ public sealed class ImageClassifierLoader(OnnxSessionFactory sessions) : IModelL
 
             var settings = spec.Resolve(manifest.Name, FixedInputSize(input.Dimensions, spec));
             CheckInputShape(manifest.Name, input.Dimensions, settings);
-            var classifier = new ImageClassifier(manifest, settings, session, inputName, outputName, labels, sessions.Settings.RunLimits);
+            var classifier = new ImageClassifier(manifest, settings, session, inputName, outputName, labels, sessions.Settings.RunLimits, loneRun);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await classifier.ProbabilitiesAsync(blank, cancellationToken);
             return classifier;
@@ -45,6 +46,7 @@ public sealed class ImageClassifierLoader(OnnxSessionFactory sessions) : IModelL
         catch
         {
             session.Dispose();
+            loneRun?.Dispose();
             throw;
         }
     }

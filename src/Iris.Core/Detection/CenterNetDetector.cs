@@ -22,7 +22,8 @@ public sealed class CenterNetDetector : IObjectDetector
     private readonly RunGate _runGate;
     private readonly TensorFormat _format;
 
-    public CenterNetDetector(ModelManifest manifest, CenterNetSpec spec, InferenceSession session, IReadOnlyList<string> labels, RunLimits runLimits = default)
+    public CenterNetDetector(ModelManifest manifest, CenterNetSpec spec, InferenceSession session, IReadOnlyList<string> labels, RunLimits runLimits = default,
+        InferenceSession? loneRun = null)
     {
         Manifest = manifest;
         Labels = labels;
@@ -42,6 +43,7 @@ public sealed class CenterNetDetector : IObjectDetector
         _outputNames = [spec.HeatmapOutput, spec.BoxOutput];
         _format = new TensorFormat(TensorLayout.Nhwc, spec.ChannelOrder == "bgr", new PixelNormalization(spec.Scale));
         _runGate = new RunGate(runLimits, manifest.Name, "detect");
+        _runGate.UseLoneRunSession(session, loneRun);
     }
 
     public ModelManifest Manifest { get; }

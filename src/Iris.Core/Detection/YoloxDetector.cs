@@ -22,7 +22,8 @@ public sealed class YoloxDetector : IObjectDetector
     private InferenceSession? _batchSession;
     private DynamicBatcher<Letterboxed, (List<Candidate> Candidates, double RunMs)>? _batcher;
 
-    public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, RunLimits runLimits = default)
+    public YoloxDetector(ModelManifest manifest, DetectorSpec spec, InferenceSession session, IReadOnlyList<string> labels, RunLimits runLimits = default,
+        InferenceSession? loneRun = null)
     {
         _spec = spec;
         if (_spec.Architecture != "yolox")
@@ -43,6 +44,7 @@ public sealed class YoloxDetector : IObjectDetector
             throw new InvalidModelManifestException(manifest.Name, $"its detector scale/mean/std are invalid: {e.Message.TrimEnd('.')}");
         }
         _runGate = new RunGate(runLimits, manifest.Name, "detect");
+        _runGate.UseLoneRunSession(session, loneRun);
     }
 
     public ModelManifest Manifest { get; }

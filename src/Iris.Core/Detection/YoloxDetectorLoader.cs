@@ -18,12 +18,12 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions, BatchingSet
         {
             var centerNet = manifest.Section<CenterNetSpec>("detector");
             return LoadAsync(manifest, files, centerNet.Model, centerNet.Labels,
-                (session, labels) => new CenterNetDetector(manifest, centerNet, session, labels, sessions.Settings.RunLimits), cancellationToken);
+                (session, loneRun, labels) => new CenterNetDetector(manifest, centerNet, session, labels, sessions.Settings.RunLimits, loneRun), cancellationToken);
         }
         return LoadAsync(manifest, files, spec.Model, spec.Labels,
-            (session, labels) =>
+            (session, loneRun, labels) =>
             {
-                var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.RunLimits);
+                var detector = new YoloxDetector(manifest, spec, session, labels, sessions.Settings.RunLimits, loneRun);
                 detector.EnableBatching(files.Path(spec.Model), sessions, (batching ?? BatchingSettings.Off).For(manifest.Name),
                     ProbeImages.Create(spec.InputWidth, spec.InputHeight));
                 return detector;
@@ -32,16 +32,17 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions, BatchingSet
 
     /// <summary>Labels and session, the detector, one run on a blank image so the first request does not pay for ONNX Runtime's first run.</summary>
     private async Task<ILoadedModel> LoadAsync(ModelManifest manifest, ModelFiles files, string model, string labelsFile,
-        Func<InferenceSession, string[], IObjectDetector> create, CancellationToken cancellationToken)
+        Func<InferenceSession, InferenceSession?, string[], IObjectDetector> create, CancellationToken cancellationToken)
     {
         manifest.File(model);
         manifest.File(labelsFile);
         var labels = (await File.ReadAllLinesAsync(files.Path(labelsFile), cancellationToken))
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         var session = sessions.Create(files.Path(model));
+        var loneRun = sessions.CreateLoneRun(files.Path(model));
         try
         {
-            var detector = create(session, labels);
+            var detector = create(session, loneRun, labels);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new DetectionParameters(1f, 1), cancellationToken);
             return detector;
@@ -49,6 +50,7 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions, BatchingSet
         catch
         {
             session.Dispose();
+            loneRun?.Dispose();
             throw;
         }
     }

@@ -19,7 +19,8 @@ public sealed class FaceResEmbedder : ILoadedModel
     private readonly string[] _outputNames;
     private readonly RunGate _runGate;
 
-    public FaceResEmbedder(ModelManifest manifest, FaceEmbedderSpec spec, InferenceSession session, RunLimits runLimits = default)
+    public FaceResEmbedder(ModelManifest manifest, FaceEmbedderSpec spec, InferenceSession session, RunLimits runLimits = default,
+        InferenceSession? loneRun = null)
     {
         if (spec.Architecture != "faceres")
             throw new InvalidModelManifestException(manifest.Name, $"face_embedder architecture '{spec.Architecture}' is not supported (supported: faceres)");
@@ -36,6 +37,7 @@ public sealed class FaceResEmbedder : ILoadedModel
             if (!session.OutputMetadata.ContainsKey(output))
                 throw new InvalidModelManifestException(manifest.Name, $"the ONNX file has no output named '{output}' (it has {string.Join(", ", session.OutputNames)})");
         _runGate = new RunGate(runLimits, manifest.Name, "face-embed");
+        _runGate.UseLoneRunSession(session, loneRun);
     }
 
     public ModelManifest Manifest { get; }

@@ -13,9 +13,10 @@ public sealed class FaceResEmbedderLoader(OnnxSessionFactory sessions) : IModelL
         var spec = manifest.Section<FaceEmbedderSpec>("face_embedder");
         manifest.File(spec.Model);
         var session = sessions.Create(files.Path(spec.Model));
+        var loneRun = sessions.CreateLoneRun(files.Path(spec.Model));
         try
         {
-            var embedder = new FaceResEmbedder(manifest, spec, session, sessions.Settings.RunLimits);
+            var embedder = new FaceResEmbedder(manifest, spec, session, sessions.Settings.RunLimits, loneRun);
             var blank = new DecodedImage(spec.InputSize, spec.InputSize, new byte[spec.InputSize * spec.InputSize * 3], ImageFormat.Png, 1, 0);
             await embedder.DescribeAsync(blank, [FaceCrop.Whole(spec.InputSize, spec.InputSize)], cancellationToken);
             return embedder;
@@ -23,6 +24,7 @@ public sealed class FaceResEmbedderLoader(OnnxSessionFactory sessions) : IModelL
         catch
         {
             session.Dispose();
+            loneRun?.Dispose();
             throw;
         }
     }

@@ -22,7 +22,8 @@ public sealed class UltraFaceDetector : ILoadedModel
     private readonly TensorFormat _format;
     private readonly RunGate _runGate;
 
-    public UltraFaceDetector(ModelManifest manifest, FaceDetectorSpec spec, InferenceSession session, RunLimits runLimits = default)
+    public UltraFaceDetector(ModelManifest manifest, FaceDetectorSpec spec, InferenceSession session, RunLimits runLimits = default,
+        InferenceSession? loneRun = null)
     {
         if (spec.Architecture != "ultraface")
             throw new InvalidModelManifestException(manifest.Name, $"face_detector architecture '{spec.Architecture}' is not supported (supported: ultraface)");
@@ -47,6 +48,7 @@ public sealed class UltraFaceDetector : ILoadedModel
             throw new InvalidModelManifestException(manifest.Name, $"its face_detector mean/std are invalid: {e.Message.TrimEnd('.')}");
         }
         _runGate = new RunGate(runLimits, manifest.Name, "faces");
+        _runGate.UseLoneRunSession(session, loneRun);
     }
 
     public ModelManifest Manifest { get; }

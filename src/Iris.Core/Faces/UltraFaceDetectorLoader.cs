@@ -13,9 +13,10 @@ public sealed class UltraFaceDetectorLoader(OnnxSessionFactory sessions) : IMode
         var spec = manifest.Section<FaceDetectorSpec>("face_detector");
         manifest.File(spec.Model);
         var session = sessions.Create(files.Path(spec.Model));
+        var loneRun = sessions.CreateLoneRun(files.Path(spec.Model));
         try
         {
-            var detector = new UltraFaceDetector(manifest, spec, session, sessions.Settings.RunLimits);
+            var detector = new UltraFaceDetector(manifest, spec, session, sessions.Settings.RunLimits, loneRun);
             var blank = new DecodedImage(32, 32, new byte[32 * 32 * 3], ImageFormat.Png, 1, 0);
             await detector.DetectAsync(blank, new FaceDetectionParameters(1f, 1), cancellationToken);
             return detector;
@@ -23,6 +24,7 @@ public sealed class UltraFaceDetectorLoader(OnnxSessionFactory sessions) : IMode
         catch
         {
             session.Dispose();
+            loneRun?.Dispose();
             throw;
         }
     }

@@ -12,7 +12,8 @@ namespace Iris.Core.Inference;
 /// the bound runs out is refused then: <see cref="InferenceOverloadedException"/>, 503 with Retry-After at the HTTP edge,
 /// so excess load gets a fast answer instead of a latency beyond the budget. Every run passes through here, so this is
 /// also where run time and waiting time are measured (<see cref="IrisMetrics"/>, and a <c>model.run</c> span), tagged
-/// with the model and the stage.
+/// with the model and the stage, and where a run that has the process to itself is sent to the model's lone-run session
+/// (<see cref="UseLoneRunSession"/>).
 /// </summary>
 public sealed class RunGate : IDisposable
 {
@@ -27,6 +28,11 @@ public sealed class RunGate : IDisposable
     private readonly TagList _tags;
     private int _waiting;
     private long _meanRunTicks;
+    private InferenceSession? _loneRunOf;
+    private InferenceSession? _loneRun;
+
+    // Runs in their slots now, across every model's gate: a run that enters when there are none is alone.
+    private static int _inFlight;
 
     public RunGate(RunLimits limits, string model, string stage, TimeProvider? time = null)
     {
@@ -36,6 +42,18 @@ public sealed class RunGate : IDisposable
         _slots = limits.MaxConcurrent > 0 ? new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent) : null;
         _time = time ?? TimeProvider.System;
         _tags = new() { { "model", model }, { "stage", stage } };
+    }
+
+    /// <summary>
+    /// From now on, a run of <paramref name="session"/> that enters its slot while no run of any model is in flight runs on
+    /// <paramref name="loneRun"/> instead (<see cref="OnnxSessionFactory.CreateLoneRun"/>), which this gate then owns and
+    /// disposes. Null leaves every run on <paramref name="session"/>.
+    /// </summary>
+    public void UseLoneRunSession(InferenceSession session, InferenceSession? loneRun)
+    {
+        if (loneRun is null) return;
+        _loneRunOf = session;
+        _loneRun = loneRun;
     }
 
     /// <summary>The mean time a run held its slot recently; zero before the first run.</summary>
@@ -63,7 +81,8 @@ public sealed class RunGate : IDisposable
         IrisMetrics.ModelRunWait.Record(waited, _tags);
         activity?.SetTag("iris.wait_seconds", waited);
         IrisMetrics.ModelRunsActive.Add(1, _tags);
-        return new Slot(this, _time.GetTimestamp(), activity);
+        var alone = Interlocked.Increment(ref _inFlight) == 1;
+        return new Slot(this, _time.GetTimestamp(), activity, alone);
     }
 
     private async Task WaitForSlotAsync(SemaphoreSlim slots, CancellationToken cancellationToken)
@@ -121,8 +140,14 @@ public sealed class RunGate : IDisposable
     public async Task<(T Result, double RunMs)> RunAsync<T>(InferenceSession session, string[] input, Memory<float> tensor, long[] shape,
         string[] outputs, Func<IReadOnlyList<OrtValue>, T> read, CancellationToken cancellationToken)
     {
-        using (await EnterAsync(cancellationToken))
+        using (var slot = await EnterAsync(cancellationToken))
         {
+            if (slot.Alone && _loneRun is not null && ReferenceEquals(session, _loneRunOf))
+            {
+                session = _loneRun;
+                IrisMetrics.ModelLoneRuns.Add(1, _tags);
+                slot.Activity?.SetTag("iris.lone_run", true);
+            }
             using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, shape);
             using var runOptions = new RunOptions();
             var started = Stopwatch.GetTimestamp();
@@ -132,12 +157,22 @@ public sealed class RunGate : IDisposable
         }
     }
 
-    public void Dispose() => _slots?.Dispose();
-
-    public readonly struct Slot(RunGate gate, long entered, Activity? activity) : IDisposable
+    public void Dispose()
     {
+        _slots?.Dispose();
+        _loneRun?.Dispose();
+    }
+
+    /// <param name="Alone">No other run of any model was in its slot when this one entered.</param>
+    public readonly struct Slot(RunGate gate, long entered, Activity? activity, bool alone) : IDisposable
+    {
+        public bool Alone => alone;
+
+        internal Activity? Activity => activity;
+
         public void Dispose()
         {
+            Interlocked.Decrement(ref _inFlight);
             var held = gate._time.GetElapsedTime(entered);
             gate.Completed(held);
             IrisMetrics.ModelRunDuration.Record(held.TotalSeconds, gate._tags);

@@ -239,7 +239,8 @@ public static class IrisConfiguration
         o.Inference.ExecutionMode.Equals("parallel", StringComparison.OrdinalIgnoreCase) ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
         o.Inference.MaxConcurrentRuns,
         o.Inference.MaxQueueWaitMs > 0 ? TimeSpan.FromMilliseconds(o.Inference.MaxQueueWaitMs) : null,
-        o.Inference.Spinning);
+        o.Inference.Spinning,
+        o.Inference.LoneRunSpinning);
 
     private static string Describe(InvalidOperationException e)
     {

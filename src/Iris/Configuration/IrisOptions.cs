@@ -137,6 +137,12 @@ public sealed class InferenceOptions
     /// <summary>Let ONNX Runtime's idle threads spin waiting for work instead of sleeping (faster alone, worse when cores are shared).</summary>
     public bool Spinning { get; init; }
 
+    /// <summary>
+    /// A run that starts while no other run is in flight uses a second session of its model whose own pool spins between
+    /// operators for that run only: lower latency for one caller, the shared non-spinning pool under concurrency.
+    /// </summary>
+    public bool LoneRunSpinning { get; init; } = true;
+
     /// <summary>Dynamic batching of concurrent requests per model (Inference:Batching:*).</summary>
     public BatchingOptions Batching { get; init; } = new();
 }

@@ -1,0 +1,101 @@
+using System.Diagnostics.Metrics;
+using Iris.Core.Detection;
+using Iris.Core.Imaging;
+using Iris.Core.Inference;
+using Iris.Core.Models;
+using Iris.Core.Telemetry;
+using Iris.Tests.Support;
+
+namespace Iris.Tests.Inference;
+
+/// <summary>
+/// Whether a run is alone is a property of the whole process, so these tests run when no other test class does: then a
+/// detection that no held slot accompanies has the process to itself.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LoneRunCollection
+{
+    public const string Name = "Lone runs";
+}
+
+/// <summary>
+/// A run that enters its slot while no other run is in flight uses the model's spinning lone-run session; a run beside
+/// another uses the shared pool; both give the same detections (Inference:LoneRunSpinning).
+/// </summary>
+[Collection(LoneRunCollection.Name)]
+public sealed class LoneRunTests
+{
+    private static readonly string ModelPath = Path.Combine(TestPaths.ModelMirror, "yolox-nano", "yolox_nano.onnx");
+
+    private static InferenceSettings Settings(bool loneRunSpinning = true) =>
+        new(LoneRunSpinning: loneRunSpinning) { Cpu = new CpuBudget(2, "test") };
+
+    [Fact]
+    public async Task A_run_that_enters_while_another_model_runs_is_not_alone()
+    {
+        using var first = new RunGate(1, "lone-test-a", "test");
+        using var second = new RunGate(1, "lone-test-b", "test");
+        using var held = await first.EnterAsync(CancellationToken.None);
+        using var beside = await second.EnterAsync(CancellationToken.None);
+        Assert.False(beside.Alone);
+    }
+
+    [Fact]
+    public void Lone_run_sessions_are_made_only_for_the_shared_pool_without_spinning_on_two_or_more_cores()
+    {
+        Assert.True(Settings().LoneRunSessions);
+        Assert.False(Settings(loneRunSpinning: false).LoneRunSessions);
+        Assert.False((Settings() with { IntraOpThreads = 2 }).LoneRunSessions);
+        Assert.False((Settings() with { Spinning = true }).LoneRunSessions);
+        Assert.False((Settings() with { Cpu = new CpuBudget(1, "test") }).LoneRunSessions);
+        Assert.Null(new OnnxSessionFactory(Settings(loneRunSpinning: false)).CreateLoneRun(ModelPath));
+    }
+
+    [Fact]
+    public async Task A_lone_detection_runs_on_the_lone_run_session_and_finds_exactly_what_a_shared_run_finds()
+    {
+        // A name of its own, so that the lone-run counter counts this detector's runs only.
+        var manifest = BuiltInManifests.Load().Single(m => m.Name == "yolox-nano") with { Name = "yolox-lone-run-test" };
+        var spec = manifest.Section<DetectorSpec>("detector");
+        var labels = File.ReadAllLines(Path.Combine(TestPaths.ModelMirror, "yolox-nano", "coco-labels.txt")).Where(l => l.Length > 0).ToArray();
+        var sessions = new OnnxSessionFactory(Settings());
+        var loneRun = sessions.CreateLoneRun(ModelPath);
+        Assert.NotNull(loneRun);
+        using var detector = new YoloxDetector(manifest, spec, sessions.Create(ModelPath), labels, 2, loneRun);
+        var image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(TestPaths.RealImage("dog.jpg")));
+        var parameters = new DetectionParameters(0.25f, 100);
+
+        var loneRuns = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == IrisMetrics.MeterName && instrument.Name == "iris.model.lone_runs") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag is { Key: "model", Value: "yolox-lone-run-test" })
+                    Interlocked.Add(ref loneRuns, value);
+        });
+        listener.Start();
+
+        // Beside a held slot of another model: the shared pool.
+        using var other = new RunGate(1, "lone-test-other", "test");
+        DetectionResult shared;
+        using (await other.EnterAsync(CancellationToken.None))
+            shared = await detector.DetectAsync(image, parameters, CancellationToken.None);
+        Assert.Equal(0, Interlocked.Read(ref loneRuns));
+
+        // Alone: the lone-run session (a straggling background run elsewhere in the process can delay that a little).
+        DetectionResult? lone = null;
+        for (var attempt = 0; attempt < 20 && Interlocked.Read(ref loneRuns) == 0; attempt++)
+        {
+            if (attempt > 0) await Task.Delay(50);
+            lone = await detector.DetectAsync(image, parameters, CancellationToken.None);
+        }
+        Assert.Equal(1, Interlocked.Read(ref loneRuns));
+
+        Assert.NotEmpty(shared.Objects);
+        Assert.Equal(shared.Objects, lone!.Objects);
+    }
+}
