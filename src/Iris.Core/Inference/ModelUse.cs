@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Iris.Core.Inference;
 
 /// <summary>
@@ -15,6 +17,8 @@ namespace Iris.Core.Inference;
 public sealed class ModelUse : IDisposable
 {
     private static readonly AsyncLocal<ModelUse?> Current = new();
+    private static int _openCalls;
+    private static long _lastConcurrent;
 
     private readonly ModelUse? _outer;
     private readonly List<Action> _releases = [];
@@ -22,10 +26,26 @@ public sealed class ModelUse : IDisposable
 
     private ModelUse(ModelUse? outer) => _outer = outer;
 
+    /// <summary>Pipeline calls in progress in the process (outermost scopes): image work that decodes, prepares or runs now.</summary>
+    public static int OpenCalls => Volatile.Read(ref _openCalls);
+
+    /// <summary>
+    /// Whether the call asking has had the process to itself for <paramref name="quiet"/>: at most one call open now, and
+    /// none beside another (nor two runs at once, <see cref="NoteConcurrency"/>) within that time. A lone caller's runs
+    /// get a spinning pool (<see cref="RunGate"/>); the time keeps a server under concurrent load from taking the gaps
+    /// between its requests for a lone caller.
+    /// </summary>
+    public static bool IsSole(TimeSpan quiet) =>
+        OpenCalls <= 1 && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastConcurrent)) >= quiet;
+
+    /// <summary>Two pieces of work ran side by side just now.</summary>
+    internal static void NoteConcurrency() => Volatile.Write(ref _lastConcurrent, Stopwatch.GetTimestamp());
+
     /// <summary>Opens a scope in the caller's async flow; dispose it when the call's runs are over.</summary>
     public static ModelUse Begin()
     {
         var use = new ModelUse(Current.Value);
+        if (use._outer is null && Interlocked.Increment(ref _openCalls) > 1) NoteConcurrency();
         Current.Value = use;
         return use;
     }
@@ -51,6 +71,7 @@ public sealed class ModelUse : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            if (_outer is null) Interlocked.Decrement(ref _openCalls);
             releases = [.. _releases];
             _releases.Clear();
         }

@@ -34,6 +34,11 @@ public sealed class RunGate : IDisposable
     // Runs in their slots now, across every model's gate: a run that enters when there are none is alone.
     private static int _inFlight;
 
+    // How long the process must have served one call at a time before a run counts as alone. Under concurrent load the
+    // gaps between requests are milliseconds, so a second keeps their runs on the shared pool; a lone caller's first
+    // request after a burst waits a second for its spinning pool.
+    private static readonly TimeSpan LoneQuiet = TimeSpan.FromSeconds(1);
+
     public RunGate(RunLimits limits, string model, string stage, TimeProvider? time = null)
     {
         _limits = limits;
@@ -45,7 +50,8 @@ public sealed class RunGate : IDisposable
     }
 
     /// <summary>
-    /// From now on, a run of <paramref name="session"/> that enters its slot while no run of any model is in flight runs on
+    /// From now on, a run of <paramref name="session"/> that enters its slot while no run of any model is in flight and no
+    /// other pipeline call is in progress nor was for a second (<see cref="ModelUse.IsSole"/>) runs on
     /// <paramref name="loneRun"/> instead (<see cref="OnnxSessionFactory.CreateLoneRun"/>), which this gate then owns and
     /// disposes. Null leaves every run on <paramref name="session"/>.
     /// </summary>
@@ -81,7 +87,11 @@ public sealed class RunGate : IDisposable
         IrisMetrics.ModelRunWait.Record(waited, _tags);
         activity?.SetTag("iris.wait_seconds", waited);
         IrisMetrics.ModelRunsActive.Add(1, _tags);
-        var alone = Interlocked.Increment(ref _inFlight) == 1;
+        // Alone: no other run in flight, and no other pipeline call decoding or preparing an image beside this one (a
+        // spinning pool would take the core that decode needs), nor any such concurrency in the last second.
+        var others = Interlocked.Increment(ref _inFlight) - 1;
+        if (others > 0) ModelUse.NoteConcurrency();
+        var alone = others == 0 && ModelUse.IsSole(LoneQuiet);
         return new Slot(this, _time.GetTimestamp(), activity, alone);
     }
 
@@ -163,7 +173,7 @@ public sealed class RunGate : IDisposable
         _loneRun?.Dispose();
     }
 
-    /// <param name="Alone">No other run of any model was in its slot when this one entered.</param>
+    /// <param name="Alone">No other run of any model was in its slot when this one entered, and no other pipeline call was in progress, nor for the last second.</param>
     public readonly struct Slot(RunGate gate, long entered, Activity? activity, bool alone) : IDisposable
     {
         public bool Alone => alone;

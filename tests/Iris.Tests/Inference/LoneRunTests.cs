@@ -41,6 +41,37 @@ public sealed class LoneRunTests
     }
 
     [Fact]
+    public async Task A_run_while_another_pipeline_call_is_in_progress_is_not_alone()
+    {
+        using var gate = new RunGate(1, "lone-test-c", "test");
+        var opened = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        // Another call (its own async flow) between its decode and its run.
+        var other = Task.Run(async () =>
+        {
+            using (ModelUse.Begin())
+            {
+                opened.SetResult();
+                await release.Task;
+            }
+        });
+        await opened.Task;
+        using (ModelUse.Begin())
+        {
+            using (var beside = await gate.EnterAsync(CancellationToken.None))
+                Assert.False(beside.Alone);
+            release.SetResult();
+            await other;
+            // Just after the other call, this one is not yet taken for a lone caller; after a quiet second it is.
+            using (var justAfter = await gate.EnterAsync(CancellationToken.None))
+                Assert.False(justAfter.Alone);
+            await Task.Delay(TimeSpan.FromSeconds(1.1));
+            using var alone = await gate.EnterAsync(CancellationToken.None);
+            Assert.True(alone.Alone);
+        }
+    }
+
+    [Fact]
     public void Lone_run_sessions_are_made_only_for_the_shared_pool_without_spinning_on_two_or_more_cores()
     {
         Assert.True(Settings().LoneRunSessions);
@@ -86,11 +117,11 @@ public sealed class LoneRunTests
             shared = await detector.DetectAsync(image, parameters, CancellationToken.None);
         Assert.Equal(0, Interlocked.Read(ref loneRuns));
 
-        // Alone: the lone-run session (a straggling background run elsewhere in the process can delay that a little).
+        // Alone, once the process has had a quiet second since the shared run: the lone-run session.
         DetectionResult? lone = null;
-        for (var attempt = 0; attempt < 20 && Interlocked.Read(ref loneRuns) == 0; attempt++)
+        for (var attempt = 0; attempt < 40 && Interlocked.Read(ref loneRuns) == 0; attempt++)
         {
-            if (attempt > 0) await Task.Delay(50);
+            await Task.Delay(100);
             lone = await detector.DetectAsync(image, parameters, CancellationToken.None);
         }
         Assert.Equal(1, Interlocked.Read(ref loneRuns));
