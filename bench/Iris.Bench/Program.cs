@@ -8,7 +8,8 @@ using Iris.Bench.Throughput;
 // `micro` hands the remaining arguments to BenchmarkDotNet; `vectors` and `vectors-pgvector` measure the vector index
 // (bench/vectors/run.sh); `batching` compares dynamic batching on and off over HTTP and `batching-cost` a batch's cost per image inside
 // ONNX Runtime (bench/batching/run.sh); `faces` measures face recognition against raw UltraFace + FaceRes runs
-// (bench/faces/run.sh).
+// (bench/faces/run.sh); `ab` runs two `iris serve` processes that differ in options side by side, load alternated
+// between them in short windows (bench/throughput/ab.sh).
 if (args is ["micro", .. var benchmarkArguments])
 {
     // Without a filter BenchmarkSwitcher asks which benchmarks to run; with no arguments, run them all.
@@ -28,6 +29,8 @@ if (args is ["batching", .. var batchingArguments])
     return await Iris.Bench.Batching.BatchingCommand.RunAsync(batchingArguments);
 if (args is ["faces", .. var faceArguments])
     return await Iris.Bench.Faces.FaceRecognitionBenchCommand.RunAsync(faceArguments);
+if (args is ["ab", .. var abArguments])
+    return await AbCommand.RunAsync(abArguments);
 if (args is ["allocations", .. var allocationArguments])
     return await Iris.Bench.Allocations.AllocationCommand.RunAsync(allocationArguments);
 return await ThroughputCommand.RunAsync(args is ["http", .. var rest] ? rest : args);

@@ -21,7 +21,9 @@ work=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }; rm -rf "$work"' EXIT
 mirror="$(cd .. && pwd)/shared/models"
-all=$(python3 -c 'import json,glob; print(",".join(sorted(json.load(open(p))["name"] for p in glob.glob("models/manifests/*.json"))))')
+# Manifests with a `hub` section name Hugging Face Hub repositories that the mirror does not hold (nothing can be
+# downloaded here); every other built-in model comes from the mirror.
+all=$(python3 -c 'import json,glob; print(",".join(sorted(m["name"] for m in map(lambda p: json.load(open(p)), glob.glob("models/manifests/*.json")) if "hub" not in m)))')
 echo "uptime: $(uptime)"
 echo "models: $all"
 
@@ -75,7 +77,7 @@ loaded=$(rss)
 estimate=$(get /health | python3 -c 'import json,sys; print(json.load(sys.stdin)["residency"]["resident_bytes"] >> 20)')
 files=$(python3 -c "
 import json,glob,os
-print(sum(os.path.getsize(os.path.join('$work/models', m['name'], f['path'])) for p in glob.glob('models/manifests/*.json') for m in [json.load(open(p))] for f in m['files']) >> 20)")
+print(sum(os.path.getsize(os.path.join('$work/models', m['name'], f['path'])) for p in glob.glob('models/manifests/*.json') for m in [json.load(open(p))] if 'hub' not in m for f in m['files']) >> 20)")
 echo "all preloaded (ready in ${ready_s} s): RSS $loaded MiB, +$((loaded - base)) MiB over none; files $files MiB; runtime's estimate $estimate MiB"
 echo "  $(states)"
 

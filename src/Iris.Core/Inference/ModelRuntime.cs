@@ -233,6 +233,9 @@ public sealed class ModelRuntime : IDisposable
         try
         {
             model = await Task.Run(load);
+            // A load's checks (warm-up runs, batch probes) free more than the model keeps; glibc keeps freed pages in its
+            // arenas unless asked, and they would count as the model's memory.
+            AfterBurstTrim.NativeHeap.Trim();
         }
         finally
         {

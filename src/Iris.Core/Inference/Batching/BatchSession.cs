@@ -86,6 +86,8 @@ public static class BatchSession
     {
         using var value = OrtValue.CreateTensorValueFromMemory(data, shape);
         using var runOptions = new RunOptions();
+        // A check at load, not serving: the arena gives back what a probe batch's activations took.
+        runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
         using var results = session.Run(runOptions, [input], [value], outputs);
         return results.Select(r => (r.GetTensorTypeAndShape().Shape, r.GetTensorDataAsSpan<float>().ToArray())).ToArray();
     }
