@@ -45,7 +45,10 @@ public sealed partial class MetricsTests(ReadyIrisHost fixture) : IClassFixture<
         Assert.True(Value(samples, "iris_model_load_duration_seconds_count", "model=\"yolox-nano\"", "outcome=\"ready\"") >= 1);
         Assert.True(Value(samples, "http_server_request_duration_seconds_count", "http_route=\"/v1/detect\"", "http_response_status_code=\"200\"") >= 1);
         Assert.Contains(samples, s => s.Name == "target_info" && s.Labels.Contains("service_name=\"iris\""));
-        Assert.Equal(0, Value(samples, "iris_model_runs_active", "model=\"yolox-nano\""));
+        // No run is left counted as active. The meter is process-wide and this server's provider counts from its own
+        // start, so a yolox-nano run of another test, entered before that and left after, shows here as -1: only a
+        // positive value is a leak.
+        Assert.True(Value(samples, "iris_model_runs_active", "model=\"yolox-nano\"") <= 0, "a yolox-nano run is still counted as active");
     }
 
     [Fact]
