@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Iris.Bench.Micro;
 using Iris.Bench.Throughput;
 
-// One executable, four modes: `http` (the default) measures images per second from raw ONNX Runtime up to
+// One executable, several modes: `http` (the default) measures images per second from raw ONNX Runtime up to
 // the real server over loopback; `tasks` compares each route's ONNX Runtime time with its HTTP latency;
 // `allocations` counts managed bytes per request of /v1/detect and /v1/analyze;
 // `micro` hands the remaining arguments to BenchmarkDotNet; `vectors` and `vectors-pgvector` measure the vector index

@@ -5,7 +5,7 @@
 # bench/README.md was measured: on this shared VM the CPU available drifts by tens of percent within minutes, so two
 # configurations are only comparable when measured interleaved.
 # Usage: bench/throughput/ab.sh --a Inference:LoneRunSpinning=false [--b KEY=VALUE]... [--route /v1/detect]
-#        [--callers 1,2,4] [--rounds 3] [--seconds 6] [--warmup 2] [--settle 15] [--out FILE.md]
+#        [--concurrency 1,2,4,8] [--rounds 3] [--seconds 10] [--warmup 2] [--settle 15] [--out FILE.md]   (--help lists all)
 # Needs the .NET SDK and the model mirror in ../shared.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

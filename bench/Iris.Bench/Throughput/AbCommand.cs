@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -16,48 +17,71 @@ namespace Iris.Bench.Throughput;
 /// </summary>
 public static class AbCommand
 {
-    private const string Usage =
-        "usage: ab [--a Section:Key=value]... [--b Section:Key=value]... [--route /v1/detect] [--callers 1,2,4] [--rounds 3] " +
-        "[--seconds 6] [--warmup 2] [--settle 15] [--image PATH] [--mirror DIR] [--out FILE.md]";
+    private static readonly Option<string[]> A = new("--a")
+    {
+        Description = "An option of server A, e.g. --a Inference:LoneRunSpinning=false (repeatable); without any, A runs the defaults.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static readonly Option<string[]> B = new("--b")
+    {
+        Description = "An option of server B (repeatable); without any, B runs the defaults.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static readonly Option<string> Route = new("--route")
+    {
+        Description = "The route every request is posted to, with the image as its body.",
+        DefaultValueFactory = _ => "/v1/detect",
+    };
+
+    private static readonly Option<int> Rounds = new("--rounds")
+    {
+        Description = "Windows per server and number of callers; the order alternates (A then B, B then A, …).",
+        DefaultValueFactory = _ => 3,
+    };
 
     private sealed record Window(int Round, char Side, LoadResult Result);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args)
     {
-        List<string> a = [], b = [];
-        var route = "/v1/detect";
-        int[] callers = [1, 2, 4];
-        var (rounds, seconds, warmup, settle) = (3, 6.0, 2.0, 15.0);
-        string? image = null, mirror = null, output = null;
-        for (var i = 0; i < args.Length; i++)
+        var command = new RootCommand(
+            "Iris.Bench ab: two iris serve processes of this build, identical but for --a and --b, with closed-loop load on one " +
+            "route alternated between them; images/s, p50 and each server's CPU ms per image (bench/throughput/ab.sh).");
+        foreach (var option in new Option[] { A, B, Route, ThroughputCommand.Concurrency, Rounds, ThroughputCommand.Seconds, ThroughputCommand.WarmUpSeconds,
+                     ThroughputCommand.SettleSeconds, ThroughputCommand.Image, ThroughputCommand.Mirror, ThroughputCommand.Out })
+            command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
-            switch (args[i])
+            var (a, b) = (parse.GetValue(A) ?? [], parse.GetValue(B) ?? []);
+            if (a.Length == 0 && b.Length == 0)
             {
-                case "--a": a.Add(Next()); break;
-                case "--b": b.Add(Next()); break;
-                case "--route": route = Next(); break;
-                case "--callers": callers = Next().Split(',').Select(int.Parse).ToArray(); break;
-                case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--warmup": warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--settle": settle = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--image": image = Next(); break;
-                case "--mirror": mirror = Next(); break;
-                case "--out": output = Next(); break;
-                default:
-                    Console.Error.WriteLine(Usage);
-                    return 2;
+                Console.Error.WriteLine("Give at least one --a or --b option, or the two servers are the same.");
+                return 2;
             }
-        }
-        if (a.Count == 0 && b.Count == 0)
-        {
-            Console.Error.WriteLine("Give at least one --a or --b option, or the two servers are the same. " + Usage);
-            return 2;
-        }
-        image ??= SharedFolder.TestImage();
-        mirror ??= SharedFolder.ModelsMirror;
-        var bytes = await File.ReadAllBytesAsync(image);
+            try
+            {
+                return await CompareAsync(parse, a, b, cancellationToken);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+        });
+        return command.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> CompareAsync(ParseResult parse, string[] a, string[] b, CancellationToken cancellationToken)
+    {
+        var route = parse.GetValue(Route)!;
+        var callers = parse.GetValue(ThroughputCommand.Concurrency)!;
+        var rounds = Math.Max(1, parse.GetValue(Rounds));
+        var duration = ThroughputCommand.PositiveSeconds(parse.GetValue(ThroughputCommand.Seconds), "--seconds");
+        var warmUp = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(ThroughputCommand.WarmUpSeconds)));
+        var settle = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(ThroughputCommand.SettleSeconds)));
+        var bytes = await File.ReadAllBytesAsync(parse.GetValue(ThroughputCommand.Image)?.FullName ?? SharedFolder.TestImage(), cancellationToken);
+        var mirror = parse.GetValue(ThroughputCommand.Mirror)?.FullName ?? SharedFolder.ModelsMirror;
         var work = Directory.CreateTempSubdirectory("iris-bench-ab-");
         var windows = new List<Window>();
         try
@@ -70,16 +94,15 @@ public static class AbCommand
             using var clientB = new ImageEndpointClient(serverB.BaseAddress, route, bytes, callers.Max());
             Console.Error.WriteLine($"A: {serverA.BaseAddress} (pid {serverA.Process.Id}) {Describe(a)}; B: {serverB.BaseAddress} (pid {serverB.Process.Id}) {Describe(b)}");
             // Thrown away: the JIT settles in both servers before anything is measured.
-            await ClosedLoop.SettleAsync(callers.Max(), TimeSpan.FromSeconds(settle), clientA.PostOnceAsync, CancellationToken.None);
-            await ClosedLoop.SettleAsync(callers.Max(), TimeSpan.FromSeconds(settle), clientB.PostOnceAsync, CancellationToken.None);
+            await ClosedLoop.SettleAsync(callers.Max(), settle, clientA.PostOnceAsync, cancellationToken);
+            await ClosedLoop.SettleAsync(callers.Max(), settle, clientB.PostOnceAsync, cancellationToken);
 
             foreach (var n in callers)
                 for (var round = 1; round <= rounds; round++)
                     foreach (var side in round % 2 == 1 ? "AB" : "BA")
                     {
                         var (server, client) = side == 'A' ? (serverA, clientA) : (serverB, clientB);
-                        var result = await ClosedLoop.RunAsync($"{side}", n, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds),
-                            client.PostOnceAsync, CancellationToken.None, server.Process);
+                        var result = await ClosedLoop.RunAsync($"{side}", n, warmUp, duration, client.PostOnceAsync, cancellationToken, server.Process);
                         windows.Add(new Window(round, side, result));
                         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{n} caller(s), round {round}, {side}: {result.ImagesPerSecond:F1} images/s, p50 {result.LatencyPercentileMs(50):F1} ms, " +
@@ -93,7 +116,8 @@ public static class AbCommand
 
         var markdown = Report(route, a, b, callers, windows);
         Console.WriteLine(markdown);
-        if (output is not null) await File.WriteAllTextAsync(output, markdown);
+        if (parse.GetValue(ThroughputCommand.Out) is { } file)
+            await File.WriteAllTextAsync(file.FullName, markdown, cancellationToken);
         return 0;
     }
 

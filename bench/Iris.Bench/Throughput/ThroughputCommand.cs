@@ -15,24 +15,24 @@ namespace Iris.Bench.Throughput;
 /// </summary>
 public static class ThroughputCommand
 {
-    private static readonly Option<FileInfo?> Image = new("--image")
+    internal static readonly Option<FileInfo?> Image = new("--image")
     {
         Description = $"The image every request sends. Default: shared/testdata/real/{SharedFolder.DefaultImageName}.",
     };
 
-    private static readonly Option<double> Seconds = new("--seconds")
+    internal static readonly Option<double> Seconds = new("--seconds")
     {
         Description = "Measured seconds per scenario and concurrency.",
         DefaultValueFactory = _ => 10,
     };
 
-    private static readonly Option<double> WarmUpSeconds = new("--warmup")
+    internal static readonly Option<double> WarmUpSeconds = new("--warmup")
     {
         Description = "Seconds of warm-up before each measurement, thrown away.",
         DefaultValueFactory = _ => 2,
     };
 
-    private static readonly Option<double> SettleSeconds = new("--settle")
+    internal static readonly Option<double> SettleSeconds = new("--settle")
     {
         Description = "Seconds of load, thrown away, before the first in-process and the first HTTP measurement, so that tiered " +
                       "JIT compilation has finished: after a 3 s warm-up the JIT still took 12% of the server's CPU in the next 10 s " +
@@ -40,19 +40,19 @@ public static class ThroughputCommand
         DefaultValueFactory = _ => 15,
     };
 
-    private static readonly Option<int[]> Concurrency = new("--concurrency")
+    internal static readonly Option<int[]> Concurrency = new("--concurrency")
     {
         Description = "Comma-separated numbers of HTTP callers with a request in flight.",
         DefaultValueFactory = _ => [1, 2, 4, 8],
         CustomParser = ParseConcurrency,
     };
 
-    private static readonly Option<DirectoryInfo?> Mirror = new("--mirror")
+    internal static readonly Option<DirectoryInfo?> Mirror = new("--mirror")
     {
         Description = "The model mirror to pull yolox-nano from. Default: shared/models beside the repository.",
     };
 
-    private static readonly Option<FileInfo?> Out = new("--out")
+    internal static readonly Option<FileInfo?> Out = new("--out")
     {
         Description = "Also write the Markdown report to this file.",
     };
@@ -272,7 +272,7 @@ public static class ThroughputCommand
         return result;
     }
 
-    private static TimeSpan PositiveSeconds(double seconds, string flag) =>
+    internal static TimeSpan PositiveSeconds(double seconds, string flag) =>
         seconds > 0 && double.IsFinite(seconds) ? TimeSpan.FromSeconds(seconds) : throw new ArgumentException($"{flag} must be a positive number of seconds.");
 
     private static int[] ParseConcurrency(ArgumentResult result)

@@ -57,7 +57,7 @@ public sealed class OnnxSessionFactory
     /// Measured on YOLOX-Nano on 2 cores (bench/README.md, "Lone runs"): the shared pool's sleeping threads are woken for
     /// each of the graph's parallel operators, so a run alone took 7.2 ms against 5.2 ms with spinning threads; but
     /// threads that spin while other runs and decodes need the cores cost more than they save (global spinning: −20 %
-    /// images/s at 4 callers; lone-run spinning decided by runs alone: −10 % at 2 callers, whose decodes it starved). So
+    /// images/s at 4 callers; lone-run spinning decided by runs alone: −11 % at 2 callers, whose decodes it starved). So
     /// spinning is used only by a run that has the process to itself (<see cref="RunGate"/>: no other run, no other
     /// pipeline call, for a second), on this second session, and concurrent runs keep the shared, sleeping pool. With the same thread count, both sessions split every
     /// operator alike and give the same outputs.

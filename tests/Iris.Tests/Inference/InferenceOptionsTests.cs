@@ -20,6 +20,13 @@ public sealed class InferenceOptionsTests
     }
 
     [Fact]
+    public void Lone_run_spinning_is_on_by_default_and_turned_off_by_its_option()
+    {
+        Assert.True(Load().InferenceSettings().LoneRunSpinning);
+        Assert.False(Load(("Inference:LoneRunSpinning", "false")).InferenceSettings().LoneRunSpinning);
+    }
+
+    [Fact]
     public void A_queue_wait_of_zero_means_no_bound()
     {
         Assert.Null(Load(("Inference:MaxQueueWaitMs", "0")).InferenceSettings().MaxQueueWait);
@@ -29,6 +36,7 @@ public sealed class InferenceOptionsTests
     [InlineData("Inference:MaxQueueWaitMs", "-1")]
     [InlineData("Inference:MaxConcurrentRuns", "-1")]
     [InlineData("Inference:IntraOpThreads", "5000")]
+    [InlineData("Inference:LoneRunSpinning", "sometimes")]
     public void A_bad_inference_setting_is_refused_naming_it(string key, string value)
     {
         var error = Assert.Throws<InvalidConfigurationException>(() => Load((key, value)));

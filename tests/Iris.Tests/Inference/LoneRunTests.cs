@@ -1,9 +1,9 @@
-using System.Diagnostics.Metrics;
+using Iris.Core.Classification;
 using Iris.Core.Detection;
+using Iris.Core.Faces;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
-using Iris.Core.Telemetry;
 using Iris.Tests.Support;
 
 namespace Iris.Tests.Inference;
@@ -82,6 +82,37 @@ public sealed class LoneRunTests
         Assert.Null(new OnnxSessionFactory(Settings(loneRunSpinning: false)).CreateLoneRun(ModelPath));
     }
 
+    [Theory]
+    [InlineData("yolox-nano", "yolox-nano")]
+    [InlineData("centernet-mbv3", "centernet-mbv3")]
+    [InlineData("ultraface-rfb-320", "ultraface")]
+    [InlineData("faceres", "faceres")]
+    [InlineData("petal-color", "petal-color")]
+    public async Task Every_loader_gives_its_model_a_lone_run_session_and_none_when_turned_off(string model, string mirrorFolder)
+    {
+        // The loaders' warm-up run is the model's first run: after a quiet second it is alone.
+        async Task<long> LoneRunsOfWarmUp(bool loneRunSpinning, string name)
+        {
+            var sessions = new OnnxSessionFactory(Settings(loneRunSpinning));
+            IModelLoader loader = model switch
+            {
+                "yolox-nano" or "centernet-mbv3" => new YoloxDetectorLoader(sessions),
+                "ultraface-rfb-320" => new UltraFaceDetectorLoader(sessions),
+                "faceres" => new FaceResEmbedderLoader(sessions),
+                _ => new ImageClassifierLoader(sessions),
+            };
+            var loneRuns = 0L;
+            using var listener = IrisMeasurements.ListenForModel<long>("iris.model.lone_runs", name, value => Interlocked.Add(ref loneRuns, value));
+            await Task.Delay(TimeSpan.FromSeconds(1.1));
+            var manifest = BuiltInManifests.Load().Single(m => m.Name == model) with { Name = name };
+            using var loaded = await loader.LoadAsync(manifest, new ModelFiles(Path.Combine(TestPaths.ModelMirror, mirrorFolder)), CancellationToken.None);
+            return Interlocked.Read(ref loneRuns);
+        }
+
+        Assert.Equal(1, await LoneRunsOfWarmUp(loneRunSpinning: true, $"{model}-lone-on"));
+        Assert.Equal(0, await LoneRunsOfWarmUp(loneRunSpinning: false, $"{model}-lone-off"));
+    }
+
     [Fact]
     public async Task A_lone_detection_runs_on_the_lone_run_session_and_finds_exactly_what_a_shared_run_finds()
     {
@@ -97,18 +128,7 @@ public sealed class LoneRunTests
         var parameters = new DetectionParameters(0.25f, 100);
 
         var loneRuns = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == IrisMetrics.MeterName && instrument.Name == "iris.model.lone_runs") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-                if (tag is { Key: "model", Value: "yolox-lone-run-test" })
-                    Interlocked.Add(ref loneRuns, value);
-        });
-        listener.Start();
+        using var listener = IrisMeasurements.ListenForModel<long>("iris.model.lone_runs", "yolox-lone-run-test", value => Interlocked.Add(ref loneRuns, value));
 
         // Beside a held slot of another model: the shared pool.
         using var other = new RunGate(1, "lone-test-other", "test");

@@ -112,7 +112,7 @@ public sealed class ModelResidencyTests : IDisposable
     public async Task A_request_after_an_unload_loads_the_model_again_and_counts_it_as_a_reload()
     {
         var loads = new List<(string Model, string Reason)>();
-        using var listener = ListenTo("iris.model.loads", (tags, _) => loads.Add(((string)tags["model"]!, (string)tags["reason"]!)));
+        using var listener = IrisMeasurements.Listen<long>("iris.model.loads", (tags, _) => loads.Add(((string)tags["model"]!, (string)tags["reason"]!)));
         using var runtime = Runtime(new ModelResidency(IdleUnloadAfter: Idle));
         await runtime.WarmUpAsync("fake-a", CancellationToken.None, reason: "preload");
         var first = await Get(runtime, "fake-a");
@@ -253,22 +253,5 @@ public sealed class ModelResidencyTests : IDisposable
         listener.Start();
         listener.RecordObservableInstruments();
         return seen;
-    }
-
-    private static MeterListener ListenTo(string name, Action<Dictionary<string, object?>, long> onMeasurement)
-    {
-        var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == IrisMetrics.MeterName && instrument.Name == name) l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            var copy = new Dictionary<string, object?>();
-            foreach (var tag in tags) copy[tag.Key] = tag.Value;
-            lock (listener) onMeasurement(copy, value);
-        });
-        listener.Start();
-        return listener;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Iris.Core.Detection;
 using Iris.Core.Embeddings;
 using Iris.Core.Imaging;
@@ -7,7 +6,6 @@ using Iris.Core.Inference;
 using Iris.Core.Inference.Batching;
 using Iris.Core.Inference.Graphs;
 using Iris.Core.Models;
-using Iris.Core.Telemetry;
 using Iris.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 
@@ -109,9 +107,12 @@ public class BatchedModelTests
         var sequential = new List<DetectionResult>();
         foreach (var image in images) sequential.Add(await detector.DetectAsync(image, parameters));
         var sizes = new List<int>();
-        using (var listener = BatchSizes(name, sizes))
+        using (var listener = IrisMeasurements.ListenForModel<int>("iris.model.batch.size", name, sizes.Add))
         {
-            var concurrent = await Task.WhenAll(images.Select(image => Task.Run(() => detector.DetectAsync(image, parameters))));
+            // A thread of its own per caller: a lone run blocks its caller's thread, and in a test process whose thread pool
+            // has not grown yet, Task.Run would hand the callers to one pool thread, one after another, with nothing to batch.
+            var concurrent = await Task.WhenAll(images.Select(image => Task.Factory.StartNew(() => detector.DetectAsync(image, parameters),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()));
 
             for (var i = 0; i < images.Length; i++)
             {
@@ -138,23 +139,5 @@ public class BatchedModelTests
         Assert.Equal("batching off (MaxBatch 1)", detector.LoadNote);
         var result = await detector.DetectAsync(Decode("dog.jpg"), new DetectionParameters(0.3f, 100));
         Assert.Contains(result.Objects, o => o.Label == "dog");
-    }
-
-    /// <summary>Collects the iris.model.batch.size measurements of one model.</summary>
-    private static MeterListener BatchSizes(string model, List<int> sizes)
-    {
-        var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == IrisMetrics.MeterName && instrument.Name == "iris.model.batch.size") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-                if (tag.Key == "model" && (string?)tag.Value == model)
-                    lock (sizes) sizes.Add(value);
-        });
-        listener.Start();
-        return listener;
     }
 }
