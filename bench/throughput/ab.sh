@@ -4,7 +4,7 @@
 # and each window reports images/s, p50 and the server's own CPU ms per image. This is how every "A/B" in
 # bench/README.md was measured: on this shared VM the CPU available drifts by tens of percent within minutes, so two
 # configurations are only comparable when measured interleaved.
-# Usage: bench/throughput/ab.sh --a Inference:LoneRunSpinning=false [--b KEY=VALUE]... [--route /v1/detect]
+# Usage: bench/throughput/ab.sh --a Inference:AdaptiveSessions=false [--b KEY=VALUE]... [--route /v1/detect]
 #        [--concurrency 1,2,4,8] [--rounds 3] [--seconds 10] [--warmup 2] [--settle 15] [--out FILE.md]   (--help lists all)
 # Needs the .NET SDK and the model mirror in ../shared.
 set -euo pipefail

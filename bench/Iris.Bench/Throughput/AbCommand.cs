@@ -19,7 +19,7 @@ public static class AbCommand
 {
     private static readonly Option<string[]> A = new("--a")
     {
-        Description = "An option of server A, e.g. --a Inference:LoneRunSpinning=false (repeatable); without any, A runs the defaults.",
+        Description = "An option of server A, e.g. --a Inference:AdaptiveSessions=false (repeatable); without any, A runs the defaults.",
         AllowMultipleArgumentsPerToken = false,
     };
 

@@ -137,6 +137,17 @@ public static class ThroughputCommand
             // One intra-op thread shows whether the cores were really there: with all of them the run must be faster.
             var rawOneThread = await MeasureRawAsync("raw session.Run, 1 intra-op thread", options,
                 rawSettings with { IntraOpThreads = 1 }, imageBytes, warmUp, duration, cancellationToken);
+            // What ONNX Runtime alone reaches with as many callers as the goal's HTTP row: the ceiling a server that
+            // must also decode each image works under.
+            var concurrentCallers = concurrency.Contains(4) ? 4 : concurrency.Max();
+            List<LoadResult> rawConcurrent = concurrentCallers > 1
+                ?
+                [
+                    await MeasureRawAsync("raw session.Run", options, rawSettings, imageBytes, warmUp, duration, cancellationToken, concurrentCallers),
+                    await MeasureRawAsync("raw session.Run, 1 intra-op thread", options, rawSettings with { IntraOpThreads = 1 }, imageBytes, warmUp,
+                        duration, cancellationToken, concurrentCallers),
+                ]
+                : [];
             var pipeline = await MeasurePipelineAsync(options, imageBytes, settle + warmUp, duration, cancellationToken);
 
             var http = new List<LoadResult>();
@@ -191,6 +202,7 @@ public static class ThroughputCommand
                 Raw = raw,
                 RawAgain = rawAfter,
                 RawOneThread = rawOneThread,
+                RawConcurrent = rawConcurrent,
                 Pipeline = pipeline,
                 Http = http,
                 Peer = peer,
@@ -212,12 +224,13 @@ public static class ThroughputCommand
     }
 
     /// <summary>
-    /// <c>session.Run</c> alone, one caller, on a session made with <paramref name="settings"/>, in its own service provider
+    /// <c>session.Run</c> alone, by <paramref name="callers"/> callers of one session made with <paramref name="settings"/>, in its own service provider
     /// so that no other session is alive meanwhile. The first call copies the model from the mirror into the fresh cache;
     /// later calls find it there.
     /// </summary>
     private static async Task<LoadResult> MeasureRawAsync(
-        string scenario, IrisOptions options, InferenceSettings settings, byte[] imageBytes, TimeSpan warmUp, TimeSpan duration, CancellationToken cancellationToken)
+        string scenario, IrisOptions options, InferenceSettings settings, byte[] imageBytes, TimeSpan warmUp, TimeSpan duration, CancellationToken cancellationToken,
+        int callers = 1)
     {
         await using var services = new ServiceCollection().AddIrisCore(options).BuildServiceProvider();
         var manifest = services.GetRequiredService<ModelRuntime>().Catalog.Get(options.Detection.Model);
@@ -226,7 +239,7 @@ public static class ThroughputCommand
         await store.PullAsync(manifest, cancellationToken: cancellationToken);
         var image = services.GetRequiredService<ImageDecoder>().Decode(imageBytes, cancellationToken);
         using var workload = new RawInferenceWorkload(new OnnxSessionFactory(settings), store.FilePath(manifest, spec.Model), spec, image);
-        return Progress(await ClosedLoop.RunAsync(scenario, 1, warmUp, duration, workload.RunOnceAsync, cancellationToken));
+        return Progress(await ClosedLoop.RunAsync(scenario, callers, warmUp, duration, workload.RunOnceAsync, cancellationToken));
     }
 
     /// <summary>Decode + <see cref="YoloxDetector.DetectAsync"/>, one caller; the session is released before the server starts.</summary>

@@ -25,7 +25,7 @@ public sealed class ImageClassifierLoader(OnnxSessionFactory sessions) : IModelL
             labels = ClassLabels.FromJson(manifest.Name, classes);
         }
 
-        var session = sessions.Create(files.Path(spec.Model));
+        var session = sessions.CreateConcurrentRun(files.Path(spec.Model));
         var loneRun = sessions.CreateLoneRun(files.Path(spec.Model));
         try
         {

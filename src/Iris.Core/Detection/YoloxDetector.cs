@@ -71,7 +71,7 @@ public sealed class YoloxDetector : IObjectDetector
             Letterbox.Fill(image, tensor, width, height, _spec.PadValue, _format);
             return tensor;
         }).ToArray();
-        var loaded = BatchSession.Load(modelPath, _session, sessions, _inputName, [3, height, width], _outputNames, tensors);
+        var loaded = BatchSession.Load(modelPath, _session, sessions.CreateConcurrentRun, _inputName, [3, height, width], _outputNames, tensors);
         LoadNote = loaded.Note;
         if (loaded.Session is null) return;
         _batchSession = loaded.Session;

@@ -38,7 +38,7 @@ public sealed class YoloxDetectorLoader(OnnxSessionFactory sessions, BatchingSet
         manifest.File(labelsFile);
         var labels = (await File.ReadAllLinesAsync(files.Path(labelsFile), cancellationToken))
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-        var session = sessions.Create(files.Path(model));
+        var session = sessions.CreateConcurrentRun(files.Path(model));
         var loneRun = sessions.CreateLoneRun(files.Path(model));
         try
         {

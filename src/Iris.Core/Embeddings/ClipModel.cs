@@ -80,7 +80,7 @@ public sealed class ClipModel : ILoadedModel
             Processor.Fill(image, tensor);
             return tensor;
         }).ToArray();
-        var loaded = BatchSession.Load(visionPath, _vision, sessions, VisionInput, [3, size.Height, size.Width], ["image_embeds"], probes);
+        var loaded = BatchSession.Load(visionPath, _vision, sessions.Create, VisionInput, [3, size.Height, size.Width], ["image_embeds"], probes);
         LoadNote = "image " + loaded.Note;
         if (loaded.Session is null) return;
         _visionBatch = loaded.Session;

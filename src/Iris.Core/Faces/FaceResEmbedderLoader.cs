@@ -12,7 +12,7 @@ public sealed class FaceResEmbedderLoader(OnnxSessionFactory sessions) : IModelL
     {
         var spec = manifest.Section<FaceEmbedderSpec>("face_embedder");
         manifest.File(spec.Model);
-        var session = sessions.Create(files.Path(spec.Model));
+        var session = sessions.CreateConcurrentRun(files.Path(spec.Model));
         var loneRun = sessions.CreateLoneRun(files.Path(spec.Model));
         try
         {

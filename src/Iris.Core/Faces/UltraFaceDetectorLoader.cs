@@ -12,7 +12,7 @@ public sealed class UltraFaceDetectorLoader(OnnxSessionFactory sessions) : IMode
     {
         var spec = manifest.Section<FaceDetectorSpec>("face_detector");
         manifest.File(spec.Model);
-        var session = sessions.Create(files.Path(spec.Model));
+        var session = sessions.CreateConcurrentRun(files.Path(spec.Model));
         var loneRun = sessions.CreateLoneRun(files.Path(spec.Model));
         try
         {

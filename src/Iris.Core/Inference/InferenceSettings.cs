@@ -11,8 +11,9 @@ namespace Iris.Core.Inference;
 /// <param name="MaxConcurrentRuns">Runs of one model at once. 0: one per core.</param>
 /// <param name="MaxQueueWait">How long a run may wait for a slot before it is refused as overload; null: no bound.</param>
 /// <param name="Spinning">Let idle pool threads spin for the next operator instead of sleeping.</param>
-/// <param name="LoneRunSpinning">With the shared pool and no spinning: a run that starts while no other run is in flight
-/// uses a second session of its model whose own pool spins for that run only (see <see cref="OnnxSessionFactory.CreateLoneRun"/>).</param>
+/// <param name="AdaptiveSessions">With the shared pool and no spinning, on 2+ cores: models that have them
+/// (<see cref="OnnxSessionFactory.CreateLoneRun"/>) run on a session whose own pool spins while the process has them to
+/// itself, and on one thread per run otherwise (<see cref="OnnxSessionFactory.CreateConcurrentRun(string)"/>).</param>
 public sealed record InferenceSettings(
     int IntraOpThreads = 0,
     int InterOpThreads = 0,
@@ -21,7 +22,7 @@ public sealed record InferenceSettings(
     int MaxConcurrentRuns = 0,
     TimeSpan? MaxQueueWait = null,
     bool Spinning = false,
-    bool LoneRunSpinning = true)
+    bool AdaptiveSessions = true)
 {
     /// <summary>The cores the "auto" values are sized from; the process's own unless a test says otherwise.</summary>
     public CpuBudget Cpu { get; init; } = CpuBudget.Process;
@@ -29,8 +30,11 @@ public sealed record InferenceSettings(
     /// <summary>Intra-op threads a run may use: the configured count, or one per core.</summary>
     public int Threads => IntraOpThreads > 0 ? IntraOpThreads : Cpu.Cores;
 
-    /// <summary>Whether models get a spinning session for lone runs: only with the shared pool, without global spinning, on 2+ cores.</summary>
-    public bool LoneRunSessions => LoneRunSpinning && IntraOpThreads == 0 && !Spinning && Cpu.Cores > 1;
+    /// <summary>
+    /// Whether the models that support it get a spinning session for lone runs and a single-threaded one for every other run: only
+    /// with the shared pool (auto threads), without global spinning, on 2+ cores.
+    /// </summary>
+    public bool UsesAdaptiveSessions => AdaptiveSessions && IntraOpThreads == 0 && !Spinning && Cpu.Cores > 1;
 
     /// <summary>What each model's <see cref="RunGate"/> enforces.</summary>
     public RunLimits RunLimits => new(MaxConcurrentRuns > 0 ? MaxConcurrentRuns : Cpu.Cores, MaxQueueWait);

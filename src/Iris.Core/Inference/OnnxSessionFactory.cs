@@ -12,7 +12,10 @@ namespace Iris.Core.Inference;
 /// server spreads its operators over every core (lowest latency); runs side by side share the same threads, so the
 /// cores are never oversubscribed however many models run. The pool's threads sleep rather than spin between
 /// operators (<c>Inference:Spinning</c>): under concurrency a spinning thread steals the core a decode or another run
-/// needs. The pool belongs to the process environment, which ONNX Runtime creates once; if a session was made before
+/// needs. Detection, face and classifier models go further (<see cref="InferenceSettings.UsesAdaptiveSessions"/>): a lone
+/// run spins on a pool of its own (<see cref="CreateLoneRun"/>), every other run takes one thread
+/// (<see cref="CreateConcurrentRun(string)"/>), so under load one run per core executes without any pool hand-offs. The
+/// pool belongs to the process environment, which ONNX Runtime creates once; if a session was made before
 /// this factory could create it (a tool that made its own), sessions fall back to pools of their own of the same size.
 /// A positive <c>IntraOpThreads</c> is the expert override: every session gets a pool of its own of that many threads.
 /// </remarks>
@@ -49,8 +52,32 @@ public sealed class OnnxSessionFactory
     }
 
     /// <summary>
-    /// The model's session for lone runs (<see cref="InferenceSettings.LoneRunSessions"/>), or null when the settings do
-    /// not call for one. It has a pool of its own of one thread per core, whose threads spin between operators while a
+    /// The session for every run of a model that has a lone-run session (<see cref="CreateLoneRun"/>) other than its lone
+    /// runs: one thread, no pool, under <see cref="InferenceSettings.UsesAdaptiveSessions"/>; the shared pool otherwise.
+    /// </summary>
+    /// <remarks>
+    /// Such a run shares the process with other runs or with decodes, so one run per core on one thread each is what
+    /// keeps the cores busy: splitting every operator between a caller and a sleeping pool thread costs the handover and
+    /// the wake-up each time. YOLOX-Nano on 2 cores, two callers: 7.3 CPU ms per image on one thread each against 10.0 on
+    /// two-thread pools; <c>/v1/detect</c> at 4 callers +10 % images/s, −12 % server CPU per image (bench/README.md,
+    /// "Throughput engine, part 4").
+    /// </remarks>
+    public InferenceSession CreateConcurrentRun(string modelPath)
+    {
+        using var options = ConcurrentRunOptions();
+        return new InferenceSession(modelPath, options);
+    }
+
+    /// <summary><see cref="CreateConcurrentRun(string)"/> for a model held in memory (a graph Iris rewrote, such as a batched one).</summary>
+    public InferenceSession CreateConcurrentRun(byte[] model)
+    {
+        using var options = ConcurrentRunOptions();
+        return new InferenceSession(model, options);
+    }
+
+    /// <summary>
+    /// The model's session for lone runs (<see cref="InferenceSettings.UsesAdaptiveSessions"/>), or null when the settings
+    /// do not call for one. It has a pool of its own of one thread per core, whose threads spin between operators while a
     /// run lasts and stop when it ends (<c>session.force_spinning_stop</c>).
     /// </summary>
     /// <remarks>
@@ -59,12 +86,11 @@ public sealed class OnnxSessionFactory
     /// threads that spin while other runs and decodes need the cores cost more than they save (global spinning: −20 %
     /// images/s at 4 callers; lone-run spinning decided by runs alone: −11 % at 2 callers, whose decodes it starved). So
     /// spinning is used only by a run that has the process to itself (<see cref="RunGate"/>: no other run, no other
-    /// pipeline call, for a second), on this second session, and concurrent runs keep the shared, sleeping pool. With the same thread count, both sessions split every
-    /// operator alike and give the same outputs.
+    /// pipeline call, for a second), on this second session; every other run takes <see cref="CreateConcurrentRun(string)"/>.
     /// </remarks>
     public InferenceSession? CreateLoneRun(string modelPath)
     {
-        if (!_settings.LoneRunSessions) return null;
+        if (!_settings.UsesAdaptiveSessions) return null;
         using var options = Base();
         options.IntraOpNumThreads = _settings.Threads;
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "1");
@@ -78,6 +104,8 @@ public sealed class OnnxSessionFactory
         using var options = Options();
         return new InferenceSession(model, options);
     }
+
+    private SessionOptions ConcurrentRunOptions() => _settings.UsesAdaptiveSessions ? Options(1) : Options();
 
     private SessionOptions Options()
     {

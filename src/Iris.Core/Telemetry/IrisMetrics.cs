@@ -33,9 +33,9 @@ public static class IrisMetrics
     public static readonly Counter<long> InferenceRejected =
         Meter.CreateCounter<long>("iris.inference.rejected", "{run}", "Model runs refused because the wait for a slot would exceed Inference:MaxQueueWaitMs, by reason (expected_wait, queue_timeout).");
 
-    /// <summary>Runs that had the process to themselves and ran on the model's spinning lone-run session (Inference:LoneRunSpinning).</summary>
+    /// <summary>Runs that had the process to themselves and ran on the model's spinning lone-run session (Inference:AdaptiveSessions).</summary>
     public static readonly Counter<long> ModelLoneRuns =
-        Meter.CreateCounter<long>("iris.model.lone_runs", "{run}", "Model runs that started with no other run in flight and used the model's spinning lone-run session (Inference:LoneRunSpinning).");
+        Meter.CreateCounter<long>("iris.model.lone_runs", "{run}", "Model runs that started with no other run in flight and used the model's spinning lone-run session (Inference:AdaptiveSessions).");
 
     public static readonly UpDownCounter<long> ModelRunsActive =
         Meter.CreateUpDownCounter<long>("iris.model.runs.active", "{run}", "Model runs executing now.");

@@ -240,7 +240,7 @@ public static class IrisConfiguration
         o.Inference.MaxConcurrentRuns,
         o.Inference.MaxQueueWaitMs > 0 ? TimeSpan.FromMilliseconds(o.Inference.MaxQueueWaitMs) : null,
         o.Inference.Spinning,
-        o.Inference.LoneRunSpinning);
+        o.Inference.AdaptiveSessions);
 
     private static string Describe(InvalidOperationException e)
     {

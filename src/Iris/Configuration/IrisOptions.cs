@@ -138,10 +138,10 @@ public sealed class InferenceOptions
     public bool Spinning { get; init; }
 
     /// <summary>
-    /// A run that starts while no other run is in flight uses a second session of its model whose own pool spins between
-    /// operators for that run only: lower latency for one caller, the shared non-spinning pool under concurrency.
+    /// Detection, face and classifier models run on a session whose own pool spins between operators while the process
+    /// has them to itself (lowest latency for one caller), and on one thread per run under concurrency (one run per core).
     /// </summary>
-    public bool LoneRunSpinning { get; init; } = true;
+    public bool AdaptiveSessions { get; init; } = true;
 
     /// <summary>Dynamic batching of concurrent requests per model (Inference:Batching:*).</summary>
     public BatchingOptions Batching { get; init; } = new();

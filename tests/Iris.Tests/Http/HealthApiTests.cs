@@ -72,9 +72,9 @@ public class HealthApiTests
         // The thread budget in force, "auto" resolved to the cores the process may use.
         var inference = health.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "inference");
         Assert.Contains($"{Iris.Core.Inference.CpuBudget.Process.Cores} core(s)", inference.GetProperty("detail").GetString());
-        // Lone-run sessions need a second core to spin on.
+        // Adaptive sessions need a second core.
         if (Iris.Core.Inference.CpuBudget.Process.Cores > 1)
-            Assert.Contains("Inference:LoneRunSpinning", inference.GetProperty("detail").GetString());
+            Assert.Contains("Inference:AdaptiveSessions", inference.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -20,10 +20,10 @@ public sealed class InferenceOptionsTests
     }
 
     [Fact]
-    public void Lone_run_spinning_is_on_by_default_and_turned_off_by_its_option()
+    public void Adaptive_sessions_are_on_by_default_and_turned_off_by_their_option()
     {
-        Assert.True(Load().InferenceSettings().LoneRunSpinning);
-        Assert.False(Load(("Inference:LoneRunSpinning", "false")).InferenceSettings().LoneRunSpinning);
+        Assert.True(Load().InferenceSettings().AdaptiveSessions);
+        Assert.False(Load(("Inference:AdaptiveSessions", "false")).InferenceSettings().AdaptiveSessions);
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class InferenceOptionsTests
     [InlineData("Inference:MaxQueueWaitMs", "-1")]
     [InlineData("Inference:MaxConcurrentRuns", "-1")]
     [InlineData("Inference:IntraOpThreads", "5000")]
-    [InlineData("Inference:LoneRunSpinning", "sometimes")]
+    [InlineData("Inference:AdaptiveSessions", "sometimes")]
     public void A_bad_inference_setting_is_refused_naming_it(string key, string value)
     {
         var error = Assert.Throws<InvalidConfigurationException>(() => Load((key, value)));

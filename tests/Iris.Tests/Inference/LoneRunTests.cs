@@ -20,15 +20,15 @@ public sealed class LoneRunCollection
 
 /// <summary>
 /// A run that enters its slot while no other run is in flight uses the model's spinning lone-run session; a run beside
-/// another uses the shared pool; both give the same detections (Inference:LoneRunSpinning).
+/// another uses the model's single-threaded session; both give the same detections (Inference:AdaptiveSessions).
 /// </summary>
 [Collection(LoneRunCollection.Name)]
 public sealed class LoneRunTests
 {
     private static readonly string ModelPath = Path.Combine(TestPaths.ModelMirror, "yolox-nano", "yolox_nano.onnx");
 
-    private static InferenceSettings Settings(bool loneRunSpinning = true) =>
-        new(LoneRunSpinning: loneRunSpinning) { Cpu = new CpuBudget(2, "test") };
+    private static InferenceSettings Settings(bool adaptiveSessions = true) =>
+        new(AdaptiveSessions: adaptiveSessions) { Cpu = new CpuBudget(2, "test") };
 
     [Fact]
     public async Task A_run_that_enters_while_another_model_runs_is_not_alone()
@@ -72,14 +72,14 @@ public sealed class LoneRunTests
     }
 
     [Fact]
-    public void Lone_run_sessions_are_made_only_for_the_shared_pool_without_spinning_on_two_or_more_cores()
+    public void Adaptive_sessions_are_made_only_for_the_shared_pool_without_spinning_on_two_or_more_cores()
     {
-        Assert.True(Settings().LoneRunSessions);
-        Assert.False(Settings(loneRunSpinning: false).LoneRunSessions);
-        Assert.False((Settings() with { IntraOpThreads = 2 }).LoneRunSessions);
-        Assert.False((Settings() with { Spinning = true }).LoneRunSessions);
-        Assert.False((Settings() with { Cpu = new CpuBudget(1, "test") }).LoneRunSessions);
-        Assert.Null(new OnnxSessionFactory(Settings(loneRunSpinning: false)).CreateLoneRun(ModelPath));
+        Assert.True(Settings().UsesAdaptiveSessions);
+        Assert.False(Settings(adaptiveSessions: false).UsesAdaptiveSessions);
+        Assert.False((Settings() with { IntraOpThreads = 2 }).UsesAdaptiveSessions);
+        Assert.False((Settings() with { Spinning = true }).UsesAdaptiveSessions);
+        Assert.False((Settings() with { Cpu = new CpuBudget(1, "test") }).UsesAdaptiveSessions);
+        Assert.Null(new OnnxSessionFactory(Settings(adaptiveSessions: false)).CreateLoneRun(ModelPath));
     }
 
     [Theory]
@@ -91,9 +91,9 @@ public sealed class LoneRunTests
     public async Task Every_loader_gives_its_model_a_lone_run_session_and_none_when_turned_off(string model, string mirrorFolder)
     {
         // The loaders' warm-up run is the model's first run: after a quiet second it is alone.
-        async Task<long> LoneRunsOfWarmUp(bool loneRunSpinning, string name)
+        async Task<long> LoneRunsOfWarmUp(bool adaptiveSessions, string name)
         {
-            var sessions = new OnnxSessionFactory(Settings(loneRunSpinning));
+            var sessions = new OnnxSessionFactory(Settings(adaptiveSessions));
             IModelLoader loader = model switch
             {
                 "yolox-nano" or "centernet-mbv3" => new YoloxDetectorLoader(sessions),
@@ -109,12 +109,12 @@ public sealed class LoneRunTests
             return Interlocked.Read(ref loneRuns);
         }
 
-        Assert.Equal(1, await LoneRunsOfWarmUp(loneRunSpinning: true, $"{model}-lone-on"));
-        Assert.Equal(0, await LoneRunsOfWarmUp(loneRunSpinning: false, $"{model}-lone-off"));
+        Assert.Equal(1, await LoneRunsOfWarmUp(adaptiveSessions: true, $"{model}-lone-on"));
+        Assert.Equal(0, await LoneRunsOfWarmUp(adaptiveSessions: false, $"{model}-lone-off"));
     }
 
     [Fact]
-    public async Task A_lone_detection_runs_on_the_lone_run_session_and_finds_exactly_what_a_shared_run_finds()
+    public async Task A_lone_detection_runs_on_the_lone_run_session_and_finds_exactly_what_a_concurrent_single_threaded_run_finds()
     {
         // A name of its own, so that the lone-run counter counts this detector's runs only.
         var manifest = BuiltInManifests.Load().Single(m => m.Name == "yolox-nano") with { Name = "yolox-lone-run-test" };
@@ -123,21 +123,21 @@ public sealed class LoneRunTests
         var sessions = new OnnxSessionFactory(Settings());
         var loneRun = sessions.CreateLoneRun(ModelPath);
         Assert.NotNull(loneRun);
-        using var detector = new YoloxDetector(manifest, spec, sessions.Create(ModelPath), labels, 2, loneRun);
+        using var detector = new YoloxDetector(manifest, spec, sessions.CreateConcurrentRun(ModelPath), labels, 2, loneRun);
         var image = new ImageDecoder(ImageLimits.Default).Decode(File.ReadAllBytes(TestPaths.RealImage("dog.jpg")));
         var parameters = new DetectionParameters(0.25f, 100);
 
         var loneRuns = 0L;
         using var listener = IrisMeasurements.ListenForModel<long>("iris.model.lone_runs", "yolox-lone-run-test", value => Interlocked.Add(ref loneRuns, value));
 
-        // Beside a held slot of another model: the shared pool.
+        // Beside a held slot of another model: the single-threaded session.
         using var other = new RunGate(1, "lone-test-other", "test");
-        DetectionResult shared;
+        DetectionResult concurrent;
         using (await other.EnterAsync(CancellationToken.None))
-            shared = await detector.DetectAsync(image, parameters, CancellationToken.None);
+            concurrent = await detector.DetectAsync(image, parameters, CancellationToken.None);
         Assert.Equal(0, Interlocked.Read(ref loneRuns));
 
-        // Alone, once the process has had a quiet second since the shared run: the lone-run session.
+        // Alone, once the process has had a quiet second since that run: the lone-run session.
         DetectionResult? lone = null;
         for (var attempt = 0; attempt < 40 && Interlocked.Read(ref loneRuns) == 0; attempt++)
         {
@@ -146,7 +146,7 @@ public sealed class LoneRunTests
         }
         Assert.Equal(1, Interlocked.Read(ref loneRuns));
 
-        Assert.NotEmpty(shared.Objects);
-        Assert.Equal(shared.Objects, lone!.Objects);
+        Assert.NotEmpty(concurrent.Objects);
+        Assert.Equal(concurrent.Objects, lone!.Objects);
     }
 }

@@ -20,8 +20,10 @@ public static class BatchSession
     /// <summary>
     /// Finds or makes a session of the model at <paramref name="path"/> that runs batches of <paramref name="input"/>,
     /// checked on <paramref name="probes"/> (at least two inputs of shape <paramref name="itemShape"/>, without the batch dimension).
+    /// A rewritten graph gets its session from <paramref name="createSession"/>: batches run only under concurrency, so a
+    /// model with adaptive sessions gives <see cref="OnnxSessionFactory.CreateConcurrentRun(byte[])"/>.
     /// </summary>
-    public static Result Load(string path, InferenceSession single, OnnxSessionFactory sessions, string input, long[] itemShape,
+    public static Result Load(string path, InferenceSession single, Func<byte[], InferenceSession> createSession, string input, long[] itemShape,
         string[] outputs, IReadOnlyList<float[]> probes)
     {
         var model = File.ReadAllBytes(path);
@@ -38,7 +40,7 @@ public static class BatchSession
             {
                 var rewritten = BatchDimension.TryMakeSymbolic(model, out var reason);
                 if (rewritten is null) return new Result(null, "batching off: " + reason);
-                batched = sessions.Create(rewritten);
+                batched = createSession(rewritten);
                 how = "batch dimension made symbolic at load";
             }
             var mismatch = FirstMismatch(single, batched, input, itemShape, outputs, probes);
