@@ -31,7 +31,7 @@ public sealed class ModelUse : IDisposable
 
     /// <summary>
     /// Whether the call asking has had the process to itself for <paramref name="quiet"/>: at most one call open now, and
-    /// none beside another (nor two runs at once, <see cref="NoteConcurrency"/>) within that time. A lone caller's runs
+    /// none beside another (nor runs of two models at once, <see cref="NoteConcurrency"/>) within that time. A lone caller's runs
     /// get a spinning pool (<see cref="RunGate"/>); the time keeps a server under concurrent load from taking the gaps
     /// between its requests for a lone caller.
     /// </summary>

@@ -12,7 +12,7 @@ namespace Iris.Core.Inference;
 /// server spreads its operators over every core (lowest latency); runs side by side share the same threads, so the
 /// cores are never oversubscribed however many models run. The pool's threads sleep rather than spin between
 /// operators (<c>Inference:Spinning</c>): under concurrency a spinning thread steals the core a decode or another run
-/// needs. Detection, face and classifier models go further (<see cref="InferenceSettings.UsesAdaptiveSessions"/>): a lone
+/// needs. Detection, face, classifier and text-detection models go further (<see cref="InferenceSettings.UsesAdaptiveSessions"/>): a lone
 /// run spins on a pool of its own (<see cref="CreateLoneRun"/>), every other run takes one thread
 /// (<see cref="CreateConcurrentRun(string)"/>), so under load one run per core executes without any pool hand-offs. The
 /// pool belongs to the process environment, which ONNX Runtime creates once; if a session was made before

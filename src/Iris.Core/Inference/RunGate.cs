@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Iris.Core.Telemetry;
 using Microsoft.ML.OnnxRuntime;
 
@@ -34,6 +36,10 @@ public sealed class RunGate : IDisposable
     // Runs in their slots now, across every model's gate: a run that enters when there are none is alone.
     private static int _inFlight;
 
+    // Runs in their slots now, per model, across that model's gates (its stages, its sessions side by side).
+    private static readonly ConcurrentDictionary<string, StrongBox<int>> ModelInFlight = new();
+    private readonly StrongBox<int> _modelInFlight;
+
     // How long the process must have served one call at a time before a run counts as alone. Under concurrent load the
     // gaps between requests are milliseconds, so a second keeps their runs on the shared pool; a lone caller's first
     // request after a burst waits a second for its spinning pool.
@@ -47,6 +53,7 @@ public sealed class RunGate : IDisposable
         _slots = limits.MaxConcurrent > 0 ? new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent) : null;
         _time = time ?? TimeProvider.System;
         _tags = new() { { "model", model }, { "stage", stage } };
+        _modelInFlight = ModelInFlight.GetOrAdd(model, _ => new StrongBox<int>());
     }
 
     /// <summary>
@@ -88,9 +95,13 @@ public sealed class RunGate : IDisposable
         activity?.SetTag("iris.wait_seconds", waited);
         IrisMetrics.ModelRunsActive.Add(1, _tags);
         // Alone: no other run in flight, and no other pipeline call decoding or preparing an image beside this one (a
-        // spinning pool would take the core that decode needs), nor any such concurrency in the last second.
+        // spinning pool would take the core that decode needs), nor any such concurrency in the last second. Runs of
+        // one model side by side are either one call's own parallel stage (PP-OCR's recognisers, which never overlap
+        // its detector) or other calls' runs, which ModelUse already counts; runs of two models side by side (an
+        // analyze call's tasks) compete for the cores, so they count here.
         var others = Interlocked.Increment(ref _inFlight) - 1;
-        if (others > 0) ModelUse.NoteConcurrency();
+        var sameModel = Interlocked.Increment(ref _modelInFlight.Value) - 1;
+        if (others > sameModel) ModelUse.NoteConcurrency();
         var alone = others == 0 && ModelUse.IsSole(LoneQuiet);
         return new Slot(this, _time.GetTimestamp(), activity, alone);
     }
@@ -183,6 +194,7 @@ public sealed class RunGate : IDisposable
         public void Dispose()
         {
             Interlocked.Decrement(ref _inFlight);
+            Interlocked.Decrement(ref gate._modelInFlight.Value);
             var held = gate._time.GetElapsedTime(entered);
             gate.Completed(held);
             IrisMetrics.ModelRunDuration.Record(held.TotalSeconds, gate._tags);

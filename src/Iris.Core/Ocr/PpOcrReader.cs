@@ -30,12 +30,15 @@ public sealed class PpOcrReader : ILoadedModel
     private readonly CtcDecoder _decoder;
 
     /// <param name="recognizers">One or more sessions of the recognition model; lines are read in parallel, one per session.</param>
+    /// <param name="detectorLoneRun">The text detector's lone-run session (<see cref="OnnxSessionFactory.CreateLoneRun"/>), which the reader then owns; null: none.</param>
     public PpOcrReader(ModelManifest manifest, OcrSpec spec, InferenceSession detector, InferenceSession? classifier, IReadOnlyList<InferenceSession> recognizers,
-        IReadOnlyList<string> dictionary, RunLimits runLimits = default)
+        IReadOnlyList<string> dictionary, RunLimits runLimits = default, InferenceSession? detectorLoneRun = null)
     {
         Manifest = manifest;
         _spec = spec;
-        _detector = new Stage(detector, new RunGate(runLimits, manifest.Name, "ocr-detect"));
+        var detectorGate = new RunGate(runLimits, manifest.Name, "ocr-detect");
+        detectorGate.UseLoneRunSession(detector, detectorLoneRun);
+        _detector = new Stage(detector, detectorGate);
         _classifier = classifier is null ? null : new Stage(classifier, new RunGate(runLimits, manifest.Name, "ocr-direction"));
         if (recognizers.Count == 0) throw new ArgumentException("At least one recognition session is needed.", nameof(recognizers));
         _recognizers = new SessionPool(recognizers, manifest.Name);

@@ -24,8 +24,12 @@ public sealed class PpOcrReaderLoader(OnnxSessionFactory sessions) : IModelLoade
         var created = new List<IDisposable>();
         try
         {
-            var detector = sessions.Create(files.Path(spec.DetectionModel));
+            // The text detector runs on large inputs (up to 960 on the longer side): like a YOLOX run, it spreads over
+            // every core when alone and takes one thread under load (Inference:AdaptiveSessions).
+            var detector = sessions.CreateConcurrentRun(files.Path(spec.DetectionModel));
             created.Add(detector);
+            var detectorLoneRun = sessions.CreateLoneRun(files.Path(spec.DetectionModel));
+            if (detectorLoneRun is not null) created.Add(detectorLoneRun);
             var classifier = spec.ClassifierModel is null ? null : sessions.Create(files.Path(spec.ClassifierModel));
             if (classifier is not null) created.Add(classifier);
             // Lines are recognised side by side: one single-threaded session per thread of the budget
@@ -38,7 +42,7 @@ public sealed class PpOcrReaderLoader(OnnxSessionFactory sessions) : IModelLoade
                 created.Add(recognizer);
                 recognizers.Add(recognizer);
             }
-            var reader = new PpOcrReader(manifest, spec, detector, classifier, recognizers, dictionary, sessions.Settings.RunLimits);
+            var reader = new PpOcrReader(manifest, spec, detector, classifier, recognizers, dictionary, sessions.Settings.RunLimits, detectorLoneRun);
             await reader.WarmUpAsync(cancellationToken);
             return reader;
         }

@@ -138,7 +138,7 @@ public sealed class InferenceOptions
     public bool Spinning { get; init; }
 
     /// <summary>
-    /// Detection, face and classifier models run on a session whose own pool spins between operators while the process
+    /// Detection, face and classifier models and PP-OCR's text detector run on a session whose own pool spins between operators while the process
     /// has them to itself (lowest latency for one caller), and on one thread per run under concurrency (one run per core).
     /// </summary>
     public bool AdaptiveSessions { get; init; } = true;

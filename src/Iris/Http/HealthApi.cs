@@ -107,7 +107,7 @@ public static class HealthApi
         $"{s.Cpu.Cores} core(s) ({s.Cpu.Source}); {s.Threads} intra-op thread(s) " +
         (s.IntraOpThreads == 0 && OnnxSessionFactory.SharedThreads > 0 ? "in one pool shared by every model" : "per session") +
         (s.UsesAdaptiveSessions
-            ? "; detection, face and classifier models: a run alone in the process on a spinning pool of its own, every other run on one thread (Inference:AdaptiveSessions)"
+            ? "; detection, face, classifier and text-detection models: a run alone in the process on a spinning pool of its own, every other run on one thread (Inference:AdaptiveSessions)"
             : "") +
         $"; {s.RunLimits.MaxConcurrent} run(s) at once per model; a run waits at most " +
         (s.MaxQueueWait is { } wait ? $"{wait.TotalMilliseconds:N0} ms" : "without bound") + " for its model");

@@ -4,6 +4,7 @@ using Iris.Core.Faces;
 using Iris.Core.Imaging;
 using Iris.Core.Inference;
 using Iris.Core.Models;
+using Iris.Core.Ocr;
 using Iris.Tests.Support;
 
 namespace Iris.Tests.Inference;
@@ -38,6 +39,33 @@ public sealed class LoneRunTests
         using var held = await first.EnterAsync(CancellationToken.None);
         using var beside = await second.EnterAsync(CancellationToken.None);
         Assert.False(beside.Alone);
+    }
+
+    [Fact]
+    public async Task Runs_of_one_model_side_by_side_leave_the_next_run_alone_and_runs_of_two_models_do_not()
+    {
+        // PP-OCR's recognisers run side by side within one call; an analyze call's tasks run different models at once.
+        using var recognizer = new RunGate(0, "lone-test-ocr", "ocr-recognize");
+        using var secondRecognizer = new RunGate(0, "lone-test-ocr", "ocr-recognize");
+        using var detector = new RunGate(1, "lone-test-ocr", "ocr-detect");
+        using var otherModel = new RunGate(0, "lone-test-faces", "faces");
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        using (ModelUse.Begin())
+        {
+            using (await recognizer.EnterAsync(CancellationToken.None))
+            using (await secondRecognizer.EnterAsync(CancellationToken.None))
+            {
+            }
+            using (var next = await detector.EnterAsync(CancellationToken.None))
+                Assert.True(next.Alone);
+
+            using (await recognizer.EnterAsync(CancellationToken.None))
+            using (await otherModel.EnterAsync(CancellationToken.None))
+            {
+            }
+            using (var afterTwoModels = await detector.EnterAsync(CancellationToken.None))
+                Assert.False(afterTwoModels.Alone);
+        }
     }
 
     [Fact]
@@ -88,6 +116,7 @@ public sealed class LoneRunTests
     [InlineData("ultraface-rfb-320", "ultraface")]
     [InlineData("faceres", "faceres")]
     [InlineData("petal-color", "petal-color")]
+    [InlineData("ppocr-v4", "ppocr-v4")]
     public async Task Every_loader_gives_its_model_a_lone_run_session_and_none_when_turned_off(string model, string mirrorFolder)
     {
         // The loaders' warm-up run is the model's first run: after a quiet second it is alone.
@@ -99,6 +128,7 @@ public sealed class LoneRunTests
                 "yolox-nano" or "centernet-mbv3" => new YoloxDetectorLoader(sessions),
                 "ultraface-rfb-320" => new UltraFaceDetectorLoader(sessions),
                 "faceres" => new FaceResEmbedderLoader(sessions),
+                "ppocr-v4" => new PpOcrReaderLoader(sessions),
                 _ => new ImageClassifierLoader(sessions),
             };
             var loneRuns = 0L;
