@@ -32,9 +32,10 @@ public sealed record InferenceSettings(
 
     /// <summary>
     /// Whether the models that support it get a spinning session for lone runs and a single-threaded one for every other run: only
-    /// with the shared pool (auto threads), without global spinning, on 2+ cores.
+    /// with the shared pool (auto threads), without global spinning, on 2+ cores, and with at least one run per core allowed
+    /// (single-threaded runs fewer than the cores would leave cores idle under load).
     /// </summary>
-    public bool UsesAdaptiveSessions => AdaptiveSessions && IntraOpThreads == 0 && !Spinning && Cpu.Cores > 1;
+    public bool UsesAdaptiveSessions => AdaptiveSessions && IntraOpThreads == 0 && !Spinning && Cpu.Cores > 1 && RunLimits.MaxConcurrent >= Cpu.Cores;
 
     /// <summary>What each model's <see cref="RunGate"/> enforces.</summary>
     public RunLimits RunLimits => new(MaxConcurrentRuns > 0 ? MaxConcurrentRuns : Cpu.Cores, MaxQueueWait);

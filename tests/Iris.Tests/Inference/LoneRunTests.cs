@@ -100,13 +100,16 @@ public sealed class LoneRunTests
     }
 
     [Fact]
-    public void Adaptive_sessions_are_made_only_for_the_shared_pool_without_spinning_on_two_or_more_cores()
+    public void Adaptive_sessions_are_made_only_for_the_shared_pool_without_spinning_on_two_or_more_cores_with_a_run_per_core()
     {
         Assert.True(Settings().UsesAdaptiveSessions);
         Assert.False(Settings(adaptiveSessions: false).UsesAdaptiveSessions);
         Assert.False((Settings() with { IntraOpThreads = 2 }).UsesAdaptiveSessions);
         Assert.False((Settings() with { Spinning = true }).UsesAdaptiveSessions);
         Assert.False((Settings() with { Cpu = new CpuBudget(1, "test") }).UsesAdaptiveSessions);
+        // One-thread runs fewer than the cores would leave a core idle under load.
+        Assert.False((Settings() with { MaxConcurrentRuns = 1 }).UsesAdaptiveSessions);
+        Assert.True((Settings() with { MaxConcurrentRuns = 2 }).UsesAdaptiveSessions);
         Assert.Null(new OnnxSessionFactory(Settings(adaptiveSessions: false)).CreateLoneRun(ModelPath));
     }
 
