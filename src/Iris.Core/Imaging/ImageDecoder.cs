@@ -7,7 +7,8 @@ namespace Iris.Core.Imaging;
 /// <summary>
 /// Turns untrusted bytes into a <see cref="DecodedImage"/>: checks the byte limit, identifies the
 /// format by content, reads only the header to check the pixel limit, then decodes with libvips
-/// under a deadline, applies EXIF orientation and converts to 8-bit sRGB.
+/// under a deadline, applies EXIF orientation and converts to 8-bit sRGB. An upright JPEG goes to TurboJPEG instead,
+/// its header read by TurboJPEG and its orientation by <see cref="JpegOrientation"/>, without opening it in libvips.
 /// When every task of a request needs a bounded input (<see cref="DecodeNeed"/>), a JPEG or WebP is shrunk on load (DCT
 /// scaling, libwebp's scaled decode) to the smallest size that still leaves the model's own resampler
 /// <see cref="DecodeNeed.Margin"/>× to shrink; the image remembers its original size so results map back to it.
@@ -135,7 +136,9 @@ public sealed class ImageDecoder
     /// header (BMP is decoded by Iris's own reader).
     /// </summary>
     /// <param name="Original">The upright size in the file, and the original pixels per decoded one, when it is shrunk on load.</param>
-    private sealed record Opened(ImageFormat Format, Image? Image, BmpDecoder.Header? Bmp, long Pixels, Shrunk? Original = null);
+    /// <param name="UprightJpeg">The size to decode an upright JPEG at with TurboJPEG, opened without libvips (<see cref="OpenUprightJpeg"/>).</param>
+    private sealed record Opened(ImageFormat Format, Image? Image, BmpDecoder.Header? Bmp, long Pixels, Shrunk? Original = null,
+        (int Width, int Height)? UprightJpeg = null);
 
     private sealed record Shrunk(int Width, int Height, double ScaleX, double ScaleY);
 
@@ -157,6 +160,8 @@ public sealed class ImageDecoder
             return new Opened(format, null, header, (long)header.Width * header.Height);
         }
 
+        if (format == ImageFormat.Jpeg && OpenUprightJpeg(data, needs) is { } upright)
+            return upright;
         if (format == ImageFormat.Svg)
             SvgComplexity.Check(data);
         var image = Open(data, format);
@@ -201,8 +206,31 @@ public sealed class ImageDecoder
         }
     }
 
+    /// <summary>
+    /// An upright JPEG in a colour space TurboJPEG decodes, opened from TurboJPEG's header and <see cref="JpegOrientation"/>
+    /// alone (limits checked, shrink-on-load chosen as for libvips); null leaves the file to libvips' header.
+    /// </summary>
+    private Opened? OpenUprightJpeg(byte[] data, IReadOnlyList<DecodeNeed> needs)
+    {
+        if (_turboJpeg is null || JpegOrientation.Read(data) != 1 || !_turboJpeg.TryReadHeader(data, out var width, out var height))
+            return null;
+        _limits.CheckDimensions(width, height);
+        var shrink = needs.Count > 0 ? JpegShrink(DecodeNeed.MaxShrink(needs, width, height)) : 1;
+        if (shrink == 1)
+            return new Opened(ImageFormat.Jpeg, null, null, (long)width * height, UprightJpeg: (width, height));
+        // libvips' DCT-scaled load rounds the size down, dropping a partial last column and row; the same size here.
+        var (shrunkWidth, shrunkHeight) = (width / shrink, height / shrink);
+        return new Opened(ImageFormat.Jpeg, null, null, (long)shrunkWidth * shrunkHeight, new Shrunk(width, height, shrink, shrink),
+            (shrunkWidth, shrunkHeight));
+    }
+
     private DecodedImage Finish(Opened opened, DecodeAdmission.Lease lease, byte[] data, CancellationToken cancellationToken)
     {
+        if (opened.UprightJpeg is { } size)
+        {
+            using (lease)
+                return TryTurboJpeg(data, size.Width, size.Height, opened.Original) ?? RenderWithLibvips(data, opened.Original, cancellationToken);
+        }
         var (format, image) = (opened.Format, opened.Image);
         if (opened.Bmp is { } header)
         {
@@ -214,7 +242,7 @@ public sealed class ImageDecoder
         {
             using (image)
             using (lease)
-                return (format == ImageFormat.Jpeg ? TryTurboJpeg(image!, data, opened.Original) : null)
+                return (format == ImageFormat.Jpeg && Orientation(image!) == 1 ? TryTurboJpeg(data, image!.Width, image.Height, opened.Original) : null)
                     ?? Render(image!, format, data.Length, opened.Original, cancellationToken);
         }
 
@@ -242,24 +270,35 @@ public sealed class ImageDecoder
     }
 
     /// <summary>
-    /// An upright JPEG through TurboJPEG, at the size libvips' header gave (shrunk on load or not); null leaves it to libvips.
-    /// TurboJPEG cannot be stopped mid-decode, so, as with libvips, a decode that ends past the deadline still fails; the
-    /// pixel limit bounds how long that can be.
+    /// An upright JPEG through TurboJPEG at <paramref name="width"/>×<paramref name="height"/> (shrunk on load or not);
+    /// null leaves it to libvips. TurboJPEG cannot be stopped mid-decode, so, as with libvips, a decode that ends past the
+    /// deadline still fails; the pixel limit bounds how long that can be.
     /// </summary>
-    private DecodedImage? TryTurboJpeg(Image image, byte[] data, Shrunk? original)
+    private DecodedImage? TryTurboJpeg(byte[] data, int width, int height, Shrunk? original)
     {
-        if (_turboJpeg is null || Orientation(image) != 1) return null;
+        if (_turboJpeg is null) return null;
         var started = Stopwatch.GetTimestamp();
-        if (!_turboJpeg.TryDecode(data, image.Width, image.Height, out var rgb)) return null;
+        if (!_turboJpeg.TryDecode(data, width, height, out var rgb)) return null;
         if (Stopwatch.GetElapsedTime(started) >= _limits.DecodeTimeout)
             throw new ImageDecodeTimeoutException(_limits.DecodeTimeout);
-        return new DecodedImage(image.Width, image.Height, rgb, ImageFormat.Jpeg, 1, data.Length)
+        return new DecodedImage(width, height, rgb, ImageFormat.Jpeg, 1, data.Length)
         {
             DecodedBy = "turbojpeg",
-            OriginalWidth = original?.Width ?? image.Width,
-            OriginalHeight = original?.Height ?? image.Height,
+            OriginalWidth = original?.Width ?? width,
+            OriginalHeight = original?.Height ?? height,
             ToOriginalScale = original is null ? (1, 1) : (original.ScaleX, original.ScaleY),
         };
+    }
+
+    /// <summary>
+    /// A JPEG opened without libvips that TurboJPEG then declined (a warning, a damaged file): libvips opens and decodes
+    /// it at the same size, and its <c>fail_on=truncated</c> decides, as for any JPEG it opens itself.
+    /// </summary>
+    private DecodedImage RenderWithLibvips(byte[] data, Shrunk? original, CancellationToken cancellationToken)
+    {
+        var options = original is null ? null : new VOption { { "shrink", (int)original.ScaleX } };
+        using var image = Open(data, ImageFormat.Jpeg, options);
+        return Render(image, ImageFormat.Jpeg, data.Length, original, cancellationToken);
     }
 
     private DecodedImage Render(Image image, ImageFormat format, long sourceBytes, Shrunk? original, CancellationToken cancellationToken)
@@ -308,11 +347,12 @@ public sealed class ImageDecoder
         var turned = Orientation(image) >= 5;
         var (width, height) = turned ? (image.Height, image.Width) : (image.Width, image.Height);
         var most = DecodeNeed.MaxShrink(needs, width, height);
-        var factor = format == ImageFormat.Jpeg
-            ? most >= 8 ? 8 : most >= 4 ? 4 : most >= 2 ? 2 : 1
-            : (int)Math.Min(Math.Floor(most), 64);
+        var factor = format == ImageFormat.Jpeg ? JpegShrink(most) : (int)Math.Min(Math.Floor(most), 64);
         return factor > 1 ? factor : null;
     }
+
+    /// <summary>JPEG's DCT scaling has only 2, 4 and 8: the largest of them within <paramref name="most"/>, or 1.</summary>
+    private static int JpegShrink(double most) => most >= 8 ? 8 : most >= 4 ? 4 : most >= 2 ? 2 : 1;
 
     /// <summary>
     /// Opening reads the header only; pixels are decoded later, when they are written out, in one top-to-bottom pass. An

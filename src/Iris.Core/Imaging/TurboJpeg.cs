@@ -59,6 +59,26 @@ public sealed class TurboJpeg
     }
 
     /// <summary>
+    /// The size of <paramref name="jpeg"/> from its frame header, when it is a JPEG TurboJPEG decodes (YCbCr, RGB or grey);
+    /// false otherwise, and for a header TurboJPEG cannot read.
+    /// </summary>
+    public bool TryReadHeader(byte[] jpeg, out int width, out int height)
+    {
+        (width, height) = (0, 0);
+        var handle = InitDecompress();
+        if (handle == 0) return false;
+        try
+        {
+            return DecompressHeader(handle, jpeg, (nuint)jpeg.Length, out width, out height, out _, out var colourSpace) == 0
+                && colourSpace is 0 or 1 or 2 && width > 0 && height > 0;
+        }
+        finally
+        {
+            Destroy(handle);
+        }
+    }
+
+    /// <summary>
     /// Decodes <paramref name="jpeg"/> to interleaved 8-bit RGB of exactly <paramref name="width"/>×<paramref name="height"/>
     /// (the full size, or the size DCT scaling by 2, 4 or 8 gives); false, with nothing decoded, when it cannot do so cleanly.
     /// </summary>

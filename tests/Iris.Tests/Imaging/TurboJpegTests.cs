@@ -10,8 +10,8 @@ namespace Iris.Tests.Imaging;
 /// </summary>
 public class TurboJpegTests
 {
-    private static readonly ImageDecoder Turbo = new(ImageLimits.Default, turboJpeg: true);
-    private static readonly ImageDecoder Vips = new(ImageLimits.Default, turboJpeg: false);
+    internal static readonly ImageDecoder Turbo = new(ImageLimits.Default, turboJpeg: true);
+    internal static readonly ImageDecoder Vips = new(ImageLimits.Default, turboJpeg: false);
 
     private static void RequireTurboJpeg() =>
         Assert.True(TurboJpeg.Installed is not null,
