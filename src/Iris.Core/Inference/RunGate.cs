@@ -41,7 +41,7 @@ public sealed class RunGate : IDisposable
     private readonly StrongBox<int> _modelInFlight;
 
     // How long the process must have served one call at a time before a run counts as alone. Under concurrent load the
-    // gaps between requests are milliseconds, so a second keeps their runs on the shared pool; a lone caller's first
+    // gaps between requests are milliseconds, so a second keeps their runs off the spinning pool; a lone caller's first
     // request after a burst waits a second for its spinning pool.
     private static readonly TimeSpan LoneQuiet = TimeSpan.FromSeconds(1);
 
