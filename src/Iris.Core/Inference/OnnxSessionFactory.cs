@@ -52,14 +52,14 @@ public sealed class OnnxSessionFactory
     }
 
     /// <summary>
-    /// The session for every run of a model that has a lone-run session (<see cref="CreateLoneRun"/>) other than its lone
-    /// runs: one thread, no pool, under <see cref="InferenceSettings.UsesAdaptiveSessions"/>; the shared pool otherwise.
+    /// The session that a model with a lone-run session (<see cref="CreateLoneRun"/>) uses for all its other runs: one
+    /// thread and no pool under <see cref="InferenceSettings.UsesAdaptiveSessions"/>, the shared pool otherwise.
     /// </summary>
     /// <remarks>
     /// Such a run shares the process with other runs or with decodes, so one run per core on one thread each is what
     /// keeps the cores busy: splitting every operator between a caller and a sleeping pool thread costs the handover and
     /// the wake-up each time. YOLOX-Nano on 2 cores, two callers: 7.3 CPU ms per image on one thread each against 10.0 on
-    /// two-thread pools; <c>/v1/detect</c> at 4 callers +10 % images/s, −12 % server CPU per image (bench/README.md,
+    /// two-thread pools; <c>/v1/detect</c> at 4 callers +11 % images/s, −13 % server CPU per image (bench/README.md,
     /// "Throughput engine, part 4").
     /// </remarks>
     public InferenceSession CreateConcurrentRun(string modelPath)
