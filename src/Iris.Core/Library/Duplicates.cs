@@ -54,7 +54,8 @@ public static class Duplicates
         // Largest groups first (the most to clean up), then by their first id, so pages are stable.
         var ordered = groups.OrderByDescending(g => g.Count).ThenBy(g => g[0].ImageId, StringComparer.Ordinal).ToList();
         var page = ordered.Skip(offset).Take(limit).Select(g => new DuplicateGroup(kind, g)).ToList();
-        return new DuplicatePage(page, ordered.Count > offset + limit ? (offset + limit).ToString(CultureInfo.InvariantCulture) : null);
+        // In long: a forged cursor near int.MaxValue must end the listing, not overflow into a negative next cursor.
+        return new DuplicatePage(page, ordered.Count > (long)offset + limit ? (offset + limit).ToString(CultureInfo.InvariantCulture) : null);
     }
 
     public static async Task<ImageDuplicates> OfAsync(ImageLibrary library, LibraryImage image, CancellationToken cancellationToken)

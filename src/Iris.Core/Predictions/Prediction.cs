@@ -35,6 +35,10 @@ public sealed record PredictionCursor(DateTimeOffset CreatedAt, Guid Uid)
         Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{(CreatedAt - DateTimeOffset.UnixEpoch).Ticks / 10}_{Uid:N}"))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    // A forged cursor may hold any long; only times DateTimeOffset can hold are cursors.
+    private static readonly long MinMicros = (DateTimeOffset.MinValue - DateTimeOffset.UnixEpoch).Ticks / 10;
+    private static readonly long MaxMicros = (DateTimeOffset.MaxValue - DateTimeOffset.UnixEpoch).Ticks / 10;
+
     /// <summary>The cursor a page's <see cref="ToString"/> gave, or null when <paramref name="text"/> is not one.</summary>
     public static PredictionCursor? Parse(string text)
     {
@@ -44,6 +48,7 @@ public sealed record PredictionCursor(DateTimeOffset CreatedAt, Guid Uid)
             var decoded = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=')));
             var parts = decoded.Split('_');
             return parts.Length == 2 && long.TryParse(parts[0], out var micros) && Guid.TryParseExact(parts[1], "N", out var uid)
+                    && micros >= MinMicros && micros <= MaxMicros
                 ? new PredictionCursor(DateTimeOffset.UnixEpoch.AddTicks(micros * 10), uid)
                 : null;
         }

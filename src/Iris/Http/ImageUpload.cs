@@ -53,7 +53,8 @@ public sealed record ImageUpload(byte[] Bytes, string? FileName, IFormCollection
         {
             return await request.ReadFormAsync(cancellationToken);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException)
+        // Kestrel's "request body too large" is an IOException too; it goes on to the handler that answers it with 413.
+        catch (Exception e) when (e is InvalidDataException or IOException and not BadHttpRequestException)
         {
             throw new InvalidRequestException($"The multipart body could not be read: {e.Message}");
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Iris.Configuration;
 using Iris.Core.Transforms;
+using Iris.Core.Transforms.Imgproxy;
 
 namespace Iris.Http;
 
@@ -39,5 +40,7 @@ public static class ImageUrls
 
     private static string Signed(string id, long expires) => $"/images/{id}?expires={expires.ToString(CultureInfo.InvariantCulture)}";
 
-    private static UrlSignature Signer(IrisOptions options) => UrlSignature.FromHex(options.Transforms.SigningKey, options.Transforms.SigningSalt);
+    // Signed with the first key and salt, verified with every pair, so keys rotate as they do for imgproxy URLs.
+    private static ImgproxySignature Signer(IrisOptions options) =>
+        ImgproxySignature.FromHexLists(options.Transforms.SigningKey, options.Transforms.SigningSalt);
 }

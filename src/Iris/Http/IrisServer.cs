@@ -61,6 +61,9 @@ public static class IrisServer
             ClassifierFacade.UseSeedFailureMessage(c.HttpContext, c.ProblemDetails, c.Exception);
         });
         builder.Services.AddExceptionHandler<ProblemDetailsMapping>();
+        // A parameter the framework cannot bind (?limit=abc, a JSON body of the wrong shape) would otherwise end as a bare
+        // 400 outside Development; thrown, it reaches ProblemDetailsMapping and its detail names the parameter.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Iris";

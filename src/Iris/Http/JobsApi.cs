@@ -229,9 +229,9 @@ public static class JobsApi
     {
         JobStatus? filter = null;
         if (status is not null)
-            filter = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _)
-                ? parsed
-                : throw new InvalidJobRequestException($"status must be one of queued, processing, done, failed, canceled; got '{status}'.", "status");
+            // One name exactly: Enum.TryParse would also take numbers and OR comma lists ("processing,done" is Failed).
+            filter = Enum.GetValues<JobStatus>().Cast<JobStatus?>().FirstOrDefault(s => s.ToString()!.Equals(status, StringComparison.OrdinalIgnoreCase))
+                ?? throw new InvalidJobRequestException($"status must be one of queued, processing, done, failed, canceled; got '{status}'.", "status");
         if (limit is < 1 or > 1000)
             throw new InvalidJobRequestException($"limit must be between 1 and 1000; got {limit}.", "limit");
         var page = await service.ListAsync(new JobQuery(filter, limit ?? 50, cursor, batch_id, Access.Owner(user)), cancellationToken);

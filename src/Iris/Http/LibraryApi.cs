@@ -107,6 +107,14 @@ public static partial class LibraryApi
         return TypedResults.Accepted("/v1/images", new IngestResponse(ingested.Select(i => IngestedImageResponse.From(i, id => ImageUrls.For(id, owner, options, clock))).ToList()));
     }
 
+    private static string? Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Array => string.Join(",", value.EnumerateArray().Select(e => e.ToString())),
+        JsonValueKind.Null => null,
+        _ => value.ToString(),
+    };
+
     /// <summary>The images of the request and a lookup of its other fields (query string first, then the form or JSON body).</summary>
     private static async Task<(IReadOnlyList<IngestItem> Items, Func<string, string?> Field)> ReadAsync(
         HttpRequest request, ImageLimits limits, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
@@ -119,13 +127,13 @@ public static partial class LibraryApi
                 var root = document.RootElement;
                 if (root.ValueKind != JsonValueKind.Object)
                     throw new InvalidRequestException("The JSON body must be an object: {\"url\": \"https://…\"} or {\"image\": \"<base64>\"}.", "url");
-                var values = root.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
+                var values = new Dictionary<string, string?>();
+                foreach (var property in root.EnumerateObject())
                 {
-                    JsonValueKind.String => p.Value.GetString(),
-                    JsonValueKind.Array => string.Join(",", p.Value.EnumerateArray().Select(e => e.ToString())),
-                    JsonValueKind.Null => null,
-                    _ => p.Value.ToString(),
-                });
+                    // JSON allows a name twice; which value would win is a guess, so the request is refused.
+                    if (!values.TryAdd(property.Name, Text(property.Value)))
+                        throw new InvalidRequestException($"The JSON body gives '{property.Name}' more than once.", property.Name);
+                }
                 string? Field(string name) => Query(name) ?? values.GetValueOrDefault(name);
                 if (values.GetValueOrDefault("url") is { } url)
                     return ([new IngestItem(await FetchAsync(url, fetcher, cancellationToken), Path.GetFileName(new Uri(url).AbsolutePath))], Field);
@@ -196,9 +204,9 @@ public static partial class LibraryApi
     {
         IndexState? filter = null;
         if (state is not null)
-            filter = Enum.TryParse<IndexState>(state, ignoreCase: true, out var parsed) && !int.TryParse(state, out _)
-                ? parsed
-                : throw new Iris.Core.Tasks.InvalidParameterException($"state must be one of queued, indexed, failed; got '{state}'.", "state");
+            // One name exactly: Enum.TryParse would also take numbers and OR comma lists ("queued,indexed" is Indexed).
+            filter = Enum.GetValues<IndexState>().Cast<IndexState?>().FirstOrDefault(s => s.ToString()!.Equals(state, StringComparison.OrdinalIgnoreCase))
+                ?? throw new Iris.Core.Tasks.InvalidParameterException($"state must be one of queued, indexed, failed; got '{state}'.", "state");
         var size = 50;
         if (limit is not null && (!int.TryParse(limit, out size) || size is < 1 or > 1000))
             throw new Iris.Core.Tasks.InvalidParameterException($"limit must be an integer between 1 and 1000; got '{limit}'.", "limit");

@@ -251,6 +251,8 @@ public sealed class ClassifierFacadeTests(ClassifierServiceHost fixture) : IClas
     [Theory]
     [InlineData("user_uid=nope", "user_uid")]
     [InlineData("cursor=garbage", "cursor")]
+    // A well-formed cursor whose time (900000000000000000 µs after 1970) is past year 9999.
+    [InlineData("cursor=OTAwMDAwMDAwMDAwMDAwMDAwXzAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw", "cursor")]
     [InlineData("limit=0", "limit")]
     public async Task The_history_refuses_bad_parameters_with_400_naming_them(string query, string parameter)
     {

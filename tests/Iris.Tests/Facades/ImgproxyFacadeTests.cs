@@ -163,6 +163,23 @@ public class ImgproxyFacadeTests(ImgproxyHost server) : IClassFixture<ImgproxyHo
     }
 
     [Fact]
+    public async Task An_expiry_before_year_one_is_expired_as_well()
+    {
+        using var response = await Client.GetAsync(await server.UrlAsync("local:///input.png", """{"expires":-62135596801,"width":10}"""));
+        await TransformApiTests.AssertProblem(response, HttpStatusCode.NotFound, "-62135596801");
+    }
+
+    [Fact]
+    public async Task A_local_source_with_a_nul_character_is_a_bad_source_url()
+    {
+        // Base64 encoded by the builder, so the NUL gets past Kestrel, which refuses %00 in a path.
+        var url = await server.UrlAsync("local:///input\0.png", """{"width":10}""");
+        Assert.DoesNotContain("/plain/", url);
+        using var response = await Client.GetAsync(url);
+        await TransformApiTests.AssertProblem(response, HttpStatusCode.BadRequest, "NUL");
+    }
+
+    [Fact]
     public async Task Without_a_format_the_accept_header_picks_webp_or_avif_and_the_answer_varies_on_it()
     {
         var url = await server.UrlAsync("local:///input.png", """{"width":60,"cachebuster":"accept"}""");

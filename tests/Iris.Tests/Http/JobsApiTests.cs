@@ -140,6 +140,11 @@ public sealed class JobsApiTests : IAsyncLifetime
         await ProblemAsync(await Client.PostAsync("/v1/jobs?callback_url=ftp://x", Form((Dog, "dog.jpg"))), HttpStatusCode.BadRequest, "callback_url");
         await ProblemAsync(await Client.PostAsync("/v1/jobs?image_ids=a,b", new StringContent("")), HttpStatusCode.BadRequest, "'a' is not an image id");
         await ProblemAsync(await Client.GetAsync("/v1/jobs?status=sleeping"), HttpStatusCode.BadRequest, "status must be one of");
+        // Enum parsing would read a list as the OR of its values (processing|done = failed) and a number as a status.
+        await ProblemAsync(await Client.GetAsync("/v1/jobs?status=processing,done"), HttpStatusCode.BadRequest, "status must be one of");
+        await ProblemAsync(await Client.GetAsync("/v1/jobs?status=3"), HttpStatusCode.BadRequest, "status must be one of");
+        // A parameter the framework binds still gets a detail that names it.
+        await ProblemAsync(await Client.GetAsync("/v1/jobs?limit=abc"), HttpStatusCode.BadRequest, "limit");
         await ProblemAsync(await Client.GetAsync("/v1/jobs/0123456789abcdef0123456789abcdef"), HttpStatusCode.NotFound, "no job");
         var queued = await Client.GetFromJsonAsync<JsonElement>("/v1/jobs?status=queued");
         Assert.Empty(queued.GetProperty("jobs").EnumerateArray());

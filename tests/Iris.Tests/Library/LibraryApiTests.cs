@@ -204,6 +204,7 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
     [InlineData("/v1/search?text=dog&cursor=abc", 400, "cursor")]
     [InlineData("/v1/search?text=dog&collection=nope", 404, null)]
     [InlineData("/v1/images?collection=nope", 404, null)]
+    [InlineData("/v1/images?state=queued,indexed", 400, "state")]
     [InlineData("/v1/images/0123456789abcdef0123456789abcdef", 404, null)]
     [InlineData("/v1/images/not-an-id", 404, null)]
     [InlineData("/images/0123456789abcdef0123456789abcdef", 404, null)]
@@ -217,6 +218,16 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
         if (parameter is not null) Assert.Equal(parameter, problem.GetProperty("parameter").GetString());
+    }
+
+    [Fact]
+    public async Task A_json_body_that_gives_a_field_twice_is_refused_naming_it()
+    {
+        using var body = new StringContent("""{"url":"https://example.com/a.jpg","url":"https://example.com/b.jpg"}""", Encoding.UTF8, "application/json");
+        using var response = await Client.PostAsync("/v1/images?collection=twice", body);
+        var problem = await JsonAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("url", problem.GetProperty("parameter").GetString());
+        Assert.Contains("more than once", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -200,6 +200,14 @@ public sealed class ScoreAndDuplicateTests(ScoreLibraryFixture library) : IClass
             Assert.DoesNotContain((await GetAsync("/v1/duplicates?kind=near&limit=1000")).GetProperty("groups").EnumerateArray(), g => Members(g).Contains(a));
     }
 
+    [Fact]
+    public async Task A_cursor_past_the_last_group_ends_the_listing_even_near_the_integer_limit()
+    {
+        var page = await GetAsync("/v1/duplicates?cursor=2147483000&limit=1000");
+        Assert.Empty(page.GetProperty("groups").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, page.GetProperty("next_cursor").ValueKind);
+    }
+
     private static List<string> Members(JsonElement group) =>
         group.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("image_id").GetString()!).ToList();
 

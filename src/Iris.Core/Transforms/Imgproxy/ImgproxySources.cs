@@ -39,6 +39,8 @@ public sealed class ImgproxySourceReader(RemoteImageFetcher fetcher, IBlobStore 
     {
         if (localRoot.Length == 0)
             throw new SourceNotAllowedException("local:// sources are off; set Transforms:LocalRoot to the directory they may read from.");
+        // Kestrel refuses %00 in a path, but a base64 source URL can still carry one; no file name holds it.
+        if (path.Contains('\0')) throw Invalid("A local:// path cannot contain a NUL character.");
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(localRoot));
         var full = Path.GetFullPath(Path.Combine(root, path.TrimStart('/')));
         if (!Inside(root, full))

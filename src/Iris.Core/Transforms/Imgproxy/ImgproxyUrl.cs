@@ -102,5 +102,9 @@ public sealed class ImgproxySignature
 }
 
 /// <summary>An imgproxy URL whose <c>expires</c> time has passed (404, as imgproxy answers).</summary>
-public sealed class ImgproxyUrlExpiredException(long expires)
-    : Exception($"The URL expired at {DateTimeOffset.FromUnixTimeSeconds(expires):u} (its expires option).");
+public sealed class ImgproxyUrlExpiredException(long expires) : Exception($"The URL expired at {Time(expires)} (its expires option).")
+{
+    // The option is any long a client wrote; one before year 1 has no date to show.
+    private static string Time(long expires) =>
+        expires >= DateTimeOffset.MinValue.ToUnixTimeSeconds() ? $"{DateTimeOffset.FromUnixTimeSeconds(expires):u}" : $"{expires} (Unix seconds)";
+}
