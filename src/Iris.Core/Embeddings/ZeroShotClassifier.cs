@@ -14,6 +14,12 @@ public static class ZeroShotClassifier
 {
     public const int MaxLabels = 100;
 
+    /// <summary>
+    /// The longest label and prompt template, in characters: CLIP reads 77 tokens of the prompt at most, and a template of
+    /// many <c>{}</c> times a long label would otherwise build strings of gigabytes.
+    /// </summary>
+    public const int MaxLabelLength = 100, MaxTemplateLength = 200;
+
     public static async Task<ZeroShotResult> ClassifyAsync(ClipModel model, DecodedImage image, IReadOnlyList<string> labels, string? promptTemplate = null,
         CancellationToken cancellationToken = default)
     {

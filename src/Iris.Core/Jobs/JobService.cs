@@ -32,6 +32,11 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
     {
         if (submission.Images.Count == 0)
             throw new InvalidJobRequestException("A job needs at least one image.", "image");
+        var parameterCharacters = submission.Parameters.Sum(p => p.Key.Length + p.Value.Length) + (submission.CallbackUrl?.Length ?? 0);
+        if (parameterCharacters > JobSubmission.MaxParameterCharacters)
+            throw new InvalidJobRequestException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The job's parameters and callback_url come to {parameterCharacters:N0} characters; at most {JobSubmission.MaxParameterCharacters:N0} are stored per job."),
+                submission.Parameters.OrderByDescending(p => p.Value.Length).Select(p => p.Key).FirstOrDefault() ?? "callback_url");
         processor.Validate(submission.Tasks, submission.Parameters);
 
         // A replayed submission must return the original jobs even when the queue is full now.

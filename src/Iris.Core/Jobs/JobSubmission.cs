@@ -10,7 +10,14 @@ public sealed record JobSubmission(
     IReadOnlyDictionary<string, string> Parameters,
     string? IdempotencyKey = null,
     string? CallbackUrl = null,
-    string? Owner = null);
+    string? Owner = null)
+{
+    /// <summary>
+    /// The most characters of parameter names, values and callback URL together. Every job of a batch stores its own
+    /// copy and every status answer repeats them, so a form of 1,000 files and 26 fields of 1 MB must not become 26 GB.
+    /// </summary>
+    public const int MaxParameterCharacters = 65_536;
+}
 
 /// <summary>The jobs a submission created, or found when its idempotency key had been seen before.</summary>
 public sealed record JobSubmissionResult(IReadOnlyList<Job> Jobs, bool Replayed)

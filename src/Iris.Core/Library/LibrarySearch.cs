@@ -63,6 +63,12 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
     /// <summary>The deepest a cursor may page (offset + k), so a request cannot ask the index for millions of candidates.</summary>
     public const int MaxDepth = 10_000;
 
+    /// <summary>
+    /// The longest text query, in characters. CLIP reads only its first 77 tokens, but the full-text side matches every
+    /// word against every candidate, so a 27 MB JSON body would hold the request for hours.
+    /// </summary>
+    public const int MaxTextLength = 2000;
+
     public async Task<SearchPage> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
     {
         var settings = library.Settings;
@@ -71,6 +77,8 @@ public sealed class LibrarySearch(ImageLibrary library, ImageAnalyzer analyzer, 
             throw new InvalidParameterException("A search needs a query: text (GET /v1/search?text=red+flower), or an image or image_id (POST /v1/search).", "text");
         if (inputs > 1)
             throw new InvalidParameterException("Send one query: text, an image, or image_id.", "text");
+        if (query.Text?.Length > MaxTextLength)
+            throw new InvalidParameterException($"text is {query.Text.Length} characters; a search query is at most {MaxTextLength}.", "text");
         if (query.K < 1 || query.K > settings.MaxK)
             throw new InvalidParameterException($"k must be between 1 and {settings.MaxK}; got {query.K}.", "k");
         if (query.MinScore is { } min && (!float.IsFinite(min) || min < 0 || min > 1))

@@ -51,6 +51,7 @@ public sealed class TransformPipelineParser(int maxPipelineLength)
         var calls = new List<OpCall>();
         foreach (var item in ops.EnumerateArray())
         {
+            if (calls.Count > maxPipelineLength) throw TooLong();
             if (item.ValueKind == JsonValueKind.String)
             {
                 calls.AddRange(ParseCalls(item.GetString() ?? ""));
@@ -76,11 +77,15 @@ public sealed class TransformPipelineParser(int maxPipelineLength)
         return Build(calls);
     }
 
-    private static List<OpCall> ParseCalls(string ops)
+    private List<OpCall> ParseCalls(string ops)
     {
         var calls = new List<OpCall>();
-        foreach (var text in ops.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // Split lazily and stop past the limit: a body of "a;a;a;…" must not become millions of operations first.
+        foreach (var range in ops.AsSpan().Split(';'))
         {
+            var text = ops[range].Trim();
+            if (text.Length == 0) continue;
+            if (calls.Count == maxPipelineLength) throw TooLong();
             var colon = text.IndexOf(':');
             var name = (colon < 0 ? text : text[..colon]).Trim();
             var call = new OpCall(name, [], []);
@@ -102,11 +107,13 @@ public sealed class TransformPipelineParser(int maxPipelineLength)
         return calls;
     }
 
+    /// <summary>The refusal of a pipeline with <paramref name="count"/> operations, or with more than the limit when parsing stopped early.</summary>
+    private InvalidTransformException TooLong(int? count = null) => new(
+        $"ops has {(count is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"more than {maxPipelineLength}")} operations; the limit is {maxPipelineLength} (Transforms:MaxPipelineLength).", "ops");
+
     private TransformPipeline Build(List<OpCall> calls)
     {
-        if (calls.Count > maxPipelineLength)
-            throw new InvalidTransformException(
-                $"ops has {calls.Count} operations; the limit is {maxPipelineLength} (Transforms:MaxPipelineLength).", "ops");
+        if (calls.Count > maxPipelineLength) throw TooLong(calls.Count);
         var steps = new List<ITransformStep>();
         var output = new OutputSettings();
         foreach (var call in calls)

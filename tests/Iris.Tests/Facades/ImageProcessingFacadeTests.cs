@@ -119,6 +119,13 @@ public class ImageProcessingFacadeTests(TransformHost server) : IClassFixture<Tr
             operations = new object[] { new { type = "resize", width = 100 }, new { type = "swirl" } },
         });
         await TransformApiTests.AssertProblem(badBatch, HttpStatusCode.UnprocessableEntity, "resize, crop, filter, enhance", "type");
+        // Each image × operation is a job with its own copy of the image, so the count is bounded before any fetch.
+        using var tooMany = await Client.PostAsJsonAsync("/api/v1/batch", new
+        {
+            image_urls = new[] { Url("dog.jpg") },
+            operations = Enumerable.Repeat(new { type = "resize", width = 1 }, 10_000).ToArray(),
+        });
+        await TransformApiTests.AssertProblem(tooMany, HttpStatusCode.UnprocessableEntity, "at most 20 operations", "operations");
         Assert.Equal(before, await JobCountAsync());
     }
 

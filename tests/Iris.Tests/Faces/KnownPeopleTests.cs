@@ -15,8 +15,9 @@ public abstract class KnownPeopleContractTests : IAsyncLifetime
     protected virtual Task DropStoreAsync() => Task.CompletedTask;
 
     protected KnownPeople People { get; private set; } = null!;
+    private IKnownPeopleStore _store = null!;
 
-    public async Task InitializeAsync() => People = new KnownPeople(await CreateStoreAsync(), _models.Get<FaceEmbedder>(), 0.7f);
+    public async Task InitializeAsync() => People = new KnownPeople(_store = await CreateStoreAsync(), _models.Get<FaceEmbedder>(), 0.7f);
 
     public async Task DisposeAsync()
     {
@@ -55,6 +56,27 @@ public abstract class KnownPeopleContractTests : IAsyncLifetime
         var face13 = Assert.Single(stranger.Faces);
         Assert.Null(face13.Person);
         Assert.InRange(face13.Similarity, 0f, 0.7f);
+    }
+
+    [Fact]
+    public async Task More_than_20_photos_at_once_or_past_100_faces_a_person_are_refused_before_anything_is_stored()
+    {
+        var crop = new FaceSample("image", Crop("f16a"));
+        var crowd = Enumerable.Repeat(crop, KnownPeople.MaxImagesPerRequest + 1).ToList();
+        var tooMany = await Assert.ThrowsAsync<Iris.Core.Tasks.InvalidParameterException>(
+            () => People.RegisterAsync(null, "crowd", crowd, FaceChoice.Only, addToExisting: false));
+        Assert.Contains("at most 20 images", tooMany.Message);
+        Assert.Empty(await People.ListAsync(null));
+
+        // 99 faces through the store (no need to embed 98 photos): one more fits, two do not, by either door.
+        var person = await People.RegisterAsync(null, "often seen", [crop], FaceChoice.Only, addToExisting: false);
+        var model = _models.Get<FaceEmbedder>().Defaults.Model;
+        var face = (await _store.FacesAsync("", model, CancellationToken.None)).Single().Descriptor;
+        await _store.AddFacesAsync("", "often seen", model, Enumerable.Repeat(face, 98).ToList(), CancellationToken.None);
+        var full = await Assert.ThrowsAsync<Iris.Core.Tasks.InvalidParameterException>(() => People.AddFacesAsync(null, person.Id, [crop, crop], FaceChoice.Only));
+        Assert.Contains("limit of 100", full.Message);
+        await Assert.ThrowsAsync<Iris.Core.Tasks.InvalidParameterException>(() => People.RegisterAsync(null, "often seen", [crop, crop], FaceChoice.Only, addToExisting: true));
+        Assert.Equal(100, (await People.AddFacesAsync(null, person.Id, [crop], FaceChoice.Only)).Faces);
     }
 
     [Fact]

@@ -124,6 +124,22 @@ public sealed class HuggingFaceApiTests(ReadyIrisHost fixture) : IClassFixture<R
         Assert.Contains($"\"parameter\":\"{parameter}\"", await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData("prompt_template", "prompt_template")]
+    [InlineData("labels", "labels")]
+    public async Task A_zero_shot_template_or_label_of_a_megabyte_is_a_400_not_a_gigabyte_prompt(string field, string parameter)
+    {
+        // 500,000 placeholders × a 1,000-character label would be a 1 GB prompt.
+        using var form = Form("flower-00.png");
+        form.Add(new StringContent(field == "labels" ? new string('x', 1000) + ",rose" : string.Concat(Enumerable.Repeat("{}", 500_000))), field);
+        if (field != "labels") form.Add(new StringContent(new string('x', 100)), "labels");
+        using var response = await Client.PostAsync("/v1/classify?model=clip-tiny", form);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
+        Assert.Contains($"\"parameter\":\"{parameter}\"", body);
+        Assert.Contains("at most", body);
+    }
+
     [Fact]
     public async Task OpenApi_documents_the_describe_embed_and_zero_shot_routes()
     {

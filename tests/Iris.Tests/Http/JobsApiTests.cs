@@ -145,6 +145,13 @@ public sealed class JobsApiTests : IAsyncLifetime
         await ProblemAsync(await Client.GetAsync("/v1/jobs?status=3"), HttpStatusCode.BadRequest, "status must be one of");
         // A parameter the framework binds still gets a detail that names it.
         await ProblemAsync(await Client.GetAsync("/v1/jobs?limit=abc"), HttpStatusCode.BadRequest, "limit");
+        // Every job of a batch stores the parameters: a megabyte of them is refused, not copied into each job.
+        using (var bulky = Form((Dog, "dog.jpg"), (Dog, "dog2.jpg")))
+        {
+            bulky.Add(new StringContent(new string('x', 1_000_000)), "note");
+            var problem = await ProblemAsync(await Client.PostAsync("/v1/jobs", bulky), HttpStatusCode.BadRequest, "at most 65,536");
+            Assert.Equal("note", problem.GetProperty("parameter").GetString());
+        }
         await ProblemAsync(await Client.GetAsync("/v1/jobs/0123456789abcdef0123456789abcdef"), HttpStatusCode.NotFound, "no job");
         var queued = await Client.GetFromJsonAsync<JsonElement>("/v1/jobs?status=queued");
         Assert.Empty(queued.GetProperty("jobs").EnumerateArray());

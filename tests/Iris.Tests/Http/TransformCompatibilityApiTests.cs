@@ -102,6 +102,18 @@ public class TransformCompatibilityApiTests(TransformHost server) : IClassFixtur
     }
 
     [Fact]
+    public async Task Batch_items_whose_outputs_pass_64_MiB_get_their_own_413_instead_of_a_huge_answer()
+    {
+        // Each output is an uncompressed 4000×4000 BMP of 48 MB: the first fits, the second would pass 64 MiB.
+        const string huge = "resize:w=4000,h=4000,fit=fill,enlarge=true;format:bmp";
+        using var response = await Client.PostAsJsonAsync("/api/v1/batch", new { images = new[] { Convert.ToBase64String(Dog) }, ops = new[] { huge, huge, "resize:w=10;format:png" } });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var results = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([200, 413, 200], results.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.Contains("64 MiB", results[1].GetProperty("error").GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Batch_with_an_invalid_pipeline_fails_as_a_whole()
     {
         using var response = await Client.PostAsJsonAsync("/api/v1/batch", new { images = new[] { Convert.ToBase64String(Dog) }, ops = new[] { "resize:w=abc" } });

@@ -221,6 +221,17 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
     }
 
     [Fact]
+    public async Task A_text_query_over_2000_characters_is_refused_in_the_json_body_too()
+    {
+        var words = string.Join(" ", Enumerable.Range(0, 300_000).Select(i => $"w{i}"));
+        using var body = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { text = words }), Encoding.UTF8, "application/json");
+        using var response = await Client.PostAsync("/v1/search?mode=text", body);
+        var problem = await JsonAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("text", problem.GetProperty("parameter").GetString());
+        Assert.Contains("at most 2000", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task A_json_body_that_gives_a_field_twice_is_refused_naming_it()
     {
         using var body = new StringContent("""{"url":"https://example.com/a.jpg","url":"https://example.com/b.jpg"}""", Encoding.UTF8, "application/json");

@@ -68,6 +68,23 @@ public class TransformPipelineParserTests
     }
 
     [Fact]
+    public void A_huge_ops_string_is_refused_after_the_limit_without_splitting_the_rest()
+    {
+        var ops = string.Concat(Enumerable.Repeat("a;", 5_000_000));
+        var json = System.Text.Json.JsonDocument.Parse("[" + string.Join(",", Enumerable.Repeat("\"flip\"", 100_000)) + "]").RootElement;
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidTransformException>(() => _parser.Parse(ops));
+        var jsonError = Assert.Throws<InvalidTransformException>(() => _parser.Parse(json));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Contains("more than 8 operations", error.Message);
+        Assert.Contains("more than 8 operations", jsonError.Message);
+        // Splitting the 10 MB string would allocate 5 million strings (over 100 MB).
+        Assert.True(allocated < 1_000_000, $"{allocated:N0} bytes allocated");
+    }
+
+    [Fact]
     public void Output_operations_override_earlier_ones_and_do_not_add_steps()
     {
         var pipeline = _parser.Parse("format:png;quality:55;metadata:keep=true,icc=keep;format:jpeg,progressive=true");

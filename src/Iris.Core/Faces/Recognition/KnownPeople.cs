@@ -22,6 +22,12 @@ public sealed record FaceMatch(float Similarity, EmbeddedFace First, EmbeddedFac
 public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, float defaultThreshold)
 {
     public const int MaxNameLength = 100;
+
+    /// <summary>
+    /// Photos per registration and faces per person: every photo is a detection and an embedding, and every recognition
+    /// compares each face with all of the owner's registered faces, so neither may grow without end.
+    /// </summary>
+    public const int MaxImagesPerRequest = 20, MaxFacesPerPerson = 100;
     private readonly SemaphoreSlim _schema = new(1, 1);
     private volatile bool _ready;
 
@@ -39,8 +45,10 @@ public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, 
         CancellationToken cancellationToken = default)
     {
         name = ValidName(name, "name");
-        var descriptors = await DescriptorsAsync(images, choice, cancellationToken);
         await EnsureSchemaAsync(cancellationToken);
+        if (addToExisting && await store.FindAsync(Key(owner), name, cancellationToken) is { } existing)
+            CheckRoom(existing, images.Count);
+        var descriptors = await DescriptorsAsync(images, choice, cancellationToken);
         var model = embedder.Defaults.Model;
         return addToExisting
             ? await store.AddFacesAsync(Key(owner), name, model, descriptors, cancellationToken)
@@ -52,6 +60,7 @@ public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, 
         CancellationToken cancellationToken = default)
     {
         var person = await GetAsync(owner, id, cancellationToken);
+        CheckRoom(person, images.Count);
         var descriptors = await DescriptorsAsync(images, choice, cancellationToken);
         return await store.AddFacesAsync(Key(owner), person.Name, embedder.Defaults.Model, descriptors, cancellationToken);
     }
@@ -142,9 +151,19 @@ public sealed class KnownPeople(IKnownPeopleStore store, FaceEmbedder embedder, 
             : new RecognizedFace(f, null, closest[i])).ToList();
     }
 
+    // Checked before any photo is embedded; two registrations at once may still pass it together, which only bends the bound.
+    private static void CheckRoom(KnownPerson person, int adding)
+    {
+        if (person.Faces + adding > MaxFacesPerPerson)
+            throw new InvalidParameterException(
+                $"{person.Name} has {person.Faces} registered faces; adding {adding} would pass the limit of {MaxFacesPerPerson} per person.", "image");
+    }
+
     private async Task<List<float[]>> DescriptorsAsync(IReadOnlyList<FaceSample> images, FaceChoice choice, CancellationToken cancellationToken)
     {
         if (images.Count == 0) throw new InvalidParameterException("Send at least one image of the person's face.", "image");
+        if (images.Count > MaxImagesPerRequest)
+            throw new InvalidParameterException($"Send at most {MaxImagesPerRequest} images per request; got {images.Count}.", "image");
         var descriptors = new List<float[]>(images.Count);
         foreach (var sample in images)
         {

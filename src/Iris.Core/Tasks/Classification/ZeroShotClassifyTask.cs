@@ -27,7 +27,11 @@ public sealed class ZeroShotClassifyTask(ModelRuntime models, ZeroShotClassifyTa
             throw new InvalidParameterException("Zero-shot classification needs 'labels', a comma-separated list such as labels=cat,dog,flower.", "labels");
         if (labels.Count > ZeroShotClassifier.MaxLabels)
             throw new InvalidParameterException($"At most {ZeroShotClassifier.MaxLabels} labels are accepted; got {labels.Count}.", "labels");
+        if (labels.FirstOrDefault(l => l.Length > ZeroShotClassifier.MaxLabelLength) is { } longLabel)
+            throw new InvalidParameterException($"A label is at most {ZeroShotClassifier.MaxLabelLength} characters; one has {longLabel.Length}.", "labels");
         var template = reader.String("prompt_template");
+        if (template?.Length > ZeroShotClassifier.MaxTemplateLength)
+            throw new InvalidParameterException($"prompt_template is at most {ZeroShotClassifier.MaxTemplateLength} characters; got {template.Length}.", "prompt_template");
         if (template is not null && !template.Contains("{}"))
             throw new InvalidParameterException($"prompt_template must contain {{}} where the label goes, e.g. \"a photo of a {{}}\"; got '{template}'.", "prompt_template");
         return new Parameters(reader.String("model") ?? defaults.Model, labels, template);

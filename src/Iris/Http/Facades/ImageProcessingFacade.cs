@@ -305,6 +305,9 @@ public static class ImageProcessingFacade
         return result;
     }
 
+    /// <summary>The most output bytes one synchronous batch holds (as base64 in one JSON answer); items past it answer 413.</summary>
+    private const long MaxBatchOutputBytes = 64L * 1_048_576;
+
     private static async Task<IResult> BatchAsync(
         HttpRequest request, IrisOptions options, TransformTask transform, JobService jobs, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
     {
@@ -321,6 +324,7 @@ public static class ImageProcessingFacade
             return await SubmitBatchJobsAsync(request, images, ops, jobs, cancellationToken);
 
         var results = new List<BatchItem>();
+        long outputBytes = 0;
         for (var i = 0; i < images.Count; i++)
         {
             for (var p = 0; p < pipelines.Count; p++)
@@ -328,6 +332,13 @@ public static class ImageProcessingFacade
                 try
                 {
                     var result = await transform.RunAsync(pipelines[p], images[i], cancellationToken);
+                    if (outputBytes + result.Bytes.Length > MaxBatchOutputBytes)
+                    {
+                        results.Add(new BatchItem(i, p, 413, null, null, null, null, null, null, new BatchError("Output too large",
+                            $"The batch's outputs passed {MaxBatchOutputBytes / 1_048_576} MiB, all held in one answer; run this item alone, or the batch as a job (/v1/jobs?tasks=transform).")));
+                        continue;
+                    }
+                    outputBytes += result.Bytes.Length;
                     results.Add(new BatchItem(i, p, 200, result.MediaType, result.Width, result.Height, result.Bytes.Length,
                         ImageResponses.ETagFor(result.Bytes), Convert.ToBase64String(result.Bytes), null));
                 }
@@ -349,11 +360,16 @@ public static class ImageProcessingFacade
         HttpRequest request, JsonElement json, JsonElement urls, TransformTask transform, JobService jobs, RemoteImageFetcher fetcher, CancellationToken cancellationToken)
     {
         const int MaxImages = 100; // the old service's max_items
+        // Each image × operation is a job with its own copy of the image: 300 KB of operations must not queue 200 GB.
+        const int MaxOperations = 20, MaxJobs = 1000;
         if (urls.ValueKind != JsonValueKind.Array || urls.GetArrayLength() is 0 or > MaxImages || urls.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.String))
             throw new RequestValidationException($"image_urls must be a list of 1 to {MaxImages} URLs.", "image_urls");
         if (!json.TryGetProperty("operations", out var operations) || operations.ValueKind != JsonValueKind.Array
             || operations.EnumerateArray().Any(o => o.ValueKind != JsonValueKind.Object))
             throw new RequestValidationException("operations must be a list of objects such as {\"type\": \"resize\", \"width\": 300, \"height\": 200}.", "operations");
+        if (operations.GetArrayLength() > MaxOperations || urls.GetArrayLength() * operations.GetArrayLength() > MaxJobs)
+            throw new RequestValidationException(
+                $"A batch has at most {MaxOperations} operations and {MaxJobs} image × operation tasks; got {operations.GetArrayLength()} operations for {urls.GetArrayLength()} URLs.", "operations");
         // An operation's "type" names the route here, not the filter as /api/v1/filter?type= does.
         var pipelines = operations.EnumerateArray()
             .Select(o => (Type: (FieldsOf(o)("type") ?? "").Trim().ToLowerInvariant(), Fields: FieldsOf(o)))
@@ -482,7 +498,8 @@ public static class ImageProcessingFacade
         var clock = Stopwatch.StartNew();
         var (upload, url) = await ReadImageAsync(request, decoder.Limits, fetcher, cancellationToken);
         var (threshold, max) = DetectionFields(upload, request);
-        var classes = Strings(upload, request, "classes_filter");
+        // A set: the list is as long as the body allows, and every detection is looked up in it.
+        var classes = Strings(upload, request, "classes_filter").ToHashSet(StringComparer.Ordinal);
         // The old service counted max_detections after its class filter: ask the model for all, then keep as many.
         var parameters = new DetectTask.Parameters(upload.Parameter(request, "model") ?? task.Default.Model,
             new DetectionParameters(threshold, classes.Count > 0 ? DetectTask.MaxDetectionsLimit : max));
