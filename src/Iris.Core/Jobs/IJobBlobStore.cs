@@ -24,8 +24,8 @@ public static class JobBlobReferences
 }
 
 /// <summary>
-/// Job inputs as files in one directory, named by a random id. Written to a temporary name, flushed, then renamed,
-/// so a reader never sees a partial file. Workers on other machines need this directory shared (e.g. NFS).
+/// Job inputs as files in one directory, named by a random id, each a <see cref="Storage.DurableFile"/>, so neither a
+/// reader nor a crash ever leaves a partial file. Workers on other machines need this directory shared (e.g. NFS).
 /// </summary>
 public sealed class LocalDiskJobBlobStore : IJobBlobStore
 {
@@ -40,20 +40,13 @@ public sealed class LocalDiskJobBlobStore : IJobBlobStore
     public async Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var reference = JobBlobReferences.New();
-        var path = PathOf(reference);
-        var temporary = path + ".part";
         try
         {
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
-            {
-                await file.WriteAsync(data, cancellationToken);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path);
+            // The job row that names it commits next: the input must be on disk, under its name, before it does.
+            await Storage.DurableFile.WriteAsync(PathOf(reference), data, overwrite: false, cancellationToken);
         }
         catch (IOException e) when (Storage.StorageFullException.IsDiskFull(e))
         {
-            File.Delete(temporary);
             throw new Storage.StorageFullException("job input store", "Jobs:InputDirectory", _directory, e);
         }
         return reference;

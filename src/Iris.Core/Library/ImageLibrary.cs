@@ -104,6 +104,7 @@ public sealed class ImageLibrary
         foreach (var item in items)
         {
             var (image, created) = await AddAsync(item, request, cancellationToken);
+            if (!created) image = await SettledAsync(image, cancellationToken);
             if (created || image.State == IndexState.Failed || image is { State: IndexState.Queued, JobId: null })
             {
                 // Keyed by the image and when it was added: a repeat finds the same job, a re-added image gets a new one.
@@ -293,20 +294,39 @@ public sealed class ImageLibrary
         _store.SetSettingAsync(SpacesKey, JsonSerializer.Serialize(spaces, Json), cancellationToken);
 
     /// <summary>
-    /// The image as <paramref name="owner"/> sees it (another owner's is not found). An image whose indexing job has
-    /// failed for good (its worker retried it out) reads as failed with the job's error.
+    /// The image as <paramref name="owner"/> sees it (another owner's is not found), its state settled as
+    /// <see cref="SettledAsync"/> says.
     /// </summary>
     public async Task<LibraryImage> GetAsync(string id, string? owner, CancellationToken cancellationToken)
     {
         var image = await _store.GetAsync(id, cancellationToken);
         if (image is null || (owner is not null && image.Owner != owner)) throw new LibraryImageNotFoundException(id);
-        if (image is { State: IndexState.Queued, JobId: { } jobId } && _jobs is not null)
+        return await SettledAsync(image, cancellationToken);
+    }
+
+    /// <summary>
+    /// A queued image whose indexing job has ended without indexing it is failed. Only the job processor marks an image
+    /// failed, so an image whose job was retried out after its workers died, canceled, or since deleted past
+    /// Jobs:Retention would otherwise stay queued for good: it is recorded as failed here, when it is next read or
+    /// added, and the add indexes it again.
+    /// </summary>
+    private async Task<LibraryImage> SettledAsync(LibraryImage image, CancellationToken cancellationToken)
+    {
+        if (image is not { State: IndexState.Queued, JobId: { } jobId } || _jobs is null) return image;
+        string error;
+        try
         {
             var job = await _jobs.GetAsync(jobId, cancellationToken);
-            if (job.Status is JobStatus.Failed or JobStatus.Canceled)
-                return image with { State = IndexState.Failed, Error = job.Error ?? job.Status.ToString().ToLowerInvariant() };
+            if (job.Status is not (JobStatus.Failed or JobStatus.Canceled)) return image;
+            error = job.Error ?? job.Status.ToString().ToLowerInvariant();
         }
-        return image;
+        catch (JobNotFoundException)
+        {
+            // The job row is assigned only once the job exists, and retention deletes only finished jobs.
+            error = "Its indexing job finished without indexing it and has since been deleted (Jobs:Retention); add the image again to index it.";
+        }
+        await _store.MarkFailedAsync(image.Id, error, cancellationToken);
+        return image with { State = IndexState.Failed, Error = error };
     }
 
     public async Task<LibraryPage> ListAsync(LibraryQuery query, CancellationToken cancellationToken)

@@ -2,7 +2,7 @@ namespace Iris.Core.Storage;
 
 /// <summary>
 /// Blobs as files under a root directory, fanned out by the id's first two characters (<c>ab/abcd…</c>) so no directory
-/// grows too large. Writes go to a temporary file renamed into place, so a reader never sees half a blob.
+/// grows too large. Writes are <see cref="DurableFile"/>s, so neither a reader nor a crash ever leaves half a blob.
 /// The directory is created on first write: a server that never stores anything leaves no trace.
 /// </summary>
 /// <param name="option">The option that names <paramref name="root"/>, for a full disk's message.</param>
@@ -15,20 +15,14 @@ public sealed class LocalDiskBlobStore(string root, string option = "Storage:Dir
         var id = BlobIds.For(data.Span);
         var path = PathFor(id);
         if (File.Exists(path)) return id;
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllBytesAsync(temporary, data.ToArray(), cancellationToken);
-            File.Move(temporary, path, overwrite: true);
+            await DurableFile.WriteAsync(path, data, overwrite: true, cancellationToken);
         }
         catch (IOException e) when (StorageFullException.IsDiskFull(e))
         {
             throw new StorageFullException("image store", option, Root, e);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
         }
         return id;
     }

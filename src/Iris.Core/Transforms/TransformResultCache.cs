@@ -63,9 +63,9 @@ public sealed class TransformResultCache
         EnsureScanned();
         Directory.CreateDirectory(_directory);
         var path = Path.Combine(_directory, $"{key}.{result.Width}x{result.Height}.{result.Format.Name()}");
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        await File.WriteAllBytesAsync(temporary, result.Bytes, cancellationToken);
-        File.Move(temporary, path, overwrite: true);
+        // The scan after a restart takes any file under a cache name as whole, so its bytes are flushed before the rename.
+        // A lost rename only loses an entry, so the directory is not flushed.
+        await Storage.DurableFile.WriteAsync(path, result.Bytes, overwrite: true, cancellationToken, flushDirectory: false);
         var entry = new Entry(path, result.Bytes.Length, result.Format, result.Width, result.Height, Interlocked.Increment(ref _clock));
         if (_entries.TryRemove(key, out var replaced))
             Interlocked.Add(ref _totalBytes, -replaced.Size);
