@@ -164,6 +164,8 @@ public sealed class ImageLibrary
         }, cancellationToken);
         if (!created && request.Owner is not null && image.Owner != request.Owner)
             throw new LibraryImageOwnedException(id);
+        // Again, now that the row exists: a delete of the same image may have removed the bytes in between (see DeleteBytesAsync).
+        await _blobs.PutAsync(item.Bytes, cancellationToken);
         return (image, created);
     }
 
@@ -357,8 +359,23 @@ public sealed class ImageLibrary
         var image = await GetAsync(id, owner, cancellationToken);
         await _vectors.DeleteAsync(id, cancellationToken);
         await _store.DeleteAsync(id, cancellationToken);
-        await _blobs.DeleteAsync(id, cancellationToken);
+        await DeleteBytesAsync(id, cancellationToken);
         _logger?.LogInformation("Library image {Id} deleted", image.Id);
+    }
+
+    /// <summary>
+    /// Deletes the image's bytes unless something else needs them. Ids are content hashes: an upload or a transform output
+    /// of the same bytes (kept, <see cref="IBlobStore.PutKeptAsync"/>) shares the blob, and so does an add of the same image
+    /// racing this delete. The bytes are read first, so that a keep or an add that lands after the check gets them back;
+    /// the add also stores them again once its row exists, which covers it landing after the second check.
+    /// </summary>
+    private async Task DeleteBytesAsync(string id, CancellationToken cancellationToken)
+    {
+        if (await _blobs.IsKeptAsync(id, cancellationToken)) return;
+        var bytes = await _blobs.GetAsync(id, cancellationToken);
+        await _blobs.DeleteAsync(id, cancellationToken);
+        if (bytes is not null && (await _blobs.IsKeptAsync(id, cancellationToken) || await _store.GetAsync(id, cancellationToken) is not null))
+            await _blobs.PutAsync(bytes, cancellationToken);
     }
 
     /// <summary>Dismisses a false near-duplicate match: <c>dedupe=true</c> never collapses these two images again.</summary>

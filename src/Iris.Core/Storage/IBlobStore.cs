@@ -9,6 +9,16 @@ public interface IBlobStore
     /// <summary>Stores the bytes and returns their id; storing the same bytes twice returns the same id.</summary>
     Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores the bytes as <see cref="PutAsync"/> does and marks them kept: ids are content hashes, so an id handed to a
+    /// client (an upload, a transform output) names the same blob as a library image of the same bytes, and deleting
+    /// that image must not delete them (<see cref="IsKeptAsync"/>). The mark is written before the bytes.
+    /// </summary>
+    Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>Whether <see cref="PutKeptAsync"/> has stored this blob.</summary>
+    Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken);
+
     /// <summary>The stored bytes, or null when no blob has this id.</summary>
     Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken);
 

@@ -27,6 +27,28 @@ public sealed class LocalDiskBlobStore(string root, string option = "Storage:Dir
         return id;
     }
 
+    public async Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var id = BlobIds.For(data.Span);
+        var mark = KeptMarkFor(id);
+        if (!File.Exists(mark))
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(mark)!);
+                await DurableFile.WriteAsync(mark, ReadOnlyMemory<byte>.Empty, overwrite: true, cancellationToken);
+            }
+            catch (IOException e) when (StorageFullException.IsDiskFull(e))
+            {
+                throw new StorageFullException("image store", option, Root, e);
+            }
+        }
+        return await PutAsync(data, cancellationToken);
+    }
+
+    public Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken) =>
+        Task.FromResult(BlobIds.IsValid(id) && File.Exists(KeptMarkFor(id)));
+
     public async Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken)
     {
         if (!BlobIds.IsValid(id)) return null;
@@ -48,4 +70,6 @@ public sealed class LocalDiskBlobStore(string root, string option = "Storage:Dir
     }
 
     private string PathFor(string id) => Path.Combine(Root, id[..2], id);
+
+    private string KeptMarkFor(string id) => PathFor(id) + ".kept";
 }

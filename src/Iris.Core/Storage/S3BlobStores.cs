@@ -18,8 +18,21 @@ public sealed class S3BlobStore(S3ObjectStore bucket) : IBlobStore
         return id;
     }
 
+    public async Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var id = BlobIds.For(data.Span);
+        if (!await bucket.ExistsAsync(KeptMarkFor(id), cancellationToken))
+            await bucket.PutAsync(KeptMarkFor(id), ReadOnlyMemory<byte>.Empty, cancellationToken);
+        return await PutAsync(data, cancellationToken);
+    }
+
+    public async Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken) =>
+        BlobIds.IsValid(id) && await bucket.ExistsAsync(KeptMarkFor(id), cancellationToken);
+
     public Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken) =>
         BlobIds.IsValid(id) ? bucket.GetAsync(KeyPrefix + id, cancellationToken) : Task.FromResult<byte[]?>(null);
+
+    private static string KeptMarkFor(string id) => KeyPrefix + id + ".kept";
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {

@@ -292,6 +292,24 @@ public sealed class LibraryApiTests(LibraryFixture library) : IClassFixture<Libr
     }
 
     [Fact]
+    public async Task Deleting_a_library_image_keeps_the_same_bytes_uploaded_through_the_image_service()
+    {
+        // Ids are content hashes: the upload and the library image share one blob.
+        var bytes = await File.ReadAllBytesAsync(TestPaths.RealImage("coco-000000000724.jpg"));
+        using var body = new ByteArrayContent(bytes);
+        body.Headers.ContentType = MediaTypeHeaderValue.Parse("image/jpeg");
+        var uploaded = (await JsonAsync(await Client.PostAsync("/api/v1/upload", body), HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        var id = await LibraryFixture.AddAsync(Client, TestPaths.RealImage("coco-000000000724.jpg"), "shared-bytes");
+        Assert.Equal(uploaded, id);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync($"/v1/images/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync($"/images/{id}")).StatusCode);
+        // What /v1/img and iris:// sources read the upload's id from.
+        var blobs = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Iris.Core.Storage.IBlobStore>(library.Host.App.Services);
+        Assert.Equal(bytes, await blobs.GetAsync(uploaded, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Seed_002_search_answers_a_list_of_image_id_and_score_served_at_images_id()
     {
         using var response = await Client.GetAsync("/api/v1/image/search?text=a%20flower%20with%20five%20red%20petals");

@@ -29,6 +29,23 @@ public abstract class BlobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_kept_image_is_marked_so_and_a_plain_one_is_not()
+    {
+        var plain = await Images.PutAsync("plain bytes"u8.ToArray(), CancellationToken.None);
+        Assert.False(await Images.IsKeptAsync(plain, CancellationToken.None));
+
+        // Keeping bytes the library stored already marks the existing blob.
+        Assert.Equal(plain, await Images.PutKeptAsync("plain bytes"u8.ToArray(), CancellationToken.None));
+        Assert.True(await Images.IsKeptAsync(plain, CancellationToken.None));
+        Assert.Equal("plain bytes"u8.ToArray(), await Images.GetAsync(plain, CancellationToken.None));
+
+        var kept = await Images.PutKeptAsync(Bytes, CancellationToken.None);
+        Assert.True(await Images.IsKeptAsync(kept, CancellationToken.None));
+        Assert.Equal(Bytes, await Images.GetAsync(kept, CancellationToken.None));
+        Assert.False(await Images.IsKeptAsync("../../etc/passwd", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Storing_the_same_image_twice_gives_the_same_id_and_the_same_bytes()
     {
         var first = await Images.PutAsync(Bytes, CancellationToken.None);
