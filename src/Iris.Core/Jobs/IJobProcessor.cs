@@ -1,7 +1,8 @@
 namespace Iris.Core.Jobs;
 
 /// <summary>What a worker hands the processor: the stored input image and the job's request.</summary>
-public sealed record JobInput(byte[] Image, IReadOnlyList<string> Tasks, IReadOnlyDictionary<string, string> Parameters);
+/// <param name="Owner">Who submitted the job (null without access control): what it stores is theirs.</param>
+public sealed record JobInput(byte[] Image, IReadOnlyList<string> Tasks, IReadOnlyDictionary<string, string> Parameters, string? Owner = null);
 
 /// <summary>The result document (JSON) and the models that produced it.</summary>
 public sealed record JobOutput(string Result, IReadOnlyList<ModelVersion> GeneratedBy);

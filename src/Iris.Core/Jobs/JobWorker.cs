@@ -107,7 +107,7 @@ public sealed class JobWorker(
             {
                 var image = await blobs.GetAsync(job.InputRef, lost.Token)
                     ?? throw new PermanentJobFailureException($"The job's input image ({job.InputRef}) is no longer stored.");
-                var output = await processor.ProcessAsync(new JobInput(image, job.Tasks, job.Parameters), lost.Token);
+                var output = await processor.ProcessAsync(new JobInput(image, job.Tasks, job.Parameters, job.Owner), lost.Token);
                 await StopAsync(lost, heartbeat);
                 if (await store.CompleteAsync(job.Id, Id, output.Result, output.GeneratedBy, none))
                 {

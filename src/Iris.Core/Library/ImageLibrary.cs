@@ -306,6 +306,10 @@ public sealed class ImageLibrary
         return await SettledAsync(image, cancellationToken);
     }
 
+    /// <summary>Whether <paramref name="owner"/>'s library holds the image.</summary>
+    public async Task<bool> OwnsAsync(string id, string owner, CancellationToken cancellationToken) =>
+        await _store.GetAsync(id, cancellationToken) is { } image && image.Owner == owner;
+
     /// <summary>
     /// A queued image whose indexing job has ended without indexing it is failed. Only the job processor marks an image
     /// failed, so an image whose job was retried out after its workers died, canceled, or since deleted past
@@ -371,10 +375,10 @@ public sealed class ImageLibrary
     /// </summary>
     private async Task DeleteBytesAsync(string id, CancellationToken cancellationToken)
     {
-        if (await _blobs.IsKeptAsync(id, cancellationToken)) return;
+        if (await _blobs.IsKeptAsync(id, owner: null, cancellationToken)) return;
         var bytes = await _blobs.GetAsync(id, cancellationToken);
         await _blobs.DeleteAsync(id, cancellationToken);
-        if (bytes is not null && (await _blobs.IsKeptAsync(id, cancellationToken) || await _store.GetAsync(id, cancellationToken) is not null))
+        if (bytes is not null && (await _blobs.IsKeptAsync(id, owner: null, cancellationToken) || await _store.GetAsync(id, cancellationToken) is not null))
             await _blobs.PutAsync(bytes, cancellationToken);
     }
 

@@ -10,14 +10,15 @@ public interface IBlobStore
     Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Stores the bytes as <see cref="PutAsync"/> does and marks them kept: ids are content hashes, so an id handed to a
-    /// client (an upload, a transform output) names the same blob as a library image of the same bytes, and deleting
-    /// that image must not delete them (<see cref="IsKeptAsync"/>). The mark is written before the bytes.
+    /// Stores the bytes as <see cref="PutAsync"/> does and marks them kept, by <paramref name="owner"/> when there is one:
+    /// ids are content hashes, so an id handed to a client (an upload, a transform output) names the same blob as a
+    /// library image of the same bytes, and deleting that image must not delete them; and with access control, only
+    /// the callers who stored the bytes may name the id (<see cref="IsKeptAsync"/>). The marks are written before the bytes.
     /// </summary>
-    Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+    Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, string? owner, CancellationToken cancellationToken);
 
-    /// <summary>Whether <see cref="PutKeptAsync"/> has stored this blob.</summary>
-    Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken);
+    /// <summary>Whether <see cref="PutKeptAsync"/> has stored this blob: for anyone when <paramref name="owner"/> is null, else for that owner.</summary>
+    Task<bool> IsKeptAsync(string id, string? owner, CancellationToken cancellationToken);
 
     /// <summary>The stored bytes, or null when no blob has this id.</summary>
     Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken);
@@ -33,6 +34,10 @@ public static class BlobIds
 
     public static string For(ReadOnlySpan<byte> data) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data))[..32];
+
+    /// <summary>The suffix of the mark that <paramref name="owner"/> keeps a blob: a hash, since owners are free text.</summary>
+    public static string KeptMarkSuffix(string? owner) =>
+        owner is null ? ".kept" : ".kept." + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(owner)))[..32];
 }
 
 /// <summary>No stored image has this id (404).</summary>

@@ -27,12 +27,12 @@ public sealed class LocalDiskBlobStore(string root, string option = "Storage:Dir
         return id;
     }
 
-    public async Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public async Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, string? owner, CancellationToken cancellationToken)
     {
         var id = BlobIds.For(data.Span);
-        var mark = KeptMarkFor(id);
-        if (!File.Exists(mark))
+        foreach (var mark in owner is null ? [KeptMarkFor(id, null)] : new[] { KeptMarkFor(id, owner), KeptMarkFor(id, null) })
         {
+            if (File.Exists(mark)) continue;
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(mark)!);
@@ -46,8 +46,8 @@ public sealed class LocalDiskBlobStore(string root, string option = "Storage:Dir
         return await PutAsync(data, cancellationToken);
     }
 
-    public Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken) =>
-        Task.FromResult(BlobIds.IsValid(id) && File.Exists(KeptMarkFor(id)));
+    public Task<bool> IsKeptAsync(string id, string? owner, CancellationToken cancellationToken) =>
+        Task.FromResult(BlobIds.IsValid(id) && File.Exists(KeptMarkFor(id, owner)));
 
     public async Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -71,5 +71,5 @@ public sealed class LocalDiskBlobStore(string root, string option = "Storage:Dir
 
     private string PathFor(string id) => Path.Combine(Root, id[..2], id);
 
-    private string KeptMarkFor(string id) => PathFor(id) + ".kept";
+    private string KeptMarkFor(string id, string? owner) => PathFor(id) + BlobIds.KeptMarkSuffix(owner);
 }

@@ -18,21 +18,22 @@ public sealed class S3BlobStore(S3ObjectStore bucket) : IBlobStore
         return id;
     }
 
-    public async Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public async Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, string? owner, CancellationToken cancellationToken)
     {
         var id = BlobIds.For(data.Span);
-        if (!await bucket.ExistsAsync(KeptMarkFor(id), cancellationToken))
-            await bucket.PutAsync(KeptMarkFor(id), ReadOnlyMemory<byte>.Empty, cancellationToken);
+        foreach (var mark in owner is null ? [KeptMarkFor(id, null)] : new[] { KeptMarkFor(id, owner), KeptMarkFor(id, null) })
+            if (!await bucket.ExistsAsync(mark, cancellationToken))
+                await bucket.PutAsync(mark, ReadOnlyMemory<byte>.Empty, cancellationToken);
         return await PutAsync(data, cancellationToken);
     }
 
-    public async Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken) =>
-        BlobIds.IsValid(id) && await bucket.ExistsAsync(KeptMarkFor(id), cancellationToken);
+    public async Task<bool> IsKeptAsync(string id, string? owner, CancellationToken cancellationToken) =>
+        BlobIds.IsValid(id) && await bucket.ExistsAsync(KeptMarkFor(id, owner), cancellationToken);
 
     public Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken) =>
         BlobIds.IsValid(id) ? bucket.GetAsync(KeyPrefix + id, cancellationToken) : Task.FromResult<byte[]?>(null);
 
-    private static string KeptMarkFor(string id) => KeyPrefix + id + ".kept";
+    private static string KeptMarkFor(string id, string? owner) => KeyPrefix + id + BlobIds.KeptMarkSuffix(owner);
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {

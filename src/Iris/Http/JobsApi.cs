@@ -90,14 +90,15 @@ public static class JobsApi
     }
 
     private static async Task<Accepted<JobSubmissionResponse>> SubmitAsync(
-        HttpRequest request, IrisOptions options, ImageDecoder decoder, JobService service, IBlobStore blobs, CancellationToken cancellationToken)
+        HttpRequest request, IrisOptions options, ImageDecoder decoder, JobService service, IBlobStore blobs, Iris.Core.Library.ImageLibrary library,
+        CancellationToken cancellationToken)
     {
         var (images, form) = await ReadImagesAsync(request, decoder.Limits, cancellationToken);
         if (ImageIds(request, form) is { } ids)
         {
             if (images.Count > 0)
                 throw new InvalidJobRequestException("Send either image files or image_ids, not both.", "image_ids");
-            images = await StoredImagesAsync(ids, blobs, decoder.Limits, cancellationToken);
+            images = await StoredImagesAsync(ids, blobs, library, Access.Owner(request.HttpContext.User), decoder.Limits, cancellationToken);
         }
         var result = await service.SubmitAsync(BuildSubmission(request, form, images, service, options, options.Jobs.DefaultTasks), cancellationToken);
         var response = JobSubmissionResponse.From(result);
@@ -193,15 +194,19 @@ public static class JobsApi
 
     /// <summary>
     /// The stored images, copied into the jobs' own input store by the submission so a job keeps its input even if
-    /// the stored image is deleted later. A missing id is a 404 naming it; the total is bounded like an upload.
+    /// the stored image is deleted later. A missing id is a 404 naming it; the total is bounded like an upload. With
+    /// access control, a caller names only images it stored: its uploads and transform outputs, or its library images.
+    /// Another caller's id is as missing as an unknown one, so the answer does not reveal that it exists.
     /// </summary>
     private static async Task<IReadOnlyList<JobInputImage>> StoredImagesAsync(
-        IReadOnlyList<string> ids, IBlobStore blobs, ImageLimits limits, CancellationToken cancellationToken)
+        IReadOnlyList<string> ids, IBlobStore blobs, Iris.Core.Library.ImageLibrary library, string? owner, ImageLimits limits, CancellationToken cancellationToken)
     {
         var images = new List<JobInputImage>(ids.Count);
         long total = 0;
         foreach (var id in ids)
         {
+            if (owner is not null && !await blobs.IsKeptAsync(id, owner, cancellationToken) && !await library.OwnsAsync(id, owner, cancellationToken))
+                throw new BlobNotFoundException(id);
             var bytes = await blobs.GetAsync(id, cancellationToken) ?? throw new BlobNotFoundException(id);
             if (bytes.Length > limits.MaxBytes) throw new ImageTooLargeException(bytes.Length, limits.MaxBytes);
             total += bytes.Length;

@@ -44,7 +44,7 @@ public sealed class TransformJobProcessor(TransformTask transform, IBlobStore bl
             foreach (var (ops, parameters) in Pipelines(input.Parameters))
             {
                 var result = await transform.RunAsync(parameters, input.Image, cancellationToken);
-                var id = await blobs.PutKeptAsync(result.Bytes, cancellationToken);
+                var id = await blobs.PutKeptAsync(result.Bytes, input.Owner, cancellationToken);
                 outputs.Add(new TransformJobOutput(ops, id, result.MediaType, result.Width, result.Height, result.Bytes.Length, ServingUrl(options.Transforms, id, result.Format)));
             }
         }

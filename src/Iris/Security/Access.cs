@@ -131,12 +131,11 @@ public static class Access
 
     public static WebApplication UseIrisAccess(this WebApplication app, IrisOptions options)
     {
-        if (Enabled(options))
-        {
-            app.UseAuthentication();
-            app.UseAuthorization();
-        }
+        // The limiter runs between the two: after authentication, so a caller's requests count against its own bucket;
+        // before authorization, so requests with a wrong key, which it answers 401, count too (against their address).
+        if (Enabled(options)) app.UseAuthentication();
         app.UseRateLimiter();
+        if (Enabled(options)) app.UseAuthorization();
         return app;
     }
 
@@ -212,7 +211,7 @@ public static class Access
 
     private static bool Exempt(PathString path, IrisOptions options) =>
         path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/health")
-        || path.StartsWithSegments(options.Metrics.Path);
+        || (options.Metrics.Enabled && options.Metrics.Path.Length > 1 && path.StartsWithSegments(options.Metrics.Path));
 
     internal static Task ChallengeAsync(HttpContext http, string? why)
     {

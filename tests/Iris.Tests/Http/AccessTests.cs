@@ -229,6 +229,52 @@ public sealed class AccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Image_ids_name_only_the_callers_own_uploads_and_library_images_and_others_read_as_unknown()
+    {
+        using var data = new TempDirectory();
+        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:alice"] = AliceKey,
+            ["Auth:ApiKeys:bob"] = BobKey,
+            ["Storage:Directory"] = data.File("images"),
+            ["Jobs:Database"] = data.File("jobs.db"),
+            ["Jobs:InputDirectory"] = data.File("inputs"),
+            ["Jobs:Workers"] = "0",
+            ["Library:IndexTasks"] = "embed",
+            ["Models:LoadOnStartup"] = "false",
+        });
+        async Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, HttpContent? content = null)
+        {
+            var request = new HttpRequestMessage(method, path) { Content = content };
+            request.Headers.Add("X-Api-Key", key);
+            return await host.Client.SendAsync(request);
+        }
+        async Task<string> IdOf(HttpResponseMessage response, HttpStatusCode status, string property)
+        {
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(response.StatusCode == status, body.ToString());
+            return property == "images" ? body.GetProperty("images")[0].GetProperty("image_id").GetString()! : body.GetProperty(property).GetString()!;
+        }
+
+        var upload = await IdOf(await Send(HttpMethod.Post, "/api/v1/upload", AliceKey, Dog()), HttpStatusCode.Created, "id");
+        var flower = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(Path.Combine(FlowerReference.Folder, FlowerReference.Images[0].File))), "image", "flower.png" } };
+        var library = await IdOf(await Send(HttpMethod.Post, "/v1/images", AliceKey, flower), HttpStatusCode.Accepted, "images");
+
+        using (var alices = await Send(HttpMethod.Post, $"/v1/jobs?tasks=info&image_ids={upload},{library}", AliceKey))
+            Assert.Equal(HttpStatusCode.Accepted, alices.StatusCode);
+        foreach (var id in new[] { upload, library })
+        {
+            // Bob gets what an id nobody stored gets, so the answer does not tell him the image exists.
+            using var bobs = await Send(HttpMethod.Post, $"/v1/jobs?tasks=info&image_ids={id}", BobKey);
+            await JobsApiTests.ProblemAsync(bobs, HttpStatusCode.NotFound, $"No stored image has the id '{id}'");
+        }
+        // Uploading the same bytes makes them his too.
+        Assert.Equal(upload, await IdOf(await Send(HttpMethod.Post, "/api/v1/upload", BobKey, Dog()), HttpStatusCode.Created, "id"));
+        using (var now = await Send(HttpMethod.Post, $"/v1/jobs?tasks=info&image_ids={upload}", BobKey))
+            Assert.Equal(HttpStatusCode.Accepted, now.StatusCode);
+    }
+
+    [Fact]
     public async Task Each_caller_gets_its_own_rate_limit_and_the_probes_have_none()
     {
         await using var limited = await IrisTestHost.StartAsync(new Dictionary<string, string?>
@@ -254,5 +300,14 @@ public sealed class AccessTests : IAsyncLifetime
         // Bob has his own bucket; probes are never limited.
         Assert.Equal(HttpStatusCode.OK, (await Info(BobKey)).StatusCode);
         for (var i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.OK, (await limited.Client.GetAsync("/healthz")).StatusCode);
+
+        // Wrong keys are limited too, by address: guessing keys costs a bucket like any other traffic.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var guess = await Info("not-a-key-" + i);
+            statuses.Add(guess.StatusCode);
+        }
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
     }
 }

@@ -22,8 +22,8 @@ public sealed class SharedBlobTests : IDisposable
     {
         public Func<Task>? BeforeDelete { get; set; }
         public Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => inner.PutAsync(data, cancellationToken);
-        public Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => inner.PutKeptAsync(data, cancellationToken);
-        public Task<bool> IsKeptAsync(string id, CancellationToken cancellationToken) => inner.IsKeptAsync(id, cancellationToken);
+        public Task<string> PutKeptAsync(ReadOnlyMemory<byte> data, string? owner, CancellationToken cancellationToken) => inner.PutKeptAsync(data, owner, cancellationToken);
+        public Task<bool> IsKeptAsync(string id, string? owner, CancellationToken cancellationToken) => inner.IsKeptAsync(id, owner, cancellationToken);
         public Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
 
         public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)

@@ -29,20 +29,23 @@ public abstract class BlobStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_kept_image_is_marked_so_and_a_plain_one_is_not()
+    public async Task A_kept_image_is_marked_kept_and_kept_by_its_owner_only()
     {
         var plain = await Images.PutAsync("plain bytes"u8.ToArray(), CancellationToken.None);
-        Assert.False(await Images.IsKeptAsync(plain, CancellationToken.None));
+        Assert.False(await Images.IsKeptAsync(plain, null, CancellationToken.None));
 
         // Keeping bytes the library stored already marks the existing blob.
-        Assert.Equal(plain, await Images.PutKeptAsync("plain bytes"u8.ToArray(), CancellationToken.None));
-        Assert.True(await Images.IsKeptAsync(plain, CancellationToken.None));
+        Assert.Equal(plain, await Images.PutKeptAsync("plain bytes"u8.ToArray(), "key:alice", CancellationToken.None));
+        Assert.True(await Images.IsKeptAsync(plain, null, CancellationToken.None));
+        Assert.True(await Images.IsKeptAsync(plain, "key:alice", CancellationToken.None));
+        Assert.False(await Images.IsKeptAsync(plain, "key:bob", CancellationToken.None));
         Assert.Equal("plain bytes"u8.ToArray(), await Images.GetAsync(plain, CancellationToken.None));
 
-        var kept = await Images.PutKeptAsync(Bytes, CancellationToken.None);
-        Assert.True(await Images.IsKeptAsync(kept, CancellationToken.None));
+        var kept = await Images.PutKeptAsync(Bytes, null, CancellationToken.None);
+        Assert.True(await Images.IsKeptAsync(kept, null, CancellationToken.None));
+        Assert.False(await Images.IsKeptAsync(kept, "key:alice", CancellationToken.None));
         Assert.Equal(Bytes, await Images.GetAsync(kept, CancellationToken.None));
-        Assert.False(await Images.IsKeptAsync("../../etc/passwd", CancellationToken.None));
+        Assert.False(await Images.IsKeptAsync("../../etc/passwd", null, CancellationToken.None));
     }
 
     [Fact]

@@ -461,7 +461,7 @@ public static class ImageProcessingFacade
         // A sound header says nothing of the pixels behind it: a truncated or corrupt image would be stored, and fail
         // every later transform and job that names its id. Decoding it once (under the usual limits) refuses it now, 422.
         await decoder.DecodeAsync(upload.Bytes, cancellationToken);
-        var id = await blobs.PutKeptAsync(upload.Bytes, cancellationToken);
+        var id = await blobs.PutKeptAsync(upload.Bytes, Access.Owner(request.HttpContext.User), cancellationToken);
         var location = $"/v1/img/unsafe/-/{id}";
         var url = $"/v1/img/{{signature}}/-/{id}";
         // The old service's clients send the file as `file` and read task_id and result_url: they get those too.
