@@ -5,8 +5,10 @@ using Iris.Core.Imaging;
 namespace Iris.Core.Sources;
 
 /// <summary>Rules for fetching source images by URL.</summary>
+/// <param name="PrivateNetworksOption">The option that allows private addresses, for refusals to name.</param>
 public sealed record RemoteSourcePolicy(
-    IReadOnlyList<string> AllowedHosts, bool AllowPrivateNetworks, TimeSpan Timeout, long MaxBytes, int MaxRedirects)
+    IReadOnlyList<string> AllowedHosts, bool AllowPrivateNetworks, TimeSpan Timeout, long MaxBytes, int MaxRedirects,
+    string PrivateNetworksOption = "Sources:AllowPrivateNetworks")
 {
     /// <summary>Exact host names, or <c>*.example.com</c> for any subdomain; an empty list allows every public host.</summary>
     public bool HostAllowed(string host) =>
@@ -43,6 +45,8 @@ public sealed class RemoteImageFetcher(RemoteSourcePolicy policy, HttpClient cli
     /// </summary>
     public static SocketsHttpHandler CreateHandler(RemoteSourcePolicy policy) => new()
     {
+        // Through a proxy, the connection checked would be the one to the proxy, which then reaches any address.
+        UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,
         ConnectTimeout = policy.Timeout,
@@ -104,17 +108,24 @@ public sealed class RemoteImageFetcher(RemoteSourcePolicy policy, HttpClient cli
         var host = url.IdnHost.TrimEnd('.');
         if (!Policy.HostAllowed(host))
             throw new SourceNotAllowedException($"The host '{url.IdnHost}' is not in Sources:AllowedHosts.");
-        if (Policy.AllowPrivateNetworks) return;
-        // Refused here, not only where the socket opens: the resolver rejects 0.0.0.0 and :: outright, and a name under
-        // .localhost never leaves the machine (RFC 6761), whatever the resolver would answer.
-        if (IPAddress.TryParse(host, out var literal) && IsPrivate(literal)
-            || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-            || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
-            throw Refused(url.IdnHost);
+        if (!Policy.AllowPrivateNetworks && IsPrivateHost(host)) throw Refused(Policy, url.IdnHost);
     }
 
-    private static SourceNotAllowedException Refused(string host) => new(
-        $"The host '{host}' is or resolves to a private, loopback, link-local or unspecified address; such sources are refused unless Sources:AllowPrivateNetworks is true.");
+    /// <summary>
+    /// A host known to be private without resolving it: an address literal in a private range, or a name under
+    /// <c>localhost</c>. Refused before any request, not only where the socket opens: the resolver rejects 0.0.0.0 and
+    /// :: outright, and a name under .localhost never leaves the machine (RFC 6761), whatever the resolver would answer.
+    /// </summary>
+    public static bool IsPrivateHost(string host)
+    {
+        host = host.TrimEnd('.');
+        return IPAddress.TryParse(host.Trim('[', ']'), out var literal) && IsPrivate(literal)
+            || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static SourceNotAllowedException Refused(RemoteSourcePolicy policy, string host) => new(
+        $"The host '{host}' is or resolves to a private, loopback, link-local or unspecified address; such addresses are refused unless {policy.PrivateNetworksOption} is true.");
 
     private async Task<byte[]> ReadCappedAsync(Stream body, CancellationToken cancellationToken)
     {
@@ -140,7 +151,7 @@ public sealed class RemoteImageFetcher(RemoteSourcePolicy policy, HttpClient cli
             ? [literal]
             : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
         var allowed = addresses.Where(a => policy.AllowPrivateNetworks || !IsPrivate(a)).ToArray();
-        if (allowed.Length == 0) throw Refused(context.DnsEndPoint.Host);
+        if (allowed.Length == 0) throw Refused(policy, context.DnsEndPoint.Host);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

@@ -23,7 +23,9 @@ public static class HttpClients
         // The SSRF defences (address checks where the socket opens, no automatic redirects) are this client's handler.
         var sources = options.RemoteSourcePolicy();
         Add(services, RemoteSources, Timeout.InfiniteTimeSpan, () => RemoteImageFetcher.CreateHandler(sources));
-        Add(services, JobWebhookSender.ClientName, TimeSpan.FromSeconds(10), () => new SocketsHttpHandler());
+        // Webhooks get the same defences, without redirects at all: a receiver answers where it was asked to.
+        var webhooks = new RemoteSourcePolicy([], options.Jobs.WebhookAllowPrivateNetworks, TimeSpan.FromSeconds(10), 0, 0, "Jobs:WebhookAllowPrivateNetworks");
+        Add(services, JobWebhookSender.ClientName, TimeSpan.FromSeconds(10), () => RemoteImageFetcher.CreateHandler(webhooks));
         return services;
     }
 

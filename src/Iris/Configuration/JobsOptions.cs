@@ -41,6 +41,12 @@ public sealed class JobsOptions
     /// <summary>HMAC-SHA256 key for webhook signatures; callback_url is refused while it is unset.</summary>
     public string? WebhookSecret { get; init; }
     public int WebhookMaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Let callback_url reach loopback and private addresses (checked where the socket opens, as for source URLs).
+    /// Off, a caller cannot aim webhooks at the server's own network: metadata services, databases, admin ports.
+    /// </summary>
+    public bool WebhookAllowPrivateNetworks { get; init; }
     public double WebhookBaseDelaySeconds { get; init; } = 1;
 
     /// <summary>How long a finished job and all it owns is kept after it finished (d.hh:mm:ss); 0 or empty keeps jobs forever.</summary>

@@ -132,6 +132,10 @@ public static class JobsApi
         {
             if (!Uri.TryCreate(callback, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 throw new InvalidJobRequestException($"callback_url must be an absolute http(s) URL; got '{callback}'.", "callback_url");
+            // Names that resolve to private addresses are refused where the webhook's socket opens.
+            if (!options.Jobs.WebhookAllowPrivateNetworks && Iris.Core.Sources.RemoteImageFetcher.IsPrivateHost(uri.IdnHost))
+                throw new InvalidJobRequestException(
+                    $"callback_url points at a loopback or private address ({uri.IdnHost}); set Jobs:WebhookAllowPrivateNetworks=true to deliver webhooks inside your network.", "callback_url");
             if (string.IsNullOrEmpty(options.Jobs.WebhookSecret))
                 throw new InvalidJobRequestException(
                     "callback_url needs webhooks to be signed, and this server has no Jobs:WebhookSecret configured; set it (IRIS__Jobs__WebhookSecret) or omit callback_url.",

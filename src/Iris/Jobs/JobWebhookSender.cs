@@ -50,12 +50,14 @@ public sealed class JobWebhookSender(IHttpClientFactory clients, TimeProvider? c
         request.Headers.Add(AttemptHeader, delivery.Attempts.ToString(CultureInfo.InvariantCulture));
         try
         {
-            using var response = await clients.CreateClient(ClientName).SendAsync(request, cancellationToken);
+            // Headers only: the receiver's body is never read, so a receiver that streams without end costs nothing.
+            using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             return response.IsSuccessStatusCode ? null : $"answered {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return e.Message;
+            // A refused address says which option allows it, rather than the handler's generic connection error.
+            return e.InnerException is Core.Sources.SourceNotAllowedException refused ? refused.Message : e.Message;
         }
     }
 }

@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Iris.Jobs;
 using Iris.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iris.Tests.Http;
@@ -41,6 +43,8 @@ public sealed class JobsApiTests : IAsyncLifetime
             ["Jobs:RetryBaseDelaySeconds"] = "0.1",
             ["Jobs:WebhookSecret"] = Secret,
             ["Jobs:WebhookBaseDelaySeconds"] = "0.1",
+            // The receivers of these tests listen on 127.0.0.1.
+            ["Jobs:WebhookAllowPrivateNetworks"] = "true",
         };
         foreach (var pair in extra ?? []) settings[pair.Key] = pair.Value;
         return IrisTestHost.StartAsync(settings);
@@ -285,6 +289,53 @@ public sealed class JobsApiTests : IAsyncLifetime
         // One delivery, three attempts: the id receivers de-duplicate by stays the same.
         Assert.Equal(["1", "2", "3"], receiver.Requests.Select(r => r.Headers["X-Iris-Delivery-Attempt"]));
         Assert.Single(receiver.Requests.Select(r => r.Headers["X-Iris-Delivery"]).Distinct());
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:6379/")]
+    [InlineData("http://[::ffff:169.254.169.254]/latest/meta-data/")]
+    [InlineData("http://admin.localhost/")]
+    [InlineData("http://10.0.0.5:9200/_bulk")]
+    public async Task A_callback_url_into_the_servers_own_network_is_refused_unless_allowed(string callback)
+    {
+        await using var host = await StartAsync(workers: 0, new() { ["Jobs:WebhookAllowPrivateNetworks"] = "false" }, name: "ssrf");
+        using var response = await host.Client.PostAsync($"/v1/jobs?callback_url={Uri.EscapeDataString(callback)}", Form((Dog, "dog.jpg")));
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest, "Jobs:WebhookAllowPrivateNetworks");
+        Assert.Equal("callback_url", problem.GetProperty("parameter").GetString());
+    }
+
+    [Fact]
+    public async Task A_webhook_receiver_that_redirects_is_not_followed()
+    {
+        // A public receiver could otherwise bounce the signed POST into the server's own network.
+        await using var target = await WebhookReceiver.StartAsync();
+        var redirector = LoopbackApp.Create();
+        redirector.MapPost("/hook", () => Results.Redirect(target.Url, permanent: false, preserveMethod: true));
+        await redirector.StartAsync();
+        try
+        {
+            using var response = await Client.PostAsync($"/v1/jobs?callback_url={Uri.EscapeDataString(LoopbackApp.AddressOf(redirector) + "/hook")}", Form((Dog, "dog.jpg")));
+            var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                var job = await Client.GetFromJsonAsync<JsonElement>($"/v1/jobs/{id}");
+                if (job.TryGetProperty("webhook", out var webhook) && webhook.ValueKind == JsonValueKind.Object
+                    && webhook.GetProperty("last_error").GetString() is { } error)
+                {
+                    Assert.Equal("answered 307", error);
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline, "no delivery attempt was recorded");
+                await Task.Delay(100);
+            }
+            Assert.Empty(target.Requests);
+        }
+        finally
+        {
+            await redirector.StopAsync();
+            await redirector.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -36,6 +36,7 @@ public sealed class JobWebhookDeliveryTests : IAsyncLifetime
             ["IRIS__Jobs__InputDirectory"] = _data.File("inputs"),
             ["IRIS__Jobs__PollIntervalMs"] = "50",
             ["IRIS__Jobs__WebhookSecret"] = Secret,
+            ["IRIS__Jobs__WebhookAllowPrivateNetworks"] = "true",
             ["IRIS__Models__CacheDirectory"] = _data.File("models"),
             ["IRIS__Models__Mirror"] = TestPaths.ModelMirror,
             ["IRIS__Models__Enabled"] = "yolox-nano",
