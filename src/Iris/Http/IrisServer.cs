@@ -76,6 +76,7 @@ public static class IrisServer
         // Fails start-up (exit 2) on an Analyze:DefaultTasks naming a task that does not exist, instead of the first request.
         app.Services.GetRequiredService<Iris.Core.Tasks.ImageAnalyzer>();
         app.UseMiddleware<RequestIdMiddleware>();
+        app.UseSecurityHeaders();
         app.Use(async (http, next) =>
         {
             IrisMetrics.HttpRequestsInFlight.Add(1);
