@@ -168,7 +168,8 @@ public sealed class RemoteImageFetcher(RemoteSourcePolicy policy, HttpClient cli
     /// <summary>
     /// Loopback, RFC 1918, link-local, CGNAT, benchmarking, unique-local IPv6, multicast, broadcast and unspecified
     /// addresses, including IPv4 addresses carried inside IPv6 (mapped <c>::ffff:a.b.c.d</c>, compatible <c>::a.b.c.d</c>,
-    /// NAT64 <c>64:ff9b::a.b.c.d</c> and 6to4 <c>2002:AABB:CCDD::</c>), which reach the same hosts.
+    /// NAT64 <c>64:ff9b::a.b.c.d</c> and 6to4 <c>2002:AABB:CCDD::</c>), which reach the same hosts, and the local-use
+    /// NAT64 prefix <c>64:ff9b:1::/48</c>.
     /// </summary>
     public static bool IsPrivate(IPAddress address)
     {
@@ -189,6 +190,8 @@ public sealed class RemoteImageFetcher(RemoteSourcePolicy policy, HttpClient cli
         if (bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0) return true;
         if (bytes is [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, ..])
             return IsPrivate(new IPAddress(bytes.AsSpan(12, 4)));
+        // 64:ff9b:1::/48 is NAT64 for local use only (RFC 8215): whatever it translates to is inside some network.
+        if (bytes is [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01, ..]) return true;
         if (bytes is [0x20, 0x02, ..])
             return IsPrivate(new IPAddress(bytes.AsSpan(2, 4)));
         return IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast

@@ -129,6 +129,34 @@ public class ImageProcessingFacadeTests(TransformHost server) : IClassFixture<Tr
         Assert.Equal(before, await JobCountAsync());
     }
 
+    [Fact]
+    public async Task A_batch_fetches_a_url_listed_several_times_once()
+    {
+        var url = Url("dog.jpg");
+        var body = await OkJsonAsync(await Client.PostAsJsonAsync("/api/v1/batch", new
+        {
+            image_urls = new[] { url, url, url },
+            operations = new object[] { new { type = "resize", width = 50 } },
+        }));
+        Assert.Equal(3, body.GetProperty("total_tasks").GetInt32());
+        Assert.Single(_files.RangeHeaders);
+    }
+
+    [Fact]
+    public async Task A_batch_whose_images_add_up_to_more_than_ten_images_worth_is_refused_and_queues_nothing()
+    {
+        using var data = new TempDirectory();
+        var settings = TransformHost.Settings(data.Path);
+        settings["Images:MaxBytes"] = "20000";
+        await using var host = await IrisTestHost.StartAsync(settings);
+        // 14 distinct URLs of a 15 KB photo: each under Images:MaxBytes, together over 10 × 20,000 bytes.
+        var photo = File.ReadAllBytes(TestPaths.RealImage("coco-000000001503.jpg"));
+        var urls = Enumerable.Range(0, 14).Select(i => _files.Add($"photo-{i}.jpg", photo).ToString()).ToArray();
+        using var response = await host.Client.PostAsJsonAsync("/api/v1/batch", new { image_urls = urls, operations = new object[] { new { type = "resize", width = 50 } } });
+        await TransformApiTests.AssertProblem(response, HttpStatusCode.UnprocessableEntity, "10 × Images:MaxBytes", "image_urls");
+        Assert.Empty((await host.Client.GetFromJsonAsync<JsonElement>("/v1/jobs")).GetProperty("jobs").EnumerateArray());
+    }
+
     [Theory]
     [InlineData("edge detection", "edge_detection")]
     [InlineData("gaussian blur", "gaussian_blur")]

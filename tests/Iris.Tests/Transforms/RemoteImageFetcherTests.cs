@@ -22,6 +22,7 @@ public class RemoteImageFetcherTests
     [InlineData("::", true)]
     [InlineData("::127.0.0.1", true)] // IPv4-compatible
     [InlineData("64:ff9b::a9fe:a9fe", true)] // NAT64 of 169.254.169.254
+    [InlineData("64:ff9b:1::a9fe:a9fe", true)] // local-use NAT64 (RFC 8215)
     [InlineData("2002:7f00:1::", true)] // 6to4 of 127.0.0.1
     [InlineData("0.1.2.3", true)]
     [InlineData("255.255.255.255", true)]

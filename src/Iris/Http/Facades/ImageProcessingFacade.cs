@@ -376,9 +376,22 @@ public static class ImageProcessingFacade
             .Select(o => OpsText(Operations(o.Type, name => name == "type" ? null : o.Fields(name))))
             .ToList();
         foreach (var ops in pipelines) transform.Read(ops);
+        // A URL listed twice is fetched once, and all the fetches together hold at most 10 images' worth of bytes: 100
+        // URLs of 20 MB each would be 2 GB in memory before a job is queued, and the same URL 100 times a flood on its host.
+        var fetched = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        long total = 0;
         var images = new List<byte[]>();
-        foreach (var url in urls.EnumerateArray())
-            images.Add(await FetchAsync(fetcher, url.GetString()!, cancellationToken));
+        foreach (var url in urls.EnumerateArray().Select(u => u.GetString()!))
+        {
+            if (!fetched.TryGetValue(url, out var bytes))
+            {
+                fetched[url] = bytes = await FetchAsync(fetcher, url, cancellationToken);
+                if ((total += bytes.Length) > transform.ImageLimits.MaxBytes * 10)
+                    throw new RequestValidationException(
+                        $"The images of image_urls add up to more than {transform.ImageLimits.MaxBytes * 10} bytes (10 × Images:MaxBytes); send fewer per batch.", "image_urls");
+            }
+            images.Add(bytes);
+        }
         // In the old service's order (each image through each operation); its batch id was never looked up again.
         var taskIds = new List<string>();
         foreach (var image in images)
