@@ -174,8 +174,13 @@ public sealed class LoneRunTests
             return share;
         }
 
-        // Measured: 1.00 on one thread, 0.62–0.65 when a shared pool thread takes part of each operator.
-        Assert.True(await CallerShareOfCpu(adaptiveSessions: true) >= 0.85, "a concurrent run used threads other than its caller's");
+        // Measured: 1.00 on one thread, 0.62–0.65 when a shared pool thread takes part of each operator. Anything else
+        // the process does meanwhile (the JIT's background compiles, the GC, a server another class left behind) only
+        // lowers the share, so the best of three tries is the run's own.
+        var best = 0.0;
+        for (var attempt = 0; attempt < 3 && best < 0.85; attempt++)
+            best = Math.Max(best, await CallerShareOfCpu(adaptiveSessions: true));
+        Assert.True(best >= 0.85, $"a concurrent run used threads other than its caller's (best share {best:F2})");
         if (OnnxSessionFactory.SharedThreads > 1)
             Assert.True(await CallerShareOfCpu(adaptiveSessions: false) < 0.8, "a run on the shared pool did all its work on its caller's thread");
     }
