@@ -187,6 +187,10 @@ public static class IrisConfiguration
                 errors.Add($"{key} must be hex (e.g. from `openssl rand -hex 32`), or several hex values separated by commas; got a value of {value.Length} characters that is not.");
         if (o.Transforms.SigningKey.Split(',', StringSplitOptions.RemoveEmptyEntries).Length != o.Transforms.SigningSalt.Split(',', StringSplitOptions.RemoveEmptyEntries).Length)
             errors.Add("Transforms:SigningKey and Transforms:SigningSalt must be set together, with as many salts as keys (imgproxy's key and salt pairs).");
+        // Unsigned /v1/img and iris:// URLs serve any stored image, another caller's library photo included, to anyone
+        // who knows its id: access control would promise what this takes away.
+        if (o.Transforms.AllowUnsigned && (o.Auth.ApiKeys.Count > 0 || o.Auth.Jwt.Enabled))
+            errors.Add("Transforms:AllowUnsigned cannot be combined with access control (Auth:ApiKeys, Auth:Jwt): unsigned URLs serve every stored image to any caller who knows its id. Set Transforms:SigningKey and Transforms:SigningSalt instead.");
         Range("Transforms:SignatureSize", o.Transforms.SignatureSize, 1, 32);
         if (o.Transforms.ImgproxyPrefix.Length > 0 && (!o.Transforms.ImgproxyPrefix.StartsWith('/') || o.Transforms.ImgproxyPrefix.EndsWith('/')))
             errors.Add($"Transforms:ImgproxyPrefix must be a path such as /imgproxy (starting with '/', not ending with it); got '{o.Transforms.ImgproxyPrefix}'.");

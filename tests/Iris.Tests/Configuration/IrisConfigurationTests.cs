@@ -48,6 +48,14 @@ public class IrisConfigurationTests
     }
 
     [Fact]
+    public void Unsigned_image_urls_are_refused_together_with_access_control()
+    {
+        var error = Assert.Throws<InvalidConfigurationException>(() => Load(("Transforms:AllowUnsigned", "true"), ("Auth:ApiKeys:alice", "alice-key-0123456789")));
+        Assert.Contains("Transforms:AllowUnsigned cannot be combined with access control", error.Message);
+        Assert.True(Load(("Transforms:AllowUnsigned", "true")).Transforms.AllowUnsigned);
+    }
+
+    [Fact]
     public void A_value_of_the_wrong_type_is_rejected_with_a_message_naming_the_key()
     {
         var error = Assert.Throws<InvalidConfigurationException>(() => Load(("Images:MaxBytes", "twenty megabytes")));
