@@ -447,42 +447,56 @@ public sealed class ImageLibrary
         return embedded;
     }
 
+    /// <summary>
+    /// Gives every indexed image a vector in the configured model's space, then makes that space the searched one.
+    /// With the library already in it, the walk only repairs: an image that a server still on the old model indexed
+    /// behind the cursor of an earlier reindex has no vector there, and gets it now.
+    /// </summary>
     private async Task<ReindexResult> ReembedAsync(IProgress<(long Done, long Total)>? progress, CancellationToken cancellationToken)
     {
         var parameters = _embed.Read(ParameterReader.None);
         var manifest = _catalog.Get(parameters.Model);
         var spaces = await GetSpacesAsync(cancellationToken);
-        if (spaces.Active is { } active && active.Model == manifest.Name && active.Version == manifest.Version)
-            return new ReindexResult(active, active, 0, 0);
+        bool Configured(EmbeddingSpace? space) => space is not null && space.Model == manifest.Name && space.Version == manifest.Version;
+        var target = Configured(spaces.Active) ? spaces.Active : Configured(spaces.Pending) ? spaces.Pending : null;
         var total = await _store.CountAsync(null, IndexState.Indexed, cancellationToken);
         long done = 0, embedded = 0;
-        string? after = null;
-        var target = spaces.Pending is { } pending && pending.Model == manifest.Name && pending.Version == manifest.Version ? pending : null;
-        while (true)
+        // Servers still on the old model keep indexing into the old space while this runs, and an image whose id sorts
+        // before the cursor is behind it: walks repeat until one embeds nothing (at most a few), so the switch leaves as
+        // little as possible behind; a later reindex repairs the rest.
+        for (var walk = 0; walk < 4; walk++)
         {
-            var ids = await _store.ListIndexedIdsAsync(after, 64, cancellationToken);
-            if (ids.Count == 0) break;
-            foreach (var id in ids)
+            long embeddedThisWalk = 0;
+            string? after = null;
+            while (true)
             {
-                after = id;
-                done++;
-                if (target is not null && await _vectors.GetAsync(target, id, cancellationToken) is not null) { progress?.Report((done, total)); continue; }
-                var image = await _store.GetAsync(id, cancellationToken);
-                var bytes = await _blobs.GetAsync(id, cancellationToken);
-                if (image is null || bytes is null) continue;
-                var run = await _analyzer.RunAsync(_embed, parameters, bytes, cancellationToken);
-                if (target is null)
+                var ids = await _store.ListIndexedIdsAsync(after, 64, cancellationToken);
+                if (ids.Count == 0) break;
+                foreach (var id in ids)
                 {
-                    target = new EmbeddingSpace(manifest.Name, manifest.Version, run.Result.Vector.Length);
-                    spaces = await GetSpacesAsync(cancellationToken);
-                    await SaveSpacesAsync(spaces with { Pending = target }, cancellationToken);
+                    after = id;
+                    if (walk == 0) done++;
+                    if (target is not null && await _vectors.GetAsync(target, id, cancellationToken) is not null) { if (walk == 0) progress?.Report((done, total)); continue; }
+                    var image = await _store.GetAsync(id, cancellationToken);
+                    var bytes = await _blobs.GetAsync(id, cancellationToken);
+                    if (image is null || bytes is null) continue;
+                    var run = await _analyzer.RunAsync(_embed, parameters, bytes, cancellationToken);
+                    if (target is null)
+                    {
+                        target = new EmbeddingSpace(manifest.Name, manifest.Version, run.Result.Vector.Length);
+                        spaces = await GetSpacesAsync(cancellationToken);
+                        await SaveSpacesAsync(spaces with { Pending = target }, cancellationToken);
+                    }
+                    await _vectors.UpsertAsync(target, id, run.Result.Vector, Attributes(image, image.Fields ?? new IndexedFields()), cancellationToken);
+                    embeddedThisWalk++;
+                    if (walk == 0) progress?.Report((done, total));
                 }
-                await _vectors.UpsertAsync(target, id, run.Result.Vector, Attributes(image, image.Fields ?? new IndexedFields()), cancellationToken);
-                embedded++;
-                progress?.Report((done, total));
             }
+            embedded += embeddedThisWalk;
+            if (embeddedThisWalk == 0) break;
         }
         spaces = await GetSpacesAsync(cancellationToken);
+        if (target is not null && spaces.Active == target) return new ReindexResult(target, target, done, embedded);
         if (target is null) // an empty library: the configured model's space becomes active with its first vector
         {
             await SaveSpacesAsync(new LibrarySpaces(null, null), cancellationToken);

@@ -164,7 +164,8 @@ public static class LibraryCommand
         var command = new Command("reindex",
             "Re-embed every indexed image with the configured embedding model (Embeddings:Model) into a new embedding space beside the " +
             "old one, then switch search to it in one step and drop the old vectors. Search keeps answering from the old space meanwhile. " +
-            "Resumable: images the new space already holds are skipped. Does nothing when the library is already in that model's space.");
+            "Resumable: images the new space already holds are skipped. With the library already in that model's space, it gives any indexed " +
+            "image without a vector there its vector (one that a server on the old model indexed while an earlier reindex ran).");
         command.SetAction(async (parse, cancellationToken) =>
         {
             var (options, _) = CommonOptions.Load(parse);
@@ -185,7 +186,9 @@ public static class LibraryCommand
                 });
             if (result!.Faces > 0)
                 Console.WriteLine($"Found the faces of {result.Faces} image(s) for people (Library:IndexTasks has face-embed).");
-            if (result.From == result.To)
+            if (result.From == result.To && result.Embedded > 0)
+                Console.WriteLine($"The library is in {result.To?.Key}; gave {result.Embedded} of {result.Images} image(s) their missing vector.");
+            else if (result.From == result.To)
                 Console.WriteLine($"The library is already in {result.To?.Key ?? "no space (empty)"}; nothing to do.");
             else
                 Console.WriteLine($"Re-embedded {result.Embedded} of {result.Images} image(s); search now uses {result.To?.Key} (was {result.From?.Key ?? "none"}).");

@@ -99,4 +99,64 @@ public sealed class EmbeddingSpaceTests : IAsyncLifetime
         // Now the configured model's space is the library's: the failed image indexes.
         Assert.Equal(IndexState.Indexed, (await Library.AddAndIndexAsync(Flower(4), Request, None)).Image.State);
     }
+
+    /// <summary>Runs a callback on the first report, on the reindex's own thread (Progress&lt;T&gt; would post it elsewhere).</summary>
+    private sealed class OnFirstReport(Func<Task> callback) : IProgress<(long Done, long Total)>
+    {
+        private bool _done;
+
+        public void Report((long Done, long Total) value)
+        {
+            if (_done) return;
+            _done = true;
+            callback().GetAwaiter().GetResult();
+        }
+    }
+
+    [Fact]
+    public async Task An_image_indexed_by_an_old_model_server_behind_the_reindex_cursor_gets_its_vector_before_the_switch()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++) ids.Add((await Library.AddAndIndexAsync(Flower(i), Request, None)).Image.Id);
+        var clip = (await Library.GetSpacesAsync(None)).Active!;
+        await Library.Vectors.DropSpaceAsync(clip, None);
+        await SimulateOldModelAsync(ids);
+
+        // While the reindex walks, a server still on the old model indexes one more image, whose id sorts before every
+        // other: it appears behind the cursor of the walk that has just passed the first image.
+        var late = Enumerable.Range(3, 17).Select(Flower)
+            .First(f => string.CompareOrdinal(Iris.Core.Storage.BlobIds.For(f.Bytes.Span), ids.Min(StringComparer.Ordinal)) < 0);
+        var lateId = await _services.GetRequiredService<Iris.Core.Storage.IBlobStore>().PutAsync(late.Bytes, None);
+        await Library.Store.AddAsync(new LibraryImage
+        {
+            Id = lateId, Collection = "flowers", FileName = late.FileName, MediaType = "image/png", Bytes = late.Bytes.Length, AddedAt = DateTimeOffset.UtcNow,
+        }, None);
+        var result = await Library.ReindexAsync(new OnFirstReport(async () =>
+        {
+            var vector = new float[512];
+            vector[0] = 1;
+            await Library.Vectors.UpsertAsync(Old, lateId, vector, new VectorAttributes("", "flowers", null, 0, []), None);
+            await Library.Store.MarkIndexedAsync(lateId, new IndexedFields(), DateTimeOffset.UtcNow, None);
+        }), None);
+
+        Assert.Equal(clip, result.To);
+        Assert.Equal(new LibrarySpaces(clip, null), await Library.GetSpacesAsync(None));
+        Assert.NotNull(await Library.Vectors.GetAsync(clip, lateId, None));
+        Assert.Equal(4, await Library.Vectors.CountAsync(clip, None));
+    }
+
+    [Fact]
+    public async Task A_reindex_in_the_models_space_gives_an_indexed_image_without_a_vector_its_vector()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++) ids.Add((await Library.AddAndIndexAsync(Flower(i), Request, None)).Image.Id);
+        var clip = (await Library.GetSpacesAsync(None)).Active!;
+        await Library.Vectors.DeleteAsync(ids[1], None);
+
+        var result = await Library.ReindexAsync(null, None);
+
+        Assert.Equal((clip, clip, 3L, 1L), (result.From, result.To, result.Images, result.Embedded));
+        Assert.NotNull(await Library.Vectors.GetAsync(clip, ids[1], None));
+        Assert.Equal(0, (await Library.ReindexAsync(null, None)).Embedded);
+    }
 }
