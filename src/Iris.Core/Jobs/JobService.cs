@@ -60,23 +60,34 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
         var now = _clock.GetUtcNow();
         var batchId = submission.Images.Count > 1 ? Job.NewId(_clock) : null;
         var jobs = new List<Job>();
-        for (var i = 0; i < submission.Images.Count; i++)
+        try
         {
-            var image = submission.Images[i];
-            jobs.Add(new Job
+            for (var i = 0; i < submission.Images.Count; i++)
             {
-                Id = Job.NewId(_clock),
-                Tasks = submission.Tasks,
-                Parameters = submission.Parameters,
-                InputRef = await blobs.PutAsync(image.Bytes, cancellationToken),
-                InputName = image.FileName,
-                BatchId = batchId,
-                CreatedAt = now,
-                UpdatedAt = now,
-                Owner = submission.Owner,
-                IdempotencyKey = IdempotencyKeyOf(submission.IdempotencyKey, i, submission.Images.Count),
-                CallbackUrl = submission.CallbackUrl,
-            });
+                var image = submission.Images[i];
+                jobs.Add(new Job
+                {
+                    Id = Job.NewId(_clock),
+                    Tasks = submission.Tasks,
+                    Parameters = submission.Parameters,
+                    InputRef = await blobs.PutAsync(image.Bytes, cancellationToken),
+                    InputName = image.FileName,
+                    BatchId = batchId,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    Owner = submission.Owner,
+                    IdempotencyKey = IdempotencyKeyOf(submission.IdempotencyKey, i, submission.Images.Count),
+                    CallbackUrl = submission.CallbackUrl,
+                });
+            }
+        }
+        catch
+        {
+            // An input that failed to store (a full disk, the client gone) leaves the ones before it with no job: delete
+            // them. Not so when CreateAsync fails below: it may have committed before its error, and then the inputs are
+            // its jobs'; a leaked file is better than a job without its input.
+            foreach (var job in jobs) await blobs.DeleteAsync(job.InputRef, CancellationToken.None);
+            throw;
         }
 
         var (stored, created) = await store.CreateAsync(jobs, cancellationToken);

@@ -68,6 +68,30 @@ public abstract class JobLifecycleContract : IAsyncLifetime
         return result.Jobs[0];
     }
 
+    /// <summary>The real input store, whose put number <paramref name="failAt"/> fails as a full disk would.</summary>
+    private sealed class FailingPuts(IJobBlobStore inner, int failAt) : IJobBlobStore
+    {
+        private int _puts;
+
+        public Task<string> PutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _puts) == failAt
+                ? throw new IOException("No space left on device")
+                : inner.PutAsync(data, cancellationToken);
+
+        public Task<byte[]?> GetAsync(string reference, CancellationToken cancellationToken) => inner.GetAsync(reference, cancellationToken);
+        public Task DeleteAsync(string reference, CancellationToken cancellationToken) => inner.DeleteAsync(reference, cancellationToken);
+    }
+
+    [Fact]
+    public async Task A_batch_whose_third_input_fails_to_store_leaves_neither_jobs_nor_the_first_two_inputs()
+    {
+        var service = new JobService(Store, Queue, new FailingPuts(Blobs, failAt: 3), Processor, Settings);
+        var images = Enumerable.Range(0, 4).Select(i => new JobInputImage(new byte[10 + i], $"in{i}.png")).ToList();
+        await Assert.ThrowsAsync<IOException>(() => service.SubmitAsync(new JobSubmission(images, ["echo"], new Dictionary<string, string>()), CancellationToken.None));
+        Assert.Empty(Directory.GetFiles(_blobDirectory.File("inputs")));
+        Assert.Empty((await Store.ListAsync(new JobQuery(Limit: 100), CancellationToken.None)).Jobs);
+    }
+
     /// <summary>Runs a worker in the background until the jobs reach a finished state (or the time runs out).</summary>
     protected async Task<IReadOnlyList<Job>> RunUntilFinishedAsync(IEnumerable<string> ids, JobWorker? worker = null, int concurrency = 2, TimeSpan? timeout = null)
     {
