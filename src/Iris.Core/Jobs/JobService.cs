@@ -86,7 +86,12 @@ public sealed class JobService(IJobStore store, IJobQueue queue, IJobBlobStore b
             // An input that failed to store (a full disk, the client gone) leaves the ones before it with no job: delete
             // them. Not so when CreateAsync fails below: it may have committed before its error, and then the inputs are
             // its jobs'; a leaked file is better than a job without its input.
-            foreach (var job in jobs) await blobs.DeleteAsync(job.InputRef, CancellationToken.None);
+            foreach (var job in jobs)
+            {
+                // Best effort: the store's failure is the error to report, and a file left behind is only space.
+                try { await blobs.DeleteAsync(job.InputRef, CancellationToken.None); }
+                catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException or Storage.StorageUnavailableException) { }
+            }
             throw;
         }
 

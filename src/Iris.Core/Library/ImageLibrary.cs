@@ -460,40 +460,50 @@ public sealed class ImageLibrary
         bool Configured(EmbeddingSpace? space) => space is not null && space.Model == manifest.Name && space.Version == manifest.Version;
         var target = Configured(spaces.Active) ? spaces.Active : Configured(spaces.Pending) ? spaces.Pending : null;
         var total = await _store.CountAsync(null, IndexState.Indexed, cancellationToken);
-        long done = 0, embedded = 0;
-        // Servers still on the old model keep indexing into the old space while this runs, and an image whose id sorts
-        // before the cursor is behind it: walks repeat until one embeds nothing (at most a few), so the switch leaves as
-        // little as possible behind; a later reindex repairs the rest.
-        for (var walk = 0; walk < 4; walk++)
+        long done = 0;
+
+        // One pass over the indexed images, embedding those the target space lacks; answers how many it embedded. Only the
+        // first pass counts the images and reports progress.
+        async Task<long> WalkAsync(bool first)
         {
-            long embeddedThisWalk = 0;
+            long embeddedHere = 0;
             string? after = null;
-            while (true)
+            while (await _store.ListIndexedIdsAsync(after, 64, cancellationToken) is { Count: > 0 } ids)
             {
-                var ids = await _store.ListIndexedIdsAsync(after, 64, cancellationToken);
-                if (ids.Count == 0) break;
                 foreach (var id in ids)
                 {
                     after = id;
-                    if (walk == 0) done++;
-                    if (target is not null && await _vectors.GetAsync(target, id, cancellationToken) is not null) { if (walk == 0) progress?.Report((done, total)); continue; }
-                    var image = await _store.GetAsync(id, cancellationToken);
-                    var bytes = await _blobs.GetAsync(id, cancellationToken);
-                    if (image is null || bytes is null) continue;
-                    var run = await _analyzer.RunAsync(_embed, parameters, bytes, cancellationToken);
-                    if (target is null)
+                    if (first) done++;
+                    if (target is null || await _vectors.GetAsync(target, id, cancellationToken) is null)
                     {
-                        target = new EmbeddingSpace(manifest.Name, manifest.Version, run.Result.Vector.Length);
-                        spaces = await GetSpacesAsync(cancellationToken);
-                        await SaveSpacesAsync(spaces with { Pending = target }, cancellationToken);
+                        var image = await _store.GetAsync(id, cancellationToken);
+                        var bytes = await _blobs.GetAsync(id, cancellationToken);
+                        if (image is null || bytes is null) continue;
+                        var run = await _analyzer.RunAsync(_embed, parameters, bytes, cancellationToken);
+                        if (target is null)
+                        {
+                            target = new EmbeddingSpace(manifest.Name, manifest.Version, run.Result.Vector.Length);
+                            spaces = await GetSpacesAsync(cancellationToken);
+                            await SaveSpacesAsync(spaces with { Pending = target }, cancellationToken);
+                        }
+                        await _vectors.UpsertAsync(target, id, run.Result.Vector, Attributes(image, image.Fields ?? new IndexedFields()), cancellationToken);
+                        embeddedHere++;
                     }
-                    await _vectors.UpsertAsync(target, id, run.Result.Vector, Attributes(image, image.Fields ?? new IndexedFields()), cancellationToken);
-                    embeddedThisWalk++;
-                    if (walk == 0) progress?.Report((done, total));
+                    if (first) progress?.Report((done, total));
                 }
             }
-            embedded += embeddedThisWalk;
-            if (embeddedThisWalk == 0) break;
+            return embeddedHere;
+        }
+
+        // Servers still on the old model keep indexing into the old space while this runs, and an image whose id sorts
+        // before the cursor is behind it: the walk repeats (without progress) until one embeds nothing, at most three
+        // more times, so the switch leaves as little as possible behind; a later reindex repairs the rest.
+        var embedded = await WalkAsync(first: true);
+        for (var again = 0; again < 3; again++)
+        {
+            var late = await WalkAsync(first: false);
+            embedded += late;
+            if (late == 0) break;
         }
         spaces = await GetSpacesAsync(cancellationToken);
         if (target is not null && spaces.Active == target) return new ReindexResult(target, target, done, embedded);

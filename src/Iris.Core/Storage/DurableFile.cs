@@ -33,7 +33,8 @@ public static class DurableFile
 
     /// <summary>
     /// fsync on the directory, which .NET cannot open as a file. Windows has no such call and needs none: NTFS journals
-    /// the rename with the file's metadata.
+    /// the rename with the file's metadata. A file system that cannot flush a directory at all (EINVAL: some FUSE and
+    /// network mounts a shared Jobs:InputDirectory may live on) commits renames its own way, and the write stands.
     /// </summary>
     public static void FlushDirectory(string directory)
     {
@@ -43,14 +44,16 @@ public static class DurableFile
             throw new IOException($"Could not open {directory} to flush it (errno {Marshal.GetLastPInvokeError()}).");
         try
         {
-            if (fsync(descriptor) != 0)
-                throw new IOException($"Could not flush {directory} to disk (errno {Marshal.GetLastPInvokeError()}).");
+            if (fsync(descriptor) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != EINVAL)
+                throw new IOException($"Could not flush {directory} to disk (errno {errno}).");
         }
         finally
         {
             _ = close(descriptor);
         }
     }
+
+    private const int EINVAL = 22; // the same number on Linux and macOS
 
     [DllImport("libc", SetLastError = true)]
     private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);

@@ -24,7 +24,8 @@ public static class HttpClients
         var sources = options.RemoteSourcePolicy();
         Add(services, RemoteSources, Timeout.InfiniteTimeSpan, () => RemoteImageFetcher.CreateHandler(sources));
         // Webhooks get the same defences, without redirects at all: a receiver answers where it was asked to.
-        var webhooks = new RemoteSourcePolicy([], options.Jobs.WebhookAllowPrivateNetworks, TimeSpan.FromSeconds(10), 0, 0, "Jobs:WebhookAllowPrivateNetworks");
+        var webhooks = new RemoteSourcePolicy(AllowedHosts: [], options.Jobs.WebhookAllowPrivateNetworks, TimeSpan.FromSeconds(10), MaxBytes: 0,
+            MaxRedirects: 0, PrivateNetworksOption: "Jobs:WebhookAllowPrivateNetworks");
         Add(services, JobWebhookSender.ClientName, TimeSpan.FromSeconds(10), () => RemoteImageFetcher.CreateHandler(webhooks));
         return services;
     }

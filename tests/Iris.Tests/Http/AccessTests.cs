@@ -228,27 +228,33 @@ public sealed class AccessTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await shared.Client.SendAsync(read)).StatusCode);
     }
 
+    /// <summary>Alice and Bob by API key, with an image store and job database of the test's own (stored ids are content hashes).</summary>
+    private static Task<IrisTestHost> StartWithOwnStoresAsync(TempDirectory data, int workers) => IrisTestHost.StartAsync(new Dictionary<string, string?>
+    {
+        ["Auth:ApiKeys:alice"] = AliceKey,
+        ["Auth:ApiKeys:bob"] = BobKey,
+        ["Storage:Directory"] = data.File("images"),
+        ["Jobs:Database"] = data.File("jobs.db"),
+        ["Jobs:InputDirectory"] = data.File("inputs"),
+        ["Jobs:Workers"] = workers.ToString(),
+        ["Jobs:PollIntervalMs"] = "50",
+        ["Library:IndexTasks"] = "embed",
+        ["Models:LoadOnStartup"] = "false",
+    });
+
+    private static async Task<HttpResponseMessage> SendWithKeyAsync(IrisTestHost host, HttpMethod method, string path, string key, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Add("X-Api-Key", key);
+        return await host.Client.SendAsync(request);
+    }
+
     [Fact]
     public async Task Image_ids_name_only_the_callers_own_uploads_and_library_images_and_others_read_as_unknown()
     {
         using var data = new TempDirectory();
-        await using var host = await IrisTestHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Auth:ApiKeys:alice"] = AliceKey,
-            ["Auth:ApiKeys:bob"] = BobKey,
-            ["Storage:Directory"] = data.File("images"),
-            ["Jobs:Database"] = data.File("jobs.db"),
-            ["Jobs:InputDirectory"] = data.File("inputs"),
-            ["Jobs:Workers"] = "0",
-            ["Library:IndexTasks"] = "embed",
-            ["Models:LoadOnStartup"] = "false",
-        });
-        async Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, HttpContent? content = null)
-        {
-            var request = new HttpRequestMessage(method, path) { Content = content };
-            request.Headers.Add("X-Api-Key", key);
-            return await host.Client.SendAsync(request);
-        }
+        await using var host = await StartWithOwnStoresAsync(data, workers: 0);
+        Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, HttpContent? content = null) => SendWithKeyAsync(host, method, path, key, content);
         async Task<string> IdOf(HttpResponseMessage response, HttpStatusCode status, string property)
         {
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -272,6 +278,37 @@ public sealed class AccessTests : IAsyncLifetime
         Assert.Equal(upload, await IdOf(await Send(HttpMethod.Post, "/api/v1/upload", BobKey, Dog()), HttpStatusCode.Created, "id"));
         using (var now = await Send(HttpMethod.Post, $"/v1/jobs?tasks=info&image_ids={upload}", BobKey))
             Assert.Equal(HttpStatusCode.Accepted, now.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_transform_jobs_output_is_its_submitters_to_name_in_image_ids_and_nobody_elses()
+    {
+        using var data = new TempDirectory();
+        await using var host = await StartWithOwnStoresAsync(data, workers: 1);
+        Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, HttpContent? content = null) => SendWithKeyAsync(host, method, path, key, content);
+
+        using var submitted = await Send(HttpMethod.Post, "/v1/jobs?tasks=transform&ops=resize:w=32;format:png", AliceKey, Dog());
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var job = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        JsonElement result;
+        while (true)
+        {
+            using var read = await Send(HttpMethod.Get, $"/v1/jobs/{job}/result", AliceKey);
+            if (read.StatusCode == HttpStatusCode.OK)
+            {
+                result = await read.Content.ReadFromJsonAsync<JsonElement>();
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the transform job did not finish: {(int)read.StatusCode}");
+            await Task.Delay(100);
+        }
+        var output = result.GetProperty("transform").GetProperty("outputs")[0].GetProperty("id").GetString()!;
+
+        using (var alices = await Send(HttpMethod.Post, $"/v1/jobs?tasks=info&image_ids={output}", AliceKey))
+            Assert.Equal(HttpStatusCode.Accepted, alices.StatusCode);
+        using var bobs = await Send(HttpMethod.Post, $"/v1/jobs?tasks=info&image_ids={output}", BobKey);
+        await JobsApiTests.ProblemAsync(bobs, HttpStatusCode.NotFound, $"No stored image has the id '{output}'");
     }
 
     [Fact]

@@ -43,4 +43,11 @@ public sealed class DurableFileTests : IDisposable
         Assert.Throws<IOException>(() => DurableFile.FlushDirectory(_directory.File("missing")));
         DurableFile.FlushDirectory(_directory.Path);
     }
+
+    [Fact]
+    public void A_file_system_that_cannot_flush_a_directory_does_not_fail_the_write()
+    {
+        // procfs, like some FUSE and network mounts, answers EINVAL to a directory fsync: nothing to flush, not an error.
+        DurableFile.FlushDirectory("/proc/self");
+    }
 }
